@@ -1,0 +1,252 @@
+use std::collections::HashMap;
+use std::path::Path;
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+use serde::Deserialize;
+use tonic::Status;
+use tonic::metadata::MetadataMap;
+
+use crate::{Caller, Role};
+
+/// Why a token was refused. Every variant becomes `UNAUTHENTICATED`.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AuthError {
+    #[error("missing authorization metadata: send `authorization: Bearer <token>`")]
+    Missing,
+    #[error("authorization metadata is not `Bearer <token>`")]
+    NotBearer,
+    #[error("token is malformed: {0}")]
+    Malformed(String),
+    #[error("token algorithm {found} is not the configured {expected}")]
+    WrongAlgorithm { expected: String, found: String },
+    #[error("token has no `kid` header; this server chooses its key by kid")]
+    MissingKid,
+    #[error("token key id {0:?} is not known")]
+    UnknownKid(String),
+    #[error("token has expired")]
+    Expired,
+    #[error("token is not valid yet")]
+    NotYetValid,
+    #[error("token issuer is not the configured issuer")]
+    WrongIssuer,
+    #[error("token audience is not this suite")]
+    WrongAudience,
+    #[error("token signature is invalid")]
+    BadSignature,
+    #[error("token lacks required claim {0:?}")]
+    MissingClaim(String),
+    #[error("token claim `role`: {0}")]
+    BadRole(String),
+}
+
+impl From<AuthError> for Status {
+    fn from(e: AuthError) -> Self {
+        Status::unauthenticated(e.to_string())
+    }
+}
+
+/// The keys tokens are checked against.
+#[derive(Clone)]
+pub enum KeySet {
+    /// HS256 shared secret (development). `kid` is ignored.
+    Secret(Vec<u8>),
+    /// Public keys by `kid` (production): RS256, ES256 or EdDSA.
+    Public(HashMap<String, DecodingKey>),
+}
+
+impl std::fmt::Debug for KeySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeySet::Secret(_) => f.write_str("KeySet::Secret(..)"),
+            KeySet::Public(keys) => {
+                let mut kids: Vec<_> = keys.keys().collect();
+                kids.sort();
+                write!(f, "KeySet::Public({kids:?})")
+            }
+        }
+    }
+}
+
+impl KeySet {
+    /// Reads PEM public keys: `(kid, path)` pairs.
+    pub fn from_pem_files(
+        algorithm: Algorithm,
+        files: &[(String, std::path::PathBuf)],
+    ) -> Result<Self, String> {
+        let mut keys = HashMap::new();
+        for (kid, path) in files {
+            let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let key = match algorithm {
+                Algorithm::RS256 => DecodingKey::from_rsa_pem(&pem),
+                Algorithm::ES256 => DecodingKey::from_ec_pem(&pem),
+                Algorithm::EdDSA => DecodingKey::from_ed_pem(&pem),
+                other => return Err(format!("{other:?} does not use public keys")),
+            }
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+            keys.insert(kid.clone(), key);
+        }
+        Ok(KeySet::Public(keys))
+    }
+
+    /// Reads a JWKS file; every key must carry a `kid`.
+    pub fn from_jwks_file(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let set: JwkSet =
+            serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut keys = HashMap::new();
+        for jwk in &set.keys {
+            let kid = jwk
+                .common
+                .key_id
+                .clone()
+                .ok_or_else(|| format!("{}: a key has no kid", path.display()))?;
+            let key = DecodingKey::from_jwk(jwk).map_err(|e| format!("{kid}: {e}"))?;
+            keys.insert(kid, key);
+        }
+        Ok(KeySet::Public(keys))
+    }
+}
+
+/// What the verifier needs.
+#[derive(Debug, Clone)]
+pub struct VerifierConfig {
+    /// The one algorithm accepted; a token with any other is refused.
+    pub algorithm: Algorithm,
+    pub issuer: String,
+    pub audience: String,
+    pub keys: KeySet,
+    /// Clock skew tolerated on `exp` and `nbf`, in seconds.
+    pub leeway_secs: u64,
+}
+
+#[derive(Deserialize)]
+struct SuiteClaims {
+    sub: Option<String>,
+    org: Option<String>,
+    role: Option<String>,
+}
+
+/// Verifies bearer tokens.
+#[derive(Clone)]
+pub struct Verifier {
+    config: VerifierConfig,
+    validation: Validation,
+    secret: Option<DecodingKey>,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl Verifier {
+    pub fn new(config: VerifierConfig) -> Result<Self, String> {
+        match (&config.keys, config.algorithm) {
+            (KeySet::Secret(s), Algorithm::HS256) => {
+                if s.len() < 32 {
+                    return Err("the HS256 secret must be at least 32 bytes".into());
+                }
+            }
+            (KeySet::Secret(_), alg) => {
+                return Err(format!("{alg:?} needs public keys, not a shared secret"));
+            }
+            (KeySet::Public(_), Algorithm::HS256) => {
+                return Err("HS256 needs a shared secret, not public keys".into());
+            }
+            (KeySet::Public(keys), _) if keys.is_empty() => {
+                return Err("no public keys configured".into());
+            }
+            (KeySet::Public(_), Algorithm::RS256 | Algorithm::ES256 | Algorithm::EdDSA) => {}
+            (_, alg) => return Err(format!("algorithm {alg:?} is not supported")),
+        }
+        let mut validation = Validation::new(config.algorithm);
+        validation.set_issuer(&[&config.issuer]);
+        validation.set_audience(&[&config.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = config.leeway_secs;
+        validation.validate_nbf = true;
+        let secret = match &config.keys {
+            KeySet::Secret(s) => Some(DecodingKey::from_secret(s)),
+            KeySet::Public(_) => None,
+        };
+        Ok(Self {
+            config,
+            validation,
+            secret,
+        })
+    }
+
+    pub fn config(&self) -> &VerifierConfig {
+        &self.config
+    }
+
+    /// Checks a token and returns the caller it names.
+    pub fn verify(&self, token: &str) -> Result<Caller, AuthError> {
+        let header = decode_header(token).map_err(|e| AuthError::Malformed(e.to_string()))?;
+        if header.alg != self.config.algorithm {
+            return Err(AuthError::WrongAlgorithm {
+                expected: format!("{:?}", self.config.algorithm),
+                found: format!("{:?}", header.alg),
+            });
+        }
+        let key = match (&self.secret, &self.config.keys) {
+            (Some(secret), _) => secret,
+            (None, KeySet::Public(keys)) => {
+                let kid = header.kid.ok_or(AuthError::MissingKid)?;
+                keys.get(&kid).ok_or(AuthError::UnknownKid(kid))?
+            }
+            (None, KeySet::Secret(_)) => unreachable!("a secret key set always has a secret"),
+        };
+        let data = decode::<SuiteClaims>(token, key, &self.validation).map_err(map_jwt_error)?;
+        let claims = data.claims;
+        let subject = non_empty(claims.sub, "sub")?;
+        let organisation_id = non_empty(claims.org, "org")?;
+        let role: Role = non_empty(claims.role, "role")?
+            .parse()
+            .map_err(AuthError::BadRole)?;
+        Ok(Caller {
+            subject,
+            organisation_id,
+            role,
+        })
+    }
+
+    /// Reads `authorization: Bearer <token>` from gRPC metadata and verifies it.
+    pub fn authenticate(&self, metadata: &MetadataMap) -> Result<Caller, AuthError> {
+        let value = metadata.get("authorization").ok_or(AuthError::Missing)?;
+        let value = value.to_str().map_err(|_| AuthError::NotBearer)?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .ok_or(AuthError::NotBearer)?;
+        self.verify(token.trim())
+    }
+}
+
+fn non_empty(v: Option<String>, name: &str) -> Result<String, AuthError> {
+    match v {
+        Some(s) if !s.trim().is_empty() => Ok(s),
+        _ => Err(AuthError::MissingClaim(name.to_string())),
+    }
+}
+
+fn map_jwt_error(e: jsonwebtoken::errors::Error) -> AuthError {
+    use jsonwebtoken::errors::ErrorKind as K;
+    match e.kind() {
+        K::ExpiredSignature => AuthError::Expired,
+        K::ImmatureSignature => AuthError::NotYetValid,
+        K::InvalidIssuer => AuthError::WrongIssuer,
+        K::InvalidAudience => AuthError::WrongAudience,
+        K::InvalidSignature => AuthError::BadSignature,
+        K::MissingRequiredClaim(c) => AuthError::MissingClaim(c.clone()),
+        K::InvalidAlgorithm => AuthError::WrongAlgorithm {
+            expected: "configured".into(),
+            found: "other".into(),
+        },
+        _ => AuthError::Malformed(e.to_string()),
+    }
+}

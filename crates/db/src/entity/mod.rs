@@ -1,0 +1,7 @@
+//! sea-orm entities. Each service's tables have their own module here.
+
+pub mod audit_log;
+pub mod idempotency_key;
+pub mod organisation;
+pub mod peer_group;
+pub mod peer_group_member;

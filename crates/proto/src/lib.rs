@@ -1,0 +1,27 @@
+//! The almo-exchange gRPC contracts. The `.proto` files under `proto/` are the one source of
+//! truth; this crate only compiles them.
+
+/// The encoded `FileDescriptorSet` of every contract, for gRPC reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/almo_descriptor.bin"));
+
+pub mod almo {
+    pub mod common {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/almo.common.v1.rs"));
+        }
+    }
+    pub mod directory {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/almo.directory.v1.rs"));
+        }
+    }
+    pub mod bench {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/almo.bench.v1.rs"));
+        }
+    }
+}
+
+pub use almo::common::v1 as common;
+pub use almo::directory::v1 as directory;
