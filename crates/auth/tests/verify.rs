@@ -4,9 +4,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use almo_auth::{AuthError, KeySet, Role, Verifier, VerifierConfig};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, encode};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, encode};
 use serde_json::json;
 
 const SECRET: &[u8] = b"test-secret-that-is-at-least-32-bytes-long";
@@ -42,8 +42,7 @@ fn hs_verifier() -> Verifier {
 }
 
 fn public_verifier(alg: Algorithm, kid: &str, pem: &str) -> Verifier {
-    let keys =
-        KeySet::from_pem_files(alg, &[(kid.to_string(), keys_dir().join(pem))]).unwrap();
+    let keys = KeySet::from_pem_files(alg, &[(kid.to_string(), keys_dir().join(pem))]).unwrap();
     Verifier::new(VerifierConfig {
         algorithm: alg,
         issuer: ISS.into(),
@@ -93,14 +92,20 @@ fn expired_token_is_refused() {
 fn wrong_audience_is_refused() {
     let mut c = claims();
     c["aud"] = json!("some-other-api");
-    assert_eq!(hs_verifier().verify(&hs_token(&c)), Err(AuthError::WrongAudience));
+    assert_eq!(
+        hs_verifier().verify(&hs_token(&c)),
+        Err(AuthError::WrongAudience)
+    );
 }
 
 #[test]
 fn wrong_issuer_is_refused() {
     let mut c = claims();
     c["iss"] = json!("someone-else");
-    assert_eq!(hs_verifier().verify(&hs_token(&c)), Err(AuthError::WrongIssuer));
+    assert_eq!(
+        hs_verifier().verify(&hs_token(&c)),
+        Err(AuthError::WrongIssuer)
+    );
 }
 
 #[test]
@@ -196,13 +201,19 @@ fn tampered_signature_is_refused() {
 fn unknown_kid_is_refused() {
     let v = public_verifier(Algorithm::RS256, "rsa-2026", "rsa_public.pem");
     let token = rs_token(&claims(), Some("rsa-2019"));
-    assert_eq!(v.verify(&token), Err(AuthError::UnknownKid("rsa-2019".into())));
+    assert_eq!(
+        v.verify(&token),
+        Err(AuthError::UnknownKid("rsa-2019".into()))
+    );
 }
 
 #[test]
 fn missing_kid_is_refused_when_keys_are_chosen_by_kid() {
     let v = public_verifier(Algorithm::RS256, "rsa-2026", "rsa_public.pem");
-    assert_eq!(v.verify(&rs_token(&claims(), None)), Err(AuthError::MissingKid));
+    assert_eq!(
+        v.verify(&rs_token(&claims(), None)),
+        Err(AuthError::MissingKid)
+    );
 }
 
 #[test]

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -58,7 +59,9 @@ impl Db {
 
     /// Whether every known migration has been applied.
     pub async fn is_migrated(&self) -> Result<bool, DbErr> {
-        Ok(Migrator::get_pending_migrations(&self.conn).await?.is_empty())
+        Ok(Migrator::get_pending_migrations(&self.conn)
+            .await?
+            .is_empty())
     }
 
     pub async fn ping(&self) -> Result<(), DbErr> {

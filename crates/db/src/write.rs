@@ -16,8 +16,7 @@ use chrono::Utc;
 use prost::Message;
 use sea_orm::sea_query::{OnConflict, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, Set,
 };
 use sha2::{Digest, Sha256};
 
@@ -201,4 +200,3 @@ pub async fn write_audit(
     .await?;
     Ok(())
 }
-

@@ -1,1 +1,30 @@
+//! What every service shares: typed configuration, the gRPC server with health, reflection,
+//! limits and graceful shutdown, authentication of every call, the access resolver over the
+//! directory, pagination, and the one mapping from errors to `tonic::Status`.
 
+pub mod access;
+pub mod config;
+pub mod error;
+pub mod layer;
+pub mod paging;
+pub mod serve;
+
+pub use access::{Access, Principal};
+pub use config::{AuthArgs, DEV_ISSUER, DEV_SECRET, DatabaseArgs, MigrateMode, ServerArgs};
+pub use error::{AppError, Violations};
+pub use serve::{AuthInterceptor, Running, ServiceContext, ServiceMount, start};
+
+use almo_auth::Caller;
+
+/// The verified caller of a request (put there by [`AuthInterceptor`]).
+pub fn caller<T>(req: &tonic::Request<T>) -> Result<Caller, AppError> {
+    req.extensions()
+        .get::<Caller>()
+        .cloned()
+        .ok_or_else(|| AppError::Unauthenticated("no verified caller on this request".into()))
+}
+
+/// The full gRPC method path, e.g. `/almo.directory.v1.DirectoryService/RegisterAlmo`.
+pub fn method_path(service: &str, method: &str) -> String {
+    format!("/{service}/{method}")
+}

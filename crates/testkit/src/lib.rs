@@ -1,1 +1,170 @@
+//! Test helpers: a service on `127.0.0.1:0` against a fresh database (a SQLite file in a temp
+//! directory, or a fresh schema in the PostgreSQL named by `ALMO_TEST_DATABASE_URL`), loaded with
+//! the demo directory; tokens minted for any organisation and role.
 
+use std::time::Duration;
+
+use almo_auth::{Minter, Role, TokenRequest};
+use almo_db::{ConnectConfig, Db};
+use almo_server::{DEV_ISSUER, DEV_SECRET, Running, ServerArgs, ServiceContext, ServiceMount};
+use anyhow::Context;
+use clap::Parser;
+use sea_orm::{ConnectionTrait, Database};
+use tonic::Request;
+use tonic::metadata::MetadataValue;
+use tonic::transport::{Channel, Endpoint};
+
+pub use almo_directory::demo;
+
+/// The environment variable naming a PostgreSQL server for the tests.
+pub const TEST_DATABASE_ENV: &str = "ALMO_TEST_DATABASE_URL";
+
+#[derive(Parser)]
+struct ArgsOnly {
+    #[command(flatten)]
+    args: ServerArgs,
+}
+
+/// Server arguments as the defaults give them, for a test on port 0.
+pub fn default_args() -> ServerArgs {
+    let mut args = ArgsOnly::parse_from(["almo-test"]).args;
+    args.listen = "127.0.0.1:0".parse().unwrap();
+    args.auth.jwt_algorithm = "HS256".into();
+    args.auth.jwt_secret = None;
+    args.auth.jwt_issuer = DEV_ISSUER.into();
+    args.auth.jwt_audience = "almo-exchange".into();
+    args
+}
+
+/// A fresh, migrated, empty database.
+pub struct TestDb {
+    pub db: Db,
+    /// Kept alive so the SQLite file outlives the test.
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub async fn new() -> anyhow::Result<Self> {
+        match std::env::var(TEST_DATABASE_ENV)
+            .ok()
+            .filter(|s| !s.is_empty())
+        {
+            Some(url) => {
+                let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+                let admin = Database::connect(url.as_str())
+                    .await
+                    .with_context(|| format!("connecting to {}", almo_db::redact(&url)))?;
+                admin
+                    .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
+                    .await?;
+                admin.close().await?;
+                let mut cfg = ConnectConfig::new(url);
+                cfg.schema = Some(schema);
+                cfg.max_connections = 8;
+                let db = almo_db::connect_and_migrate(&cfg).await?;
+                Ok(Self { db, _dir: None })
+            }
+            None => {
+                let dir = tempfile::tempdir()?;
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+                let db = almo_db::connect_and_migrate(&ConnectConfig::new(url)).await?;
+                Ok(Self {
+                    db,
+                    _dir: Some(dir),
+                })
+            }
+        }
+    }
+
+    /// A fresh database with the demo directory loaded.
+    pub async fn with_demo() -> anyhow::Result<Self> {
+        let t = Self::new().await?;
+        demo::seed(&t.db).await?;
+        Ok(t)
+    }
+}
+
+/// Mints development tokens.
+pub fn minter() -> Minter {
+    Minter::new(DEV_SECRET.as_bytes(), DEV_ISSUER, "almo-exchange")
+}
+
+/// A token for `org` in `role`, subject `role@org`.
+pub fn token(org: &str, role: Role) -> String {
+    minter().mint(&TokenRequest {
+        subject: format!("{}@{org}", role.as_str()),
+        organisation_id: org.to_string(),
+        role,
+        ttl_secs: 3600,
+    })
+}
+
+/// Wraps `msg` in a request carrying a bearer token for `org` in `role`.
+pub fn authed<T>(msg: T, org: &str, role: Role) -> Request<T> {
+    let mut req = Request::new(msg);
+    let value: MetadataValue<_> = format!("Bearer {}", token(org, role)).parse().unwrap();
+    req.metadata_mut().insert("authorization", value);
+    req
+}
+
+/// A server on 127.0.0.1:0 with its own database.
+pub struct TestApp {
+    pub addr: std::net::SocketAddr,
+    pub db: Db,
+    pub running: Option<Running>,
+    _db: TestDb,
+}
+
+impl TestApp {
+    /// Starts `mounts` with default arguments against a fresh demo database.
+    pub async fn spawn(mounts: Vec<ServiceMount>) -> anyhow::Result<Self> {
+        Self::spawn_with(default_args(), mounts).await
+    }
+
+    pub async fn spawn_with(args: ServerArgs, mounts: Vec<ServiceMount>) -> anyhow::Result<Self> {
+        let test_db = TestDb::with_demo().await?;
+        Self::spawn_on(args, mounts, test_db).await
+    }
+
+    pub async fn spawn_on(
+        args: ServerArgs,
+        mounts: Vec<ServiceMount>,
+        test_db: TestDb,
+    ) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let verifier = args.auth.verifier()?;
+        let ctx = ServiceContext::new(test_db.db.clone(), verifier, args.max_request_bytes);
+        let running = almo_server::start(&args, ctx, mounts, listener).await?;
+        let addr = running.addr;
+        for _ in 0..500 {
+            if running.is_ready() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(Self {
+            addr,
+            db: test_db.db.clone(),
+            running: Some(running),
+            _db: test_db,
+        })
+    }
+
+    /// A new connection to the server.
+    pub async fn channel(&self) -> Channel {
+        Endpoint::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .tcp_nodelay(true)
+            .connect()
+            .await
+            .expect("connect to the test server")
+    }
+
+    /// Stops the server gracefully.
+    pub async fn shutdown(&mut self) -> anyhow::Result<()> {
+        match self.running.take() {
+            Some(r) => r.shutdown().await,
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Resolves the access rules of `almo_auth::policy` against the directory: who the caller's
+//! organisation is, and whether it may read or write a target organisation's data.
+
+use almo_auth::{Caller, OrgKind, OrgScope, policy};
+use almo_db::Db;
+use almo_db::entity::organisation;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+
+use crate::AppError;
+
+/// A verified caller together with its organisation's directory entry.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub caller: Caller,
+    pub org: OrgScope,
+}
+
+impl Principal {
+    pub fn may_read(&self, target: &OrgScope) -> bool {
+        policy::may_read(&self.caller, &self.org, target)
+    }
+
+    pub fn may_write(&self, target: &OrgScope) -> bool {
+        policy::may_write(&self.caller, &self.org, target)
+    }
+
+    /// Regulator, inspectorate and operator read everyone's data.
+    pub fn reads_everyone(&self) -> bool {
+        matches!(
+            self.org.kind,
+            OrgKind::Regulator | OrgKind::Inspectorate | OrgKind::Operator
+        )
+    }
+
+    pub fn is_operator(&self) -> bool {
+        self.org.kind == OrgKind::Operator
+    }
+}
+
+/// The directory-backed access resolver every service asks.
+#[derive(Debug, Clone)]
+pub struct Access {
+    db: Db,
+}
+
+impl Access {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// Looks an organisation up; `None` when it is not in the directory.
+    pub async fn scope(&self, id: &str) -> Result<Option<OrgScope>, AppError> {
+        scope_in(self.db.conn(), id).await
+    }
+
+    /// The caller's own organisation, which must exist and be of the kind its role belongs to.
+    pub async fn principal(&self, caller: &Caller) -> Result<Principal, AppError> {
+        let org = self.scope(&caller.organisation_id).await?.ok_or_else(|| {
+            AppError::PermissionDenied(format!(
+                "organisation {:?} in the token is not in the directory",
+                caller.organisation_id
+            ))
+        })?;
+        if caller.role.org_kind() != org.kind {
+            return Err(AppError::PermissionDenied(format!(
+                "role {} belongs to a {} but {} is a {}",
+                caller.role,
+                caller.role.org_kind(),
+                org.id,
+                org.kind
+            )));
+        }
+        Ok(Principal {
+            caller: caller.clone(),
+            org,
+        })
+    }
+
+    /// The target's scope if the principal may read its data. An organisation the caller may not
+    /// read is PERMISSION_DENIED whether or not it exists; NOT_FOUND only for those who read
+    /// everyone.
+    pub async fn require_read(&self, p: &Principal, target_id: &str) -> Result<OrgScope, AppError> {
+        self.require(p, target_id, |p, t| p.may_read(t), "read")
+            .await
+    }
+
+    /// The target's scope if the principal may write its data.
+    pub async fn require_write(
+        &self,
+        p: &Principal,
+        target_id: &str,
+    ) -> Result<OrgScope, AppError> {
+        self.require(p, target_id, |p, t| p.may_write(t), "write")
+            .await
+    }
+
+    async fn require(
+        &self,
+        p: &Principal,
+        target_id: &str,
+        allowed: impl Fn(&Principal, &OrgScope) -> bool,
+        verb: &str,
+    ) -> Result<OrgScope, AppError> {
+        let denied = || {
+            AppError::PermissionDenied(format!(
+                "{} ({}) may not {verb} the data of {target_id:?}",
+                p.caller.organisation_id, p.caller.role
+            ))
+        };
+        match self.scope(target_id).await? {
+            Some(t) if allowed(p, &t) => Ok(t),
+            Some(_) => Err(denied()),
+            None if p.reads_everyone() => Err(AppError::NotFound(format!(
+                "organisation {target_id:?} is not in the directory"
+            ))),
+            None => Err(denied()),
+        }
+    }
+}
+
+/// Looks an organisation up through any connection or transaction.
+pub async fn scope_in(conn: &impl ConnectionTrait, id: &str) -> Result<Option<OrgScope>, AppError> {
+    let row: Option<(String, String, Option<String>)> = organisation::Entity::find()
+        .select_only()
+        .column(organisation::Column::Id)
+        .column(organisation::Column::Kind)
+        .column(organisation::Column::CouncilId)
+        .filter(organisation::Column::Id.eq(id))
+        .into_tuple()
+        .one(conn)
+        .await?;
+    row.map(|(id, kind, council_id)| {
+        let kind = kind
+            .parse::<OrgKind>()
+            .map_err(|e| AppError::Internal(format!("directory row {id}: {e}")))?;
+        Ok(OrgScope {
+            id,
+            kind,
+            council_id,
+        })
+    })
+    .transpose()
+}

@@ -1,0 +1,170 @@
+//! Typed configuration from flags and `ALMO_*` environment variables, with defaults that run on a
+//! laptop: SQLite in `./data`, HS256 with the development secret, `127.0.0.1:50051`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use almo_auth::{KeySet, Verifier, VerifierConfig};
+use almo_db::ConnectConfig;
+use almo_telemetry::LogFormat;
+use anyhow::{Context, bail};
+use jsonwebtoken::Algorithm;
+
+/// The development HS256 secret used when none is configured. Tokens signed with it are
+/// worthless outside a developer's machine; production configures public keys instead.
+pub const DEV_SECRET: &str = "almo-exchange-development-secret-not-for-production";
+/// The issuer of development tokens.
+pub const DEV_ISSUER: &str = "almo-dev";
+
+/// Where the data lives.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DatabaseArgs {
+    /// `sqlite://data/almo.db?mode=rwc` (default: a file under ./data) or `postgres://...`.
+    #[arg(
+        long,
+        env = "ALMO_DATABASE_URL",
+        default_value = "sqlite://data/almo.db?mode=rwc"
+    )]
+    pub database_url: String,
+    /// Connections in the pool.
+    #[arg(long, env = "ALMO_DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub database_max_connections: u32,
+}
+
+impl DatabaseArgs {
+    pub fn connect_config(&self) -> ConnectConfig {
+        let mut c = ConnectConfig::new(self.database_url.clone());
+        c.max_connections = self.database_max_connections;
+        c
+    }
+}
+
+/// How tokens are verified.
+#[derive(clap::Args, Debug, Clone)]
+pub struct AuthArgs {
+    /// HS256 (development, shared secret), RS256, ES256 or EdDSA (public keys by kid).
+    #[arg(long, env = "ALMO_JWT_ALGORITHM", default_value = "HS256")]
+    pub jwt_algorithm: String,
+    /// Expected `iss`.
+    #[arg(long, env = "ALMO_JWT_ISSUER", default_value = DEV_ISSUER)]
+    pub jwt_issuer: String,
+    /// Expected `aud`.
+    #[arg(long, env = "ALMO_JWT_AUDIENCE", default_value = "almo-exchange")]
+    pub jwt_audience: String,
+    /// HS256 secret (at least 32 bytes). Unset: the built-in development secret.
+    #[arg(long, env = "ALMO_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Public keys as `kid=path.pem,kid2=path2.pem` (RS256, ES256, EdDSA).
+    #[arg(long, env = "ALMO_JWT_PUBLIC_KEYS")]
+    pub jwt_public_keys: Option<String>,
+    /// A JWKS file with the public keys, each with its kid.
+    #[arg(long, env = "ALMO_JWT_JWKS_FILE")]
+    pub jwt_jwks_file: Option<PathBuf>,
+    /// Clock skew tolerated on exp/nbf, seconds.
+    #[arg(long, env = "ALMO_JWT_LEEWAY_SECS", default_value_t = 30)]
+    pub jwt_leeway_secs: u64,
+}
+
+impl AuthArgs {
+    pub fn algorithm(&self) -> anyhow::Result<Algorithm> {
+        Ok(match self.jwt_algorithm.to_ascii_uppercase().as_str() {
+            "HS256" => Algorithm::HS256,
+            "RS256" => Algorithm::RS256,
+            "ES256" => Algorithm::ES256,
+            "EDDSA" => Algorithm::EdDSA,
+            other => bail!("ALMO_JWT_ALGORITHM {other:?}: use HS256, RS256, ES256 or EdDSA"),
+        })
+    }
+
+    /// The HS256 secret in force (configured or the development default), if HS256 is in use.
+    pub fn hs256_secret(&self) -> anyhow::Result<Option<Vec<u8>>> {
+        if self.algorithm()? != Algorithm::HS256 {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.jwt_secret
+                .clone()
+                .unwrap_or_else(|| DEV_SECRET.to_string())
+                .into_bytes(),
+        ))
+    }
+
+    pub fn using_dev_secret(&self) -> bool {
+        self.jwt_secret.is_none() && self.algorithm().ok() == Some(Algorithm::HS256)
+    }
+
+    pub fn verifier(&self) -> anyhow::Result<Verifier> {
+        let algorithm = self.algorithm()?;
+        let keys = if let Some(secret) = self.hs256_secret()? {
+            KeySet::Secret(secret)
+        } else if let Some(path) = &self.jwt_jwks_file {
+            KeySet::from_jwks_file(path).map_err(anyhow::Error::msg)?
+        } else if let Some(list) = &self.jwt_public_keys {
+            let mut files = Vec::new();
+            for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                let (kid, path) = item.split_once('=').with_context(|| {
+                    format!("ALMO_JWT_PUBLIC_KEYS item {item:?}: expected kid=path")
+                })?;
+                files.push((kid.trim().to_string(), PathBuf::from(path.trim())));
+            }
+            KeySet::from_pem_files(algorithm, &files).map_err(anyhow::Error::msg)?
+        } else {
+            bail!("{algorithm:?} needs ALMO_JWT_JWKS_FILE or ALMO_JWT_PUBLIC_KEYS");
+        };
+        Verifier::new(VerifierConfig {
+            algorithm,
+            issuer: self.jwt_issuer.clone(),
+            audience: self.jwt_audience.clone(),
+            keys,
+            leeway_secs: self.jwt_leeway_secs,
+        })
+        .map_err(anyhow::Error::msg)
+    }
+}
+
+/// Whether a server applies migrations itself or waits for a migration job.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrateMode {
+    /// Apply pending migrations at start (the single-machine default).
+    Apply,
+    /// Stay NOT_SERVING until someone else (`almo migrate`, a Job) has applied them.
+    Wait,
+}
+
+/// Everything a service process needs.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServerArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ALMO_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    /// Apply migrations at start, or wait for them.
+    #[arg(long, env = "ALMO_MIGRATE", value_enum, default_value = "apply")]
+    pub migrate: MigrateMode,
+    /// Largest request message accepted, bytes.
+    #[arg(long, env = "ALMO_MAX_REQUEST_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_request_bytes: usize,
+    /// Per-request time limit, seconds (streams included).
+    #[arg(long, env = "ALMO_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
+    pub request_timeout_secs: u64,
+    /// Requests in flight at once across all connections; more are answered RESOURCE_EXHAUSTED.
+    #[arg(long, env = "ALMO_MAX_CONCURRENT_REQUESTS", default_value_t = 1024)]
+    pub max_concurrent_requests: usize,
+    /// On SIGTERM, report NOT_SERVING this long before refusing new calls (load balancers
+    /// need to notice), then drain in-flight calls.
+    #[arg(long, env = "ALMO_SHUTDOWN_DELAY_SECS", default_value_t = 0)]
+    pub shutdown_delay_secs: u64,
+    /// Log format: text or json.
+    #[arg(long, env = "ALMO_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+impl ServerArgs {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+}

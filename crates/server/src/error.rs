@@ -1,0 +1,251 @@
+//! The one mapping from errors to `tonic::Status`. Every `INVALID_ARGUMENT` carries `BadRequest`
+//! field violations; every error carries an `ErrorInfo` with a stable reason code in the
+//! `almo-exchange` domain.
+
+use almo_db::WriteError;
+use sea_orm::DbErr;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// The error domain in every `ErrorInfo`.
+pub const ERROR_DOMAIN: &str = "almo-exchange";
+
+/// One bad field and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// One or more fields are wrong. `reason` is the stable code (usually `INVALID_FIELD`).
+    #[error("{}", describe(.violations))]
+    InvalidArgument {
+        reason: &'static str,
+        violations: Vec<FieldViolation>,
+    },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    PermissionDenied(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{message}")]
+    FailedPrecondition {
+        reason: &'static str,
+        message: String,
+    },
+    /// A concurrent change (stale etag) or a transaction conflict: read again and retry.
+    #[error("{message}")]
+    Aborted {
+        reason: &'static str,
+        message: String,
+    },
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error("{0}")]
+    ResourceExhausted(String),
+    #[error("{0}")]
+    Unavailable(String),
+    /// Logged in full; the client sees only that something went wrong.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn describe(v: &[FieldViolation]) -> String {
+    v.iter()
+        .map(|f| format!("{}: {}", f.field, f.description))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl AppError {
+    /// A single bad field.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        AppError::InvalidArgument {
+            reason: "INVALID_FIELD",
+            violations: vec![FieldViolation {
+                field: field.into(),
+                description: description.into(),
+            }],
+        }
+    }
+
+    /// A stale etag (AIP-154).
+    pub fn stale_etag(resource: &str) -> Self {
+        AppError::Aborted {
+            reason: "STALE_ETAG",
+            message: format!("{resource} was changed since it was read; read it again and retry"),
+        }
+    }
+
+    pub fn failed_precondition(reason: &'static str, message: impl Into<String>) -> Self {
+        AppError::FailedPrecondition {
+            reason,
+            message: message.into(),
+        }
+    }
+
+    fn code_and_reason(&self) -> (Code, &'static str) {
+        match self {
+            AppError::InvalidArgument { reason, .. } => (Code::InvalidArgument, reason),
+            AppError::NotFound(_) => (Code::NotFound, "NOT_FOUND"),
+            AppError::PermissionDenied(_) => (Code::PermissionDenied, "NOT_ALLOWED"),
+            AppError::Unauthenticated(_) => (Code::Unauthenticated, "UNAUTHENTICATED"),
+            AppError::FailedPrecondition { reason, .. } => (Code::FailedPrecondition, reason),
+            AppError::Aborted { reason, .. } => (Code::Aborted, reason),
+            AppError::AlreadyExists(_) => (Code::AlreadyExists, "ALREADY_EXISTS"),
+            AppError::ResourceExhausted(_) => (Code::ResourceExhausted, "OVERLOADED"),
+            AppError::Unavailable(_) => (Code::Unavailable, "UNAVAILABLE"),
+            AppError::Internal(_) => (Code::Internal, "INTERNAL"),
+        }
+    }
+}
+
+impl From<AppError> for Status {
+    fn from(e: AppError) -> Self {
+        let (code, reason) = e.code_and_reason();
+        let message = match &e {
+            AppError::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                "internal error; it has been logged".to_string()
+            }
+            other => other.to_string(),
+        };
+        let mut details = ErrorDetails::new();
+        details.set_error_info(reason, ERROR_DOMAIN, std::collections::HashMap::new());
+        if let AppError::InvalidArgument { violations, .. } = &e {
+            for v in violations {
+                details.add_bad_request_violation(v.field.clone(), v.description.clone());
+            }
+        }
+        Status::with_error_details(code, message, details)
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(e: DbErr) -> Self {
+        let text = e.to_string();
+        // Serialisation failures and deadlocks on PostgreSQL, busy on SQLite: the client retries.
+        if text.contains("could not serialize")
+            || text.contains("deadlock detected")
+            || text.contains("database is locked")
+        {
+            return AppError::Aborted {
+                reason: "CONFLICT",
+                message: "a concurrent change got there first; retry".into(),
+            };
+        }
+        if matches!(e, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) {
+            return AppError::Unavailable("the database is unavailable; retry shortly".into());
+        }
+        AppError::Internal(text)
+    }
+}
+
+impl From<WriteError> for AppError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::MissingRequestId => AppError::invalid(
+                "request_id",
+                "required on every write, so a retry never duplicates it",
+            ),
+            WriteError::RequestIdReused(id) => AppError::InvalidArgument {
+                reason: "REQUEST_ID_REUSED",
+                violations: vec![FieldViolation {
+                    field: "request_id".into(),
+                    description: format!(
+                        "{id:?} was already used for a different request; use a new request_id"
+                    ),
+                }],
+            },
+            WriteError::CorruptReplay(id) => {
+                AppError::Internal(format!("stored response for {id:?} cannot be decoded"))
+            }
+            WriteError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// Collects field violations so a request reports every bad field at once.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        });
+    }
+
+    /// Adds the violation when `bad` holds.
+    pub fn check(&mut self, bad: bool, field: &str, description: impl Into<String>) {
+        if bad {
+            self.add(field, description);
+        }
+    }
+
+    /// Keeps the value of `r`, or records its field violations (other errors are recorded as a
+    /// violation of `field`).
+    pub fn take<T>(&mut self, field: &str, r: Result<T, AppError>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(AppError::InvalidArgument { violations, .. }) => {
+                self.0.extend(violations);
+                None
+            }
+            Err(other) => {
+                self.add(field, other.to_string());
+                None
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_result(self) -> Result<(), AppError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::InvalidArgument {
+                reason: "INVALID_FIELD",
+                violations: self.0,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_argument_carries_field_violations_and_reason() {
+        let mut v = Violations::new();
+        v.add("ons_code", "must start with E06, E07, E08 or E09");
+        v.add("region", "unknown region");
+        let status: Status = v.into_result().unwrap_err().into();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let details = status.get_error_details();
+        let bad = details.bad_request().unwrap();
+        assert_eq!(bad.field_violations.len(), 2);
+        assert_eq!(bad.field_violations[0].field, "ons_code");
+        assert_eq!(details.error_info().unwrap().reason, "INVALID_FIELD");
+        assert_eq!(details.error_info().unwrap().domain, ERROR_DOMAIN);
+    }
+
+    #[test]
+    fn internal_errors_do_not_leak_their_detail() {
+        let status: Status = AppError::Internal("password=hunter2".into()).into();
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("hunter2"));
+    }
+}

@@ -1,0 +1,222 @@
+//! Starting and stopping a gRPC server that carries one or more services.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use almo_auth::Verifier;
+use almo_db::Db;
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tonic::service::{Interceptor, RoutesBuilder};
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
+use tonic::{Request, Status};
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::access::Access;
+use crate::config::{MigrateMode, ServerArgs};
+use crate::layer::RpcLayer;
+
+/// Verifies the bearer token of every call and puts the [`almo_auth::Caller`] in its extensions.
+#[derive(Clone)]
+pub struct AuthInterceptor {
+    verifier: Arc<Verifier>,
+}
+
+impl Interceptor for AuthInterceptor {
+    fn call(&mut self, mut req: Request<()>) -> Result<Request<()>, Status> {
+        let caller = self.verifier.authenticate(req.metadata())?;
+        let span = tracing::Span::current();
+        span.record("caller", caller.subject.as_str());
+        span.record("org", caller.organisation_id.as_str());
+        req.extensions_mut().insert(caller);
+        Ok(req)
+    }
+}
+
+/// What a service needs from the process that mounts it.
+#[derive(Clone)]
+pub struct ServiceContext {
+    pub db: Db,
+    pub access: Access,
+    pub verifier: Arc<Verifier>,
+    /// Largest request message, bytes.
+    pub max_request_bytes: usize,
+}
+
+impl ServiceContext {
+    pub fn new(db: Db, verifier: Verifier, max_request_bytes: usize) -> Self {
+        Self {
+            access: Access::new(db.clone()),
+            db,
+            verifier: Arc::new(verifier),
+            max_request_bytes,
+        }
+    }
+
+    pub fn auth_interceptor(&self) -> AuthInterceptor {
+        AuthInterceptor {
+            verifier: self.verifier.clone(),
+        }
+    }
+}
+
+/// A service that can be mounted: its health name and how to add it to the routes.
+pub struct ServiceMount {
+    /// The fully-qualified gRPC service name, reported by the health service.
+    pub name: &'static str,
+    pub add: Box<dyn Fn(&ServiceContext, &mut RoutesBuilder) + Send + Sync>,
+}
+
+/// A running server.
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<anyhow::Result<()>>,
+    ready: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Reports NOT_SERVING, waits the configured delay, stops accepting calls and waits for the
+    /// calls in flight to finish.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        self.ready.abort();
+        self.task.await.context("server task panicked")?
+    }
+
+    /// Waits until the server stops by itself (a signal) or fails.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("server task panicked")?
+    }
+
+    /// A handle that asks the server to shut down, for signal handlers.
+    pub fn stopper(&self) -> watch::Sender<bool> {
+        self.stop.clone()
+    }
+
+    /// Whether migrations are done and the server reports SERVING.
+    pub fn is_ready(&self) -> bool {
+        self.ready.is_finished()
+    }
+}
+
+/// Starts serving `mounts` on `listener`. Health reports NOT_SERVING until the database is
+/// migrated (applied here or awaited, per `args.migrate`), then SERVING until shutdown.
+pub async fn start(
+    args: &ServerArgs,
+    ctx: ServiceContext,
+    mounts: Vec<ServiceMount>,
+    listener: TcpListener,
+) -> anyhow::Result<Running> {
+    let addr = listener.local_addr()?;
+    let reporter = HealthReporter::new();
+    let names: Vec<&'static str> = mounts.iter().map(|m| m.name).collect();
+    set_all(&reporter, &names, ServingStatus::NotServing).await;
+    let health = tonic_health::pb::health_server::HealthServer::new(
+        tonic_health::server::HealthService::from_health_reporter(reporter.clone()),
+    );
+
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(almo_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(almo_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let mut routes = RoutesBuilder::default();
+    routes.add_service(health);
+    routes.add_service(reflection_v1);
+    routes.add_service(reflection_v1alpha);
+    for m in &mounts {
+        (m.add)(&ctx, &mut routes);
+    }
+
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    let delay = Duration::from_secs(args.shutdown_delay_secs);
+    let shutdown_reporter = reporter.clone();
+    let shutdown_names = names.clone();
+    let shutdown = async move {
+        let _ = stop_rx.wait_for(|stop| *stop).await;
+        tracing::info!("shutting down: reporting NOT_SERVING");
+        set_all(
+            &shutdown_reporter,
+            &shutdown_names,
+            ServingStatus::NotServing,
+        )
+        .await;
+        tokio::time::sleep(delay).await;
+        tracing::info!("draining calls in flight");
+    };
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let server = Server::builder()
+        .timeout(args.request_timeout())
+        .layer(RpcLayer::new(args.max_concurrent_requests))
+        .add_routes(routes.routes())
+        .serve_with_incoming_shutdown(incoming, shutdown);
+    let task = tokio::spawn(async move {
+        server.await.context("gRPC server failed")?;
+        tracing::info!("stopped");
+        Ok(())
+    });
+
+    let db = ctx.db.clone();
+    let mode = args.migrate;
+    let ready = tokio::spawn(async move {
+        match mode {
+            MigrateMode::Apply => db.migrate().await.context("applying migrations")?,
+            MigrateMode::Wait => loop {
+                match db.is_migrated().await {
+                    Ok(true) => break,
+                    Ok(false) => tracing::info!("waiting for migrations to be applied"),
+                    Err(e) => tracing::warn!(error = %e, "cannot read migration state yet"),
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            },
+        }
+        set_all(&reporter, &names, ServingStatus::Serving).await;
+        tracing::info!(%addr, services = ?names, "serving");
+        Ok(())
+    });
+    Ok(Running {
+        addr,
+        stop: stop_tx,
+        task,
+        ready,
+    })
+}
+
+async fn set_all(reporter: &HealthReporter, names: &[&str], status: ServingStatus) {
+    reporter.set_service_status("", status).await;
+    for n in names {
+        reporter.set_service_status(n, status).await;
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
