@@ -55,25 +55,30 @@ impl Access {
 
     /// The caller's own organisation, which must exist and be of the kind its role belongs to.
     pub async fn principal(&self, caller: &Caller) -> Result<Principal, AppError> {
-        let org = self.scope(&caller.organisation_id).await?.ok_or_else(|| {
-            AppError::PermissionDenied(format!(
-                "organisation {:?} in the token is not in the directory",
-                caller.organisation_id
-            ))
-        })?;
-        if caller.role.org_kind() != org.kind {
-            return Err(AppError::PermissionDenied(format!(
-                "role {} belongs to a {} but {} is a {}",
-                caller.role,
-                caller.role.org_kind(),
-                org.id,
-                org.kind
-            )));
-        }
-        Ok(Principal {
-            caller: caller.clone(),
-            org,
-        })
+        let own = self.scope(&caller.organisation_id).await?;
+        principal_from(caller, own)
+    }
+
+    /// The caller's principal and the full directory rows of `ids`, in one query: the hot path of
+    /// a read names the caller's organisation and one target.
+    pub async fn principal_with_rows(
+        &self,
+        caller: &Caller,
+        ids: &[&str],
+    ) -> Result<(Principal, Vec<organisation::Model>), AppError> {
+        let mut wanted: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+        wanted.push(caller.organisation_id.clone());
+        let rows = organisation::Entity::find()
+            .filter(organisation::Column::Id.is_in(wanted))
+            .all(self.db.conn())
+            .await?;
+        let own = rows
+            .iter()
+            .find(|r| r.id == caller.organisation_id)
+            .map(scope_of_row)
+            .transpose()?;
+        let principal = principal_from(caller, own)?;
+        Ok((principal, rows))
     }
 
     /// The target's scope if the principal may read its data. An organisation the caller may not
@@ -116,6 +121,40 @@ impl Access {
             None => Err(denied()),
         }
     }
+}
+
+fn principal_from(caller: &Caller, own: Option<OrgScope>) -> Result<Principal, AppError> {
+    let org = own.ok_or_else(|| {
+        AppError::PermissionDenied(format!(
+            "organisation {:?} in the token is not in the directory",
+            caller.organisation_id
+        ))
+    })?;
+    if caller.role.org_kind() != org.kind {
+        return Err(AppError::PermissionDenied(format!(
+            "role {} belongs to a {} but {} is a {}",
+            caller.role,
+            caller.role.org_kind(),
+            org.id,
+            org.kind
+        )));
+    }
+    Ok(Principal {
+        caller: caller.clone(),
+        org,
+    })
+}
+
+/// The access-rule view of a directory row.
+pub fn scope_of_row(r: &organisation::Model) -> Result<OrgScope, AppError> {
+    Ok(OrgScope {
+        id: r.id.clone(),
+        kind: r
+            .kind
+            .parse()
+            .map_err(|e: String| AppError::Internal(format!("directory row {}: {e}", r.id)))?,
+        council_id: r.council_id.clone(),
+    })
 }
 
 /// Looks an organisation up through any connection or transaction.

@@ -12,7 +12,10 @@ pub mod serve;
 pub use access::{Access, Principal};
 pub use config::{AuthArgs, DEV_ISSUER, DEV_SECRET, DatabaseArgs, MigrateMode, ServerArgs};
 pub use error::{AppError, Violations};
-pub use serve::{AuthInterceptor, Running, ServiceContext, ServiceMount, start};
+pub use serve::{
+    AuthInterceptor, Running, ServiceContext, ServiceMount, connect_context, run_until_signal,
+    shutdown_signal, start,
+};
 
 use almo_auth::Caller;
 

@@ -65,11 +65,14 @@ impl ServiceContext {
     }
 }
 
+/// Adds a service to the routes, given the context it runs in.
+pub type AddService = Box<dyn Fn(&ServiceContext, &mut RoutesBuilder) + Send + Sync>;
+
 /// A service that can be mounted: its health name and how to add it to the routes.
 pub struct ServiceMount {
     /// The fully-qualified gRPC service name, reported by the health service.
     pub name: &'static str,
-    pub add: Box<dyn Fn(&ServiceContext, &mut RoutesBuilder) + Send + Sync>,
+    pub add: AddService,
 }
 
 /// A running server.
@@ -197,6 +200,44 @@ async fn set_all(reporter: &HealthReporter, names: &[&str], status: ServingStatu
     for n in names {
         reporter.set_service_status(n, status).await;
     }
+}
+
+/// Binds `args.listen`, serves until SIGINT or SIGTERM, then shuts down gracefully.
+pub async fn run_until_signal(
+    args: &ServerArgs,
+    ctx: ServiceContext,
+    mounts: Vec<ServiceMount>,
+) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let running = start(args, ctx, mounts, listener).await?;
+    let stop = running.stopper();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    running.wait().await
+}
+
+/// Connects to the configured database and builds the context services are mounted with.
+pub async fn connect_context(args: &ServerArgs) -> anyhow::Result<ServiceContext> {
+    let verifier = args.auth.verifier()?;
+    if args.auth.using_dev_secret() {
+        tracing::warn!(
+            "verifying tokens with the built-in development secret: set ALMO_JWT_SECRET, or \
+             ALMO_JWT_ALGORITHM with public keys, before this serves anyone real"
+        );
+    }
+    let db = almo_db::connect(&args.database.connect_config())
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the database {}",
+                almo_db::redact(&args.database.database_url)
+            )
+        })?;
+    Ok(ServiceContext::new(db, verifier, args.max_request_bytes))
 }
 
 /// Resolves on SIGINT or SIGTERM.

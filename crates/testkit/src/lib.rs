@@ -45,6 +45,10 @@ pub struct TestDb {
 
 impl TestDb {
     pub async fn new() -> anyhow::Result<Self> {
+        Self::open(true).await
+    }
+
+    async fn open(migrate: bool) -> anyhow::Result<Self> {
         match std::env::var(TEST_DATABASE_ENV)
             .ok()
             .filter(|s| !s.is_empty())
@@ -61,19 +65,30 @@ impl TestDb {
                 let mut cfg = ConnectConfig::new(url);
                 cfg.schema = Some(schema);
                 cfg.max_connections = 8;
-                let db = almo_db::connect_and_migrate(&cfg).await?;
+                let db = almo_db::connect(&cfg).await?;
+                if migrate {
+                    db.migrate().await?;
+                }
                 Ok(Self { db, _dir: None })
             }
             None => {
                 let dir = tempfile::tempdir()?;
                 let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
-                let db = almo_db::connect_and_migrate(&ConnectConfig::new(url)).await?;
+                let db = almo_db::connect(&ConnectConfig::new(url)).await?;
+                if migrate {
+                    db.migrate().await?;
+                }
                 Ok(Self {
                     db,
                     _dir: Some(dir),
                 })
             }
         }
+    }
+
+    /// A fresh database with no tables yet (for start-up tests).
+    pub async fn unmigrated() -> anyhow::Result<Self> {
+        Self::open(false).await
     }
 
     /// A fresh database with the demo directory loaded.
@@ -136,7 +151,8 @@ impl TestApp {
         let ctx = ServiceContext::new(test_db.db.clone(), verifier, args.max_request_bytes);
         let running = almo_server::start(&args, ctx, mounts, listener).await?;
         let addr = running.addr;
-        for _ in 0..500 {
+        let waits = if args.migrate == almo_server::MigrateMode::Apply { 500 } else { 0 };
+        for _ in 0..waits {
             if running.is_ready() {
                 break;
             }

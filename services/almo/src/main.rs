@@ -1,1 +1,185 @@
-fn main() {}
+//! `almo`: the suite binary. `almo up` runs every built service in one process on the embedded
+//! SQLite default; `almo migrate` prepares a production database; `almo token` mints development
+//! tokens; `almo healthcheck` is the container probe.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use almo_auth::{Minter, Role, TokenRequest};
+use almo_server::{AuthArgs, DatabaseArgs, ServerArgs, ServiceMount};
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "almo", version, about = "almo-exchange: councils and ALMOs exchanging their data")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every service in one process (default 127.0.0.1:50051, SQLite under ./data).
+    Up {
+        /// Load the demo directory and the demo data of each service.
+        #[arg(long)]
+        demo: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Apply pending database migrations, then exit.
+    Migrate {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Mint a development token (HS256 with the configured development secret only).
+    Token {
+        /// The organisation's directory id, e.g. E09000022 or LAMBETH-LIVING.
+        #[arg(long)]
+        org: String,
+        /// council_officer, council_finance, almo_officer, almo_finance, regulator,
+        /// inspectorate or admin.
+        #[arg(long)]
+        role: String,
+        /// The person or system (default: ROLE@ORG).
+        #[arg(long)]
+        subject: Option<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 8 * 3600)]
+        ttl_secs: u64,
+        #[command(flatten)]
+        auth: AuthArgs,
+    },
+    /// Exit 0 when the server at ADDR reports SERVING (gRPC health protocol), 1 otherwise.
+    Healthcheck {
+        #[arg(long, env = "ALMO_HEALTHCHECK_ADDR", default_value = "127.0.0.1:50051")]
+        addr: SocketAddr,
+        /// One service's health; empty for the whole server.
+        #[arg(long, default_value = "")]
+        service: String,
+    },
+}
+
+/// The services this build carries. Services not built yet are simply not mounted.
+fn mounts() -> Vec<ServiceMount> {
+    vec![almo_directory::mount()]
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("almo: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Up { demo, server } => {
+            let _telemetry = almo_telemetry::init("almo", server.log_format)?;
+            let ctx = almo_server::connect_context(&server).await?;
+            ctx.db.migrate().await.context("applying migrations")?;
+            if demo {
+                almo_directory::demo::seed(&ctx.db)
+                    .await
+                    .context("loading the demo directory")?;
+                tracing::info!("demo data loaded");
+            }
+            print_welcome(&server, demo);
+            almo_server::run_until_signal(&server, ctx, mounts()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate { database } => {
+            let _telemetry = almo_telemetry::init("almo", Default::default())?;
+            let db = almo_db::connect(&database.connect_config()).await.with_context(|| {
+                format!("cannot open {}", almo_db::redact(&database.database_url))
+            })?;
+            db.migrate().await.context("applying migrations")?;
+            eprintln!("migrations applied to {}", almo_db::redact(&database.database_url));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token {
+            org,
+            role,
+            subject,
+            ttl_secs,
+            auth,
+        } => {
+            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+            let Some(secret) = auth.hs256_secret()? else {
+                bail!(
+                    "almo token mints development tokens only, and this configuration verifies \
+                     {} tokens from an identity provider",
+                    auth.jwt_algorithm
+                );
+            };
+            let minter = Minter::new(&secret, &auth.jwt_issuer, &auth.jwt_audience);
+            println!(
+                "{}",
+                minter.mint(&TokenRequest {
+                    subject: subject.unwrap_or_else(|| format!("{role}@{org}")),
+                    organisation_id: org,
+                    role,
+                    ttl_secs,
+                })
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Healthcheck { addr, service } => Ok(healthcheck(addr, service).await),
+    }
+}
+
+async fn healthcheck(addr: SocketAddr, service: String) -> ExitCode {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    let check = async {
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
+            .connect()
+            .await?;
+        let status = HealthClient::new(channel)
+            .check(HealthCheckRequest { service })
+            .await?
+            .into_inner()
+            .status;
+        anyhow::Ok(status)
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(5), check).await {
+        Ok(Ok(s)) if s == ServingStatus::Serving as i32 => {
+            println!("SERVING");
+            ExitCode::SUCCESS
+        }
+        Ok(Ok(s)) => {
+            println!("{:?}", ServingStatus::try_from(s).unwrap_or(ServingStatus::Unknown));
+            ExitCode::FAILURE
+        }
+        Ok(Err(e)) => {
+            println!("unreachable: {e}");
+            ExitCode::FAILURE
+        }
+        Err(_) => {
+            println!("no answer within 5 s");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_welcome(server: &ServerArgs, demo: bool) {
+    let addr = server.listen;
+    eprintln!("almo-exchange is starting on {addr}");
+    eprintln!("  services: {}", mounts().iter().map(|m| m.name).collect::<Vec<_>>().join(", "));
+    eprintln!("  database: {}", almo_db::redact(&server.database.database_url));
+    if demo {
+        eprintln!("  try:");
+        eprintln!(
+            "    TOKEN=$(cargo run -q -p almo -- token --org E09000022 --role council_officer)"
+        );
+        eprintln!(
+            "    grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" {addr} \
+             almo.directory.v1.DirectoryService/WhoAmI"
+        );
+    }
+}

@@ -1,6 +1,6 @@
 //! `almo.directory.v1.DirectoryService`: decode -> check caller -> domain -> storage -> reply.
 
-use almo_auth::{OrgKind, OrgScope, Role, policy};
+use almo_auth::{OrgKind, Role, policy};
 use almo_db::entity::{organisation, peer_group};
 use almo_db::{Begun, CallContext};
 use almo_proto::directory::directory_service_server::DirectoryService;
@@ -11,6 +11,7 @@ use almo_proto::directory::{
     RegisterCouncilRequest, RegisterCouncilResponse, UpdateAlmoLifecycleRequest,
     UpdateAlmoLifecycleResponse, WhoAmIRequest, WhoAmIResponse,
 };
+use almo_server::access::scope_of_row;
 use almo_server::{AppError, Principal, ServiceContext, Violations, caller, method_path, paging};
 use chrono::{NaiveDate, Utc};
 use tonic::{Request, Response, Status};
@@ -169,14 +170,6 @@ pub fn organisation_to_proto(
     }
 }
 
-fn scope_of(r: &organisation::Model) -> Result<OrgScope, AppError> {
-    Ok(OrgScope {
-        id: r.id.clone(),
-        kind: r.kind.parse().map_err(|e: String| AppError::Internal(e))?,
-        council_id: r.council_id.clone(),
-    })
-}
-
 /// Parses an ISO date field; empty is `None` when the field is optional.
 fn parse_date(v: &mut Violations, field: &str, s: &str, required: bool) -> Option<NaiveDate> {
     let s = s.trim();
@@ -238,14 +231,16 @@ impl DirectoryService for Directory {
         &self,
         request: Request<GetOrganisationRequest>,
     ) -> Result<Response<GetOrganisationResponse>, Status> {
-        let p = self.principal(&request).await?;
-        let id = request.get_ref().id.trim();
+        let id = request.get_ref().id.trim().to_string();
         if id.is_empty() {
             return Err(AppError::invalid("id", "required").into());
         }
-        let row = storage::get(self.ctx.db.conn(), id)
-            .await
-            .map_err(AppError::from)?;
+        let (p, rows) = self
+            .ctx
+            .access
+            .principal_with_rows(&caller(&request)?, &[&id])
+            .await?;
+        let row = rows.into_iter().find(|r| r.id == id);
         let denied = || {
             AppError::PermissionDenied(format!(
                 "{} ({}) may not see organisation {id:?}",
@@ -253,7 +248,7 @@ impl DirectoryService for Directory {
             ))
         };
         let row = match row {
-            Some(r) if policy::may_see_entry(&p.caller, &p.org, &scope_of(&r)?) => r,
+            Some(r) if policy::may_see_entry(&p.caller, &p.org, &scope_of_row(&r)?) => r,
             Some(_) => return Err(denied().into()),
             None if p.reads_everyone() => {
                 return Err(AppError::NotFound(format!("no organisation {id:?}")).into());

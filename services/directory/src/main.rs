@@ -1,0 +1,19 @@
+//! `almo-directory`: the directory service on its own, for its container.
+
+use almo_server::ServerArgs;
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(name = "almo-directory", about = "almo.directory.v1.DirectoryService", version)]
+struct Cli {
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let _telemetry = almo_telemetry::init("almo-directory", cli.server.log_format)?;
+    let ctx = almo_server::connect_context(&cli.server).await?;
+    almo_server::run_until_signal(&cli.server, ctx, vec![almo_directory::mount()]).await
+}
