@@ -29,6 +29,10 @@ case "${1:-}" in
       apt-get install -y -qq postgresql >&2
       bin=$(find_bin)
     fi
+    # Another server (a developer's, another run's) may hold the port: take the next free one.
+    for _ in $(seq 1 50); do
+      if (: >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then port=$((port + 1)); else break; fi
+    done
     dir=$(mktemp -d /tmp/almo-pg.XXXXXX)
     if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$dir"; fi
     as_postgres "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 >/dev/null
