@@ -13,8 +13,8 @@ pub use access::{Access, Principal};
 pub use config::{AuthArgs, DEV_ISSUER, DEV_SECRET, DatabaseArgs, MigrateMode, ServerArgs};
 pub use error::{AppError, Violations};
 pub use serve::{
-    AuthInterceptor, Running, ServiceContext, ServiceMount, connect_context, run_until_signal,
-    shutdown_signal, start,
+    AuthInterceptor, Running, ServiceContext, ServiceMount, connect_context, healthcheck,
+    run_until_signal, shutdown_signal, start,
 };
 
 use almo_auth::Caller;

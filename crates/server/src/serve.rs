@@ -240,6 +240,46 @@ pub async fn connect_context(args: &ServerArgs) -> anyhow::Result<ServiceContext
     Ok(ServiceContext::new(db, verifier, args.max_request_bytes))
 }
 
+/// The container probe: exit 0 when the server at `addr` reports SERVING for `service` (empty:
+/// the whole server) over the gRPC health protocol.
+pub async fn healthcheck(addr: std::net::SocketAddr, service: String) -> std::process::ExitCode {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    let check = async {
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
+            .connect()
+            .await?;
+        let status = HealthClient::new(channel)
+            .check(HealthCheckRequest { service })
+            .await?
+            .into_inner()
+            .status;
+        anyhow::Ok(status)
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(5), check).await {
+        Ok(Ok(s)) if s == ServingStatus::Serving as i32 => {
+            println!("SERVING");
+            std::process::ExitCode::SUCCESS
+        }
+        Ok(Ok(s)) => {
+            println!(
+                "{:?}",
+                ServingStatus::try_from(s).unwrap_or(ServingStatus::Unknown)
+            );
+            std::process::ExitCode::FAILURE
+        }
+        Ok(Err(e)) => {
+            println!("unreachable: {e}");
+            std::process::ExitCode::FAILURE
+        }
+        Err(_) => {
+            println!("no answer within 5 s");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Resolves on SIGINT or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

@@ -137,45 +137,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Healthcheck { addr, service } => Ok(healthcheck(addr, service).await),
-    }
-}
-
-async fn healthcheck(addr: SocketAddr, service: String) -> ExitCode {
-    use tonic_health::pb::HealthCheckRequest;
-    use tonic_health::pb::health_check_response::ServingStatus;
-    use tonic_health::pb::health_client::HealthClient;
-    let check = async {
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
-            .connect()
-            .await?;
-        let status = HealthClient::new(channel)
-            .check(HealthCheckRequest { service })
-            .await?
-            .into_inner()
-            .status;
-        anyhow::Ok(status)
-    };
-    match tokio::time::timeout(std::time::Duration::from_secs(5), check).await {
-        Ok(Ok(s)) if s == ServingStatus::Serving as i32 => {
-            println!("SERVING");
-            ExitCode::SUCCESS
-        }
-        Ok(Ok(s)) => {
-            println!(
-                "{:?}",
-                ServingStatus::try_from(s).unwrap_or(ServingStatus::Unknown)
-            );
-            ExitCode::FAILURE
-        }
-        Ok(Err(e)) => {
-            println!("unreachable: {e}");
-            ExitCode::FAILURE
-        }
-        Err(_) => {
-            println!("no answer within 5 s");
-            ExitCode::FAILURE
-        }
+        Command::Healthcheck { addr, service } => Ok(almo_server::healthcheck(addr, service).await),
     }
 }
 
