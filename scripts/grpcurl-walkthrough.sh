@@ -69,4 +69,12 @@ fi
 cat "$work/err"
 grep -q 'PermissionDenied' "$work/err" || fail "expected PermissionDenied"
 
+echo "== SIGTERM: the server drains and exits cleanly"
+kill -TERM "$server"
+status=0
+wait "$server" || status=$?
+[ "$status" = 0 ] || fail "server exited with $status after SIGTERM"
+grep -q 'stopped' "$work/server.log" || fail "no clean stop in the log"
+trap 'rm -rf "$work"' EXIT
+
 echo "walk-through passed"
