@@ -80,7 +80,9 @@ pub struct Running {
     pub addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: JoinHandle<anyhow::Result<()>>,
-    ready: JoinHandle<anyhow::Result<()>>,
+    ready: JoinHandle<()>,
+    serving: watch::Receiver<bool>,
+    failure: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Running {
@@ -94,7 +96,11 @@ impl Running {
 
     /// Waits until the server stops by itself (a signal) or fails.
     pub async fn wait(self) -> anyhow::Result<()> {
-        self.task.await.context("server task panicked")?
+        self.task.await.context("server task panicked")??;
+        match self.failure.lock().expect("failure lock").take() {
+            Some(reason) => Err(anyhow::anyhow!(reason)),
+            None => Ok(()),
+        }
     }
 
     /// A handle that asks the server to shut down, for signal handlers.
@@ -104,7 +110,7 @@ impl Running {
 
     /// Whether migrations are done and the server reports SERVING.
     pub fn is_ready(&self) -> bool {
-        self.ready.is_finished()
+        *self.serving.borrow()
     }
 }
 
@@ -174,27 +180,45 @@ pub async fn start(
 
     let db = ctx.db.clone();
     let mode = args.migrate;
+    let (serving_tx, serving_rx) = watch::channel(false);
+    let stop_on_failure = stop_tx.clone();
+    let failure = Arc::new(std::sync::Mutex::new(None));
+    let failure_slot = failure.clone();
     let ready = tokio::spawn(async move {
-        match mode {
-            MigrateMode::Apply => db.migrate().await.context("applying migrations")?,
+        let migrated = match mode {
+            MigrateMode::Apply => db.migrate().await.context("applying migrations"),
             MigrateMode::Wait => loop {
                 match db.is_migrated().await {
-                    Ok(true) => break,
+                    Ok(true) => break Ok(()),
                     Ok(false) => tracing::info!("waiting for migrations to be applied"),
                     Err(e) => tracing::warn!(error = %e, "cannot read migration state yet"),
                 }
                 tokio::time::sleep(Duration::from_secs(2)).await;
             },
+        };
+        match migrated {
+            Ok(()) => {
+                set_all(&reporter, &names, ServingStatus::Serving).await;
+                let _ = serving_tx.send(true);
+                tracing::info!(%addr, services = ?names, "serving");
+            }
+            Err(e) => {
+                // A server that cannot migrate must not limp on NOT_SERVING forever: stop, so
+                // the process exits non-zero and its supervisor sees why.
+                let reason = format!("{e:#}");
+                tracing::error!(error = %reason, "cannot start serving");
+                *failure_slot.lock().expect("failure lock") = Some(reason);
+                let _ = stop_on_failure.send(true);
+            }
         }
-        set_all(&reporter, &names, ServingStatus::Serving).await;
-        tracing::info!(%addr, services = ?names, "serving");
-        Ok(())
     });
     Ok(Running {
         addr,
         stop: stop_tx,
         task,
         ready,
+        serving: serving_rx,
+        failure,
     })
 }
 

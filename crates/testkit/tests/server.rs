@@ -204,3 +204,26 @@ async fn shutdown_drains_calls_in_flight() {
         .await;
     assert!(refused.is_err());
 }
+
+#[tokio::test]
+async fn a_server_that_cannot_migrate_stops_with_the_reason() {
+    use sea_orm::ConnectionTrait;
+    let test_db = TestDb::unmigrated().await.unwrap();
+    // A table in the way of the first migration.
+    test_db
+        .db
+        .conn()
+        .execute_unprepared("CREATE TABLE organisations (id INTEGER)")
+        .await
+        .unwrap();
+    let app = TestApp::spawn_on(default_args(), vec![almo_directory::mount()], test_db)
+        .await
+        .unwrap();
+    let mut app = app;
+    let running = app.running.take().unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(20), running.wait())
+        .await
+        .expect("the server stops by itself");
+    let err = result.unwrap_err().to_string();
+    assert!(err.contains("migrations"), "{err}");
+}
