@@ -526,8 +526,7 @@ impl InspectionScheduling {
             return Err(AppError::PermissionDenied(format!(
                 "only {almo_id}'s own officers declare its readiness; {} ({}) may not",
                 p.org.id, p.caller.role
-            ))
-            .into());
+            )));
         }
         let ctx = Self::call_context(&p, "DeclareReadiness", &r.request_id);
         let write = match self
@@ -549,7 +548,7 @@ impl InspectionScheduling {
         };
         let resource = format!("readiness/{almo_id}");
         if stale {
-            return Err(AppError::stale_etag(&resource).into());
+            return Err(AppError::stale_etag(&resource));
         }
         let row = insp_readiness::Model {
             almo_id: almo_id.clone(),
@@ -563,7 +562,7 @@ impl InspectionScheduling {
             updated_at: Utc::now(),
         };
         if !storage::replace_readiness(write.txn(), row, expected, &blackouts, &meetings).await? {
-            return Err(AppError::stale_etag(&resource).into());
+            return Err(AppError::stale_etag(&resource));
         }
         let stored = storage::readiness(write.txn(), &almo_id).await?;
         let resp = DeclareReadinessResponse {
@@ -583,7 +582,7 @@ impl InspectionScheduling {
         let p = self.principal(&request).await?;
         let almo_id = request.get_ref().almo_id.trim();
         if almo_id.is_empty() {
-            return Err(AppError::invalid("almo_id", "required").into());
+            return Err(AppError::invalid("almo_id", "required"));
         }
         let almo = self.readable_almo(&p, almo_id).await?;
         let stored = storage::readiness(self.ctx.db.conn(), almo_id)
@@ -653,8 +652,7 @@ impl InspectionScheduling {
                 return Err(AppError::invalid(
                     "tenant_of_organisation_id",
                     format!("{tenant_of} is not a council or ALMO in the directory"),
-                )
-                .into());
+                ));
             }
         }
         if storage::inspector(write.txn(), &r.inspector_id)
@@ -664,8 +662,7 @@ impl InspectionScheduling {
             return Err(AppError::AlreadyExists(format!(
                 "inspector {} already exists",
                 r.inspector_id
-            ))
-            .into());
+            )));
         }
         let now = Utc::now();
         let row = insp_inspector::Model {
@@ -739,7 +736,7 @@ impl InspectionScheduling {
             .await?
             .ok_or_else(|| AppError::NotFound(format!("no inspector {:?}", r.inspector_id)))?;
         if etag(current.version) != r.etag.trim() {
-            return Err(AppError::stale_etag(&resource).into());
+            return Err(AppError::stale_etag(&resource));
         }
         if !storage::add_unavailability(
             write.txn(),
@@ -751,7 +748,7 @@ impl InspectionScheduling {
         )
         .await?
         {
-            return Err(AppError::stale_etag(&resource).into());
+            return Err(AppError::stale_etag(&resource));
         }
         let staff = storage::staff(write.txn(), Some(std::slice::from_ref(&current.id))).await?;
         let resp = RecordUnavailabilityResponse {
@@ -791,8 +788,7 @@ impl InspectionScheduling {
         if !(p.org.kind == OrgKind::Inspectorate || p.is_operator()) {
             return Err(AppError::PermissionDenied(
                 "the inspectorate's staff are listed to the inspectorate only".into(),
-            )
-            .into());
+            ));
         }
         let conn = self.ctx.db.conn();
         let mut ids = storage::inspector_page(conn, role, after, size + 1)
@@ -1013,15 +1009,14 @@ impl InspectionScheduling {
             return Err(AppError::invalid(
                 "team_inspector_ids",
                 format!("no inspector {unknown:?}"),
-            )
-            .into());
+            ));
         }
         let team: Vec<&Inspector> = staff.iter().map(|m| &m.domain).collect();
         let week = on_site_week(monday);
         let mut broken = crate::domain::readiness::almo_rules(&readiness, &history, week);
         broken.extend(team_rules(&target, &team, week));
         if !broken.is_empty() {
-            return Err(refused(&broken).into());
+            return Err(refused(&broken));
         }
         let span = if r.span_weeks == 0 {
             default_span_weeks(target.stock_size, good_and_promising(previous))
@@ -1119,7 +1114,7 @@ impl InspectionScheduling {
             .await?
             .ok_or_else(|| AppError::NotFound(format!("no inspection {:?}", r.inspection_id)))?;
         if etag(current.version) != r.etag.trim() {
-            return Err(AppError::stale_etag(&resource).into());
+            return Err(AppError::stale_etag(&resource));
         }
         let today = Utc::now().date_naive();
         check_record(&actual_dates(&current), stage, date, today).map_err(lifecycle)?;
@@ -1139,7 +1134,7 @@ impl InspectionScheduling {
         row.updated_at = Utc::now();
         if !storage::update_inspection_if_version(write.txn(), row.clone(), current.version).await?
         {
-            return Err(AppError::stale_etag(&resource).into());
+            return Err(AppError::stale_etag(&resource));
         }
         let resp = RecordStageDateResponse {
             inspection: Some(self.inspection_reply(write.txn(), &row).await?),
@@ -1199,7 +1194,7 @@ impl InspectionScheduling {
             .await?
             .ok_or_else(|| AppError::NotFound(format!("no inspection {:?}", r.inspection_id)))?;
         if etag(current.version) != r.etag.trim() {
-            return Err(AppError::stale_etag(&resource).into());
+            return Err(AppError::stale_etag(&resource));
         }
         let today = Utc::now().date_naive();
         check_record(&actual_dates(&current), Stage::ScoreLetter, letter, today)
@@ -1212,7 +1207,7 @@ impl InspectionScheduling {
         row.updated_at = Utc::now();
         if !storage::update_inspection_if_version(write.txn(), row.clone(), current.version).await?
         {
-            return Err(AppError::stale_etag(&resource).into());
+            return Err(AppError::stale_etag(&resource));
         }
         let resp = RecordOutcomeResponse {
             inspection: Some(self.inspection_reply(write.txn(), &row).await?),
@@ -1231,7 +1226,7 @@ impl InspectionScheduling {
         let p = self.principal(&request).await?;
         let id = request.get_ref().inspection_id.trim();
         if id.is_empty() {
-            return Err(AppError::invalid("inspection_id", "required").into());
+            return Err(AppError::invalid("inspection_id", "required"));
         }
         let row = self.readable_inspection(&p, id).await?;
         Ok(Response::new(GetInspectionResponse {
@@ -1287,7 +1282,7 @@ impl InspectionScheduling {
         let p = self.principal(&request).await?;
         let almo_id = request.get_ref().almo_id.trim();
         if almo_id.is_empty() {
-            return Err(AppError::invalid("almo_id", "required").into());
+            return Err(AppError::invalid("almo_id", "required"));
         }
         let almo = self.readable_almo(&p, almo_id).await?;
         let latest = storage::latest_outcome(self.ctx.db.conn(), &almo.id)
