@@ -5,6 +5,7 @@ pub mod fee;
 pub mod hard_rule;
 pub mod lifecycle;
 pub mod outcome;
+pub mod programme;
 pub mod readiness;
 pub mod slots;
 pub mod team;
