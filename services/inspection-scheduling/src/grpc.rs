@@ -9,7 +9,7 @@ use almo_db::entity::{
 };
 use almo_db::{Begun, CallContext};
 use almo_directory::domain::region::canonical_region;
-use almo_proto::common::Money;
+use almo_proto::common::{Money, PeriodKind};
 use almo_proto::inspection::inspection_scheduling_service_server::InspectionSchedulingService;
 use almo_proto::inspection::{
     self as pb, BookInspectionRequest, BookInspectionResponse, CreateInspectorRequest,
@@ -17,18 +17,24 @@ use almo_proto::inspection::{
     FindSlotsResponse, GetFundingEligibilityRequest, GetFundingEligibilityResponse,
     GetInspectionRequest, GetInspectionResponse, GetReadinessRequest, GetReadinessResponse,
     ListInspectionsRequest, ListInspectionsResponse, ListInspectorsRequest, ListInspectorsResponse,
-    RecordOutcomeRequest, RecordOutcomeResponse, RecordStageDateRequest, RecordStageDateResponse,
-    RecordUnavailabilityRequest, RecordUnavailabilityResponse,
+    ProposeProgrammeRequest, ProposeProgrammeResponse, RecordOutcomeRequest, RecordOutcomeResponse,
+    RecordStageDateRequest, RecordStageDateResponse, RecordUnavailabilityRequest,
+    RecordUnavailabilityResponse,
 };
 use almo_server::{AppError, Principal, ServiceContext, Violations, caller, method_path, paging};
 use chrono::{NaiveDate, Utc};
+use std::time::Duration;
 use tonic::{Request, Response, Status};
 
+use crate::domain::HardRule;
 use crate::domain::fee::{ROUNDS_1_AND_2, fee_estimate};
 use crate::domain::lifecycle::{
     Stage, check_record, current_stage, default_span_weeks, overdue, planned_dates,
 };
 use crate::domain::outcome::{Outcome, Prospects, eligibility, star_label};
+use crate::domain::programme::{
+    Assignment, ProgrammeAlmo, ProgrammeRequest, quarter_dates, schedule,
+};
 use crate::domain::readiness::{BestValueService, earliest_inspection};
 use crate::domain::slots::{Candidate, Verdict, find_slots};
 use crate::domain::team::{Inspector, InspectorRole, Target, required_team, team_rules};
@@ -1301,8 +1307,220 @@ impl InspectionScheduling {
     }
 }
 
+/// Programme scheduling over the stored readiness, staff and bookings.
+impl InspectionScheduling {
+    async fn propose_programme_impl(
+        &self,
+        request: Request<ProposeProgrammeRequest>,
+    ) -> Result<Response<ProposeProgrammeResponse>, AppError> {
+        let p = self.principal(&request).await?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        let quarter = match &r.quarter {
+            Some(q) if q.kind == PeriodKind::Quarter as i32 => {
+                let d = q
+                    .year
+                    .as_ref()
+                    .and_then(|y| quarter_dates(y.start_year, q.number));
+                v.check(
+                    d.is_none(),
+                    "quarter",
+                    "a financial year (start_year 1990 to 2100) and a quarter number 1 to 4",
+                );
+                d
+            }
+            _ => {
+                v.add("quarter.kind", "required: PERIOD_KIND_QUARTER");
+                None
+            }
+        };
+        v.check(
+            !(0..=5000).contains(&r.max_steps),
+            "max_steps",
+            "0 (for 200) to 5000",
+        );
+        v.check(
+            !(0..=10_000).contains(&r.time_budget_ms),
+            "time_budget_ms",
+            "0 (for 2000) to 10000",
+        );
+        let mut ids: Vec<String> = r.almo_ids.iter().map(|a| a.trim().to_string()).collect();
+        ids.sort();
+        let before = ids.len();
+        ids.dedup();
+        v.check(ids.len() != before, "almo_ids", "lists an ALMO twice");
+        v.check(ids.len() > 500, "almo_ids", "at most 500");
+        v.into_result()?;
+        let quarter = quarter.expect("validated");
+        require_inspectorate(&p, "schedule inspection programmes")?;
+        let conn = self.ctx.db.conn();
+        let orgs = if ids.is_empty() {
+            storage::live_almos(conn).await?
+        } else {
+            let mut orgs = Vec::new();
+            let mut v = Violations::new();
+            for id in &ids {
+                match almo_row(conn, id).await {
+                    Ok(o) => orgs.push(o),
+                    Err(_) => v.add("almo_ids", format!("{id} is not an ALMO in the directory")),
+                }
+            }
+            v.into_result()?;
+            orgs
+        };
+        let staff = storage::staff(conn, None).await?;
+        let people: Vec<Inspector> = staff.iter().map(|m| m.domain.clone()).collect();
+        let names: HashMap<String, (String, String)> = staff
+            .iter()
+            .map(|m| (m.row.id.clone(), (m.row.name.clone(), m.row.role.clone())))
+            .collect();
+        let mut almos = Vec::with_capacity(orgs.len());
+        for org in &orgs {
+            let stored = storage::readiness(conn, &org.id).await?;
+            let (history, previous) = storage::history(conn, &org.id).await?;
+            almos.push(ProgrammeAlmo {
+                target: target_of(org, previous.map(|(s, _)| s)),
+                readiness: stored.to_domain(org.go_live_date),
+                history,
+                previous_good_and_promising: good_and_promising(previous),
+            });
+        }
+        let open: Vec<insp_inspection::Model> = storage::open_inspections_in(conn, quarter)
+            .await?
+            .into_iter()
+            .filter(|o| orgs.iter().any(|a| a.id == o.almo_id))
+            .collect();
+        let open_ids: Vec<String> = open.iter().map(|o| o.id.clone()).collect();
+        let teams = storage::teams(conn, &open_ids).await?;
+        let pinned: Vec<Assignment> = open
+            .iter()
+            .map(|o| Assignment {
+                almo_id: o.almo_id.clone(),
+                week_start: o.on_site_date,
+                team: teams
+                    .iter()
+                    .filter(|(m, _)| m.inspection_id == o.id)
+                    .map(|(m, _)| m.inspector_id.clone())
+                    .collect(),
+                pinned: true,
+            })
+            .collect();
+        let seed = r.seed;
+        let max_steps = if r.max_steps == 0 {
+            200
+        } else {
+            r.max_steps as u32
+        };
+        let budget = Duration::from_millis(if r.time_budget_ms == 0 {
+            2000
+        } else {
+            r.time_budget_ms as u64
+        });
+        // The search is CPU work: off the async workers.
+        let (prog, why) = tokio::task::spawn_blocking(move || {
+            let req = ProgrammeRequest {
+                almos: &almos,
+                people: &people,
+                quarter,
+                pinned: &pinned,
+                seed,
+                max_steps,
+                time_budget: budget,
+            };
+            let prog = schedule(&req);
+            let why: HashMap<String, Vec<HardRule>> = prog
+                .unscheduled
+                .iter()
+                .filter_map(|id| {
+                    let a = almos.iter().find(|a| &a.target.almo_id == id)?;
+                    let c = Candidate {
+                        target: &a.target,
+                        readiness: &a.readiness,
+                        history: &a.history,
+                        previous_good_and_promising: a.previous_good_and_promising,
+                    };
+                    let mut rules: Vec<HardRule> = Vec::new();
+                    for w in find_slots(&c, &people, quarter, usize::MAX) {
+                        if let Verdict::RuledOut(broken) = w.verdict {
+                            for b in broken {
+                                if !rules.iter().any(|x| x.code() == b.code()) {
+                                    rules.push(b);
+                                }
+                            }
+                        }
+                    }
+                    Some((id.clone(), rules))
+                })
+                .collect();
+            (prog, why)
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("programme search failed: {e}")))?;
+        let member = |id: &String| {
+            let (name, role) = names.get(id).cloned().unwrap_or_default();
+            pb::TeamMember {
+                inspector_id: id.clone(),
+                name,
+                role: role_to_proto(InspectorRole::parse(&role)) as i32,
+            }
+        };
+        Ok(Response::new(ProposeProgrammeResponse {
+            assignments: prog
+                .assignments
+                .iter()
+                .map(|a| pb::ProgrammeAssignment {
+                    almo_id: a.assignment.almo_id.clone(),
+                    on_site_start_date: a.assignment.week_start.to_string(),
+                    team: a.assignment.team.iter().map(member).collect(),
+                    pinned: a.assignment.pinned,
+                    soft_score: a.score.total() as i32,
+                    penalties: a
+                        .score
+                        .penalties
+                        .iter()
+                        .map(|p| pb::Penalty {
+                            rule: p.rule.into(),
+                            points: p.points as i32,
+                            justification: p.justification.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            unscheduled: prog
+                .unscheduled
+                .iter()
+                .map(|id| pb::UnscheduledAlmo {
+                    almo_id: id.clone(),
+                    broken_rules: why
+                        .get(id)
+                        .map(|rules| {
+                            rules
+                                .iter()
+                                .map(|h| pb::BrokenRule {
+                                    code: h.code().into(),
+                                    description: h.to_string(),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                })
+                .collect(),
+            soft_total: prog.soft_total as i32,
+            weeks_assessed: prog.weeks_assessed as i64,
+            steps: prog.steps as i32,
+        }))
+    }
+}
+
 #[tonic::async_trait]
 impl InspectionSchedulingService for InspectionScheduling {
+    async fn propose_programme(
+        &self,
+        request: Request<ProposeProgrammeRequest>,
+    ) -> Result<Response<ProposeProgrammeResponse>, Status> {
+        Ok(self.propose_programme_impl(request).await?)
+    }
+
     async fn declare_readiness(
         &self,
         request: Request<DeclareReadinessRequest>,

@@ -570,3 +570,28 @@ pub async fn update_inspection_if_version(
         .await?;
     Ok(res.rows_affected == 1)
 }
+
+/// ALMOs managing homes: live and not wound up.
+pub async fn live_almos(conn: &impl ConnectionTrait) -> Result<Vec<organisation::Model>, DbErr> {
+    organisation::Entity::find()
+        .filter(organisation::Column::Kind.eq(OrgKind::Almo.as_str()))
+        .filter(organisation::Column::GoLiveDate.is_not_null())
+        .filter(organisation::Column::EndDate.is_null())
+        .order_by_asc(organisation::Column::Id)
+        .all(conn)
+        .await
+}
+
+/// Inspections booked and not yet published with an on-site week inside `period`.
+pub async fn open_inspections_in(
+    conn: &impl ConnectionTrait,
+    period: DateRange,
+) -> Result<Vec<insp_inspection::Model>, DbErr> {
+    insp_inspection::Entity::find()
+        .filter(insp_inspection::Column::OpenAlmoId.is_not_null())
+        .filter(insp_inspection::Column::OnSiteDate.gte(period.start))
+        .filter(insp_inspection::Column::OnSiteDate.lte(period.end))
+        .order_by_asc(insp_inspection::Column::Id)
+        .all(conn)
+        .await
+}

@@ -894,3 +894,115 @@ async fn demo_data_loads_twice_without_change() {
         .into_inner();
     assert_eq!(all.inspections.len(), 2);
 }
+
+#[tokio::test]
+async fn programme_for_a_quarter_pins_bookings_and_proposes_bookable_weeks() {
+    use almo_proto::common::{FinancialYear, Period, PeriodKind};
+    use almo_proto::inspection::ProposeProgrammeRequest;
+
+    let (_app, mut client) = app().await;
+    let booked = book_leeds_ene(&mut client).await;
+    let wnw = DeclareReadinessRequest {
+        almo_id: LEEDS_WNW.into(),
+        ..leeds_ene_readiness("ready-wnw", "")
+    };
+    client
+        .declare_readiness(authed(wnw, LEEDS_WNW, Role::AlmoOfficer))
+        .await
+        .unwrap();
+    let request = ProposeProgrammeRequest {
+        // 2007/08 Q3: October to December 2007.
+        quarter: Some(Period {
+            year: Some(FinancialYear { start_year: 2007 }),
+            kind: PeriodKind::Quarter as i32,
+            number: 3,
+        }),
+        almo_ids: vec![LEEDS_ENE.into(), LEEDS_WNW.into(), LAMBETH_LIVING.into()],
+        seed: 42,
+        max_steps: 50,
+        time_budget_ms: 5000,
+    };
+    let prog = client
+        .propose_programme(authed(request.clone(), INSPECTORATE, Role::Inspectorate))
+        .await
+        .unwrap()
+        .into_inner();
+    // The booking already made is pinned, unmoved.
+    let pinned = &prog.assignments[0];
+    assert!(pinned.pinned);
+    assert_eq!(pinned.almo_id, LEEDS_ENE);
+    assert_eq!(pinned.on_site_start_date, booked.on_site_start_date);
+    assert_eq!(pinned.team.len(), 4);
+    // Leeds WNW is placed, with its soft score explained.
+    assert_eq!(prog.assignments.len(), 2);
+    let placed = &prog.assignments[1];
+    assert_eq!(placed.almo_id, LEEDS_WNW);
+    assert!(!placed.pinned);
+    assert_eq!(
+        placed.soft_score,
+        placed.penalties.iter().map(|p| p.points).sum::<i32>()
+    );
+    assert!(placed.penalties.iter().all(|p| !p.justification.is_empty()));
+    assert_eq!(
+        prog.soft_total,
+        prog.assignments.iter().map(|a| a.soft_score).sum::<i32>()
+    );
+    assert!(prog.weeks_assessed > 0);
+    // Lambeth Living went live in April 2008: nothing in late 2007, and the rule is named.
+    assert_eq!(prog.unscheduled.len(), 1);
+    assert_eq!(prog.unscheduled[0].almo_id, LAMBETH_LIVING);
+    assert!(
+        prog.unscheduled[0]
+            .broken_rules
+            .iter()
+            .any(|b| b.code == "BEFORE_SIX_MONTHS_AFTER_GO_LIVE")
+    );
+    // The same seed gives the same programme.
+    let again = client
+        .propose_programme(authed(request.clone(), INSPECTORATE, Role::Inspectorate))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again, prog);
+    // What it proposes keeps every hard rule: booking it as proposed succeeds.
+    let team: Vec<&str> = placed
+        .team
+        .iter()
+        .map(|m| m.inspector_id.as_str())
+        .collect();
+    client
+        .book_inspection(authed(
+            booking(
+                "book-proposed",
+                LEEDS_WNW,
+                &placed.on_site_start_date,
+                &team,
+            ),
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap();
+
+    let err = client
+        .propose_programme(authed(request.clone(), LEEDS, Role::CouncilOfficer))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let mut bad = request;
+    bad.quarter = Some(Period {
+        year: Some(FinancialYear { start_year: 2007 }),
+        kind: PeriodKind::Month as i32,
+        number: 3,
+    });
+    bad.time_budget_ms = 60_000;
+    bad.almo_ids.push(LEEDS_ENE.into());
+    let err = client
+        .propose_programme(authed(bad, INSPECTORATE, Role::Inspectorate))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        bad_fields(&err),
+        vec!["quarter.kind", "time_budget_ms", "almo_ids"]
+    );
+}

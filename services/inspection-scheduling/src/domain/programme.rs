@@ -13,6 +13,18 @@ use super::slots::{Candidate, SoftScore, Verdict, assess_week, soft_score};
 use super::team::{Inspector, Target};
 use super::{DateRange, add_weeks, monday_on_or_after, on_site_week};
 
+/// The days of quarter `q` (1 to 4) of the financial year starting in April of `start_year`:
+/// Q1 April–June, Q2 July–September, Q3 October–December, Q4 January–March.
+pub fn quarter_dates(start_year: i32, q: i32) -> Option<DateRange> {
+    if !(1990..=2100).contains(&start_year) || !(1..=4).contains(&q) {
+        return None;
+    }
+    let start = NaiveDate::from_ymd_opt(start_year, 4, 1)?;
+    let from = super::add_months(start, 3 * (q as u32 - 1));
+    let to = super::add_months(from, 3).pred_opt()?;
+    DateRange::new(from, to)
+}
+
 /// One ALMO to place.
 #[derive(Debug, Clone)]
 pub struct ProgrammeAlmo {
@@ -575,6 +587,15 @@ mod tests {
             found.iter().any(|b| b.contains("L-LON already booked")),
             "{found:?}"
         );
+    }
+
+    #[test]
+    fn quarters_of_the_financial_year() {
+        let q = |y, n| quarter_dates(y, n).map(|r| r.to_string());
+        assert_eq!(q(2004, 1).as_deref(), Some("2004-04-01..2004-06-30"));
+        assert_eq!(q(2004, 3).as_deref(), Some("2004-10-01..2004-12-31"));
+        assert_eq!(q(2004, 4).as_deref(), Some("2005-01-01..2005-03-31"));
+        assert_eq!(q(2004, 5), None);
     }
 
     #[test]
