@@ -305,6 +305,48 @@ pub fn schedule(req: &ProgrammeRequest<'_>) -> Programme {
     }
 }
 
+/// The baseline a scheduler must beat: each ALMO in the order given at its earliest feasible
+/// week, with the first team that keeps the rules; no search.
+pub fn greedy_earliest(req: &ProgrammeRequest<'_>) -> Programme {
+    let weeks = mondays(req.quarter);
+    let mut people = req.people.to_vec();
+    for p in req.pinned {
+        book(&mut people, &p.team, p.week_start, &p.almo_id);
+    }
+    let almos: Vec<ProgrammeAlmo> = req
+        .almos
+        .iter()
+        .filter(|a| !req.pinned.iter().any(|p| p.almo_id == a.target.almo_id))
+        .cloned()
+        .collect();
+    let mut assessed = 0u64;
+    let mut placed = vec![None; almos.len()];
+    for (i, a) in almos.iter().enumerate() {
+        let c = a.candidate();
+        for w in &weeks {
+            assessed += 1;
+            if let Verdict::Feasible { team, .. } = assess_week(&c, &people, *w).verdict {
+                book(&mut people, &team, *w, &a.target.almo_id);
+                placed[i] = Some((*w, team));
+                break;
+            }
+        }
+    }
+    let (soft_total, _) = score_all(&almos, &mut people, &placed);
+    Programme {
+        assignments: Vec::new(),
+        unscheduled: almos
+            .iter()
+            .zip(&placed)
+            .filter(|(_, p)| p.is_none())
+            .map(|(a, _)| a.target.almo_id.clone())
+            .collect(),
+        soft_total,
+        weeks_assessed: assessed,
+        steps: 0,
+    }
+}
+
 /// An inspector drops out: every placement without them is pinned as it was; those with them are
 /// placed again. The fewest changes: only what the drop-out touches can move.
 pub fn replan_without(
