@@ -13,10 +13,11 @@ use almo_proto::common::{Money, PeriodKind};
 use almo_proto::inspection::inspection_scheduling_service_server::InspectionSchedulingService;
 use almo_proto::inspection::{
     self as pb, BookInspectionRequest, BookInspectionResponse, CreateInspectorRequest,
-    CreateInspectorResponse, DeclareReadinessRequest, DeclareReadinessResponse, FindSlotsRequest,
-    FindSlotsResponse, GetFundingEligibilityRequest, GetFundingEligibilityResponse,
-    GetInspectionRequest, GetInspectionResponse, GetReadinessRequest, GetReadinessResponse,
-    ListInspectionsRequest, ListInspectionsResponse, ListInspectorsRequest, ListInspectorsResponse,
+    CreateInspectorResponse, DeclareReadinessRequest, DeclareReadinessResponse,
+    ExportCalendarRequest, ExportCalendarResponse, FindSlotsRequest, FindSlotsResponse,
+    GetFundingEligibilityRequest, GetFundingEligibilityResponse, GetInspectionRequest,
+    GetInspectionResponse, GetReadinessRequest, GetReadinessResponse, ListInspectionsRequest,
+    ListInspectionsResponse, ListInspectorsRequest, ListInspectorsResponse,
     ProposeProgrammeRequest, ProposeProgrammeResponse, RecordOutcomeRequest, RecordOutcomeResponse,
     RecordStageDateRequest, RecordStageDateResponse, RecordUnavailabilityRequest,
     RecordUnavailabilityResponse,
@@ -27,6 +28,7 @@ use std::time::Duration;
 use tonic::{Request, Response, Status};
 
 use crate::domain::HardRule;
+use crate::domain::calendar::{CalendarEvent, ics};
 use crate::domain::fee::{ROUNDS_1_AND_2, fee_estimate};
 use crate::domain::lifecycle::{
     Stage, check_record, current_stage, default_span_weeks, overdue, planned_dates,
@@ -1512,8 +1514,108 @@ impl InspectionScheduling {
     }
 }
 
+/// iCalendar export.
+impl InspectionScheduling {
+    async fn export_calendar_impl(
+        &self,
+        request: Request<ExportCalendarRequest>,
+    ) -> Result<Response<ExportCalendarResponse>, AppError> {
+        let p = self.principal(&request).await?;
+        let conn = self.ctx.db.conn();
+        let (name, rows) = match &request.get_ref().owner {
+            Some(pb::export_calendar_request::Owner::InspectorId(id)) if !id.trim().is_empty() => {
+                require_inspectorate(&p, "export an inspector's calendar")?;
+                let who = storage::inspector(conn, id.trim())
+                    .await?
+                    .ok_or_else(|| AppError::NotFound(format!("no inspector {id:?}")))?;
+                (
+                    format!("ALMO inspections: {}", who.name),
+                    storage::inspections_of_inspector(conn, &who.id).await?,
+                )
+            }
+            Some(pb::export_calendar_request::Owner::AlmoId(id)) if !id.trim().is_empty() => {
+                let almo = self.readable_almo(&p, id.trim()).await?;
+                (
+                    format!("Inspections of {}", almo.name),
+                    storage::inspections_of_almo(conn, &almo.id).await?,
+                )
+            }
+            _ => {
+                return Err(AppError::invalid(
+                    "owner",
+                    "required: inspector_id or almo_id",
+                ));
+            }
+        };
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let teams = storage::teams(conn, &ids).await?;
+        let mut almo_names: HashMap<String, String> = HashMap::new();
+        for r in &rows {
+            if !almo_names.contains_key(&r.almo_id) {
+                let n = storage::organisation(conn, &r.almo_id)
+                    .await?
+                    .map(|o| o.name)
+                    .unwrap_or_else(|| r.almo_id.clone());
+                almo_names.insert(r.almo_id.clone(), n);
+            }
+        }
+        let mut events = Vec::new();
+        for r in &rows {
+            let almo = &almo_names[&r.almo_id];
+            let team: Vec<String> = teams
+                .iter()
+                .filter(|(m, _)| m.inspection_id == r.id)
+                .map(|(m, n)| format!("{n} ({})", m.role))
+                .collect();
+            let description = format!(
+                "Inspection {} of {almo} ({}). Team: {}. Fee estimate £{}.{:02}.",
+                r.id,
+                r.almo_id,
+                team.join(", "),
+                r.fee_pence / 100,
+                r.fee_pence % 100
+            );
+            let week = on_site_week(r.on_site_date);
+            events.push(CalendarEvent {
+                uid: format!("{}-on-site@almo-exchange", r.id),
+                summary: format!("ALMO inspection on site: {almo}"),
+                description: description.clone(),
+                first_day: week.start,
+                last_day: week.end,
+            });
+            let planned = planned_of(r);
+            let actual = actual_dates(r);
+            for (i, stage) in Stage::DATED.iter().enumerate().skip(1) {
+                let (day, kind) = match actual[i] {
+                    Some(d) => (d, ""),
+                    None => (planned[i], " (planned)"),
+                };
+                events.push(CalendarEvent {
+                    uid: format!("{}-{}@almo-exchange", r.id, stage.label().replace(' ', "-")),
+                    summary: format!("{almo}: {}{kind}", stage.label()),
+                    description: description.clone(),
+                    first_day: day,
+                    last_day: day,
+                });
+            }
+        }
+        Ok(Response::new(ExportCalendarResponse {
+            content_type: "text/calendar; charset=utf-8".into(),
+            event_count: events.len() as i32,
+            calendar: ics(&name, &events, Utc::now()),
+        }))
+    }
+}
+
 #[tonic::async_trait]
 impl InspectionSchedulingService for InspectionScheduling {
+    async fn export_calendar(
+        &self,
+        request: Request<ExportCalendarRequest>,
+    ) -> Result<Response<ExportCalendarResponse>, Status> {
+        Ok(self.export_calendar_impl(request).await?)
+    }
+
     async fn propose_programme(
         &self,
         request: Request<ProposeProgrammeRequest>,

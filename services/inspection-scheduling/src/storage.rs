@@ -595,3 +595,37 @@ pub async fn open_inspections_in(
         .all(conn)
         .await
 }
+
+/// The inspections an inspector has been or is on, by on-site date.
+pub async fn inspections_of_inspector(
+    conn: &impl ConnectionTrait,
+    inspector_id: &str,
+) -> Result<Vec<insp_inspection::Model>, DbErr> {
+    let ids: Vec<String> = insp_team_member::Entity::find()
+        .select_only()
+        .column(insp_team_member::Column::InspectionId)
+        .filter(insp_team_member::Column::InspectorId.eq(inspector_id))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    insp_inspection::Entity::find()
+        .filter(insp_inspection::Column::Id.is_in(ids))
+        .order_by_asc(insp_inspection::Column::OnSiteDate)
+        .all(conn)
+        .await
+}
+
+/// An ALMO's inspections, by on-site date.
+pub async fn inspections_of_almo(
+    conn: &impl ConnectionTrait,
+    almo_id: &str,
+) -> Result<Vec<insp_inspection::Model>, DbErr> {
+    insp_inspection::Entity::find()
+        .filter(insp_inspection::Column::AlmoId.eq(almo_id))
+        .order_by_asc(insp_inspection::Column::OnSiteDate)
+        .all(conn)
+        .await
+}

@@ -1006,3 +1006,79 @@ async fn programme_for_a_quarter_pins_bookings_and_proposes_bookable_weeks() {
         vec!["quarter.kind", "time_budget_ms", "almo_ids"]
     );
 }
+
+#[tokio::test]
+async fn calendar_export_per_almo_and_per_inspector() {
+    use almo_proto::inspection::ExportCalendarRequest;
+    use almo_proto::inspection::export_calendar_request::Owner;
+
+    let (_app, mut client) = app().await;
+    let by_almo = |id: &str| ExportCalendarRequest {
+        owner: Some(Owner::AlmoId(id.into())),
+    };
+    let cal = client
+        .export_calendar(authed(
+            by_almo(LAMBETH_LIVING),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(cal.content_type, "text/calendar; charset=utf-8");
+    // The on-site week and four milestones of the one inspection.
+    assert_eq!(cal.event_count, 5);
+    let flat = cal.calendar.replace("\r\n ", "");
+    assert!(flat.starts_with("BEGIN:VCALENDAR\r\n"));
+    assert!(flat.contains("SUMMARY:ALMO inspection on site: Lambeth Living\r\n"));
+    assert!(flat.contains("DTSTART;VALUE=DATE:20081103\r\nDTEND;VALUE=DATE:20081108\r\n"));
+    // The score letter on its actual date.
+    assert!(flat.contains("DTSTART;VALUE=DATE:20090105\r\n"));
+    assert_eq!(flat.matches("BEGIN:VEVENT").count(), 5);
+
+    // Ruth Duncan was on the Haringey inspection only.
+    let mine = client
+        .export_calendar(authed(
+            ExportCalendarRequest {
+                owner: Some(Owner::InspectorId("TIA-DUNCAN".into())),
+            },
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(mine.event_count, 5);
+    assert!(mine.calendar.contains("Homes for Haringey"));
+    assert!(!mine.calendar.contains("Lambeth Living:"));
+
+    let err = client
+        .export_calendar(authed(
+            by_almo(LAMBETH_LIVING),
+            HARINGEY,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = client
+        .export_calendar(authed(
+            ExportCalendarRequest {
+                owner: Some(Owner::InspectorId("TIA-DUNCAN".into())),
+            },
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = client
+        .export_calendar(authed(
+            ExportCalendarRequest { owner: None },
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), vec!["owner"]);
+}

@@ -1,6 +1,7 @@
 //! The inspection framework's rules as plain Rust (DOMAIN.md §4; 003 §94–§120, Table 7; 004).
 //! Nothing here knows about gRPC or the database.
 
+pub mod calendar;
 pub mod fee;
 pub mod hard_rule;
 pub mod lifecycle;
