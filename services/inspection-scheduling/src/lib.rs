@@ -2,6 +2,7 @@
 //! inspections under the framework's rules (003 §94–§120), staffs them, runs them through to the
 //! published report and records the outcome that decides Decent Homes funding.
 
+pub mod cli;
 pub mod demo;
 pub mod domain;
 mod error;

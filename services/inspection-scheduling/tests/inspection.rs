@@ -1082,3 +1082,29 @@ async fn calendar_export_per_almo_and_per_inspector() {
         .unwrap_err();
     assert_eq!(bad_fields(&err), vec!["owner"]);
 }
+
+#[tokio::test]
+async fn almo_inspections_calendar_command_fetches_the_file() {
+    use almo_inspection_scheduling::cli::{CalendarOwner, calendar};
+
+    let (app, _client) = app().await;
+    let addr = format!("http://{}", app.addr);
+    let token = almo_testkit::token(INSPECTORATE, Role::Inspectorate);
+    let ics = calendar(
+        &addr,
+        &token,
+        CalendarOwner::Inspector("LEAD-HUGHES".into()),
+    )
+    .await
+    .unwrap();
+    assert!(ics.starts_with("BEGIN:VCALENDAR\r\n"));
+    assert!(ics.contains("Lambeth Living"));
+    let denied = calendar(
+        &addr,
+        &almo_testkit::token(LAMBETH_LIVING, Role::AlmoOfficer),
+        CalendarOwner::Inspector("LEAD-HUGHES".into()),
+    )
+    .await
+    .unwrap_err();
+    assert!(denied.to_string().contains("PermissionDenied"), "{denied}");
+}
