@@ -50,6 +50,7 @@ fn world(seed: u64, start: NaiveDate) -> (Vec<ProgrammeAlmo>, Vec<Inspector>) {
             let audit = add_weeks(start, rng.below(26) as u32);
             let mut readiness = Readiness {
                 go_live: Some(go_live),
+                end: None,
                 best_value_reviews: [Some(go_live - Days::new(60)); 4],
                 blackouts: vec![Blackout {
                     label: "internal audit".into(),

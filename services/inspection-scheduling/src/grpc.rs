@@ -273,7 +273,7 @@ fn readiness_to_proto(
     almo: &organisation::Model,
     stored: &storage::StoredReadiness,
 ) -> pb::Readiness {
-    let domain = stored.to_domain(almo.go_live_date);
+    let domain = stored.to_domain(almo.go_live_date, almo.end_date);
     pb::Readiness {
         almo_id: almo.id.clone(),
         go_live_date: date_str(almo.go_live_date),
@@ -858,7 +858,7 @@ impl InspectionScheduling {
         let stored = storage::readiness(conn, &almo.id)
             .await
             .map_err(AppError::from)?;
-        let readiness = stored.to_domain(almo.go_live_date);
+        let readiness = stored.to_domain(almo.go_live_date, almo.end_date);
         let (history, previous) = storage::history(conn, &almo.id)
             .await
             .map_err(AppError::from)?;
@@ -1005,7 +1005,7 @@ impl InspectionScheduling {
         let txn = write.txn();
         let almo = almo_row(txn, &almo_id).await?;
         let stored = storage::readiness(txn, &almo_id).await?;
-        let readiness = stored.to_domain(almo.go_live_date);
+        let readiness = stored.to_domain(almo.go_live_date, almo.end_date);
         let (history, previous) = storage::history(txn, &almo_id).await?;
         let target = target_of(&almo, previous.map(|(s, _)| s));
         let staff = storage::staff(txn, Some(&team_ids)).await?;
@@ -1382,7 +1382,7 @@ impl InspectionScheduling {
             let (history, previous) = storage::history(conn, &org.id).await?;
             almos.push(ProgrammeAlmo {
                 target: target_of(org, previous.map(|(s, _)| s)),
-                readiness: stored.to_domain(org.go_live_date),
+                readiness: stored.to_domain(org.go_live_date, org.end_date),
                 history,
                 previous_good_and_promising: good_and_promising(previous),
             });

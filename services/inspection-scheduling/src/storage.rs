@@ -39,10 +39,11 @@ pub struct StoredReadiness {
 
 impl StoredReadiness {
     /// The rules' view, with the go-live date from the directory.
-    pub fn to_domain(&self, go_live: Option<NaiveDate>) -> Readiness {
+    pub fn to_domain(&self, go_live: Option<NaiveDate>, end: Option<NaiveDate>) -> Readiness {
         let r = self.row.as_ref();
         Readiness {
             go_live,
+            end,
             best_value_reviews: [
                 r.and_then(|r| r.bv_repairs_date),
                 r.and_then(|r| r.bv_capital_date),

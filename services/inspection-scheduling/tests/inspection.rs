@@ -1108,3 +1108,78 @@ async fn almo_inspections_calendar_command_fetches_the_file() {
     .unwrap_err();
     assert!(denied.to_string().contains("PermissionDenied"), "{denied}");
 }
+
+#[tokio::test]
+async fn two_bookings_racing_for_one_lead_leave_exactly_one() {
+    let (app, mut client) = app().await;
+    declare_leeds_ene(&mut client).await;
+    let wnw = DeclareReadinessRequest {
+        almo_id: LEEDS_WNW.into(),
+        ..leeds_ene_readiness("ready-wnw", "")
+    };
+    client
+        .declare_readiness(authed(wnw, LEEDS_WNW, Role::AlmoOfficer))
+        .await
+        .unwrap();
+    let mut a = client.clone();
+    let mut b = InspectionSchedulingServiceClient::new(app.channel().await);
+    let (ra, rb) = tokio::join!(
+        a.book_inspection(authed(
+            booking("race-a", LEEDS_ENE, "2007-10-22", LEEDS_TEAM),
+            INSPECTORATE,
+            Role::Inspectorate,
+        )),
+        b.book_inspection(authed(
+            booking(
+                "race-b",
+                LEEDS_WNW,
+                "2007-10-22",
+                &["LEAD-PATEL", "INSP-ADEYEMI", "INSP-MORGAN", "TIA-DUNCAN"],
+            ),
+            INSPECTORATE,
+            Role::Inspectorate,
+        )),
+    );
+    let results = [ra.map(|_| ()), rb.map(|_| ())];
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    let err = results.into_iter().find_map(Result::err).unwrap();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(
+        ["INSPECTOR_DOUBLE_BOOKED", "BOOKING_CONFLICT"].contains(&reason(&err).as_str()),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn booking_is_audited_and_a_wound_up_almo_is_refused() {
+    use almo_db::entity::audit_log;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let (app, mut client) = app().await;
+    let booked = book_leeds_ene(&mut client).await;
+    let rows = audit_log::Entity::find()
+        .filter(audit_log::Column::Target.eq(format!("inspections/{}", booked.inspection_id)))
+        .all(app.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].organisation_id, INSPECTORATE);
+    assert_eq!(rows[0].request_id, "book-1");
+    assert!(rows[0].method.ends_with("/BookInspection"));
+
+    // Hackney Homes was wound up on 1 April 2016.
+    let err = client
+        .book_inspection(authed(
+            booking("book-hackney", "HACKNEY-HOMES", "2016-04-04", LEEDS_TEAM),
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "ALMO_ENDED");
+    assert!(err.message().contains("ALMO wound up on 2016-04-01"));
+}

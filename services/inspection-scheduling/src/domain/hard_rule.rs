@@ -10,6 +10,10 @@ use super::readiness::BestValueService;
 pub enum HardRule {
     /// The ALMO has no go-live date: it is not managing homes yet.
     NotLive,
+    /// The ALMO was wound up: management went back to the council (002).
+    AlmoEnded {
+        end: NaiveDate,
+    },
     /// 003 §96, §112: at least six months of operation first.
     BeforeSixMonthsAfterGoLive {
         go_live: NaiveDate,
@@ -69,6 +73,7 @@ impl HardRule {
     pub fn code(&self) -> &'static str {
         match self {
             HardRule::NotLive => "ALMO_NOT_LIVE",
+            HardRule::AlmoEnded { .. } => "ALMO_ENDED",
             HardRule::BeforeSixMonthsAfterGoLive { .. } => "BEFORE_SIX_MONTHS_AFTER_GO_LIVE",
             HardRule::BestValueReviewIncomplete { .. } => "BEST_VALUE_REVIEW_NOT_COMPLETE",
             HardRule::BlackoutClash { .. } => "CLASHES_WITH_DECLARED_AUDIT",
@@ -88,6 +93,7 @@ impl std::fmt::Display for HardRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             HardRule::NotLive => write!(f, "ALMO not live: no go-live date"),
+            HardRule::AlmoEnded { end } => write!(f, "ALMO wound up on {end}"),
             HardRule::BeforeSixMonthsAfterGoLive { go_live, earliest } => write!(
                 f,
                 "before six months after go-live (live {go_live}, inspectable from {earliest})"

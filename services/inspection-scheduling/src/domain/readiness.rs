@@ -50,6 +50,8 @@ pub struct Blackout {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Readiness {
     pub go_live: Option<NaiveDate>,
+    /// The day the ALMO was wound up, from the directory.
+    pub end: Option<NaiveDate>,
     /// Completion dates, indexed by [`BestValueService::index`].
     pub best_value_reviews: [Option<NaiveDate>; 4],
     pub blackouts: Vec<Blackout>,
@@ -89,6 +91,11 @@ pub fn almo_rules(r: &Readiness, h: &History, week: DateRange) -> Vec<HardRule> 
                 broken.push(HardRule::BeforeSixMonthsAfterGoLive { go_live, earliest });
             }
         }
+    }
+    if let Some(end) = r.end
+        && week.end >= end
+    {
+        broken.push(HardRule::AlmoEnded { end });
     }
     for service in BestValueService::ALL {
         match r.best_value_reviews[service.index()] {
@@ -134,6 +141,7 @@ pub(crate) mod tests {
     pub fn table7_readiness() -> Readiness {
         Readiness {
             go_live: Some(d("2003-11-01")),
+            end: None,
             best_value_reviews: [Some(d("2003-03-31")); 4],
             blackouts: vec![],
             board_meetings: vec![],
@@ -228,6 +236,22 @@ pub(crate) mod tests {
             }]
         );
         assert!(almo_rules(&r, &h, on_site_week(d("2005-02-21"))).is_empty());
+    }
+
+    #[test]
+    fn wound_up_almo_is_not_inspected() {
+        let r = Readiness {
+            end: Some(d("2004-06-01")),
+            ..table7_readiness()
+        };
+        let h = History::default();
+        assert!(almo_rules(&r, &h, on_site_week(d("2004-05-24"))).is_empty());
+        assert_eq!(
+            almo_rules(&r, &h, on_site_week(d("2004-05-31"))),
+            vec![HardRule::AlmoEnded {
+                end: d("2004-06-01")
+            }]
+        );
     }
 
     #[test]
