@@ -33,7 +33,9 @@ use crate::domain::fee::{ROUNDS_1_AND_2, fee_estimate};
 use crate::domain::lifecycle::{
     Stage, check_record, current_stage, default_span_weeks, overdue, planned_dates,
 };
-use crate::domain::outcome::{Outcome, Prospects, eligibility, star_label};
+use crate::domain::outcome::{
+    Eligibility, Outcome, Prospects, deadline_missed, eligibility, qualifying_deadline, star_label,
+};
 use crate::domain::programme::{
     Assignment, ProgrammeAlmo, ProgrammeRequest, quarter_dates, schedule,
 };
@@ -374,6 +376,7 @@ fn eligibility_to_proto(r: &insp_inspection::Model) -> Option<pb::FundingEligibi
             && r.published_actual.is_none(),
         support_framework: e.support_framework,
         outcome: Some(outcome_to_proto(&o)),
+        ..Default::default()
     })
 }
 
@@ -1296,13 +1299,29 @@ impl InspectionScheduling {
         let latest = storage::latest_outcome(self.ctx.db.conn(), &almo.id)
             .await
             .map_err(AppError::from)?;
-        let eligibility = latest
+        let mut eligibility = latest
             .as_ref()
             .and_then(eligibility_to_proto)
             .unwrap_or_else(|| pb::FundingEligibility {
                 almo_id: almo.id.clone(),
                 ..Default::default()
             });
+        if let Some(consent) = almo.section27_consent_date {
+            let deadline = qualifying_deadline(consent);
+            let e = Eligibility {
+                eligible: eligibility.eligible,
+                effective_from: NaiveDate::parse_from_str(
+                    &eligibility.effective_from_date,
+                    "%Y-%m-%d",
+                )
+                .ok(),
+                earliest_reinspection: None,
+                support_framework: eligibility.support_framework,
+            };
+            eligibility.qualifying_deadline_date = deadline.to_string();
+            eligibility.qualifying_deadline_missed =
+                deadline_missed(deadline, &e, Utc::now().date_naive());
+        }
         Ok(Response::new(GetFundingEligibilityResponse {
             eligibility: Some(eligibility),
         }))

@@ -141,6 +141,9 @@ async fn demo_outcomes_give_funding_eligibility_and_reinspection_date() {
     assert_eq!(outcome.prospects, pb::Prospects::Promising as i32);
     assert!(!lambeth.support_framework);
     assert_eq!(lambeth.earliest_reinspection_date, "");
+    // Consent October 2007: two years to qualify (004 §6); qualified January 2009.
+    assert_eq!(lambeth.qualifying_deadline_date, "2009-10-01");
+    assert!(!lambeth.qualifying_deadline_missed);
 
     let haringey = client
         .get_funding_eligibility(authed(
@@ -161,6 +164,8 @@ async fn demo_outcomes_give_funding_eligibility_and_reinspection_date() {
     assert_eq!(haringey.earliest_reinspection_date, "2007-08-05");
     assert!(!haringey.earliest_reinspection_provisional);
     assert!(haringey.support_framework);
+    assert_eq!(haringey.qualifying_deadline_date, "2007-11-01");
+    assert!(haringey.qualifying_deadline_missed);
 
     // An ALMO without an outcome: not eligible, nothing else to say.
     let leeds = client

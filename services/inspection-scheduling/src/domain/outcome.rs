@@ -2,6 +2,7 @@
 
 use chrono::NaiveDate;
 
+use super::add_months;
 use super::readiness::earliest_reinspection;
 
 /// Stars needed to draw down Decent Homes funding: 2, "good" (003 §22, footnote II).
@@ -84,6 +85,20 @@ pub fn eligibility(o: &Outcome, publication: Option<NaiveDate>) -> Eligibility {
     }
 }
 
+/// 004 §6: an ALMO that had not qualified within two years of its section 27 consent used to lose
+/// its place on the programme; the deadline to watch.
+pub fn qualifying_deadline(section27_consent: NaiveDate) -> NaiveDate {
+    add_months(section27_consent, 24)
+}
+
+/// Whether the deadline was missed: qualified after it, or not qualified and it has passed.
+pub fn deadline_missed(deadline: NaiveDate, e: &Eligibility, today: NaiveDate) -> bool {
+    match e.effective_from {
+        Some(qualified) => qualified > deadline,
+        None => today > deadline,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +119,30 @@ mod tests {
         assert!(!e.support_framework);
         assert_eq!(star_label(2), Some("good"));
         assert_eq!(star_label(4), None);
+    }
+
+    #[test]
+    fn two_year_limit_from_section27_consent_to_qualifying() {
+        let deadline = qualifying_deadline(d("2003-10-01"));
+        assert_eq!(deadline, d("2005-10-01"));
+        let good = Outcome {
+            stars: 2,
+            prospects: Prospects::Promising,
+            score_letter: d("2004-06-21"),
+        };
+        let in_time = eligibility(&good, None);
+        assert!(!deadline_missed(deadline, &in_time, d("2026-01-01")));
+        let late = eligibility(
+            &Outcome {
+                score_letter: d("2005-11-01"),
+                ..good
+            },
+            None,
+        );
+        assert!(deadline_missed(deadline, &late, d("2026-01-01")));
+        let fair = eligibility(&Outcome { stars: 1, ..good }, None);
+        assert!(!deadline_missed(deadline, &fair, d("2005-09-30")));
+        assert!(deadline_missed(deadline, &fair, d("2005-10-02")));
     }
 
     #[test]
