@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 
 use super::readiness::{History, Readiness};
 use super::slots::{Candidate, SoftScore, Verdict, assess_week, soft_score};
-use super::team::{Inspector, Target};
+use super::team::{Inspector, Target, team_rules};
 use super::{DateRange, add_weeks, monday_on_or_after, on_site_week};
 
 /// The days of quarter `q` (1 to 4) of the financial year starting in April of `start_year`:
@@ -347,8 +347,9 @@ pub fn greedy_earliest(req: &ProgrammeRequest<'_>) -> Programme {
     }
 }
 
-/// An inspector drops out: every placement without them is pinned as it was; those with them are
-/// placed again. The fewest changes: only what the drop-out touches can move.
+/// An inspector drops out: every placement without them stays as it was; in each one with them,
+/// the same week and the rest of the team are kept and one replacement of the same role swapped
+/// in where the rules allow; only when no one can be swapped in is that inspection placed again.
 pub fn replan_without(
     req: &ProgrammeRequest<'_>,
     previous: &Programme,
@@ -360,24 +361,78 @@ pub fn replan_without(
         .filter(|p| p.id != dropped)
         .cloned()
         .collect();
-    let mut pinned: Vec<Assignment> = req.pinned.to_vec();
-    for a in &previous.assignments {
-        if !a.assignment.pinned && !a.assignment.team.iter().any(|t| t == dropped) {
-            let mut keep = a.assignment.clone();
-            keep.pinned = true;
-            pinned.push(keep);
+    let role = req.people.iter().find(|p| p.id == dropped).map(|p| p.role);
+    let touched = |a: &Assignment| a.team.iter().any(|t| t == dropped);
+    let mut kept: Vec<Assignment> = Vec::new();
+    let mut affected: Vec<Assignment> = Vec::new();
+    for a in req
+        .pinned
+        .iter()
+        .chain(previous.assignments.iter().map(|a| &a.assignment))
+    {
+        if kept.iter().chain(&affected).any(|k| k.almo_id == a.almo_id) {
+            continue;
+        }
+        if touched(a) {
+            affected.push(a.clone());
+        } else {
+            kept.push(Assignment {
+                pinned: true,
+                ..a.clone()
+            });
+        }
+    }
+    let mut booked = people.clone();
+    for k in &kept {
+        book(&mut booked, &k.team, k.week_start, &k.almo_id);
+    }
+    for a in &affected {
+        let Some(pa) = req.almos.iter().find(|x| x.target.almo_id == a.almo_id) else {
+            continue;
+        };
+        let week = on_site_week(a.week_start);
+        let rest: Vec<String> = a.team.iter().filter(|t| *t != dropped).cloned().collect();
+        let mut best: Option<(u32, String)> = None;
+        for cand in booked
+            .iter()
+            .filter(|p| Some(p.role) == role && !rest.contains(&p.id))
+        {
+            let mut team = rest.clone();
+            team.push(cand.id.clone());
+            let members: Vec<&Inspector> = team
+                .iter()
+                .filter_map(|id| booked.iter().find(|p| &p.id == id))
+                .collect();
+            if !team_rules(&pa.target, &members, week).is_empty() {
+                continue;
+            }
+            let score = soft_score(&pa.candidate(), &booked, &members, week).total();
+            if best
+                .as_ref()
+                .is_none_or(|b| (score, &cand.id) < (b.0, &b.1))
+            {
+                best = Some((score, cand.id.clone()));
+            }
+        }
+        if let Some((_, id)) = best {
+            let mut team = rest;
+            team.push(id);
+            book(&mut booked, &team, a.week_start, &a.almo_id);
+            kept.push(Assignment {
+                team,
+                pinned: true,
+                ..a.clone()
+            });
         }
     }
     let mut next = schedule(&ProgrammeRequest {
         people: &people,
-        pinned: &pinned,
+        pinned: &kept,
         ..req.clone()
     });
-    // What was kept is reported as it was: not pinned by the caller, only by the re-plan.
+    // Kept and swapped placements are reported as the caller pinned them, or not.
     for a in &mut next.assignments {
-        if !req.pinned.iter().any(|p| p.almo_id == a.assignment.almo_id) {
-            a.assignment.pinned = false;
-        }
+        a.assignment.pinned = req.pinned.iter().any(|p| p == &a.assignment);
     }
     next
 }
@@ -387,8 +442,8 @@ mod tests {
     use super::*;
     use crate::domain::readiness::almo_rules;
     use crate::domain::readiness::tests::{d, table7_readiness};
+    use crate::domain::team::InspectorRole;
     use crate::domain::team::tests::person;
-    use crate::domain::team::{InspectorRole, team_rules};
     use proptest::prelude::*;
 
     fn almo(i: usize, stock: u32, region: &str) -> ProgrammeAlmo {
