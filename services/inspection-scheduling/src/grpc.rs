@@ -37,9 +37,11 @@ use crate::domain::outcome::{
     Eligibility, Outcome, Prospects, deadline_missed, eligibility, qualifying_deadline, star_label,
 };
 use crate::domain::programme::{
-    Assignment, ProgrammeAlmo, ProgrammeRequest, quarter_dates, schedule,
+    Assignment, Programme, ProgrammeAlmo, ProgrammeRequest, ScoredAssignment, quarter_dates,
+    replan_without, schedule,
 };
 use crate::domain::readiness::{BestValueService, earliest_inspection};
+use crate::domain::slots::SoftScore;
 use crate::domain::slots::{Candidate, Verdict, find_slots};
 use crate::domain::team::{Inspector, InspectorRole, Target, required_team, team_rules};
 use crate::domain::{DateRange, is_monday, on_site_week};
@@ -1426,6 +1428,32 @@ impl InspectionScheduling {
                 pinned: true,
             })
             .collect();
+        // An inspector dropping out: the bookings with them are re-planned, not pinned.
+        let dropped = r.dropped_inspector_id.trim().to_string();
+        if !dropped.is_empty() && !staff.iter().any(|m| m.row.id == dropped) {
+            return Err(AppError::invalid(
+                "dropped_inspector_id",
+                format!("no inspector {dropped:?}"),
+            ));
+        }
+        let mut people = people;
+        let mut almos = almos;
+        if !dropped.is_empty() {
+            for b in pinned.iter().filter(|b| b.team.contains(&dropped)) {
+                let booking = open
+                    .iter()
+                    .find(|o| o.almo_id == b.almo_id)
+                    .map(|o| o.id.clone())
+                    .unwrap_or_default();
+                for p in &mut people {
+                    p.booked.retain(|(_, id)| *id != booking);
+                }
+                for a in almos.iter_mut().filter(|a| a.target.almo_id == b.almo_id) {
+                    a.history.open_inspection = None;
+                }
+            }
+        }
+        let booked_before = pinned.clone();
         let seed = r.seed;
         let max_steps = if r.max_steps == 0 {
             200
@@ -1448,7 +1476,31 @@ impl InspectionScheduling {
                 max_steps,
                 time_budget: budget,
             };
-            let prog = schedule(&req);
+            let prog = if dropped.is_empty() {
+                schedule(&req)
+            } else {
+                let previous = Programme {
+                    assignments: pinned
+                        .iter()
+                        .map(|a| ScoredAssignment {
+                            assignment: a.clone(),
+                            score: SoftScore::default(),
+                        })
+                        .collect(),
+                    unscheduled: vec![],
+                    soft_total: 0,
+                    weeks_assessed: 0,
+                    steps: 0,
+                };
+                replan_without(
+                    &ProgrammeRequest {
+                        pinned: &[],
+                        ..req.clone()
+                    },
+                    &previous,
+                    &dropped,
+                )
+            };
             let why: HashMap<String, Vec<HardRule>> = prog
                 .unscheduled
                 .iter()
@@ -1493,7 +1545,17 @@ impl InspectionScheduling {
                     almo_id: a.assignment.almo_id.clone(),
                     on_site_start_date: a.assignment.week_start.to_string(),
                     team: a.assignment.team.iter().map(member).collect(),
-                    pinned: a.assignment.pinned,
+                    // A booking already made is pinned unless the re-plan changed it.
+                    pinned: booked_before.iter().any(|b| {
+                        b.almo_id == a.assignment.almo_id
+                            && b.week_start == a.assignment.week_start
+                            && b.team == a.assignment.team
+                    }),
+                    changed: booked_before.iter().any(|b| {
+                        b.almo_id == a.assignment.almo_id
+                            && (b.week_start != a.assignment.week_start
+                                || b.team != a.assignment.team)
+                    }),
                     soft_score: a.score.total() as i32,
                     penalties: a
                         .score

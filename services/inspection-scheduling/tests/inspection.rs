@@ -926,6 +926,7 @@ async fn programme_for_a_quarter_pins_bookings_and_proposes_bookable_weeks() {
         seed: 42,
         max_steps: 50,
         time_budget_ms: 5000,
+        dropped_inspector_id: String::new(),
     };
     let prog = client
         .propose_programme(authed(request.clone(), INSPECTORATE, Role::Inspectorate))
@@ -1187,4 +1188,62 @@ async fn booking_is_audited_and_a_wound_up_almo_is_refused() {
         .unwrap_err();
     assert_eq!(reason(&err), "ALMO_ENDED");
     assert!(err.message().contains("ALMO wound up on 2016-04-01"));
+}
+
+#[tokio::test]
+async fn replanning_after_a_drop_out_swaps_one_member_and_keeps_the_week() {
+    use almo_proto::common::{FinancialYear, Period, PeriodKind};
+    use almo_proto::inspection::ProposeProgrammeRequest;
+
+    let (_app, mut client) = app().await;
+    book_leeds_ene(&mut client).await;
+    let request = |dropped: &str| ProposeProgrammeRequest {
+        quarter: Some(Period {
+            year: Some(FinancialYear { start_year: 2007 }),
+            kind: PeriodKind::Quarter as i32,
+            number: 3,
+        }),
+        almo_ids: vec![LEEDS_ENE.into()],
+        seed: 1,
+        max_steps: 20,
+        time_budget_ms: 5000,
+        dropped_inspector_id: dropped.into(),
+    };
+    let prog = client
+        .propose_programme(authed(
+            request("INSP-KOWALSKI"),
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(prog.assignments.len(), 1);
+    let a = &prog.assignments[0];
+    assert!(a.changed && !a.pinned);
+    assert_eq!(a.on_site_start_date, "2007-10-22");
+    let team: Vec<&str> = a.team.iter().map(|m| m.inspector_id.as_str()).collect();
+    assert!(!team.contains(&"INSP-KOWALSKI"));
+    for kept in ["LEAD-PATEL", "INSP-WALSH", "TIA-HALL"] {
+        assert!(team.contains(&kept), "{team:?}");
+    }
+    assert_eq!(team.len(), 4);
+    assert_eq!(a.team[3].role, pb::InspectorRole::Inspector as i32);
+
+    // Someone on no booking drops out: nothing changes.
+    let prog = client
+        .propose_programme(authed(
+            request("INSP-MORGAN"),
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(prog.assignments[0].pinned && !prog.assignments[0].changed);
+    let err = client
+        .propose_programme(authed(request("NOBODY"), INSPECTORATE, Role::Inspectorate))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), vec!["dropped_inspector_id"]);
 }
