@@ -1392,7 +1392,7 @@ impl InspectionScheduling {
             orgs
         };
         let staff = storage::staff(conn, None).await?;
-        let people: Vec<Inspector> = staff.iter().map(|m| m.domain.clone()).collect();
+        let mut people: Vec<Inspector> = staff.iter().map(|m| m.domain.clone()).collect();
         let names: HashMap<String, (String, String)> = staff
             .iter()
             .map(|m| (m.row.id.clone(), (m.row.name.clone(), m.row.role.clone())))
@@ -1436,8 +1436,6 @@ impl InspectionScheduling {
                 format!("no inspector {dropped:?}"),
             ));
         }
-        let mut people = people;
-        let mut almos = almos;
         if !dropped.is_empty() {
             for b in pinned.iter().filter(|b| b.team.contains(&dropped)) {
                 let booking = open
