@@ -54,6 +54,11 @@ enum Command {
         #[command(flatten)]
         auth: AuthArgs,
     },
+    /// Inspection scheduling, as a client of a running server.
+    Inspections {
+        #[command(subcommand)]
+        command: InspectionsCommand,
+    },
     /// Exit 0 when the server at ADDR reports SERVING (gRPC health protocol), 1 otherwise.
     Healthcheck {
         #[arg(long, env = "ALMO_HEALTHCHECK_ADDR", default_value = "127.0.0.1:50051")]
@@ -64,9 +69,32 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum InspectionsCommand {
+    /// Print an iCalendar (RFC 5545) file of one ALMO's or one inspector's inspections.
+    Calendar {
+        /// The ALMO, e.g. LAMBETH-LIVING.
+        #[arg(
+            long,
+            required_unless_present = "inspector",
+            conflicts_with = "inspector"
+        )]
+        almo: Option<String>,
+        /// The inspector, e.g. LEAD-HUGHES (inspectorate tokens only).
+        #[arg(long)]
+        inspector: Option<String>,
+        /// The server.
+        #[arg(long, env = "ALMO_ADDR", default_value = "http://127.0.0.1:50051")]
+        addr: String,
+        /// A bearer token (see `almo token`).
+        #[arg(long, env = "ALMO_TOKEN")]
+        token: String,
+    },
+}
+
 /// The services this build carries. Services not built yet are simply not mounted.
 fn mounts() -> Vec<ServiceMount> {
-    vec![almo_directory::mount()]
+    vec![almo_directory::mount(), almo_inspection_scheduling::mount()]
 }
 
 #[tokio::main]
@@ -90,6 +118,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 almo_directory::demo::seed(&ctx.db)
                     .await
                     .context("loading the demo directory")?;
+                almo_inspection_scheduling::demo::seed(&ctx.db)
+                    .await
+                    .context("loading the inspection scheduling demo")?;
                 tracing::info!("demo data loaded");
             }
             print_welcome(&server, demo);
@@ -135,6 +166,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     ttl_secs,
                 })
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Inspections {
+            command:
+                InspectionsCommand::Calendar {
+                    almo,
+                    inspector,
+                    addr,
+                    token,
+                },
+        } => {
+            use almo_inspection_scheduling::cli::{CalendarOwner, calendar};
+            let owner = match (almo, inspector) {
+                (Some(a), _) => CalendarOwner::Almo(a),
+                (None, Some(i)) => CalendarOwner::Inspector(i),
+                (None, None) => bail!("--almo or --inspector"),
+            };
+            print!("{}", calendar(&addr, &token, owner).await?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Healthcheck { addr, service } => Ok(almo_server::healthcheck(addr, service).await),

@@ -2,6 +2,14 @@
 
 pub mod audit_log;
 pub mod idempotency_key;
+pub mod insp_blackout;
+pub mod insp_board_meeting;
+pub mod insp_inspection;
+pub mod insp_inspector;
+pub mod insp_inspector_week;
+pub mod insp_readiness;
+pub mod insp_team_member;
+pub mod insp_unavailability;
 pub mod organisation;
 pub mod peer_group;
 pub mod peer_group_member;

@@ -1,0 +1,1249 @@
+//! The inspection scheduling service as a client sees it: a real server on 127.0.0.1:0, a real
+//! gRPC client, a real database (SQLite, or PostgreSQL when ALMO_TEST_DATABASE_URL is set), the
+//! demo directory and this service's demo data.
+
+use almo_auth::Role;
+use almo_inspection_scheduling::demo::{HARINGEY_INSPECTION, LAMBETH_INSPECTION};
+use almo_proto::inspection::inspection_scheduling_service_client::InspectionSchedulingServiceClient;
+use almo_proto::inspection::{
+    self as pb, BookInspectionRequest, CreateInspectorRequest, DeclareReadinessRequest,
+    FindSlotsRequest, GetFundingEligibilityRequest, GetInspectionRequest, GetReadinessRequest,
+    ListInspectionsRequest, ListInspectorsRequest, RecordOutcomeRequest, RecordStageDateRequest,
+    RecordUnavailabilityRequest,
+};
+use almo_testkit::demo::*;
+use almo_testkit::{TestApp, authed};
+use tonic::transport::Channel;
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
+
+type Client = InspectionSchedulingServiceClient<Channel>;
+
+async fn app() -> (TestApp, Client) {
+    let app = TestApp::spawn(vec![almo_inspection_scheduling::mount()])
+        .await
+        .unwrap();
+    almo_inspection_scheduling::demo::seed(&app.db)
+        .await
+        .unwrap();
+    let client = InspectionSchedulingServiceClient::new(app.channel().await);
+    (app, client)
+}
+
+fn reason(s: &Status) -> String {
+    s.get_error_details()
+        .error_info()
+        .map(|i| i.reason.clone())
+        .unwrap_or_default()
+}
+
+fn bad_fields(s: &Status) -> Vec<String> {
+    s.get_error_details()
+        .bad_request()
+        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+        .unwrap_or_default()
+}
+
+fn review(service: pb::BestValueService, date: &str) -> pb::BestValueReview {
+    pb::BestValueReview {
+        service: service as i32,
+        completion_date: date.into(),
+    }
+}
+
+/// Leeds ENE (live 2007-04-01, 20,000 homes): rent collection reviewed 10 October 2007, an
+/// internal audit the week of 15 October, a board meeting on 24 October.
+fn leeds_ene_readiness(request_id: &str, etag: &str) -> DeclareReadinessRequest {
+    DeclareReadinessRequest {
+        request_id: request_id.into(),
+        almo_id: LEEDS_ENE.into(),
+        best_value_reviews: vec![
+            review(pb::BestValueService::RepairsAndMaintenance, "2006-11-30"),
+            review(pb::BestValueService::CapitalProgrammeDelivery, "2007-02-28"),
+            review(pb::BestValueService::RentCollection, "2007-10-10"),
+            review(pb::BestValueService::EstateManagement, "2007-03-30"),
+        ],
+        blackouts: vec![pb::Blackout {
+            label: "internal audit".into(),
+            start_date: "2007-10-15".into(),
+            end_date: "2007-10-19".into(),
+        }],
+        board_meeting_dates: vec!["2007-10-24".into()],
+        funding_round: "round 5".into(),
+        funding_needed_by_date: "2008-01-31".into(),
+        etag: etag.into(),
+    }
+}
+
+async fn declare_leeds_ene(client: &mut Client) -> pb::Readiness {
+    client
+        .declare_readiness(authed(
+            leeds_ene_readiness("ready-1", ""),
+            LEEDS_ENE,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .readiness
+        .unwrap()
+}
+
+fn booking(request_id: &str, almo: &str, monday: &str, team: &[&str]) -> BookInspectionRequest {
+    BookInspectionRequest {
+        request_id: request_id.into(),
+        almo_id: almo.into(),
+        on_site_start_date: monday.into(),
+        team_inspector_ids: team.iter().map(|t| t.to_string()).collect(),
+        span_weeks: 0,
+    }
+}
+
+const LEEDS_TEAM: &[&str] = &["LEAD-PATEL", "INSP-KOWALSKI", "INSP-WALSH", "TIA-HALL"];
+
+async fn book_leeds_ene(client: &mut Client) -> pb::Inspection {
+    declare_leeds_ene(client).await;
+    client
+        .book_inspection(authed(
+            booking("book-1", LEEDS_ENE, "2007-10-22", LEEDS_TEAM),
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .inspection
+        .unwrap()
+}
+
+#[tokio::test]
+async fn demo_outcomes_give_funding_eligibility_and_reinspection_date() {
+    let (_app, mut client) = app().await;
+    let lambeth = client
+        .get_funding_eligibility(authed(
+            GetFundingEligibilityRequest {
+                almo_id: LAMBETH_LIVING.into(),
+            },
+            REGULATOR,
+            Role::Regulator,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .eligibility
+        .unwrap();
+    assert!(lambeth.eligible);
+    // Eligible from the score letter's date, not the publication (003 §117).
+    assert_eq!(lambeth.effective_from_date, "2009-01-05");
+    assert_eq!(lambeth.inspection_id, LAMBETH_INSPECTION);
+    let outcome = lambeth.outcome.unwrap();
+    assert_eq!((outcome.stars, outcome.star_label.as_str()), (2, "good"));
+    assert_eq!(outcome.prospects, pb::Prospects::Promising as i32);
+    assert!(!lambeth.support_framework);
+    assert_eq!(lambeth.earliest_reinspection_date, "");
+    // Consent October 2007: two years to qualify (004 §6); qualified January 2009.
+    assert_eq!(lambeth.qualifying_deadline_date, "2009-10-01");
+    assert!(!lambeth.qualifying_deadline_missed);
+
+    let haringey = client
+        .get_funding_eligibility(authed(
+            GetFundingEligibilityRequest {
+                almo_id: HOMES_FOR_HARINGEY.into(),
+            },
+            HARINGEY,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .eligibility
+        .unwrap();
+    assert!(!haringey.eligible);
+    assert_eq!(haringey.effective_from_date, "");
+    // Published 2007-02-05: not before 2007-08-05 (003 §118).
+    assert_eq!(haringey.earliest_reinspection_date, "2007-08-05");
+    assert!(!haringey.earliest_reinspection_provisional);
+    assert!(haringey.support_framework);
+    assert_eq!(haringey.qualifying_deadline_date, "2007-11-01");
+    assert!(haringey.qualifying_deadline_missed);
+
+    // An ALMO without an outcome: not eligible, nothing else to say.
+    let leeds = client
+        .get_funding_eligibility(authed(
+            GetFundingEligibilityRequest {
+                almo_id: LEEDS_ENE.into(),
+            },
+            LEEDS_ENE,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .eligibility
+        .unwrap();
+    assert!(!leeds.eligible);
+    assert_eq!(leeds.inspection_id, "");
+}
+
+#[tokio::test]
+async fn almo_declares_its_own_readiness_and_the_inspectorate_reads_it() {
+    let (_app, mut client) = app().await;
+    let first = declare_leeds_ene(&mut client).await;
+    assert_eq!(first.go_live_date, "2007-04-01");
+    assert_eq!(first.earliest_inspection_date, "2007-10-01");
+    assert_eq!(first.best_value_reviews.len(), 4);
+    assert_eq!(first.etag, "v1");
+
+    let read = client
+        .get_readiness(authed(
+            GetReadinessRequest {
+                almo_id: LEEDS_ENE.into(),
+            },
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .readiness
+        .unwrap();
+    assert_eq!(read, first);
+
+    // The same request again replays the first answer; the same id with another payload is refused.
+    let again = client
+        .declare_readiness(authed(
+            leeds_ene_readiness("ready-1", ""),
+            LEEDS_ENE,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .readiness
+        .unwrap();
+    assert_eq!(again, first);
+    let mut other = leeds_ene_readiness("ready-1", "");
+    other.funding_round = "round 6".into();
+    let err = client
+        .declare_readiness(authed(other, LEEDS_ENE, Role::AlmoOfficer))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(reason(&err), "REQUEST_ID_REUSED");
+
+    // A declaration over one the caller has not read: stale.
+    let err = client
+        .declare_readiness(authed(
+            leeds_ene_readiness("ready-2", ""),
+            LEEDS_ENE,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Aborted);
+    assert_eq!(reason(&err), "STALE_ETAG");
+    let second = client
+        .declare_readiness(authed(
+            leeds_ene_readiness("ready-3", "v1"),
+            LEEDS_ENE,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .readiness
+        .unwrap();
+    assert_eq!(second.etag, "v2");
+    assert_eq!(second.blackouts.len(), 1);
+
+    // Another ALMO of the same council, the council itself, the inspectorate: not theirs to declare.
+    for (org, role) in [
+        (LEEDS_WNW, Role::AlmoOfficer),
+        (LEEDS, Role::CouncilOfficer),
+        (INSPECTORATE, Role::Inspectorate),
+    ] {
+        let err = client
+            .declare_readiness(authed(leeds_ene_readiness("ready-x", "v2"), org, role))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied, "{org}");
+    }
+    // Another council's ALMO may not even read it.
+    let err = client
+        .get_readiness(authed(
+            GetReadinessRequest {
+                almo_id: LEEDS_ENE.into(),
+            },
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn readiness_with_bad_fields_names_them() {
+    let (_app, mut client) = app().await;
+    let mut r = leeds_ene_readiness("ready-bad", "");
+    r.best_value_reviews[1].service = 0;
+    r.blackouts[0].end_date = "2007-10-01".into();
+    r.board_meeting_dates.push("24/10/2007".into());
+    r.funding_needed_by_date = "soon".into();
+    let err = client
+        .declare_readiness(authed(r, LEEDS_ENE, Role::AlmoOfficer))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(
+        bad_fields(&err),
+        vec![
+            "best_value_reviews[1].service",
+            "blackouts[0].end_date",
+            "board_meeting_dates[1]",
+            "funding_needed_by_date",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn find_slots_names_the_hard_rule_of_each_ruled_out_week() {
+    let (_app, mut client) = app().await;
+    declare_leeds_ene(&mut client).await;
+    let request = FindSlotsRequest {
+        almo_id: LEEDS_ENE.into(),
+        window_start_date: "2007-09-17".into(),
+        window_end_date: "2007-12-31".into(),
+        max_slots: 2,
+    };
+    let resp = client
+        .find_slots(authed(request.clone(), INSPECTORATE, Role::Inspectorate))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(resp.required_inspectors, 3);
+    assert_eq!(resp.required_tias, 1);
+    let fee = resp.fee_estimate.unwrap();
+    assert!((1_700_000..=5_000_000).contains(&fee.pence));
+    let first_reason = |i: usize| {
+        resp.slots[i]
+            .broken_rules
+            .iter()
+            .map(|b| b.description.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(resp.slots[0].on_site_start_date, "2007-09-17");
+    assert!(first_reason(0)[0].starts_with("before six months after go-live"));
+    assert_eq!(
+        resp.slots[0].broken_rules[0].code,
+        "BEFORE_SIX_MONTHS_AFTER_GO_LIVE"
+    );
+    assert_eq!(
+        first_reason(2),
+        vec!["Best Value review of rent collection not complete"]
+    );
+    assert_eq!(resp.slots[2].on_site_start_date, "2007-10-01");
+    assert_eq!(
+        first_reason(4),
+        vec!["clashes with internal audit 2007-10-15..19"]
+    );
+    let slot = &resp.slots[5];
+    assert_eq!(slot.on_site_start_date, "2007-10-22");
+    assert!(slot.feasible);
+    assert_eq!(slot.team.len(), 4);
+    // TIA-GREEN is a tenant of Leeds ENE: never on its team.
+    assert!(slot.team.iter().all(|m| m.inspector_id != "TIA-GREEN"));
+    assert_eq!(
+        slot.soft_score,
+        slot.penalties.iter().map(|p| p.points).sum::<i32>()
+    );
+    // The board meeting of 24 October falls in the on-site week: no penalty for it.
+    assert!(slot.penalties.iter().all(|p| p.rule != "board_meeting"));
+    assert!(
+        slot.penalties
+            .iter()
+            .any(|p| p.rule == "audit_distance" && p.justification.contains("internal audit"))
+    );
+    assert_eq!(resp.slots.iter().filter(|s| s.feasible).count(), 2);
+
+    // Only the inspectorate searches.
+    let err = client
+        .find_slots(authed(request, LEEDS_ENE, Role::AlmoOfficer))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn booking_that_breaks_a_hard_rule_is_refused_by_name() {
+    let (_app, mut client) = app().await;
+    declare_leeds_ene(&mut client).await;
+    let cases: &[(&str, &[&str], &str, &str)] = &[
+        (
+            "2007-09-24",
+            LEEDS_TEAM,
+            "BEFORE_SIX_MONTHS_AFTER_GO_LIVE",
+            "before six months after go-live",
+        ),
+        (
+            "2007-10-08",
+            LEEDS_TEAM,
+            "BEST_VALUE_REVIEW_NOT_COMPLETE",
+            "Best Value review of rent collection not complete",
+        ),
+        (
+            "2007-10-15",
+            LEEDS_TEAM,
+            "CLASHES_WITH_DECLARED_AUDIT",
+            "clashes with internal audit 2007-10-15..19",
+        ),
+        (
+            "2007-10-22",
+            &["LEAD-PATEL", "INSP-KOWALSKI", "INSP-WALSH", "TIA-GREEN"],
+            "TIA_OWN_LANDLORD",
+            "TIA TIA-GREEN is a tenant of LEEDS-ENE-HOMES",
+        ),
+        (
+            "2007-10-22",
+            &["LEAD-PATEL", "INSP-KOWALSKI", "INSP-WALSH"],
+            "NO_TIA",
+            "no TIA available",
+        ),
+        (
+            "2007-10-22",
+            &["LEAD-PATEL", "INSP-KOWALSKI", "TIA-HALL"],
+            "TEAM_SIZE",
+            "3 inspectors needed",
+        ),
+        (
+            "2007-10-22",
+            &["LEAD-PATEL", "LEAD-HUGHES", "INSP-WALSH", "TIA-HALL"],
+            "ONE_LEAD_INSPECTOR",
+            "exactly one lead inspector",
+        ),
+        (
+            "2007-08-27",
+            &["LEAD-OKAFOR", "INSP-KOWALSKI", "INSP-WALSH", "TIA-HALL"],
+            "BEFORE_SIX_MONTHS_AFTER_GO_LIVE",
+            "inspector LEAD-OKAFOR unavailable 2007-08-20..31",
+        ),
+    ];
+    for (i, (monday, team, code, text)) in cases.iter().enumerate() {
+        let err = client
+            .book_inspection(authed(
+                booking(&format!("refused-{i}"), LEEDS_ENE, monday, team),
+                INSPECTORATE,
+                Role::Inspectorate,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition, "{monday} {team:?}");
+        assert_eq!(reason(&err), *code, "{}", err.message());
+        assert!(err.message().contains(text), "{}", err.message());
+    }
+
+    // The same team a week later is booked; the lead cannot be on two ALMOs that week.
+    let booked = book_leeds_ene(&mut client).await;
+    assert_eq!(booked.inspection_id, "LEEDS-ENE-HOMES-2007-10-22");
+    let wnw = DeclareReadinessRequest {
+        almo_id: LEEDS_WNW.into(),
+        ..leeds_ene_readiness("ready-wnw", "")
+    };
+    client
+        .declare_readiness(authed(wnw, LEEDS_WNW, Role::AlmoOfficer))
+        .await
+        .unwrap();
+    let err = client
+        .book_inspection(authed(
+            booking(
+                "book-wnw",
+                LEEDS_WNW,
+                "2007-10-22",
+                &["LEAD-PATEL", "INSP-ADEYEMI", "INSP-MORGAN", "TIA-DUNCAN"],
+            ),
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "INSPECTOR_DOUBLE_BOOKED");
+    assert!(err.message().contains(
+        "inspector LEAD-PATEL already booked that week on inspection LEEDS-ENE-HOMES-2007-10-22"
+    ));
+    // One inspection of an ALMO at a time.
+    let err = client
+        .book_inspection(authed(
+            booking(
+                "book-again",
+                LEEDS_ENE,
+                "2007-11-05",
+                &["LEAD-HUGHES", "INSP-ADEYEMI", "INSP-MORGAN", "TIA-DUNCAN"],
+            ),
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "INSPECTION_IN_PROGRESS");
+}
+
+#[tokio::test]
+async fn booking_refusals_for_role_and_fields() {
+    let (_app, mut client) = app().await;
+    declare_leeds_ene(&mut client).await;
+    for (org, role) in [
+        (LEEDS, Role::CouncilOfficer),
+        (LEEDS_ENE, Role::AlmoOfficer),
+        (REGULATOR, Role::Regulator),
+    ] {
+        let err = client
+            .book_inspection(authed(
+                booking("book-x", LEEDS_ENE, "2007-10-22", LEEDS_TEAM),
+                org,
+                role,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied, "{org}");
+    }
+    let mut bad = booking("book-bad", LEEDS_ENE, "2007-10-23", &[]);
+    bad.span_weeks = 9;
+    let err = client
+        .book_inspection(authed(bad, INSPECTORATE, Role::Inspectorate))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(
+        bad_fields(&err),
+        vec!["on_site_start_date", "team_inspector_ids", "span_weeks"]
+    );
+    let err = client
+        .book_inspection(authed(
+            booking("book-unknown", LEEDS_ENE, "2007-10-22", &["NOBODY"]),
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), vec!["team_inspector_ids"]);
+}
+
+#[tokio::test]
+async fn lifecycle_stages_recorded_in_order_with_overdue_flags_then_outcome() {
+    let (_app, mut client) = app().await;
+    let booked = book_leeds_ene(&mut client).await;
+    assert_eq!(booked.stage, pb::Stage::Booked as i32);
+    assert_eq!(booked.span_weeks, 12);
+    let planned: Vec<&str> = booked
+        .stages
+        .iter()
+        .map(|s| s.planned_date.as_str())
+        .collect();
+    assert_eq!(
+        planned,
+        vec![
+            "2007-10-22",
+            "2007-11-26",
+            "2007-12-10",
+            "2007-12-24",
+            "2008-01-14"
+        ]
+    );
+    // All of 2007 is past: every stage without an actual date is overdue.
+    assert!(booked.stages.iter().all(|s| s.overdue));
+    assert_eq!(booked.team.len(), 4);
+    assert_eq!(booked.team[0].role, pb::InspectorRole::Lead as i32);
+
+    let stage = |rid: &str, stage: pb::Stage, date: &str, etag: &str| {
+        authed(
+            RecordStageDateRequest {
+                request_id: rid.into(),
+                inspection_id: booked.inspection_id.clone(),
+                stage: stage as i32,
+                actual_date: date.into(),
+                etag: etag.into(),
+            },
+            INSPECTORATE,
+            Role::Inspectorate,
+        )
+    };
+    let err = client
+        .record_stage_date(stage("s0", pb::Stage::DraftReport, "2007-11-26", "v1"))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "EARLIER_STAGE_MISSING");
+    let on_site = client
+        .record_stage_date(stage("s1", pb::Stage::OnSite, "2007-10-22", "v1"))
+        .await
+        .unwrap()
+        .into_inner()
+        .inspection
+        .unwrap();
+    assert_eq!(on_site.stage, pb::Stage::OnSite as i32);
+    assert!(!on_site.stages[0].overdue);
+    assert!(on_site.stages[1].overdue);
+    let err = client
+        .record_stage_date(stage("s2", pb::Stage::DraftReport, "2007-11-26", "v1"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Aborted);
+    let err = client
+        .record_stage_date(stage("s3", pb::Stage::DraftReport, "2007-10-01", "v2"))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "STAGE_OUT_OF_ORDER");
+    let err = client
+        .record_stage_date(stage("s4", pb::Stage::ScoreLetter, "2007-12-24", "v2"))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), vec!["stage"]);
+    client
+        .record_stage_date(stage("s5", pb::Stage::DraftReport, "2007-11-26", "v2"))
+        .await
+        .unwrap();
+    client
+        .record_stage_date(stage(
+            "s6",
+            pb::Stage::CommentsAndRoundTable,
+            "2007-12-11",
+            "v3",
+        ))
+        .await
+        .unwrap();
+    let outcome = |rid: &str, stars: i32, etag: &str| {
+        authed(
+            RecordOutcomeRequest {
+                request_id: rid.into(),
+                inspection_id: booked.inspection_id.clone(),
+                stars,
+                prospects: pb::Prospects::Uncertain as i32,
+                score_letter_date: "2007-12-20".into(),
+                etag: etag.into(),
+            },
+            INSPECTORATE,
+            Role::Inspectorate,
+        )
+    };
+    let err = client
+        .record_outcome(outcome("o0", 4, "v4"))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), vec!["stars"]);
+    let err = client
+        .record_outcome(authed(
+            RecordOutcomeRequest {
+                request_id: "o-council".into(),
+                inspection_id: booked.inspection_id.clone(),
+                stars: 3,
+                prospects: pb::Prospects::Excellent as i32,
+                score_letter_date: "2007-12-20".into(),
+                etag: "v4".into(),
+            },
+            LEEDS,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let scored = client
+        .record_outcome(outcome("o1", 1, "v4"))
+        .await
+        .unwrap()
+        .into_inner()
+        .inspection
+        .unwrap();
+    let e = scored.funding_eligibility.unwrap();
+    assert!(!e.eligible && e.support_framework);
+    // Not yet published: the re-inspection date counts from the planned publication.
+    assert_eq!(e.earliest_reinspection_date, "2008-07-14");
+    assert!(e.earliest_reinspection_provisional);
+    let published = client
+        .record_stage_date(stage("s7", pb::Stage::Published, "2008-01-21", "v5"))
+        .await
+        .unwrap()
+        .into_inner()
+        .inspection
+        .unwrap();
+    assert_eq!(published.stage, pb::Stage::Published as i32);
+    assert!(published.stages.iter().all(|s| !s.overdue));
+    let e = published.funding_eligibility.unwrap();
+    assert_eq!(e.earliest_reinspection_date, "2008-07-21");
+    assert!(!e.earliest_reinspection_provisional);
+
+    // A re-inspection search now names the six-month rule (003 §118).
+    let resp = client
+        .find_slots(authed(
+            FindSlotsRequest {
+                almo_id: LEEDS_ENE.into(),
+                window_start_date: "2008-07-14".into(),
+                window_end_date: "2008-08-31".into(),
+                max_slots: 1,
+            },
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        resp.slots[0].broken_rules[0].code,
+        "TOO_SOON_AFTER_PUBLICATION"
+    );
+    assert!(resp.slots[1].feasible, "{:?}", resp.slots[1]);
+    // One star last time: no smaller team (003 §102 shrinks it only after a good score).
+    assert_eq!(resp.required_inspectors, 3);
+}
+
+#[tokio::test]
+async fn each_sees_only_the_inspections_it_may() {
+    let (_app, mut client) = app().await;
+    let list = |org: &str, role: Role, almo: &str| {
+        authed(
+            ListInspectionsRequest {
+                almo_id: almo.into(),
+                page_size: 0,
+                page_token: String::new(),
+            },
+            org,
+            role,
+        )
+    };
+    let ids = |r: pb::ListInspectionsResponse| -> Vec<String> {
+        r.inspections.into_iter().map(|i| i.inspection_id).collect()
+    };
+    let own = client
+        .list_inspections(list(LAMBETH_LIVING, Role::AlmoOfficer, ""))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ids(own), vec![LAMBETH_INSPECTION]);
+    let council = client
+        .list_inspections(list(HARINGEY, Role::CouncilOfficer, ""))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ids(council), vec![HARINGEY_INSPECTION]);
+    let regulator = client
+        .list_inspections(list(REGULATOR, Role::Regulator, ""))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        ids(regulator),
+        vec![HARINGEY_INSPECTION, LAMBETH_INSPECTION]
+    );
+    let err = client
+        .list_inspections(list(LAMBETH_LIVING, Role::AlmoOfficer, HOMES_FOR_HARINGEY))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+
+    let get = |org: &str, role: Role, id: &str| {
+        authed(
+            GetInspectionRequest {
+                inspection_id: id.into(),
+            },
+            org,
+            role,
+        )
+    };
+    let err = client
+        .get_inspection(get(
+            HOMES_FOR_HARINGEY,
+            Role::AlmoOfficer,
+            LAMBETH_INSPECTION,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    // The same answer for one that does not exist, to those who do not read everyone.
+    let err = client
+        .get_inspection(get(HOMES_FOR_HARINGEY, Role::AlmoOfficer, "NO-SUCH"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = client
+        .get_inspection(get(REGULATOR, Role::Regulator, "NO-SUCH"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    let lambeth = client
+        .get_inspection(get(LAMBETH, Role::CouncilOfficer, LAMBETH_INSPECTION))
+        .await
+        .unwrap()
+        .into_inner()
+        .inspection
+        .unwrap();
+    assert_eq!(lambeth.stage, pb::Stage::Published as i32);
+    assert_eq!(lambeth.outcome.unwrap().stars, 2);
+}
+
+#[tokio::test]
+async fn inspectorate_manages_inspectors_and_their_unavailability() {
+    let (_app, mut client) = app().await;
+    let tia = |rid: &str, tenant_of: &str| CreateInspectorRequest {
+        request_id: rid.into(),
+        inspector_id: "TIA-NEW".into(),
+        name: "New Adviser".into(),
+        role: pb::InspectorRole::Tia as i32,
+        region: "north west".into(),
+        tenant_of_organisation_id: tenant_of.into(),
+    };
+    let err = client
+        .create_inspector(authed(tia("c0", ""), INSPECTORATE, Role::Inspectorate))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), vec!["tenant_of_organisation_id"]);
+    let err = client
+        .create_inspector(authed(tia("c1", "E08000003"), LEEDS, Role::CouncilOfficer))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let created = client
+        .create_inspector(authed(
+            tia("c2", "E08000003"),
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .inspector
+        .unwrap();
+    assert_eq!(created.region, "North West");
+    assert_eq!(created.etag, "v1");
+    let err = client
+        .create_inspector(authed(
+            tia("c3", "E08000003"),
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::AlreadyExists);
+
+    let leave = |rid: &str, etag: &str| RecordUnavailabilityRequest {
+        request_id: rid.into(),
+        inspector_id: "TIA-NEW".into(),
+        unavailability: Some(pb::Unavailability {
+            start_date: "2007-10-22".into(),
+            end_date: "2007-10-26".into(),
+            reason: "leave".into(),
+        }),
+        etag: etag.into(),
+    };
+    let updated = client
+        .record_unavailability(authed(leave("u1", "v1"), INSPECTORATE, Role::Inspectorate))
+        .await
+        .unwrap()
+        .into_inner()
+        .inspector
+        .unwrap();
+    assert_eq!(updated.unavailability.len(), 1);
+    assert_eq!(updated.etag, "v2");
+    let err = client
+        .record_unavailability(authed(leave("u2", "v1"), INSPECTORATE, Role::Inspectorate))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Aborted);
+
+    let page = client
+        .list_inspectors(authed(
+            ListInspectorsRequest {
+                role: pb::InspectorRole::Tia as i32,
+                page_size: 2,
+                page_token: String::new(),
+            },
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(page.inspectors.len(), 2);
+    assert!(!page.next_page_token.is_empty());
+    let duncan = &page.inspectors[0];
+    assert_eq!(duncan.inspector_id, "TIA-DUNCAN");
+    assert_eq!(duncan.tenant_of_organisation_id, LAMBETH_LIVING);
+    // Who inspected whom: Ruth Duncan was on the Haringey inspection.
+    assert!(
+        duncan
+            .inspected_organisation_ids
+            .contains(&HOMES_FOR_HARINGEY.to_string())
+    );
+    let err = client
+        .list_inspectors(authed(
+            ListInspectorsRequest::default(),
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn demo_data_loads_twice_without_change() {
+    let (app, mut client) = app().await;
+    almo_inspection_scheduling::demo::seed(&app.db)
+        .await
+        .unwrap();
+    let all = client
+        .list_inspections(authed(
+            ListInspectionsRequest::default(),
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(all.inspections.len(), 2);
+}
+
+#[tokio::test]
+async fn programme_for_a_quarter_pins_bookings_and_proposes_bookable_weeks() {
+    use almo_proto::common::{FinancialYear, Period, PeriodKind};
+    use almo_proto::inspection::ProposeProgrammeRequest;
+
+    let (_app, mut client) = app().await;
+    let booked = book_leeds_ene(&mut client).await;
+    let wnw = DeclareReadinessRequest {
+        almo_id: LEEDS_WNW.into(),
+        ..leeds_ene_readiness("ready-wnw", "")
+    };
+    client
+        .declare_readiness(authed(wnw, LEEDS_WNW, Role::AlmoOfficer))
+        .await
+        .unwrap();
+    let request = ProposeProgrammeRequest {
+        // 2007/08 Q3: October to December 2007.
+        quarter: Some(Period {
+            year: Some(FinancialYear { start_year: 2007 }),
+            kind: PeriodKind::Quarter as i32,
+            number: 3,
+        }),
+        almo_ids: vec![LEEDS_ENE.into(), LEEDS_WNW.into(), LAMBETH_LIVING.into()],
+        seed: 42,
+        max_steps: 50,
+        time_budget_ms: 5000,
+        dropped_inspector_id: String::new(),
+    };
+    let prog = client
+        .propose_programme(authed(request.clone(), INSPECTORATE, Role::Inspectorate))
+        .await
+        .unwrap()
+        .into_inner();
+    // The booking already made is pinned, unmoved.
+    let pinned = &prog.assignments[0];
+    assert!(pinned.pinned);
+    assert_eq!(pinned.almo_id, LEEDS_ENE);
+    assert_eq!(pinned.on_site_start_date, booked.on_site_start_date);
+    assert_eq!(pinned.team.len(), 4);
+    // Leeds WNW is placed, with its soft score explained.
+    assert_eq!(prog.assignments.len(), 2);
+    let placed = &prog.assignments[1];
+    assert_eq!(placed.almo_id, LEEDS_WNW);
+    assert!(!placed.pinned);
+    assert_eq!(
+        placed.soft_score,
+        placed.penalties.iter().map(|p| p.points).sum::<i32>()
+    );
+    assert!(placed.penalties.iter().all(|p| !p.justification.is_empty()));
+    assert_eq!(
+        prog.soft_total,
+        prog.assignments.iter().map(|a| a.soft_score).sum::<i32>()
+    );
+    assert!(prog.weeks_assessed > 0);
+    // Lambeth Living went live in April 2008: nothing in late 2007, and the rule is named.
+    assert_eq!(prog.unscheduled.len(), 1);
+    assert_eq!(prog.unscheduled[0].almo_id, LAMBETH_LIVING);
+    assert!(
+        prog.unscheduled[0]
+            .broken_rules
+            .iter()
+            .any(|b| b.code == "BEFORE_SIX_MONTHS_AFTER_GO_LIVE")
+    );
+    // The same seed gives the same programme.
+    let again = client
+        .propose_programme(authed(request.clone(), INSPECTORATE, Role::Inspectorate))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again, prog);
+    // What it proposes keeps every hard rule: booking it as proposed succeeds.
+    let team: Vec<&str> = placed
+        .team
+        .iter()
+        .map(|m| m.inspector_id.as_str())
+        .collect();
+    client
+        .book_inspection(authed(
+            booking(
+                "book-proposed",
+                LEEDS_WNW,
+                &placed.on_site_start_date,
+                &team,
+            ),
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap();
+
+    let err = client
+        .propose_programme(authed(request.clone(), LEEDS, Role::CouncilOfficer))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let mut bad = request;
+    bad.quarter = Some(Period {
+        year: Some(FinancialYear { start_year: 2007 }),
+        kind: PeriodKind::Month as i32,
+        number: 3,
+    });
+    bad.time_budget_ms = 60_000;
+    bad.almo_ids.push(LEEDS_ENE.into());
+    let err = client
+        .propose_programme(authed(bad, INSPECTORATE, Role::Inspectorate))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        bad_fields(&err),
+        vec!["quarter.kind", "time_budget_ms", "almo_ids"]
+    );
+}
+
+#[tokio::test]
+async fn calendar_export_per_almo_and_per_inspector() {
+    use almo_proto::inspection::ExportCalendarRequest;
+    use almo_proto::inspection::export_calendar_request::Owner;
+
+    let (_app, mut client) = app().await;
+    let by_almo = |id: &str| ExportCalendarRequest {
+        owner: Some(Owner::AlmoId(id.into())),
+    };
+    let cal = client
+        .export_calendar(authed(
+            by_almo(LAMBETH_LIVING),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(cal.content_type, "text/calendar; charset=utf-8");
+    // The on-site week and four milestones of the one inspection.
+    assert_eq!(cal.event_count, 5);
+    let flat = cal.calendar.replace("\r\n ", "");
+    assert!(flat.starts_with("BEGIN:VCALENDAR\r\n"));
+    assert!(flat.contains("SUMMARY:ALMO inspection on site: Lambeth Living\r\n"));
+    assert!(flat.contains("DTSTART;VALUE=DATE:20081103\r\nDTEND;VALUE=DATE:20081108\r\n"));
+    // The score letter on its actual date.
+    assert!(flat.contains("DTSTART;VALUE=DATE:20090105\r\n"));
+    assert_eq!(flat.matches("BEGIN:VEVENT").count(), 5);
+
+    // Ruth Duncan was on the Haringey inspection only.
+    let mine = client
+        .export_calendar(authed(
+            ExportCalendarRequest {
+                owner: Some(Owner::InspectorId("TIA-DUNCAN".into())),
+            },
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(mine.event_count, 5);
+    assert!(mine.calendar.contains("Homes for Haringey"));
+    assert!(!mine.calendar.contains("Lambeth Living:"));
+
+    let err = client
+        .export_calendar(authed(
+            by_almo(LAMBETH_LIVING),
+            HARINGEY,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = client
+        .export_calendar(authed(
+            ExportCalendarRequest {
+                owner: Some(Owner::InspectorId("TIA-DUNCAN".into())),
+            },
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = client
+        .export_calendar(authed(
+            ExportCalendarRequest { owner: None },
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), vec!["owner"]);
+}
+
+#[tokio::test]
+async fn almo_inspections_calendar_command_fetches_the_file() {
+    use almo_inspection_scheduling::cli::{CalendarOwner, calendar};
+
+    let (app, _client) = app().await;
+    let addr = format!("http://{}", app.addr);
+    let token = almo_testkit::token(INSPECTORATE, Role::Inspectorate);
+    let ics = calendar(
+        &addr,
+        &token,
+        CalendarOwner::Inspector("LEAD-HUGHES".into()),
+    )
+    .await
+    .unwrap();
+    assert!(ics.starts_with("BEGIN:VCALENDAR\r\n"));
+    assert!(ics.contains("Lambeth Living"));
+    let denied = calendar(
+        &addr,
+        &almo_testkit::token(LAMBETH_LIVING, Role::AlmoOfficer),
+        CalendarOwner::Inspector("LEAD-HUGHES".into()),
+    )
+    .await
+    .unwrap_err();
+    assert!(denied.to_string().contains("PermissionDenied"), "{denied}");
+}
+
+#[tokio::test]
+async fn two_bookings_racing_for_one_lead_leave_exactly_one() {
+    let (app, mut client) = app().await;
+    declare_leeds_ene(&mut client).await;
+    let wnw = DeclareReadinessRequest {
+        almo_id: LEEDS_WNW.into(),
+        ..leeds_ene_readiness("ready-wnw", "")
+    };
+    client
+        .declare_readiness(authed(wnw, LEEDS_WNW, Role::AlmoOfficer))
+        .await
+        .unwrap();
+    let mut a = client.clone();
+    let mut b = InspectionSchedulingServiceClient::new(app.channel().await);
+    let (ra, rb) = tokio::join!(
+        a.book_inspection(authed(
+            booking("race-a", LEEDS_ENE, "2007-10-22", LEEDS_TEAM),
+            INSPECTORATE,
+            Role::Inspectorate,
+        )),
+        b.book_inspection(authed(
+            booking(
+                "race-b",
+                LEEDS_WNW,
+                "2007-10-22",
+                &["LEAD-PATEL", "INSP-ADEYEMI", "INSP-MORGAN", "TIA-DUNCAN"],
+            ),
+            INSPECTORATE,
+            Role::Inspectorate,
+        )),
+    );
+    let results = [ra.map(|_| ()), rb.map(|_| ())];
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    let err = results.into_iter().find_map(Result::err).unwrap();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(
+        ["INSPECTOR_DOUBLE_BOOKED", "BOOKING_CONFLICT"].contains(&reason(&err).as_str()),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn booking_is_audited_and_a_wound_up_almo_is_refused() {
+    use almo_db::entity::audit_log;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let (app, mut client) = app().await;
+    let booked = book_leeds_ene(&mut client).await;
+    let rows = audit_log::Entity::find()
+        .filter(audit_log::Column::Target.eq(format!("inspections/{}", booked.inspection_id)))
+        .all(app.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].organisation_id, INSPECTORATE);
+    assert_eq!(rows[0].request_id, "book-1");
+    assert!(rows[0].method.ends_with("/BookInspection"));
+
+    // Hackney Homes was wound up on 1 April 2016.
+    let err = client
+        .book_inspection(authed(
+            booking("book-hackney", "HACKNEY-HOMES", "2016-04-04", LEEDS_TEAM),
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "ALMO_ENDED");
+    assert!(err.message().contains("ALMO wound up on 2016-04-01"));
+}
+
+#[tokio::test]
+async fn replanning_after_a_drop_out_swaps_one_member_and_keeps_the_week() {
+    use almo_proto::common::{FinancialYear, Period, PeriodKind};
+    use almo_proto::inspection::ProposeProgrammeRequest;
+
+    let (_app, mut client) = app().await;
+    book_leeds_ene(&mut client).await;
+    let request = |dropped: &str| ProposeProgrammeRequest {
+        quarter: Some(Period {
+            year: Some(FinancialYear { start_year: 2007 }),
+            kind: PeriodKind::Quarter as i32,
+            number: 3,
+        }),
+        almo_ids: vec![LEEDS_ENE.into()],
+        seed: 1,
+        max_steps: 20,
+        time_budget_ms: 5000,
+        dropped_inspector_id: dropped.into(),
+    };
+    let prog = client
+        .propose_programme(authed(
+            request("INSP-KOWALSKI"),
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(prog.assignments.len(), 1);
+    let a = &prog.assignments[0];
+    assert!(a.changed && !a.pinned);
+    assert_eq!(a.on_site_start_date, "2007-10-22");
+    let team: Vec<&str> = a.team.iter().map(|m| m.inspector_id.as_str()).collect();
+    assert!(!team.contains(&"INSP-KOWALSKI"));
+    for kept in ["LEAD-PATEL", "INSP-WALSH", "TIA-HALL"] {
+        assert!(team.contains(&kept), "{team:?}");
+    }
+    assert_eq!(team.len(), 4);
+    assert_eq!(a.team[3].role, pb::InspectorRole::Inspector as i32);
+
+    // Someone on no booking drops out: nothing changes.
+    let prog = client
+        .propose_programme(authed(
+            request("INSP-MORGAN"),
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(prog.assignments[0].pinned && !prog.assignments[0].changed);
+    let err = client
+        .propose_programme(authed(request("NOBODY"), INSPECTORATE, Role::Inspectorate))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), vec!["dropped_inspector_id"]);
+}
