@@ -1,0 +1,266 @@
+//! Demo data for `almo up --demo` and the tests: the shipped indicator catalogue, enough councils
+//! of each authority type, and their signed-off 2001/02 annual returns, built so that the
+//! benchmarking reproduces the upper quartiles of 003 Table 6 exactly; plus a 2003/04 draft for
+//! Lambeth Living that the regulator must not see.
+
+use almo_db::Db;
+use almo_db::entity::{organisation, pi_return, pi_return_value};
+use chrono::{NaiveDate, TimeZone, Utc};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set};
+
+use crate::domain::validation::round_to;
+use crate::storage;
+
+/// The financial year of 003 Table 6.
+pub const TABLE6_YEAR: i32 = 2001;
+
+/// 003 Table 6, upper quartiles 2001/02: (indicator, precision, spread step, lower is better,
+/// [London boroughs, metropolitan, unitary, district]).
+pub const TABLE6: &[(&str, u32, f64, bool, [f64; 4])] = &[
+    ("BVPI 66a", 2, 0.6, false, [96.2, 96.8, 96.8, 98.6]),
+    ("old BVPI 69", 1, 0.3, true, [1.4, 2.6, 1.3, 0.9]),
+    ("old BVPI 68", 0, 4.0, true, [36.0, 43.0, 37.0, 26.0]),
+    ("old BVPI 72", 0, 2.0, false, [95.0, 95.0, 96.0, 96.0]),
+    ("old BVPI 73", 0, 2.0, true, [12.0, 17.0, 13.0, 13.0]),
+];
+
+/// The authority types in Table 6's column order.
+pub const TYPES: [&str; 4] = ["london_borough", "metropolitan", "unitary", "district"];
+
+/// Councils added to the demo directory so each authority type has nine: (ONS code, name,
+/// region). The directory's own demo has the other fifteen.
+const MORE_COUNCILS: &[(&str, &str, &str)] = &[
+    ("E09000007", "London Borough of Camden", "London"),
+    ("E09000019", "London Borough of Islington", "London"),
+    ("E09000025", "London Borough of Newham", "London"),
+    ("E09000030", "London Borough of Tower Hamlets", "London"),
+    ("E09000033", "Westminster City Council", "London"),
+    (
+        "E08000032",
+        "City of Bradford Metropolitan District Council",
+        "Yorkshire and the Humber",
+    ),
+    ("E08000034", "Kirklees Council", "Yorkshire and the Humber"),
+    (
+        "E08000036",
+        "City of Wakefield Metropolitan District Council",
+        "Yorkshire and the Humber",
+    ),
+    (
+        "E08000018",
+        "Rotherham Metropolitan Borough Council",
+        "Yorkshire and the Humber",
+    ),
+    ("E08000021", "Newcastle City Council", "North East"),
+    ("E06000010", "Hull City Council", "Yorkshire and the Humber"),
+    ("E06000015", "Derby City Council", "East Midlands"),
+    ("E06000016", "Leicester City Council", "East Midlands"),
+    ("E06000044", "Portsmouth City Council", "South East"),
+    ("E06000045", "Southampton City Council", "South East"),
+    (
+        "E06000014",
+        "City of York Council",
+        "Yorkshire and the Humber",
+    ),
+    ("E07000041", "Exeter City Council", "South West"),
+    ("E07000070", "Chelmsford City Council", "East of England"),
+    ("E07000121", "Lancaster City Council", "North West"),
+    ("E07000148", "Norwich City Council", "East of England"),
+    ("E07000136", "Boston Borough Council", "East Midlands"),
+];
+
+fn authority_type_of(ons: &str) -> Option<&'static str> {
+    match ons.get(..3)? {
+        "E09" => Some("london_borough"),
+        "E08" => Some("metropolitan"),
+        "E06" => Some("unitary"),
+        "E07" => Some("district"),
+        _ => None,
+    }
+}
+
+/// The Table 6 figure of the `k`-th (0-8) of nine councils of a type, for indicator `row`.
+/// Sorted ascending, the nine figures put the upper quartile exactly on a rank: rank 6 (the 75th
+/// percentile) when higher is better, rank 2 (the 25th) when lower is better.
+pub fn table6_value(row: usize, type_index: usize, k: usize) -> f64 {
+    let (_, precision, step, lower, uq) = TABLE6[row];
+    let anchor = if lower { 2.0 } else { 6.0 };
+    round_to(uq[type_index] + step * (k as f64 - anchor), precision)
+}
+
+/// Loads the demo; what is already there is left as it is.
+pub async fn seed(db: &Db) -> Result<(), DbErr> {
+    storage::seed_catalogue(db.conn()).await?;
+    let txn = db.begin_write().await?;
+    let now = Utc::now();
+    for (ons, name, region) in MORE_COUNCILS {
+        if organisation::Entity::find_by_id(ons.to_string())
+            .one(&txn)
+            .await?
+            .is_none()
+        {
+            organisation::Entity::insert(organisation::ActiveModel {
+                id: Set(ons.to_string()),
+                name: Set(name.to_string()),
+                kind: Set("council".into()),
+                authority_type: Set(authority_type_of(ons).map(String::from)),
+                region: Set(Some(region.to_string())),
+                council_id: Set(None),
+                section27_consent_date: Set(None),
+                go_live_date: Set(None),
+                agreement_end_date: Set(None),
+                end_date: Set(None),
+                stock_size: Set(None),
+                version: Set(1),
+                created_at: Set(now),
+                updated_at: Set(now),
+            })
+            .exec_without_returning(&txn)
+            .await?;
+        }
+    }
+    let mut councils: Vec<(String, Option<String>)> = organisation::Entity::find()
+        .select_only()
+        .column(organisation::Column::Id)
+        .column(organisation::Column::AuthorityType)
+        .filter(organisation::Column::Kind.eq("council"))
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    councils.sort();
+    let submitted = Utc.with_ymd_and_hms(2002, 6, 14, 10, 0, 0).unwrap();
+    let signed = Utc.with_ymd_and_hms(2002, 6, 24, 15, 30, 0).unwrap();
+    let mut returns = Vec::new();
+    let mut values = Vec::new();
+    for (t, ty) in TYPES.iter().enumerate() {
+        let of_type: Vec<&String> = councils
+            .iter()
+            .filter(|(_, at)| at.as_deref() == Some(*ty))
+            .map(|(id, _)| id)
+            .take(9)
+            .collect();
+        if of_type.len() < 9 {
+            continue;
+        }
+        for (i, org) in of_type.into_iter().enumerate() {
+            let id = format!("{org}/{TABLE6_YEAR}/Y");
+            if storage::get_return(&txn, &id).await?.is_some() {
+                continue;
+            }
+            returns.push(pi_return::ActiveModel {
+                id: Set(id.clone()),
+                organisation_id: Set(org.clone()),
+                year: Set(TABLE6_YEAR),
+                period_kind: Set("year".into()),
+                period_number: Set(1),
+                status: Set("signed_off".into()),
+                deadline_date: Set(NaiveDate::from_ymd_opt(2002, 6, 30).unwrap()),
+                late: Set(false),
+                submitted_by: Set(Some(format!("pi.officer@{org}"))),
+                submitted_at: Set(Some(submitted)),
+                signed_off_by: Set(Some(format!("certifier@{org}"))),
+                signed_off_at: Set(Some(signed)),
+                returned_reason: Set(None),
+                revision: Set(0),
+                created_by: Set(format!("pi.officer@{org}")),
+                version: Set(3),
+                created_at: Set(submitted),
+                updated_at: Set(signed),
+            });
+            let mut figure = |code: &str, v: f64| {
+                values.push(pi_return_value::ActiveModel {
+                    return_id: Set(id.clone()),
+                    indicator_code: Set(code.to_string()),
+                    split: Set(String::new()),
+                    sequence: Set(1),
+                    value: Set(v),
+                    numerator: Set(None),
+                    denominator: Set(None),
+                    warnings: Set(String::new()),
+                    explanation: Set(String::new()),
+                    revision_reason: Set(String::new()),
+                    changed_by: Set(format!("pi.officer@{org}")),
+                    changed_at: Set(submitted),
+                    current: Set(true),
+                    ..Default::default()
+                });
+            };
+            for (row, (code, ..)) in TABLE6.iter().enumerate() {
+                // A different order per indicator, so no council is best at everything.
+                let k = (i * [1, 2, 4, 5, 7][row] + row) % 9;
+                figure(code, table6_value(row, t, k));
+            }
+            // The other indicators mandatory in 2001/02.
+            figure("BVPI 63", (45 + (i * 7 + t * 3) % 20) as f64);
+            figure("BVPI 74", (70 + (i * 5 + t) % 20) as f64);
+            figure("BVPI 75", (55 + (i * 3 + t * 2) % 25) as f64);
+            figure("BVPI 164", if (i + t) % 4 == 0 { 0.0 } else { 1.0 });
+        }
+    }
+    if !returns.is_empty() {
+        for chunk in returns.chunks(500) {
+            pi_return::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        storage::insert_values(&txn, values).await?;
+    }
+    // A draft in progress: visible to Lambeth Living and Lambeth, never to the regulator.
+    let draft_id = "LAMBETH-LIVING/2003/Y";
+    if organisation::Entity::find_by_id("LAMBETH-LIVING".to_string())
+        .one(&txn)
+        .await?
+        .is_some()
+        && storage::get_return(&txn, draft_id).await?.is_none()
+    {
+        pi_return::Entity::insert(pi_return::ActiveModel {
+            id: Set(draft_id.into()),
+            organisation_id: Set("LAMBETH-LIVING".into()),
+            year: Set(2003),
+            period_kind: Set("year".into()),
+            period_number: Set(1),
+            status: Set("draft".into()),
+            deadline_date: Set(NaiveDate::from_ymd_opt(2004, 6, 30).unwrap()),
+            late: Set(false),
+            submitted_by: Set(None),
+            submitted_at: Set(None),
+            signed_off_by: Set(None),
+            signed_off_at: Set(None),
+            returned_reason: Set(None),
+            revision: Set(0),
+            created_by: Set("almo_officer@LAMBETH-LIVING".into()),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    txn.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::quartile;
+
+    #[test]
+    fn demo_figures_reproduce_the_table6_upper_quartiles() {
+        for (row, (code, _, _, lower, uq)) in TABLE6.iter().enumerate() {
+            for t in 0..4 {
+                let v: Vec<f64> = (0..9).map(|k| table6_value(row, t, k)).collect();
+                let q = quartile::quartiles(&v).unwrap();
+                let dir = if *lower {
+                    crate::domain::catalogue::Direction::Lower
+                } else {
+                    crate::domain::catalogue::Direction::Higher
+                };
+                assert_eq!(
+                    quartile::upper_quartile(&q, dir),
+                    Some(uq[t]),
+                    "{code} type {t}"
+                );
+            }
+        }
+    }
+}
