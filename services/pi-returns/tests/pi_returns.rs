@@ -1,0 +1,1181 @@
+//! The PI returns service as a client sees it: a real server on 127.0.0.1:0, a real gRPC client,
+//! a real database (SQLite, or PostgreSQL when ALMO_TEST_DATABASE_URL is set).
+
+use almo_auth::{Role, TokenRequest};
+use almo_proto::common::{FinancialYear, Period, PeriodKind};
+use almo_proto::pi_returns::pi_returns_service_client::PiReturnsServiceClient;
+use almo_proto::pi_returns::{
+    self as pb, CreateReturnRequest, GetBenchmarkRequest, GetIndicatorRequest, GetReturnRequest,
+    ImportCatalogueRequest, ListIndicatorsRequest, QueryReturnsRequest, ReturnForCorrectionRequest,
+    ReviseReturnRequest, SetValuesRequest, SignOffReturnRequest, SubmitReturnRequest, ValueInput,
+};
+use almo_testkit::{TestApp, authed};
+use tonic::transport::Channel;
+use tonic::{Code, Request};
+use tonic_types::StatusExt;
+
+const LAMBETH: &str = "E09000022";
+const LAMBETH_LIVING: &str = "LAMBETH-LIVING";
+const HOMES_FOR_HARINGEY: &str = "HOMES-FOR-HARINGEY";
+const REGULATOR: &str = "RSH";
+const OPERATOR: &str = "OPERATOR";
+
+type Client = PiReturnsServiceClient<Channel>;
+
+async fn app() -> (TestApp, Client) {
+    let app = TestApp::spawn(vec![almo_pi_returns::mount()])
+        .await
+        .unwrap();
+    almo_pi_returns::demo::seed(&app.db).await.unwrap();
+    let client = PiReturnsServiceClient::new(app.channel().await);
+    (app, client)
+}
+
+/// A request from a named person of `org` (the testkit's tokens are all `role@org`).
+fn person<T>(msg: T, org: &str, role: Role, subject: &str) -> Request<T> {
+    let token = almo_testkit::minter().mint(&TokenRequest {
+        subject: subject.into(),
+        organisation_id: org.into(),
+        role,
+        ttl_secs: 3600,
+    });
+    let mut req = Request::new(msg);
+    req.metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    req
+}
+
+fn year(y: i32) -> Option<FinancialYear> {
+    Some(FinancialYear { start_year: y })
+}
+
+fn annual(y: i32) -> Option<Period> {
+    Some(Period {
+        year: year(y),
+        kind: PeriodKind::Year as i32,
+        number: 1,
+    })
+}
+
+fn value(code: &str, v: f64) -> ValueInput {
+    ValueInput {
+        indicator_code: code.into(),
+        value: Some(v),
+        ..Default::default()
+    }
+}
+
+/// Every indicator mandatory in 2004/05, with ordinary figures.
+fn mandatory_2004() -> Vec<ValueInput> {
+    vec![
+        value("BVPI 63", 60.0),
+        value("BVPI 66a", 97.5),
+        value("BVPI 74", 80.0),
+        value("BVPI 75", 65.0),
+        value("BVPI 164", 1.0),
+        value("BVPI 184a", 30.0),
+        value("BVPI 184b", 10.0),
+        value("BVPI 185", 85.0),
+    ]
+}
+
+fn fields(status: &tonic::Status) -> Vec<String> {
+    status
+        .get_error_details()
+        .bad_request()
+        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+        .unwrap_or_default()
+}
+
+fn reason(status: &tonic::Status) -> String {
+    status
+        .get_error_details()
+        .error_info()
+        .map(|i| i.reason.clone())
+        .unwrap_or_default()
+}
+
+const ANN: &str = "ann.officer@LAMBETH-LIVING";
+const BOB: &str = "bob.certifier@LAMBETH-LIVING";
+
+async fn create(client: &mut Client, org: &str, subject: &str, y: i32) -> pb::PiReturn {
+    let role = if org.starts_with('E') {
+        Role::CouncilOfficer
+    } else {
+        Role::AlmoOfficer
+    };
+    client
+        .create_return(person(
+            CreateReturnRequest {
+                request_id: format!("create-{org}-{y}"),
+                organisation_id: org.into(),
+                period: annual(y),
+            },
+            org,
+            role,
+            subject,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .pi_return
+        .unwrap()
+}
+
+async fn set(
+    client: &mut Client,
+    r: &pb::PiReturn,
+    subject: &str,
+    values: Vec<ValueInput>,
+) -> Result<pb::PiReturn, tonic::Status> {
+    client
+        .set_values(person(
+            SetValuesRequest {
+                request_id: uuid::Uuid::new_v4().to_string(),
+                return_id: r.id.clone(),
+                etag: r.etag.clone(),
+                values,
+            },
+            &r.organisation_id,
+            Role::AlmoOfficer,
+            subject,
+        ))
+        .await
+        .map(|r| r.into_inner().pi_return.unwrap())
+}
+
+async fn submit(
+    client: &mut Client,
+    r: &pb::PiReturn,
+    subject: &str,
+) -> Result<pb::PiReturn, tonic::Status> {
+    client
+        .submit_return(person(
+            SubmitReturnRequest {
+                request_id: uuid::Uuid::new_v4().to_string(),
+                return_id: r.id.clone(),
+                etag: r.etag.clone(),
+            },
+            &r.organisation_id,
+            Role::AlmoOfficer,
+            subject,
+        ))
+        .await
+        .map(|r| r.into_inner().pi_return.unwrap())
+}
+
+async fn sign_off(
+    client: &mut Client,
+    r: &pb::PiReturn,
+    org: &str,
+    role: Role,
+    subject: &str,
+) -> Result<pb::PiReturn, tonic::Status> {
+    client
+        .sign_off_return(person(
+            SignOffReturnRequest {
+                request_id: uuid::Uuid::new_v4().to_string(),
+                return_id: r.id.clone(),
+                etag: r.etag.clone(),
+            },
+            org,
+            role,
+            subject,
+        ))
+        .await
+        .map(|r| r.into_inner().pi_return.unwrap())
+}
+
+/// Lambeth Living's 2004/05 return, complete and submitted by Ann.
+async fn submitted_2004(client: &mut Client) -> pb::PiReturn {
+    let r = create(client, LAMBETH_LIVING, ANN, 2004).await;
+    let r = set(client, &r, ANN, mandatory_2004()).await.unwrap();
+    submit(client, &r, ANN).await.unwrap()
+}
+
+fn current(r: &pb::PiReturn, code: &str) -> f64 {
+    r.values
+        .iter()
+        .find(|v| v.indicator_code == code && v.split.is_empty())
+        .unwrap_or_else(|| panic!("{code} missing"))
+        .value
+}
+
+#[tokio::test]
+async fn value_out_of_range_refused_with_the_field_named() {
+    let (_app, mut client) = app().await;
+    let r = create(&mut client, LAMBETH_LIVING, ANN, 2004).await;
+    let err = set(
+        &mut client,
+        &r,
+        ANN,
+        vec![value("BVPI 66a", 97.0), value("BVPI 185", 104.0)],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(fields(&err), vec!["values[1].value"]);
+    assert!(err.message().contains("out of range"), "{}", err.message());
+    // Nothing of the refused request was recorded.
+    let got = client
+        .get_return(authed(
+            GetReturnRequest {
+                return_id: r.id.clone(),
+                include_history: true,
+            },
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .pi_return
+        .unwrap();
+    assert!(got.values.is_empty());
+    assert_eq!(got.etag, r.etag);
+}
+
+#[tokio::test]
+async fn unknown_indicator_and_wrong_unit_refused_with_the_field_named() {
+    let (_app, mut client) = app().await;
+    let r = create(&mut client, LAMBETH_LIVING, ANN, 2004).await;
+    let mut relet = value("old BVPI 68", 30.0);
+    relet.unit = pb::Unit::Percent as i32;
+    let err = set(
+        &mut client,
+        &r,
+        ANN,
+        vec![value("TP01", 80.0), relet, value("BVPI 66a", 96.123)],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        fields(&err),
+        vec![
+            "values[0].indicator_code",
+            "values[1].unit",
+            "values[2].value"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn ratio_recomputed_from_numerator_and_denominator() {
+    let (_app, mut client) = app().await;
+    let r = create(&mut client, LAMBETH_LIVING, ANN, 2004).await;
+    let rent = ValueInput {
+        indicator_code: "BVPI 66a".into(),
+        numerator: Some(96_540_000.0),
+        denominator: Some(100_000_000.0),
+        ..Default::default()
+    };
+    let r = set(&mut client, &r, ANN, vec![rent.clone()]).await.unwrap();
+    assert_eq!(current(&r, "BVPI 66a"), 96.54);
+    let v = &r.values[0];
+    assert_eq!(v.numerator, Some(96_540_000.0));
+    assert_eq!(v.denominator, Some(100_000_000.0));
+    // A stated figure that does not match its parts is refused, naming the figure.
+    let wrong = ValueInput {
+        value: Some(97.54),
+        ..rent
+    };
+    let err = set(&mut client, &r, ANN, vec![wrong]).await.unwrap_err();
+    assert_eq!(fields(&err), vec!["values[0].value"]);
+    assert!(err.message().contains("96.54"), "{}", err.message());
+}
+
+#[tokio::test]
+async fn warning_without_explanation_refused_with_explanation_accepted() {
+    let (_app, mut client) = app().await;
+    let r = create(&mut client, LAMBETH_LIVING, ANN, 2004).await;
+    let err = set(&mut client, &r, ANN, vec![value("BVPI 66a", 85.0)])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(fields(&err), vec!["values[0].explanation"]);
+    let mut explained = value("BVPI 66a", 85.0);
+    explained.explanation = "Housing benefit backlog at the council, cleared in April.".into();
+    let r = set(&mut client, &r, ANN, vec![explained]).await.unwrap();
+    let v = &r.values[0];
+    assert_eq!(v.value, 85.0);
+    assert_eq!(v.warnings.len(), 1);
+    assert!(v.warnings[0].contains("usual range"));
+    assert!(v.explanation.contains("backlog"));
+}
+
+#[tokio::test]
+async fn mandatory_indicators_missing_block_submission() {
+    let (_app, mut client) = app().await;
+    let r = create(&mut client, LAMBETH_LIVING, ANN, 2004).await;
+    let mut some = mandatory_2004();
+    some.retain(|v| v.indicator_code != "BVPI 185" && v.indicator_code != "BVPI 74");
+    let r = set(&mut client, &r, ANN, some).await.unwrap();
+    let err = submit(&mut client, &r, ANN).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(reason(&err), "MANDATORY_INDICATORS_MISSING");
+    assert!(err.message().contains("BVPI 185") && err.message().contains("BVPI 74"));
+    let r = set(
+        &mut client,
+        &r,
+        ANN,
+        vec![value("BVPI 185", 85.0), value("BVPI 74", 80.0)],
+    )
+    .await
+    .unwrap();
+    let r = submit(&mut client, &r, ANN).await.unwrap();
+    assert_eq!(r.status, pb::ReturnStatus::Submitted as i32);
+    assert_eq!(r.submitted_by, ANN);
+    // 2004/05 closed long ago: the submission is recorded as late.
+    assert!(r.late);
+    assert_eq!(r.deadline_date, "2005-06-30");
+}
+
+#[tokio::test]
+async fn submitter_cannot_sign_off_their_own_return() {
+    let (_app, mut client) = app().await;
+    let r = submitted_2004(&mut client).await;
+    let err = sign_off(&mut client, &r, LAMBETH_LIVING, Role::AlmoOfficer, ANN)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(reason(&err), "CERTIFIER_IS_SUBMITTER");
+    // A second person at the ALMO may certify it; so may its council.
+    let signed = sign_off(
+        &mut client,
+        &r,
+        LAMBETH,
+        Role::CouncilOfficer,
+        "cath@E09000022",
+    )
+    .await
+    .unwrap();
+    assert_eq!(signed.status, pb::ReturnStatus::SignedOff as i32);
+    assert_eq!(signed.signed_off_by, "cath@E09000022");
+    assert!(signed.sign_off_time.is_some());
+    // Signed off means no more edits: corrections are revisions.
+    let err = set(&mut client, &signed, ANN, vec![value("BVPI 66a", 98.0)])
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "WRONG_STATUS");
+}
+
+#[tokio::test]
+async fn another_council_and_other_roles_cannot_certify() {
+    let (_app, mut client) = app().await;
+    let r = submitted_2004(&mut client).await;
+    let err = sign_off(
+        &mut client,
+        &r,
+        "E09000014",
+        Role::CouncilOfficer,
+        "x@E09000014",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = sign_off(&mut client, &r, LAMBETH_LIVING, Role::AlmoFinance, BOB)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = sign_off(&mut client, &r, REGULATOR, Role::Regulator, "analyst@RSH")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn returned_for_correction_then_resubmitted_and_signed_off() {
+    let (_app, mut client) = app().await;
+    let r = submitted_2004(&mut client).await;
+    let returned = client
+        .return_for_correction(person(
+            ReturnForCorrectionRequest {
+                request_id: "back-1".into(),
+                return_id: r.id.clone(),
+                etag: r.etag.clone(),
+                reason: "BVPI 66a excludes the garage rents; recompute it.".into(),
+            },
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+            BOB,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .pi_return
+        .unwrap();
+    assert_eq!(returned.status, pb::ReturnStatus::Returned as i32);
+    assert!(returned.returned_reason.contains("garage"));
+    let fixed = set(&mut client, &returned, ANN, vec![value("BVPI 66a", 97.1)])
+        .await
+        .unwrap();
+    let again = submit(&mut client, &fixed, ANN).await.unwrap();
+    let signed = sign_off(&mut client, &again, LAMBETH_LIVING, Role::AlmoOfficer, BOB)
+        .await
+        .unwrap();
+    assert_eq!(signed.status, pb::ReturnStatus::SignedOff as i32);
+    assert_eq!(current(&signed, "BVPI 66a"), 97.1);
+}
+
+#[tokio::test]
+async fn revision_keeps_the_earlier_value_visible() {
+    let (_app, mut client) = app().await;
+    let r = submitted_2004(&mut client).await;
+    let signed = sign_off(&mut client, &r, LAMBETH_LIVING, Role::AlmoOfficer, BOB)
+        .await
+        .unwrap();
+    // A revision needs its reason.
+    let err = client
+        .revise_return(person(
+            ReviseReturnRequest {
+                request_id: "rev-0".into(),
+                return_id: signed.id.clone(),
+                etag: signed.etag.clone(),
+                reason: String::new(),
+                values: vec![value("BVPI 66a", 96.9)],
+            },
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+            ANN,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&err), vec!["reason"]);
+    let revised = client
+        .revise_return(person(
+            ReviseReturnRequest {
+                request_id: "rev-1".into(),
+                return_id: signed.id.clone(),
+                etag: signed.etag.clone(),
+                reason: "Audit found arrears written off twice".into(),
+                values: vec![value("BVPI 66a", 96.9)],
+            },
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+            ANN,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .pi_return
+        .unwrap();
+    assert_eq!(revised.revision, 1);
+    // The corrected return goes back to a certifier.
+    assert_eq!(revised.status, pb::ReturnStatus::Submitted as i32);
+    assert_eq!(current(&revised, "BVPI 66a"), 96.9);
+    let full = client
+        .get_return(authed(
+            GetReturnRequest {
+                return_id: signed.id.clone(),
+                include_history: true,
+            },
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .pi_return
+        .unwrap();
+    let earlier: Vec<_> = full
+        .history
+        .iter()
+        .filter(|v| v.indicator_code == "BVPI 66a")
+        .collect();
+    assert_eq!(earlier.len(), 1);
+    assert_eq!(earlier[0].value, 97.5);
+    assert!(!earlier[0].current);
+    assert_eq!(earlier[0].changed_by, ANN);
+    assert_eq!(earlier[0].sequence, 1);
+    assert!(earlier[0].change_time.is_some());
+    let now = full
+        .values
+        .iter()
+        .find(|v| v.indicator_code == "BVPI 66a")
+        .unwrap();
+    assert_eq!(now.sequence, 2);
+    assert_eq!(now.revision_reason, "Audit found arrears written off twice");
+    // The reviser cannot certify the revision; the other officer can.
+    let err = sign_off(&mut client, &full, LAMBETH_LIVING, Role::AlmoOfficer, ANN)
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "CERTIFIER_IS_SUBMITTER");
+    sign_off(&mut client, &full, LAMBETH_LIVING, Role::AlmoOfficer, BOB)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn stale_etag_is_aborted_and_repeated_request_id_replays() {
+    let (_app, mut client) = app().await;
+    let r = create(&mut client, LAMBETH_LIVING, ANN, 2004).await;
+    let req = SetValuesRequest {
+        request_id: "same-id".into(),
+        return_id: r.id.clone(),
+        etag: r.etag.clone(),
+        values: vec![value("BVPI 66a", 97.0)],
+    };
+    let first = client
+        .set_values(person(req.clone(), LAMBETH_LIVING, Role::AlmoOfficer, ANN))
+        .await
+        .unwrap()
+        .into_inner();
+    let again = client
+        .set_values(person(req.clone(), LAMBETH_LIVING, Role::AlmoOfficer, ANN))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first, again);
+    // The replay wrote nothing: one entry only.
+    let got = client
+        .get_return(authed(
+            GetReturnRequest {
+                return_id: r.id.clone(),
+                include_history: true,
+            },
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .pi_return
+        .unwrap();
+    assert_eq!(got.values.len(), 1);
+    assert!(got.history.is_empty());
+    // Same id, other payload: refused.
+    let mut other = req.clone();
+    other.values = vec![value("BVPI 66a", 98.0)];
+    let err = client
+        .set_values(person(other, LAMBETH_LIVING, Role::AlmoOfficer, ANN))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "REQUEST_ID_REUSED");
+    // The old etag is stale now.
+    let mut stale = req;
+    stale.request_id = "new-id".into();
+    let err = client
+        .set_values(person(stale, LAMBETH_LIVING, Role::AlmoOfficer, ANN))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Aborted);
+    assert_eq!(reason(&err), "STALE_ETAG");
+}
+
+#[tokio::test]
+async fn only_the_organisations_own_officers_write_its_returns() {
+    let (_app, mut client) = app().await;
+    // Another council's ALMO, the parent council, finance staff and the regulator may not open
+    // Lambeth Living's return.
+    for (org, role) in [
+        (HOMES_FOR_HARINGEY, Role::AlmoOfficer),
+        (LAMBETH, Role::CouncilOfficer),
+        (LAMBETH_LIVING, Role::AlmoFinance),
+        (REGULATOR, Role::Regulator),
+    ] {
+        let err = client
+            .create_return(authed(
+                CreateReturnRequest {
+                    request_id: format!("c-{org}-{role}"),
+                    organisation_id: LAMBETH_LIVING.into(),
+                    period: annual(2004),
+                },
+                org,
+                role,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied, "{org} {role}");
+    }
+    let err = client
+        .create_return(authed(
+            CreateReturnRequest {
+                request_id: "bad".into(),
+                organisation_id: LAMBETH_LIVING.into(),
+                period: Some(Period {
+                    year: year(2004),
+                    kind: PeriodKind::Quarter as i32,
+                    number: 5,
+                }),
+            },
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&err), vec!["period.number"]);
+    // One return per organisation and period.
+    create(&mut client, LAMBETH_LIVING, ANN, 2004).await;
+    let err = client
+        .create_return(person(
+            CreateReturnRequest {
+                request_id: "second".into(),
+                organisation_id: LAMBETH_LIVING.into(),
+                period: annual(2004),
+            },
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+            ANN,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::AlreadyExists);
+}
+
+#[tokio::test]
+async fn drafts_invisible_to_the_regulator() {
+    let (_app, mut client) = app().await;
+    // The demo's Lambeth Living 2003/04 draft.
+    let draft = "LAMBETH-LIVING/2003/Y";
+    let err = client
+        .get_return(authed(
+            GetReturnRequest {
+                return_id: draft.into(),
+                include_history: false,
+            },
+            REGULATOR,
+            Role::Regulator,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    let listed = client
+        .query_returns(authed(
+            QueryReturnsRequest {
+                organisation_id: LAMBETH_LIVING.into(),
+                ..Default::default()
+            },
+            REGULATOR,
+            Role::Regulator,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.pi_returns.is_empty());
+    let drafts = client
+        .query_returns(authed(
+            QueryReturnsRequest {
+                status: pb::ReturnStatus::Draft as i32,
+                ..Default::default()
+            },
+            REGULATOR,
+            Role::Regulator,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(drafts.pi_returns.is_empty());
+    // Its own council sees the draft.
+    client
+        .get_return(authed(
+            GetReturnRequest {
+                return_id: draft.into(),
+                include_history: false,
+            },
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap();
+    // Once submitted, the regulator reads it, values and all.
+    let r = submitted_2004(&mut client).await;
+    let seen = client
+        .get_return(authed(
+            GetReturnRequest {
+                return_id: r.id.clone(),
+                include_history: false,
+            },
+            REGULATOR,
+            Role::Regulator,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .pi_return
+        .unwrap();
+    assert_eq!(current(&seen, "BVPI 66a"), 97.5);
+}
+
+#[tokio::test]
+async fn almo_cannot_read_anothers_named_values() {
+    let (_app, mut client) = app().await;
+    let r = submitted_2004(&mut client).await;
+    let err = client
+        .get_return(authed(
+            GetReturnRequest {
+                return_id: r.id.clone(),
+                include_history: false,
+            },
+            HOMES_FOR_HARINGEY,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let listed = client
+        .query_returns(authed(
+            QueryReturnsRequest {
+                organisation_id: LAMBETH_LIVING.into(),
+                ..Default::default()
+            },
+            HOMES_FOR_HARINGEY,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.pi_returns.is_empty());
+    let everything = client
+        .query_returns(authed(
+            QueryReturnsRequest::default(),
+            HOMES_FOR_HARINGEY,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(everything.pi_returns.is_empty());
+    // In benchmarking an ALMO sees the quartiles of everyone but no one's name.
+    let bench = client
+        .get_benchmark(authed(
+            GetBenchmarkRequest {
+                indicator_code: "BVPI 66a".into(),
+                year: year(2001),
+                authority_type: "london_borough".into(),
+                ..Default::default()
+            },
+            HOMES_FOR_HARINGEY,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(bench.count, 9);
+    assert!(bench.positions.is_empty());
+    // A council sees its own position only; the regulator every one.
+    let council = client
+        .get_benchmark(authed(
+            GetBenchmarkRequest {
+                indicator_code: "BVPI 66a".into(),
+                year: year(2001),
+                authority_type: "london_borough".into(),
+                ..Default::default()
+            },
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let named: Vec<_> = council
+        .positions
+        .iter()
+        .map(|p| p.organisation_id.as_str())
+        .collect();
+    assert_eq!(named, vec![LAMBETH]);
+    let regulator = client
+        .get_benchmark(authed(
+            GetBenchmarkRequest {
+                indicator_code: "BVPI 66a".into(),
+                year: year(2001),
+                authority_type: "london_borough".into(),
+                ..Default::default()
+            },
+            REGULATOR,
+            Role::Regulator,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(regulator.positions.len(), 9);
+}
+
+async fn benchmark(client: &mut Client, code: &str, ty: &str) -> pb::GetBenchmarkResponse {
+    client
+        .get_benchmark(authed(
+            GetBenchmarkRequest {
+                indicator_code: code.into(),
+                year: year(2001),
+                authority_type: ty.into(),
+                ..Default::default()
+            },
+            REGULATOR,
+            Role::Regulator,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test]
+async fn demo_reproduces_the_table6_upper_quartiles() {
+    let (_app, mut client) = app().await;
+    // 003 Table 6, 2001/02 upper quartiles.
+    let table6: [(&str, [f64; 4]); 5] = [
+        ("BVPI 66a", [96.2, 96.8, 96.8, 98.6]),
+        ("old BVPI 69", [1.4, 2.6, 1.3, 0.9]),
+        ("old BVPI 68", [36.0, 43.0, 37.0, 26.0]),
+        ("old BVPI 72", [95.0, 95.0, 96.0, 96.0]),
+        ("old BVPI 73", [12.0, 17.0, 13.0, 13.0]),
+    ];
+    let types = ["london_borough", "metropolitan", "unitary", "district"];
+    for (code, uqs) in table6 {
+        for (ty, uq) in types.iter().zip(uqs) {
+            let b = benchmark(&mut client, code, ty).await;
+            assert_eq!(b.count, 9, "{code} {ty}");
+            assert_eq!(b.upper_quartile, Some(uq), "{code} {ty}");
+            assert!(b.method.contains("linear interpolation"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn lower_is_better_upper_quartile_is_the_25th_percentile() {
+    let (_app, mut client) = app().await;
+    let relets = benchmark(&mut client, "old BVPI 68", "metropolitan").await;
+    assert_eq!(
+        relets.indicator.unwrap().direction,
+        pb::Direction::Lower as i32
+    );
+    assert_eq!(relets.upper_quartile, Some(relets.q1));
+    assert_eq!(relets.q1, 43.0);
+    assert!(relets.q3 > relets.q1);
+    // Those at or under the 25th percentile are in the upper quartile; the highest are last.
+    for p in &relets.positions {
+        let expected = if p.value <= relets.q1 {
+            pb::Verdict::UpperQuartile
+        } else if p.value > relets.q3 {
+            pb::Verdict::LowerQuartile
+        } else if p.value < relets.median {
+            pb::Verdict::AboveMedian
+        } else {
+            pb::Verdict::BelowMedian
+        };
+        assert_eq!(p.verdict, expected as i32, "{p:?}");
+    }
+    let rent = benchmark(&mut client, "BVPI 66a", "metropolitan").await;
+    assert_eq!(rent.upper_quartile, Some(rent.q3));
+}
+
+#[tokio::test]
+async fn only_signed_off_values_count_in_benchmarking() {
+    let (_app, mut client) = app().await;
+    // Lambeth Living is benchmarked among London boroughs (its council's type).
+    let r = create(&mut client, LAMBETH_LIVING, ANN, 2001).await;
+    let r = set(
+        &mut client,
+        &r,
+        ANN,
+        vec![
+            value("BVPI 63", 55.0),
+            value("BVPI 66a", 99.5),
+            value("BVPI 74", 80.0),
+            value("BVPI 75", 60.0),
+            value("BVPI 164", 1.0),
+            value("old BVPI 68", 30.0),
+            value("old BVPI 69", 1.0),
+            value("old BVPI 72", 97.0),
+            value("old BVPI 73", 10.0),
+        ],
+    )
+    .await
+    .unwrap();
+    let r = submit(&mut client, &r, ANN).await.unwrap();
+    assert_eq!(
+        benchmark(&mut client, "BVPI 66a", "london_borough")
+            .await
+            .count,
+        9
+    );
+    sign_off(&mut client, &r, LAMBETH_LIVING, Role::AlmoOfficer, BOB)
+        .await
+        .unwrap();
+    let after = benchmark(&mut client, "BVPI 66a", "london_borough").await;
+    assert_eq!(after.count, 10);
+    let own = after
+        .positions
+        .iter()
+        .find(|p| p.organisation_id == LAMBETH_LIVING)
+        .unwrap();
+    assert_eq!(own.verdict, pb::Verdict::UpperQuartile as i32);
+    assert_eq!(own.quartile_band, 4);
+}
+
+#[tokio::test]
+async fn benchmark_by_peer_group_and_refusals() {
+    let (_app, mut client) = app().await;
+    let peers = client
+        .get_benchmark(authed(
+            GetBenchmarkRequest {
+                indicator_code: "old BVPI 73".into(),
+                year: year(2001),
+                peer_group_id: "CIPFA-LAMBETH".into(),
+                ..Default::default()
+            },
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    // Lambeth and its three CIPFA nearest neighbours.
+    assert_eq!(peers.count, 4);
+    let err = client
+        .get_benchmark(authed(
+            GetBenchmarkRequest {
+                indicator_code: "old BVPI 73".into(),
+                year: year(2001),
+                authority_type: "county".into(),
+                ..Default::default()
+            },
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&err), vec!["authority_type"]);
+    let err = client
+        .get_benchmark(authed(
+            GetBenchmarkRequest {
+                indicator_code: "TP01".into(),
+                year: year(2001),
+                authority_type: "district".into(),
+                ..Default::default()
+            },
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&err), vec!["indicator_code"]);
+    // Context measures: quartiles, no verdict.
+    let none = client
+        .get_benchmark(authed(
+            GetBenchmarkRequest {
+                indicator_code: "LIB076".into(),
+                year: year(2004),
+                authority_type: "district".into(),
+                ..Default::default()
+            },
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&none), "NO_SIGNED_OFF_VALUES");
+}
+
+#[tokio::test]
+async fn regulator_queries_by_type_year_and_status_paginated() {
+    let (_app, mut client) = app().await;
+    let mut ids = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = client
+            .query_returns(authed(
+                QueryReturnsRequest {
+                    indicator_code: "old BVPI 68".into(),
+                    year: year(2001),
+                    period_kind: PeriodKind::Year as i32,
+                    authority_type: "district".into(),
+                    status: pb::ReturnStatus::SignedOff as i32,
+                    page_size: 4,
+                    page_token: token.clone(),
+                    ..Default::default()
+                },
+                REGULATOR,
+                Role::Regulator,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(page.pi_returns.len() <= 4);
+        for r in &page.pi_returns {
+            assert!(r.organisation_id.starts_with("E07"));
+            // Only the asked-for indicator's values.
+            assert_eq!(r.values.len(), 1);
+            assert_eq!(r.values[0].indicator_code, "old BVPI 68");
+            ids.push(r.id.clone());
+        }
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(ids.len(), 9);
+    let mut sorted = ids.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, ids);
+    let london = client
+        .query_returns(authed(
+            QueryReturnsRequest {
+                region: "North East".into(),
+                ..Default::default()
+            },
+            REGULATOR,
+            Role::Regulator,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let orgs: Vec<_> = london
+        .pi_returns
+        .iter()
+        .map(|r| r.organisation_id.as_str())
+        .collect();
+    assert_eq!(orgs, vec!["E08000021"]);
+    let err = client
+        .query_returns(authed(
+            QueryReturnsRequest {
+                authority_type: "shire".into(),
+                page_size: -1,
+                ..Default::default()
+            },
+            REGULATOR,
+            Role::Regulator,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&err), vec!["authority_type", "page_size"]);
+}
+
+#[tokio::test]
+async fn catalogue_lists_every_tsm_and_reads_the_definition_in_force() {
+    let (_app, mut client) = app().await;
+    let mut all = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = client
+            .list_indicators(authed(
+                ListIndicatorsRequest {
+                    year: year(2024),
+                    page_size: 10,
+                    page_token: token.clone(),
+                },
+                HOMES_FOR_HARINGEY,
+                Role::AlmoOfficer,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        all.extend(page.indicators);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(all.len(), 22);
+    assert!(all.iter().any(|d| d.code == "NM01"
+        && d.direction == pb::Direction::Context as i32
+        && d.splits == vec!["a_all", "b_hate_incidents"]));
+    let relets = |y| GetIndicatorRequest {
+        code: "old BVPI 68".into(),
+        year: year(y),
+    };
+    let national = client
+        .get_indicator(authed(relets(2001), LAMBETH, Role::CouncilOfficer))
+        .await
+        .unwrap()
+        .into_inner()
+        .indicator
+        .unwrap();
+    assert!(national.mandatory);
+    let local = client
+        .get_indicator(authed(relets(2003), LAMBETH, Role::CouncilOfficer))
+        .await
+        .unwrap()
+        .into_inner()
+        .indicator
+        .unwrap();
+    assert!(!local.mandatory);
+    assert_eq!(local.combination, pb::Combination::Ratio as i32);
+    let err = client
+        .get_indicator(authed(relets(2030), LAMBETH, Role::CouncilOfficer))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn new_definitions_are_imported_as_data_by_the_operator_only() {
+    let (_app, mut client) = app().await;
+    let mut tp01 = client
+        .get_indicator(authed(
+            GetIndicatorRequest {
+                code: "TP01".into(),
+                year: year(2024),
+            },
+            OPERATOR,
+            Role::Admin,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .indicator
+        .unwrap();
+    tp01.from_year = year(2026);
+    tp01.usual_min = 50.0;
+    tp01.title = "Overall satisfaction (2026 definition)".into();
+    let import = |request_id: &str, d: pb::IndicatorDefinition| ImportCatalogueRequest {
+        request_id: request_id.into(),
+        indicators: vec![d],
+    };
+    let err = client
+        .import_catalogue(authed(
+            import("i-0", tp01.clone()),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let done = client
+        .import_catalogue(authed(import("i-1", tp01.clone()), OPERATOR, Role::Admin))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((done.added, done.unchanged), (1, 0));
+    let read = |y| GetIndicatorRequest {
+        code: "TP01".into(),
+        year: year(y),
+    };
+    let old = client
+        .get_indicator(authed(read(2025), LAMBETH, Role::CouncilOfficer))
+        .await
+        .unwrap()
+        .into_inner()
+        .indicator
+        .unwrap();
+    assert_eq!(old.usual_min, 30.0);
+    let new = client
+        .get_indicator(authed(read(2026), LAMBETH, Role::CouncilOfficer))
+        .await
+        .unwrap()
+        .into_inner()
+        .indicator
+        .unwrap();
+    assert_eq!(new.usual_min, 50.0);
+    // The same definition again is left alone; a different one for the same year is refused.
+    let again = client
+        .import_catalogue(authed(import("i-2", tp01.clone()), OPERATOR, Role::Admin))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((again.added, again.unchanged), (0, 1));
+    let mut changed = tp01.clone();
+    changed.usual_min = 60.0;
+    let err = client
+        .import_catalogue(authed(import("i-3", changed), OPERATOR, Role::Admin))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::AlreadyExists);
+    let mut bad = tp01;
+    bad.unit = pb::Unit::Unspecified as i32;
+    bad.valid_max = -1.0;
+    let err = client
+        .import_catalogue(authed(import("i-4", bad), OPERATOR, Role::Admin))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&err), vec!["indicators[0].unit"]);
+}
