@@ -8,10 +8,12 @@ use almo_db::{Begun, CallContext};
 use almo_proto::common;
 use almo_proto::pi_returns::pi_returns_service_server::PiReturnsService;
 use almo_proto::pi_returns::{
-    self as pb, CreateReturnRequest, CreateReturnResponse, GetBenchmarkRequest,
+    self as pb, CombineAlmoReturnsRequest, CombineAlmoReturnsResponse, CreateReturnRequest,
+    CreateReturnResponse, ExportReturnsRequest, ExportReturnsResponse, GetBenchmarkRequest,
     GetBenchmarkResponse, GetIndicatorRequest, GetIndicatorResponse, GetReturnRequest,
     GetReturnResponse, ImportCatalogueRequest, ImportCatalogueResponse, ListIndicatorsRequest,
-    ListIndicatorsResponse, QueryReturnsRequest, QueryReturnsResponse, ReturnForCorrectionRequest,
+    ListIndicatorsResponse, ListOutstandingReturnsRequest, ListOutstandingReturnsResponse,
+    QueryReturnsRequest, QueryReturnsResponse, ReturnForCorrectionRequest,
     ReturnForCorrectionResponse, ReviseReturnRequest, ReviseReturnResponse, SetValuesRequest,
     SetValuesResponse, SignOffReturnRequest, SignOffReturnResponse, SubmitReturnRequest,
     SubmitReturnResponse,
@@ -24,6 +26,7 @@ use tokio::sync::OnceCell;
 use tonic::{Request, Response, Status};
 
 use crate::domain::catalogue::{self, Combination, Definition, Direction, Frequency, Ratio, Unit};
+use crate::domain::combination;
 use crate::domain::period::{Period, PeriodKind};
 use crate::domain::quartile;
 use crate::domain::validation::{self, Entry};
@@ -61,6 +64,13 @@ impl From<WorkflowError> for Status {
 fn db(e: sea_orm::DbErr) -> AppError {
     AppError::from(e)
 }
+
+fn db_error(e: sea_orm::DbErr) -> AppError {
+    AppError::from(e)
+}
+
+/// Returns per message of an export.
+const EXPORT_BATCH: u64 = 500;
 
 impl PiReturns {
     pub fn new(ctx: ServiceContext) -> Self {
@@ -621,6 +631,77 @@ fn verdict_to_proto(v: quartile::Verdict) -> pb::Verdict {
     }
 }
 
+/// The filters of QueryReturns and ExportReturns.
+fn parse_filter(v: &mut Violations, r: &QueryReturnsRequest) -> ReturnFilter {
+    let period_kind = match common::PeriodKind::try_from(r.period_kind) {
+        Ok(common::PeriodKind::Unspecified) => None,
+        Ok(common::PeriodKind::Quarter) => Some(PeriodKind::Quarter.as_str()),
+        Ok(common::PeriodKind::Year) => Some(PeriodKind::Year.as_str()),
+        _ => {
+            v.add("period_kind", "PERIOD_KIND_QUARTER or PERIOD_KIND_YEAR");
+            None
+        }
+    };
+    let period_number = match (period_kind, r.period_number) {
+        (_, 0) => None,
+        (Some("quarter"), n @ 1..=4) => Some(n),
+        (Some("year"), 1) => Some(1),
+        _ => {
+            v.add(
+                "period_number",
+                "with period_kind: 1-4 for a quarter, 1 for the year",
+            );
+            None
+        }
+    };
+    let status = match pb::ReturnStatus::try_from(r.status) {
+        Ok(pb::ReturnStatus::Unspecified) => None,
+        Ok(pb::ReturnStatus::Draft) => Some(ReturnStatus::Draft.as_str()),
+        Ok(pb::ReturnStatus::Submitted) => Some(ReturnStatus::Submitted.as_str()),
+        Ok(pb::ReturnStatus::SignedOff) => Some(ReturnStatus::SignedOff.as_str()),
+        Ok(pb::ReturnStatus::Returned) => Some(ReturnStatus::Returned.as_str()),
+        Err(_) => {
+            v.add("status", "not a ReturnStatus");
+            None
+        }
+    };
+    let authority_type = Some(r.authority_type.trim()).filter(|t| !t.is_empty());
+    if let Some(t) = authority_type {
+        v.check(
+            !AUTHORITY_TYPES.contains(&t),
+            "authority_type",
+            format!("one of {}", AUTHORITY_TYPES.join(", ")),
+        );
+    }
+    ReturnFilter {
+        indicator_code: Some(r.indicator_code.trim().to_string()).filter(|c| !c.is_empty()),
+        year: r.year.as_ref().map(|y| y.start_year),
+        period_kind,
+        period_number,
+        authority_type: authority_type.map(String::from),
+        region: Some(r.region.trim().to_string()).filter(|c| !c.is_empty()),
+        organisation_id: Some(r.organisation_id.trim().to_string()).filter(|c| !c.is_empty()),
+        status,
+    }
+}
+
+/// The values of `rows`, attached to their returns.
+fn with_values(
+    rows: Vec<pi_return::Model>,
+    values: Vec<pi_return_value::Model>,
+) -> Vec<pb::PiReturn> {
+    let mut by_return: BTreeMap<String, Vec<pi_return_value::Model>> = BTreeMap::new();
+    for v in values {
+        by_return.entry(v.return_id.clone()).or_default().push(v);
+    }
+    rows.into_iter()
+        .map(|r| {
+            let vals = by_return.remove(&r.id).unwrap_or_default();
+            return_to_proto(r, vals, Vec::new())
+        })
+        .collect()
+}
+
 /// The page key of a definition: code, then first year.
 fn definition_key(d: &Definition) -> String {
     format!("{}\u{1f}{}", d.code, d.from_year)
@@ -1161,61 +1242,12 @@ impl PiReturnsService for PiReturns {
         let p = self.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
-        let period_kind = match common::PeriodKind::try_from(r.period_kind) {
-            Ok(common::PeriodKind::Unspecified) => None,
-            Ok(common::PeriodKind::Quarter) => Some(PeriodKind::Quarter.as_str()),
-            Ok(common::PeriodKind::Year) => Some(PeriodKind::Year.as_str()),
-            _ => {
-                v.add("period_kind", "PERIOD_KIND_QUARTER or PERIOD_KIND_YEAR");
-                None
-            }
-        };
-        let period_number = match (period_kind, r.period_number) {
-            (_, 0) => None,
-            (Some("quarter"), n @ 1..=4) => Some(n),
-            (Some("year"), 1) => Some(1),
-            _ => {
-                v.add(
-                    "period_number",
-                    "with period_kind: 1-4 for a quarter, 1 for the year",
-                );
-                None
-            }
-        };
-        let status = match pb::ReturnStatus::try_from(r.status) {
-            Ok(pb::ReturnStatus::Unspecified) => None,
-            Ok(pb::ReturnStatus::Draft) => Some(ReturnStatus::Draft.as_str()),
-            Ok(pb::ReturnStatus::Submitted) => Some(ReturnStatus::Submitted.as_str()),
-            Ok(pb::ReturnStatus::SignedOff) => Some(ReturnStatus::SignedOff.as_str()),
-            Ok(pb::ReturnStatus::Returned) => Some(ReturnStatus::Returned.as_str()),
-            Err(_) => {
-                v.add("status", "not a ReturnStatus");
-                None
-            }
-        };
-        let authority_type = Some(r.authority_type.trim()).filter(|t| !t.is_empty());
-        if let Some(t) = authority_type {
-            v.check(
-                !AUTHORITY_TYPES.contains(&t),
-                "authority_type",
-                format!("one of {}", AUTHORITY_TYPES.join(", ")),
-            );
-        }
+        let filter = parse_filter(&mut v, r);
         let size = v.take("page_size", paging::page_size(r.page_size));
         let after = v.take("page_token", paging::decode_token(&r.page_token));
         v.into_result()?;
         let (Some(size), Some(after)) = (size, after) else {
             unreachable!("violations were reported above")
-        };
-        let filter = ReturnFilter {
-            indicator_code: Some(r.indicator_code.trim().to_string()).filter(|c| !c.is_empty()),
-            year: r.year.as_ref().map(|y| y.start_year),
-            period_kind,
-            period_number,
-            authority_type: authority_type.map(String::from),
-            region: Some(r.region.trim().to_string()).filter(|c| !c.is_empty()),
-            organisation_id: Some(r.organisation_id.trim().to_string()).filter(|c| !c.is_empty()),
-            status,
         };
         let conn = self.ctx.db.conn();
         let mut rows = storage::query_returns(conn, &visibility(&p), &filter, after, size + 1)
@@ -1233,18 +1265,8 @@ impl PiReturnsService for PiReturns {
         let values = storage::current_values(conn, &ids, filter.indicator_code.as_deref())
             .await
             .map_err(db)?;
-        let mut by_return: BTreeMap<String, Vec<pi_return_value::Model>> = BTreeMap::new();
-        for v in values {
-            by_return.entry(v.return_id.clone()).or_default().push(v);
-        }
         Ok(Response::new(QueryReturnsResponse {
-            pi_returns: rows
-                .into_iter()
-                .map(|r| {
-                    let vals = by_return.remove(&r.id).unwrap_or_default();
-                    return_to_proto(r, vals, Vec::new())
-                })
-                .collect(),
+            pi_returns: with_values(rows, values),
             next_page_token,
         }))
     }
@@ -1350,6 +1372,335 @@ impl PiReturnsService for PiReturns {
             upper_quartile: quartile::upper_quartile(&q, def.direction),
             method: quartile::METHOD.to_string(),
             positions,
+        }))
+    }
+
+    async fn combine_almo_returns(
+        &self,
+        request: Request<CombineAlmoReturnsRequest>,
+    ) -> Result<Response<CombineAlmoReturnsResponse>, Status> {
+        let p = self.principal(&request).await?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        v.check(r.return_id.trim().is_empty(), "return_id", "required");
+        v.check(
+            r.etag.trim().is_empty(),
+            "etag",
+            "required: the etag of the return as last read",
+        );
+        v.into_result()?;
+        self.require_author(&p, r.return_id.trim()).await?;
+        if p.org.kind != OrgKind::Council {
+            return Err(AppError::invalid(
+                "return_id",
+                "combined figures are for a council's own return (003 §107)",
+            )
+            .into());
+        }
+        let defs = self.catalogue().await?;
+        let (write, current) = match self
+            .begin_change::<CombineAlmoReturnsResponse>(
+                &p,
+                "CombineAlmoReturns",
+                &r.request_id,
+                r,
+                r.return_id.trim(),
+                &r.etag,
+            )
+            .await?
+        {
+            Ok(w) => w,
+            Err(replay) => return Ok(Response::new(replay)),
+        };
+        workflow::may_edit(status_of(&current.status)?)?;
+        let period = period_of(&current)?;
+        let almos = storage::almos_live_in(
+            write.txn(),
+            &current.organisation_id,
+            period.start(),
+            period.end(),
+        )
+        .await
+        .map_err(db)?;
+        if almos.is_empty() {
+            return Err(AppError::failed_precondition(
+                "NO_ALMOS",
+                format!(
+                    "{} had no ALMO managing its homes in {}",
+                    current.organisation_id,
+                    period.label()
+                ),
+            )
+            .into());
+        }
+        let returns = storage::returns_for_period(write.txn(), &almos, &period)
+            .await
+            .map_err(db)?;
+        let unsigned: Vec<&str> = almos
+            .iter()
+            .filter(|a| {
+                !returns.iter().any(|r| {
+                    &r.organisation_id == *a && r.status == ReturnStatus::SignedOff.as_str()
+                })
+            })
+            .map(String::as_str)
+            .collect();
+        if !unsigned.is_empty() {
+            return Err(AppError::failed_precondition(
+                "ALMO_RETURNS_NOT_SIGNED_OFF",
+                format!(
+                    "combined figures need every ALMO's signed-off return for {}; not yet: {}",
+                    period.label(),
+                    unsigned.join(", ")
+                ),
+            )
+            .into());
+        }
+        let return_ids: Vec<String> = returns.iter().map(|r| r.id.clone()).collect();
+        let org_of: BTreeMap<&str, &str> = returns
+            .iter()
+            .map(|r| (r.id.as_str(), r.organisation_id.as_str()))
+            .collect();
+        let values = storage::current_values(write.txn(), &return_ids, None)
+            .await
+            .map_err(db)?;
+        let last_year = storage::last_year_values(write.txn(), &current.organisation_id, &period)
+            .await
+            .map_err(db)?;
+        let keys: BTreeSet<(String, String)> = values
+            .iter()
+            .map(|v| (v.indicator_code.clone(), v.split.clone()))
+            .collect();
+        let note = format!(
+            "Combined from the signed-off returns of {} (003 §107)",
+            almos.join(", ")
+        );
+        let mut combined = Vec::new();
+        let mut not_combined = Vec::new();
+        for (code, split) in keys {
+            let Some(def) = catalogue::in_force(&defs, &code, period.year) else {
+                continue;
+            };
+            let parts: Vec<(String, Option<combination::Part>)> = almos
+                .iter()
+                .map(|a| {
+                    let part = values
+                        .iter()
+                        .find(|v| {
+                            org_of.get(v.return_id.as_str()) == Some(&a.as_str())
+                                && v.indicator_code == code
+                                && v.split == split
+                        })
+                        .map(|v| combination::Part {
+                            organisation_id: a.clone(),
+                            value: v.value,
+                            numerator: v.numerator,
+                            denominator: v.denominator,
+                        });
+                    (a.clone(), part)
+                })
+                .collect();
+            let outcome = combination::combine(def, &parts).and_then(|c| {
+                // The combined figure is validated like any other; its warnings are explained by
+                // the ALMOs' own signed-off explanations, which the note points to.
+                let entry = Entry {
+                    split: split.clone(),
+                    value: Some(c.value),
+                    numerator: c.numerator,
+                    denominator: c.denominator,
+                    unit: None,
+                    explanation: note.clone(),
+                };
+                let prior = last_year.get(&(code.clone(), split.clone())).copied();
+                validation::validate(def, &entry, prior).map_err(|refusals| {
+                    refusals
+                        .into_iter()
+                        .map(|r| format!("{}: {}", r.field, r.reason))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+            });
+            match outcome {
+                Ok(accepted) => combined.push(NewValue {
+                    indicator_code: code,
+                    split,
+                    accepted,
+                }),
+                Err(reason) => not_combined.push(pb::NotCombined {
+                    indicator_code: code,
+                    split,
+                    reason,
+                }),
+            }
+        }
+        let now = Utc::now();
+        storage::append_values(
+            write.txn(),
+            &current.id,
+            combined,
+            &p.caller.subject,
+            "",
+            now,
+        )
+        .await
+        .map_err(db)?;
+        let mut row = current.clone();
+        row.version += 1;
+        row.updated_at = now;
+        let resp = self
+            .finish_change(write, &row, current.version, |pr| {
+                CombineAlmoReturnsResponse {
+                    pi_return: Some(pr),
+                    almo_return_ids: return_ids,
+                    not_combined,
+                }
+            })
+            .await?;
+        Ok(Response::new(resp))
+    }
+
+    type ExportReturnsStream = std::pin::Pin<
+        Box<dyn tokio_stream::Stream<Item = Result<ExportReturnsResponse, Status>> + Send>,
+    >;
+
+    async fn export_returns(
+        &self,
+        request: Request<ExportReturnsRequest>,
+    ) -> Result<Response<Self::ExportReturnsStream>, Status> {
+        let p = self.principal(&request).await?;
+        let r = request.get_ref();
+        let as_query = QueryReturnsRequest {
+            indicator_code: r.indicator_code.clone(),
+            year: r.year,
+            period_kind: r.period_kind,
+            period_number: r.period_number,
+            authority_type: r.authority_type.clone(),
+            region: r.region.clone(),
+            organisation_id: r.organisation_id.clone(),
+            status: r.status,
+            page_size: 0,
+            page_token: String::new(),
+        };
+        let mut v = Violations::new();
+        let filter = parse_filter(&mut v, &as_query);
+        v.into_result()?;
+        let visible = visibility(&p);
+        let db = self.ctx.db.clone();
+        // A few batches in flight: the database reads ahead while the client drains.
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            let conn = db.conn();
+            let mut after = None;
+            loop {
+                let batch = async {
+                    let rows = storage::query_returns(
+                        conn,
+                        &visible,
+                        &filter,
+                        after.clone(),
+                        EXPORT_BATCH,
+                    )
+                    .await?;
+                    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+                    let values =
+                        storage::current_values(conn, &ids, filter.indicator_code.as_deref())
+                            .await?;
+                    Ok::<_, sea_orm::DbErr>((rows, values))
+                }
+                .await;
+                let (rows, values) = match batch {
+                    Ok(b) => b,
+                    Err(e) => {
+                        let _ = tx.send(Err(Status::from(db_error(e)))).await;
+                        return;
+                    }
+                };
+                let full = rows.len() as u64 == EXPORT_BATCH;
+                after = rows.last().map(|r| r.id.clone());
+                if rows.is_empty() {
+                    return;
+                }
+                let msg = ExportReturnsResponse {
+                    pi_returns: with_values(rows, values),
+                };
+                if tx.send(Ok(msg)).await.is_err() || !full {
+                    // The client went away, or that was the last batch.
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+
+    async fn list_outstanding_returns(
+        &self,
+        request: Request<ListOutstandingReturnsRequest>,
+    ) -> Result<Response<ListOutstandingReturnsResponse>, Status> {
+        let p = self.principal(&request).await?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        let period = parse_period(&mut v, r.period.as_ref());
+        let size = v.take("page_size", paging::page_size(r.page_size));
+        let after = v.take("page_token", paging::decode_token(&r.page_token));
+        v.into_result()?;
+        let (Some(period), Some(size), Some(after)) = (period, size, after) else {
+            unreachable!("violations were reported above")
+        };
+        let visible = visibility(&p);
+        let conn = self.ctx.db.conn();
+        let mut orgs = storage::expected_reporters(
+            conn,
+            &visible,
+            period.start(),
+            period.end(),
+            after,
+            size + 1,
+        )
+        .await
+        .map_err(db)?;
+        let next_page_token = if orgs.len() as u64 > size {
+            orgs.truncate(size as usize);
+            orgs.last()
+                .map(|o| paging::encode_token(o))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let returns = storage::returns_for_period(conn, &orgs, &period)
+            .await
+            .map_err(db)?;
+        let today = Utc::now().date_naive();
+        let hides_drafts = matches!(visible, Visibility::AllButDrafts);
+        let expected = orgs
+            .into_iter()
+            .map(|org| {
+                let ret = returns.iter().find(|r| r.organisation_id == org);
+                let status = ret.and_then(|r| ReturnStatus::parse(&r.status));
+                let state = match status {
+                    Some(ReturnStatus::Submitted) => pb::ReturnState::Submitted,
+                    Some(ReturnStatus::SignedOff) => pb::ReturnState::SignedOff,
+                    _ if period.late_on(today) => pb::ReturnState::Overdue,
+                    _ => pb::ReturnState::Due,
+                };
+                let unsubmitted = matches!(state, pb::ReturnState::Due | pb::ReturnState::Overdue);
+                pb::ExpectedReturn {
+                    organisation_id: org,
+                    // The regulator does not see drafts, not even their ids.
+                    return_id: ret
+                        .filter(|_| !(hides_drafts && unsubmitted))
+                        .map(|r| r.id.clone())
+                        .unwrap_or_default(),
+                    state: state as i32,
+                    late: ret.is_some_and(|r| r.late),
+                    deadline_date: period.deadline().to_string(),
+                }
+            })
+            .collect();
+        Ok(Response::new(ListOutstandingReturnsResponse {
+            expected,
+            next_page_token,
         }))
     }
 }

@@ -1179,3 +1179,250 @@ async fn new_definitions_are_imported_as_data_by_the_operator_only() {
         .unwrap_err();
     assert_eq!(fields(&err), vec!["indicators[0].unit"]);
 }
+
+fn ratio(code: &str, n: f64, d: f64) -> ValueInput {
+    ValueInput {
+        indicator_code: code.into(),
+        numerator: Some(n),
+        denominator: Some(d),
+        ..Default::default()
+    }
+}
+
+/// An ALMO's complete 2007/08 return, submitted by ann@ALMO.
+async fn almo_2007(client: &mut Client, almo: &str, rent: (f64, f64)) -> pb::PiReturn {
+    let ann = format!("ann@{almo}");
+    let r = create(client, almo, &ann, 2007).await;
+    let mut values = mandatory_2004();
+    values.retain(|v| v.indicator_code != "BVPI 66a" && v.indicator_code != "BVPI 185");
+    values.push(ratio("BVPI 66a", rent.0, rent.1));
+    values.push(ratio("BVPI 185", 800.0, 1000.0));
+    let r = set(client, &r, &ann, values).await.unwrap();
+    submit(client, &r, &ann).await.unwrap()
+}
+
+#[tokio::test]
+async fn combined_return_equals_the_combination_rule_applied_to_the_almos_signed_off_figures() {
+    let (_app, mut client) = app().await;
+    let leeds = "E08000035";
+    let ene = almo_2007(
+        &mut client,
+        "LEEDS-ENE-HOMES",
+        (95_000_000.0, 100_000_000.0),
+    )
+    .await;
+    let wnw = almo_2007(&mut client, "LEEDS-WNW-HOMES", (9_900_000.0, 10_000_000.0)).await;
+    sign_off(
+        &mut client,
+        &ene,
+        leeds,
+        Role::CouncilOfficer,
+        "carol@E08000035",
+    )
+    .await
+    .unwrap();
+    let council = create(&mut client, leeds, "dan@E08000035", 2007).await;
+    let combine = |r: &pb::PiReturn, id: &str| {
+        person(
+            pb::CombineAlmoReturnsRequest {
+                request_id: id.into(),
+                return_id: r.id.clone(),
+                etag: r.etag.clone(),
+            },
+            leeds,
+            Role::CouncilOfficer,
+            "dan@E08000035",
+        )
+    };
+    // Not until every ALMO's return is signed off.
+    let err = client
+        .combine_almo_returns(combine(&council, "comb-1"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(reason(&err), "ALMO_RETURNS_NOT_SIGNED_OFF");
+    assert!(err.message().contains("LEEDS-WNW-HOMES"));
+    sign_off(
+        &mut client,
+        &wnw,
+        leeds,
+        Role::CouncilOfficer,
+        "carol@E08000035",
+    )
+    .await
+    .unwrap();
+    let out = client
+        .combine_almo_returns(combine(&council, "comb-2"))
+        .await
+        .unwrap()
+        .into_inner();
+    let combined = out.pi_return.unwrap();
+    assert_eq!(out.almo_return_ids.len(), 2);
+    // Rent collected: (95.0m + 9.9m) / (100m + 10m) = 95.36%, not the 97% average of the two.
+    assert_eq!(current(&combined, "BVPI 66a"), 95.36);
+    let rent = combined
+        .values
+        .iter()
+        .find(|v| v.indicator_code == "BVPI 66a")
+        .unwrap();
+    assert_eq!(rent.numerator, Some(104_900_000.0));
+    assert_eq!(rent.denominator, Some(110_000_000.0));
+    assert_eq!(current(&combined, "BVPI 185"), 80.0);
+    let left: Vec<&str> = out
+        .not_combined
+        .iter()
+        .map(|n| n.indicator_code.as_str())
+        .collect();
+    // Not combinable, or given without numerator and denominator: the council reports them.
+    for code in ["BVPI 164", "BVPI 184b", "BVPI 63"] {
+        assert!(left.contains(&code), "{code} in {left:?}");
+    }
+    assert!(!left.contains(&"BVPI 66a"));
+    // An ALMO has no combined return.
+    let err = client
+        .combine_almo_returns(person(
+            pb::CombineAlmoReturnsRequest {
+                request_id: "comb-almo".into(),
+                return_id: ene.id.clone(),
+                etag: ene.etag.clone(),
+            },
+            "LEEDS-ENE-HOMES",
+            Role::AlmoOfficer,
+            "ann@LEEDS-ENE-HOMES",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+}
+
+async fn export(
+    client: &mut Client,
+    req: pb::ExportReturnsRequest,
+    org: &str,
+    role: Role,
+) -> Vec<pb::PiReturn> {
+    let mut stream = client
+        .export_returns(authed(req, org, role))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut all = Vec::new();
+    while let Some(batch) = stream.message().await.unwrap() {
+        all.extend(batch.pi_returns);
+    }
+    all
+}
+
+#[tokio::test]
+async fn export_streams_only_what_the_caller_may_see() {
+    let (_app, mut client) = app().await;
+    let everything = export(
+        &mut client,
+        pb::ExportReturnsRequest::default(),
+        REGULATOR,
+        Role::Regulator,
+    )
+    .await;
+    // The 36 signed-off 2001/02 returns; not Lambeth Living's draft.
+    assert_eq!(everything.len(), 36);
+    assert!(everything.iter().all(|r| r.values.len() == 9));
+    assert!(
+        !everything
+            .iter()
+            .any(|r| r.organisation_id == LAMBETH_LIVING)
+    );
+    let relets = export(
+        &mut client,
+        pb::ExportReturnsRequest {
+            indicator_code: "old BVPI 68".into(),
+            authority_type: "unitary".into(),
+            ..Default::default()
+        },
+        REGULATOR,
+        Role::Regulator,
+    )
+    .await;
+    assert_eq!(relets.len(), 9);
+    assert!(relets.iter().all(|r| r.values.len() == 1));
+    let mine = export(
+        &mut client,
+        pb::ExportReturnsRequest::default(),
+        HOMES_FOR_HARINGEY,
+        Role::AlmoOfficer,
+    )
+    .await;
+    assert!(mine.is_empty());
+    let err = client
+        .export_returns(authed(
+            pb::ExportReturnsRequest {
+                status: 99,
+                ..Default::default()
+            },
+            REGULATOR,
+            Role::Regulator,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&err), vec!["status"]);
+}
+
+async fn expected(client: &mut Client, y: i32, org: &str, role: Role) -> Vec<pb::ExpectedReturn> {
+    let mut all = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = client
+            .list_outstanding_returns(authed(
+                pb::ListOutstandingReturnsRequest {
+                    period: annual(y),
+                    page_size: 10,
+                    page_token: token.clone(),
+                },
+                org,
+                role,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        all.extend(page.expected);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    all
+}
+
+#[tokio::test]
+async fn outstanding_and_late_returns_for_a_period() {
+    let (_app, mut client) = app().await;
+    // 2001/02: every council reported, and no ALMO was live yet.
+    let y2001 = expected(&mut client, 2001, REGULATOR, Role::Regulator).await;
+    assert_eq!(y2001.len(), 36);
+    assert!(
+        y2001
+            .iter()
+            .all(|e| e.state == pb::ReturnState::SignedOff as i32 && !e.late)
+    );
+    // 2008/09: Lambeth Living went live in April 2008; nothing is in, all overdue.
+    let lambeth = expected(&mut client, 2008, LAMBETH, Role::CouncilOfficer).await;
+    let orgs: Vec<&str> = lambeth.iter().map(|e| e.organisation_id.as_str()).collect();
+    assert_eq!(orgs, vec![LAMBETH, LAMBETH_LIVING]);
+    assert!(
+        lambeth
+            .iter()
+            .all(|e| e.state == pb::ReturnState::Overdue as i32)
+    );
+    let draft = create(&mut client, LAMBETH_LIVING, ANN, 2008).await;
+    let council_view = expected(&mut client, 2008, LAMBETH, Role::CouncilOfficer).await;
+    assert_eq!(council_view[1].return_id, draft.id);
+    let regulator_view = expected(&mut client, 2008, REGULATOR, Role::Regulator).await;
+    let ll = regulator_view
+        .iter()
+        .find(|e| e.organisation_id == LAMBETH_LIVING)
+        .unwrap();
+    assert_eq!(ll.state, pb::ReturnState::Overdue as i32);
+    assert!(ll.return_id.is_empty(), "the regulator does not see drafts");
+    // An ALMO sees only itself.
+    let own = expected(&mut client, 2008, HOMES_FOR_HARINGEY, Role::AlmoOfficer).await;
+    assert_eq!(own.len(), 1);
+}

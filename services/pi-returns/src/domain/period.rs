@@ -55,6 +55,17 @@ impl Period {
         }
     }
 
+    /// The first day of the period.
+    pub fn start(&self) -> NaiveDate {
+        let first = NaiveDate::from_ymd_opt(self.year, 4, 1).expect("1 April");
+        match self.kind {
+            PeriodKind::Year => first,
+            PeriodKind::Quarter => first
+                .checked_add_months(chrono::Months::new(3 * (self.number as u32 - 1)))
+                .expect("in range"),
+        }
+    }
+
     /// The last day of the period.
     pub fn end(&self) -> NaiveDate {
         let (y, m, d) = match (self.kind, self.number) {
@@ -117,6 +128,14 @@ mod tests {
         assert_eq!(q(2), d("2003-09-30"));
         assert_eq!(q(3), d("2003-12-31"));
         assert_eq!(q(4), d("2004-03-31"));
+        assert_eq!(
+            Period::new(2003, PeriodKind::Quarter, 4).unwrap().start(),
+            d("2004-01-01")
+        );
+        assert_eq!(
+            Period::new(2003, PeriodKind::Year, 1).unwrap().start(),
+            d("2003-04-01")
+        );
         assert!(Period::new(2003, PeriodKind::Quarter, 5).is_err());
         assert!(Period::new(2003, PeriodKind::Year, 2).is_err());
     }
