@@ -1044,6 +1044,25 @@ impl PiReturnsService for PiReturns {
             required,
             &storage::codes_present(&values),
         )?;
+        let unexplained: Vec<String> = storage::codes_present(&values)
+            .iter()
+            .filter_map(|code| {
+                let def = catalogue::in_force(&defs, code, period.year)?;
+                let given: Vec<(&str, &str)> = values
+                    .iter()
+                    .filter(|v| &v.indicator_code == code)
+                    .map(|v| (v.split.as_str(), v.explanation.as_str()))
+                    .collect();
+                validation::unexplained_missing_splits(def, &given)
+            })
+            .collect();
+        if !unexplained.is_empty() {
+            return Err(AppError::failed_precondition(
+                "MISSING_SPLITS_UNEXPLAINED",
+                unexplained.join("; "),
+            )
+            .into());
+        }
         let mut row = current.clone();
         row.status = next.as_str().into();
         // Lateness is that of the first submission: a correction asked for by the certifier
@@ -1352,14 +1371,35 @@ impl PiReturnsService for PiReturns {
                 readable.insert(row.id.clone());
             }
         }
+        let prior: BTreeMap<String, f64> = if readable.is_empty() {
+            BTreeMap::new()
+        } else {
+            storage::benchmark_values(
+                conn,
+                code,
+                split,
+                year - 1,
+                &Group::Organisations(readable.iter().cloned().collect()),
+            )
+            .await
+            .map_err(db)?
+            .into_iter()
+            .collect()
+        };
         let mut positions: Vec<pb::BenchmarkPosition> = values
             .iter()
             .filter(|(o, _)| readable.contains(o))
-            .map(|(o, value)| pb::BenchmarkPosition {
-                organisation_id: o.clone(),
-                value: *value,
-                quartile_band: quartile::band(*value, &q),
-                verdict: verdict_to_proto(quartile::verdict(*value, &q, def.direction)) as i32,
+            .map(|(o, value)| {
+                let before = prior.get(o).copied();
+                pb::BenchmarkPosition {
+                    organisation_id: o.clone(),
+                    value: *value,
+                    quartile_band: quartile::band(*value, &q),
+                    verdict: verdict_to_proto(quartile::verdict(*value, &q, def.direction)) as i32,
+                    prior_year_value: before,
+                    change_on_prior_year: before
+                        .map(|b| validation::round_to(*value - b, def.precision)),
+                }
             })
             .collect();
         positions.sort_by(|a, b| a.organisation_id.cmp(&b.organisation_id));

@@ -65,13 +65,24 @@ fn value(code: &str, v: f64) -> ValueInput {
     }
 }
 
+fn split(code: &str, split: &str, v: f64) -> ValueInput {
+    ValueInput {
+        split: split.into(),
+        ..value(code, v)
+    }
+}
+
 /// Every indicator mandatory in 2004/05, with ordinary figures.
 fn mandatory_2004() -> Vec<ValueInput> {
     vec![
         value("BVPI 63", 60.0),
         value("BVPI 66a", 97.5),
         value("BVPI 74", 80.0),
+        split("BVPI 74", "bme", 76.0),
+        split("BVPI 74", "non_bme", 81.0),
         value("BVPI 75", 65.0),
+        split("BVPI 75", "bme", 60.0),
+        split("BVPI 75", "non_bme", 66.0),
         value("BVPI 164", 1.0),
         value("BVPI 184a", 30.0),
         value("BVPI 184b", 10.0),
@@ -322,6 +333,13 @@ async fn mandatory_indicators_missing_block_submission() {
     )
     .await
     .unwrap();
+    // Satisfaction without its BME / non-BME split is a warning that needs explaining.
+    let err = submit(&mut client, &r, ANN).await.unwrap_err();
+    assert_eq!(reason(&err), "MISSING_SPLITS_UNEXPLAINED");
+    assert!(err.message().contains("bme"), "{}", err.message());
+    let mut explained = value("BVPI 74", 80.0);
+    explained.explanation = "The 2004 survey did not record ethnicity; fixed for 2005.".into();
+    let r = set(&mut client, &r, ANN, vec![explained]).await.unwrap();
     let r = submit(&mut client, &r, ANN).await.unwrap();
     assert_eq!(r.status, pb::ReturnStatus::Submitted as i32);
     assert_eq!(r.submitted_by, ANN);
@@ -870,7 +888,11 @@ async fn only_signed_off_values_count_in_benchmarking() {
             value("BVPI 63", 55.0),
             value("BVPI 66a", 99.5),
             value("BVPI 74", 80.0),
+            split("BVPI 74", "bme", 80.0),
+            split("BVPI 74", "non_bme", 80.0),
             value("BVPI 75", 60.0),
+            split("BVPI 75", "bme", 60.0),
+            split("BVPI 75", "non_bme", 60.0),
             value("BVPI 164", 1.0),
             value("old BVPI 68", 30.0),
             value("old BVPI 69", 1.0),

@@ -225,6 +225,30 @@ pub fn validate(
     })
 }
 
+/// A missing split is a warning too: an indicator reported for some of its splits but not all
+/// (say satisfaction without the BME figure) needs a written explanation on one of its values.
+/// `given` is (split, explanation) of each value of the indicator on the return. Returns the
+/// warning when it is unexplained.
+pub fn unexplained_missing_splits(def: &Definition, given: &[(&str, &str)]) -> Option<String> {
+    if def.splits.is_empty() || given.is_empty() {
+        return None;
+    }
+    let missing: Vec<&str> = def
+        .splits
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !given.iter().any(|(g, _)| g == s))
+        .collect();
+    let explained = given.iter().any(|(_, e)| !e.trim().is_empty());
+    (!missing.is_empty() && !explained).then(|| {
+        format!(
+            "{} has no {} figure: give it, or explain why on one of its values",
+            def.code,
+            missing.join(", ")
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -366,6 +390,20 @@ mod tests {
         };
         let ok = validate(&d, &explained, None).unwrap();
         assert_eq!(ok.warnings.len(), 1);
+    }
+
+    #[test]
+    fn missing_split_needs_an_explanation() {
+        let d = def("BVPI 74");
+        let w = unexplained_missing_splits(&d, &[("", ""), ("bme", "")]).unwrap();
+        assert!(w.contains("non_bme"), "{w}");
+        assert!(
+            unexplained_missing_splits(&d, &[("", ""), ("bme", ""), ("non_bme", "")]).is_none()
+        );
+        assert!(
+            unexplained_missing_splits(&d, &[("", "Survey did not record ethnicity")]).is_none()
+        );
+        assert!(unexplained_missing_splits(&def("BVPI 66a"), &[("", "")]).is_none());
     }
 
     #[test]
