@@ -115,12 +115,15 @@ impl PiReturns {
             .ok_or_else(not_found)?;
         match p.org.kind {
             OrgKind::Operator => Ok(row),
-            // A draft is not yet a return as far as the regulator is concerned.
+            // A draft (or a return being reworked) is not yet a return as far as the regulator
+            // is concerned.
             OrgKind::Regulator | OrgKind::Inspectorate => {
-                if row.status == ReturnStatus::Draft.as_str() {
-                    Err(not_found())
-                } else {
+                if row.status == ReturnStatus::Submitted.as_str()
+                    || row.status == ReturnStatus::SignedOff.as_str()
+                {
                     Ok(row)
+                } else {
+                    Err(not_found())
                 }
             }
             OrgKind::Council | OrgKind::Almo => {
@@ -249,21 +252,25 @@ impl PiReturns {
             .await
             .map_err(db)?
             .ok_or_else(|| AppError::NotFound(format!("no PI return {return_id:?}")))?;
-        if etag(current.version) != etag_given.trim() {
+        if etag(current.version) != etag_given.trim()
+            || !storage::claim_version(write.txn(), return_id, current.version)
+                .await
+                .map_err(db)?
+        {
             return Err(AppError::stale_etag(&format!("piReturns/{return_id}")));
         }
         Ok(Ok((write, current)))
     }
 
-    /// Writes the changed return row (guarded by its version), then the audit row and reply.
+    /// Writes the changed return row (its version claimed by `begin_change`, so `row.version`
+    /// is the stored one), then the audit row and reply.
     async fn finish_change<R: prost::Message>(
         &self,
         write: almo_db::PendingWrite,
         row: &pi_return::Model,
-        expected_version: i64,
         make: impl FnOnce(pb::PiReturn) -> R,
     ) -> Result<R, AppError> {
-        if !storage::update_return_if_version(write.txn(), row, expected_version)
+        if !storage::update_return_if_version(write.txn(), row, row.version)
             .await
             .map_err(db)?
         {
@@ -919,7 +926,17 @@ impl PiReturnsService for PiReturns {
         };
         storage::insert_return(write.txn(), row.clone())
             .await
-            .map_err(db)?;
+            .map_err(|e| match e.sql_err() {
+                // Another replica opened the same return between our check and our insert.
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                    AppError::AlreadyExists(format!(
+                        "{} already has a return for {}",
+                        row.organisation_id,
+                        period.label()
+                    ))
+                }
+                _ => db(e),
+            })?;
         let resp = CreateReturnResponse {
             pi_return: Some(return_to_proto(row.clone(), vec![], vec![])),
         };
@@ -988,7 +1005,7 @@ impl PiReturnsService for PiReturns {
         row.version += 1;
         row.updated_at = now;
         let resp = self
-            .finish_change(write, &row, current.version, |pr| SetValuesResponse {
+            .finish_change(write, &row, |pr| SetValuesResponse {
                 pi_return: Some(pr),
             })
             .await?;
@@ -1075,7 +1092,7 @@ impl PiReturnsService for PiReturns {
         row.version += 1;
         row.updated_at = now;
         let resp = self
-            .finish_change(write, &row, current.version, |pr| SubmitReturnResponse {
+            .finish_change(write, &row, |pr| SubmitReturnResponse {
                 pi_return: Some(pr),
             })
             .await?;
@@ -1124,7 +1141,7 @@ impl PiReturnsService for PiReturns {
         row.version += 1;
         row.updated_at = now;
         let resp = self
-            .finish_change(write, &row, current.version, |pr| SignOffReturnResponse {
+            .finish_change(write, &row, |pr| SignOffReturnResponse {
                 pi_return: Some(pr),
             })
             .await?;
@@ -1177,10 +1194,8 @@ impl PiReturnsService for PiReturns {
         row.version += 1;
         row.updated_at = now;
         let resp = self
-            .finish_change(write, &row, current.version, |pr| {
-                ReturnForCorrectionResponse {
-                    pi_return: Some(pr),
-                }
+            .finish_change(write, &row, |pr| ReturnForCorrectionResponse {
+                pi_return: Some(pr),
             })
             .await?;
         Ok(Response::new(resp))
@@ -1247,7 +1262,7 @@ impl PiReturnsService for PiReturns {
         row.version += 1;
         row.updated_at = now;
         let resp = self
-            .finish_change(write, &row, current.version, |pr| ReviseReturnResponse {
+            .finish_change(write, &row, |pr| ReviseReturnResponse {
                 pi_return: Some(pr),
             })
             .await?;
@@ -1588,12 +1603,10 @@ impl PiReturnsService for PiReturns {
         row.version += 1;
         row.updated_at = now;
         let resp = self
-            .finish_change(write, &row, current.version, |pr| {
-                CombineAlmoReturnsResponse {
-                    pi_return: Some(pr),
-                    almo_return_ids: return_ids,
-                    not_combined,
-                }
+            .finish_change(write, &row, |pr| CombineAlmoReturnsResponse {
+                pi_return: Some(pr),
+                almo_return_ids: return_ids,
+                not_combined,
             })
             .await?;
         Ok(Response::new(resp))

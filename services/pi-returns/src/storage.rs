@@ -153,6 +153,24 @@ pub async fn update_return_if_version(
     Ok(res.rows_affected == 1)
 }
 
+/// Claims the right to change a return whose stored version is `version`, by moving it on to
+/// `version + 1` at once. On PostgreSQL the update locks the row, so a concurrent change of the
+/// same return waits here and then finds the version moved: it is refused as stale rather than
+/// racing to write values.
+pub async fn claim_version(
+    conn: &impl ConnectionTrait,
+    id: &str,
+    version: i64,
+) -> Result<bool, DbErr> {
+    let res = pi_return::Entity::update_many()
+        .col_expr(pi_return::Column::Version, Expr::value(version + 1))
+        .filter(pi_return::Column::Id.eq(id))
+        .filter(pi_return::Column::Version.eq(version))
+        .exec(conn)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
 /// The current values of `return_ids`, by return, indicator and split.
 pub async fn current_values(
     conn: &impl ConnectionTrait,
@@ -316,7 +334,8 @@ pub fn codes_present(values: &[pi_return_value::Model]) -> BTreeSet<String> {
 pub enum Visibility {
     /// The operator: everything.
     All,
-    /// The regulator and the inspectorate: every return that is not a draft.
+    /// The regulator and the inspectorate: every submitted or signed-off return; never a draft,
+    /// nor one sent back for correction and being reworked.
     AllButDrafts,
     /// A council: its own returns and its ALMOs'.
     CouncilAndAlmos(String),
@@ -328,9 +347,10 @@ impl Visibility {
     fn condition(&self) -> Condition {
         match self {
             Visibility::All => Condition::all(),
-            Visibility::AllButDrafts => {
-                Condition::all().add(pi_return::Column::Status.ne(Status::Draft.as_str()))
-            }
+            Visibility::AllButDrafts => Condition::all().add(
+                pi_return::Column::Status
+                    .is_in([Status::Submitted.as_str(), Status::SignedOff.as_str()]),
+            ),
             Visibility::CouncilAndAlmos(council) => Condition::any()
                 .add(pi_return::Column::OrganisationId.eq(council.clone()))
                 .add(

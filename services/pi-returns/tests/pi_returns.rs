@@ -424,6 +424,19 @@ async fn returned_for_correction_then_resubmitted_and_signed_off() {
         .unwrap();
     assert_eq!(returned.status, pb::ReturnStatus::Returned as i32);
     assert!(returned.returned_reason.contains("garage"));
+    // While it is being reworked the regulator does not see it.
+    let err = client
+        .get_return(authed(
+            GetReturnRequest {
+                return_id: r.id.clone(),
+                include_history: false,
+            },
+            REGULATOR,
+            Role::Regulator,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
     let fixed = set(&mut client, &returned, ANN, vec![value("BVPI 66a", 97.1)])
         .await
         .unwrap();
