@@ -10,6 +10,8 @@ use almo_server::{AuthArgs, DatabaseArgs, ServerArgs, ServiceMount};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
+mod pi;
+
 #[derive(Parser)]
 #[command(
     name = "almo",
@@ -53,6 +55,11 @@ enum Command {
         ttl_secs: u64,
         #[command(flatten)]
         auth: AuthArgs,
+    },
+    /// PI returns: export a year's returns to CSV, submit a return from CSV.
+    Pi {
+        #[command(subcommand)]
+        command: pi::PiCommand,
     },
     /// Exit 0 when the server at ADDR reports SERVING (gRPC health protocol), 1 otherwise.
     Healthcheck {
@@ -138,6 +145,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     ttl_secs,
                 })
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Pi { command } => {
+            pi::run(command).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Healthcheck { addr, service } => Ok(healthcheck(addr, service).await),
