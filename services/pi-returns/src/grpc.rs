@@ -1374,32 +1374,41 @@ impl PiReturnsService for PiReturns {
         })?;
         // Named positions only for organisations whose data the caller may read: an ALMO sees
         // itself, and everyone else only through the quartiles.
-        let org_ids: Vec<String> = values.iter().map(|(o, _)| o.clone()).collect();
-        let rows = organisation::Entity::find()
-            .filter(organisation::Column::Id.is_in(org_ids))
-            .all(conn)
-            .await
-            .map_err(db)?;
-        let mut readable = BTreeSet::new();
-        for row in &rows {
-            if policy::may_read(&p.caller, &p.org, &scope_of_row(row)?) {
-                readable.insert(row.id.clone());
+        // Who that is follows from the caller's own scope, so the (possibly very large) group
+        // never has to be looked up organisation by organisation.
+        let readable: BTreeSet<String> = if p.reads_everyone() {
+            values.iter().map(|(o, _)| o.clone()).collect()
+        } else {
+            let mut own = BTreeSet::from([p.org.id.clone()]);
+            if p.org.kind == OrgKind::Council {
+                let rows = organisation::Entity::find()
+                    .filter(organisation::Column::CouncilId.eq(p.org.id.clone()))
+                    .all(conn)
+                    .await
+                    .map_err(db)?;
+                for row in &rows {
+                    if policy::may_read(&p.caller, &p.org, &scope_of_row(row)?) {
+                        own.insert(row.id.clone());
+                    }
+                }
             }
-        }
+            let in_group: BTreeSet<&String> = values.iter().map(|(o, _)| o).collect();
+            own.retain(|o| in_group.contains(o));
+            own
+        };
         let prior: BTreeMap<String, f64> = if readable.is_empty() {
             BTreeMap::new()
         } else {
-            storage::benchmark_values(
-                conn,
-                code,
-                split,
-                year - 1,
-                &Group::Organisations(readable.iter().cloned().collect()),
-            )
-            .await
-            .map_err(db)?
-            .into_iter()
-            .collect()
+            let prior_group = if p.reads_everyone() {
+                group.clone()
+            } else {
+                Group::Organisations(readable.iter().cloned().collect())
+            };
+            storage::benchmark_values(conn, code, split, year - 1, &prior_group)
+                .await
+                .map_err(db)?
+                .into_iter()
+                .collect()
         };
         let mut positions: Vec<pb::BenchmarkPosition> = values
             .iter()
@@ -1654,10 +1663,18 @@ impl PiReturnsService for PiReturns {
                         EXPORT_BATCH,
                     )
                     .await?;
-                    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-                    let values =
-                        storage::current_values(conn, &ids, filter.indicator_code.as_deref())
-                            .await?;
+                    let values = match (rows.first(), rows.last()) {
+                        (Some(first), Some(last)) => {
+                            storage::current_values_between(
+                                conn,
+                                &first.id,
+                                &last.id,
+                                filter.indicator_code.as_deref(),
+                            )
+                            .await?
+                        }
+                        _ => Vec::new(),
+                    };
                     Ok::<_, sea_orm::DbErr>((rows, values))
                 }
                 .await;
