@@ -1,7 +1,7 @@
 //! Demo data for `almo up --demo` and the tests: the shipped indicator catalogue, enough councils
 //! of each authority type, and their signed-off 2001/02 annual returns, built so that the
-//! benchmarking reproduces the upper quartiles of 003 Table 6 exactly; plus a 2003/04 draft for
-//! Lambeth Living that the regulator must not see.
+//! benchmarking reproduces the upper quartiles of 003 Table 6 exactly; plus Lambeth Living's
+//! 2024/25 draft of Tenant Satisfaction Measures, which the regulator must not see.
 
 use almo_db::Db;
 use almo_db::entity::{organisation, pi_return, pi_return_value};
@@ -205,8 +205,9 @@ pub async fn seed(db: &Db) -> Result<(), DbErr> {
         }
         storage::insert_values(&txn, values).await?;
     }
-    // A draft in progress: visible to Lambeth Living and Lambeth, never to the regulator.
-    let draft_id = "LAMBETH-LIVING/2003/Y";
+    // A draft in progress: Lambeth Living's 2024/25 Tenant Satisfaction Measures, visible to
+    // Lambeth Living and Lambeth, never to the regulator.
+    let draft_id = "LAMBETH-LIVING/2024/Y";
     if organisation::Entity::find_by_id("LAMBETH-LIVING".to_string())
         .one(&txn)
         .await?
@@ -216,11 +217,11 @@ pub async fn seed(db: &Db) -> Result<(), DbErr> {
         pi_return::Entity::insert(pi_return::ActiveModel {
             id: Set(draft_id.into()),
             organisation_id: Set("LAMBETH-LIVING".into()),
-            year: Set(2003),
+            year: Set(2024),
             period_kind: Set("year".into()),
             period_number: Set(1),
             status: Set("draft".into()),
-            deadline_date: Set(NaiveDate::from_ymd_opt(2004, 6, 30).unwrap()),
+            deadline_date: Set(NaiveDate::from_ymd_opt(2025, 6, 30).unwrap()),
             late: Set(false),
             submitted_by: Set(None),
             submitted_at: Set(None),
@@ -234,6 +235,33 @@ pub async fn seed(db: &Db) -> Result<(), DbErr> {
             updated_at: Set(now),
         })
         .exec_without_returning(&txn)
+        .await?;
+        let tsm =
+            |code: &str, split: &str, v: f64, n: Option<(f64, f64)>| pi_return_value::ActiveModel {
+                return_id: Set(draft_id.into()),
+                indicator_code: Set(code.into()),
+                split: Set(split.into()),
+                sequence: Set(1),
+                value: Set(v),
+                numerator: Set(n.map(|x| x.0)),
+                denominator: Set(n.map(|x| x.1)),
+                warnings: Set(String::new()),
+                explanation: Set(String::new()),
+                revision_reason: Set(String::new()),
+                changed_by: Set("almo_officer@LAMBETH-LIVING".into()),
+                changed_at: Set(now),
+                current: Set(true),
+                ..Default::default()
+            };
+        storage::insert_values(
+            &txn,
+            vec![
+                tsm("TP01", "lcra", 71.3, Some((1426.0, 2000.0))),
+                tsm("TP02", "lcra", 68.0, Some((1156.0, 1700.0))),
+                tsm("BS01", "lcra", 99.62, Some((32874.0, 33000.0))),
+                tsm("RP01", "lcra", 4.5, Some((1485.0, 33000.0))),
+            ],
+        )
         .await?;
     }
     txn.commit().await

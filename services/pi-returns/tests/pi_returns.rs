@@ -213,6 +213,28 @@ fn current(r: &pb::PiReturn, code: &str) -> f64 {
 }
 
 #[tokio::test]
+async fn demo_loads_once_however_often_it_runs() {
+    let (app, _client) = app().await;
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let count = || async {
+        (
+            almo_db::entity::pi_return::Entity::find()
+                .count(app.db.conn())
+                .await
+                .unwrap(),
+            almo_db::entity::pi_return_value::Entity::find()
+                .count(app.db.conn())
+                .await
+                .unwrap(),
+        )
+    };
+    let before = count().await;
+    assert_eq!(before, (37, 36 * 9 + 4));
+    almo_pi_returns::demo::seed(&app.db).await.unwrap();
+    assert_eq!(count().await, before);
+}
+
+#[tokio::test]
 async fn value_out_of_range_refused_with_the_field_named() {
     let (_app, mut client) = app().await;
     let r = create(&mut client, LAMBETH_LIVING, ANN, 2004).await;
@@ -656,8 +678,8 @@ async fn only_the_organisations_own_officers_write_its_returns() {
 #[tokio::test]
 async fn drafts_invisible_to_the_regulator() {
     let (_app, mut client) = app().await;
-    // The demo's Lambeth Living 2003/04 draft.
-    let draft = "LAMBETH-LIVING/2003/Y";
+    // The demo's Lambeth Living 2024/25 draft.
+    let draft = "LAMBETH-LIVING/2024/Y";
     let err = client
         .get_return(authed(
             GetReturnRequest {
@@ -696,8 +718,8 @@ async fn drafts_invisible_to_the_regulator() {
         .unwrap()
         .into_inner();
     assert!(drafts.pi_returns.is_empty());
-    // Its own council sees the draft.
-    client
+    // Its own council sees the draft, values and all.
+    let seen_by_council = client
         .get_return(authed(
             GetReturnRequest {
                 return_id: draft.into(),
@@ -707,7 +729,11 @@ async fn drafts_invisible_to_the_regulator() {
             Role::CouncilOfficer,
         ))
         .await
+        .unwrap()
+        .into_inner()
+        .pi_return
         .unwrap();
+    assert_eq!(seen_by_council.values.len(), 4);
     // Once submitted, the regulator reads it, values and all.
     let r = submitted_2004(&mut client).await;
     let seen = client
