@@ -1362,7 +1362,30 @@ impl PiReturnsService for PiReturns {
         let values = storage::benchmark_values(conn, code, split, year, &group)
             .await
             .map_err(db)?;
-        let figures: Vec<f64> = values.iter().map(|(_, v)| *v).collect();
+        // Each authority counts once in an authority-type comparison: where a council has a
+        // signed-off return of its own (its combined return, 003 §107), its ALMOs' figures are
+        // represented by it; they are still positioned, as each ALMO benchmarks on its own.
+        let represented: BTreeSet<String> = match &group {
+            Group::AuthorityType(t) => {
+                let with_values: BTreeSet<&str> = values.iter().map(|(o, _)| o.as_str()).collect();
+                storage::almo_councils_of_type(conn, t)
+                    .await
+                    .map_err(db)?
+                    .into_iter()
+                    .filter(|(almo, council)| {
+                        with_values.contains(almo.as_str())
+                            && with_values.contains(council.as_str())
+                    })
+                    .map(|(almo, _)| almo)
+                    .collect()
+            }
+            Group::Organisations(_) => BTreeSet::new(),
+        };
+        let figures: Vec<f64> = values
+            .iter()
+            .filter(|(o, _)| !represented.contains(o))
+            .map(|(_, v)| *v)
+            .collect();
         let q = quartile::quartiles(&figures).ok_or_else(|| {
             AppError::failed_precondition(
                 "NO_SIGNED_OFF_VALUES",
@@ -1436,6 +1459,7 @@ impl PiReturnsService for PiReturns {
             upper_quartile: quartile::upper_quartile(&q, def.direction),
             method: quartile::METHOD.to_string(),
             positions,
+            almos_represented_by_their_council: represented.len() as i32,
         }))
     }
 

@@ -523,6 +523,26 @@ fn collect_benchmark_rows(rows: Vec<sea_orm::QueryResult>) -> Result<Vec<(String
         .collect()
 }
 
+/// The ALMOs of one authority type, with their councils.
+pub async fn almo_councils_of_type(
+    conn: &impl ConnectionTrait,
+    authority_type: &str,
+) -> Result<BTreeMap<String, String>, DbErr> {
+    let rows: Vec<(String, Option<String>)> = organisation::Entity::find()
+        .select_only()
+        .column(organisation::Column::Id)
+        .column(organisation::Column::CouncilId)
+        .filter(organisation::Column::Kind.eq("almo"))
+        .filter(organisation::Column::AuthorityType.eq(authority_type))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, council)| council.map(|c| (id, c)))
+        .collect())
+}
+
 /// The owner and members of a peer group; `None` when there is no such group.
 pub async fn peer_group_members(
     conn: &impl ConnectionTrait,

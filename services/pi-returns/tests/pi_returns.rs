@@ -109,12 +109,17 @@ fn reason(status: &tonic::Status) -> String {
 const ANN: &str = "ann.officer@LAMBETH-LIVING";
 const BOB: &str = "bob.certifier@LAMBETH-LIVING";
 
-async fn create(client: &mut Client, org: &str, subject: &str, y: i32) -> pb::PiReturn {
-    let role = if org.starts_with('E') {
+/// The officer role of a council (an ONS code) or an ALMO.
+fn officer(org: &str) -> Role {
+    if org.starts_with('E') {
         Role::CouncilOfficer
     } else {
         Role::AlmoOfficer
-    };
+    }
+}
+
+async fn create(client: &mut Client, org: &str, subject: &str, y: i32) -> pb::PiReturn {
+    let role = officer(org);
     client
         .create_return(person(
             CreateReturnRequest {
@@ -148,7 +153,7 @@ async fn set(
                 values,
             },
             &r.organisation_id,
-            Role::AlmoOfficer,
+            officer(&r.organisation_id),
             subject,
         ))
         .await
@@ -168,7 +173,7 @@ async fn submit(
                 etag: r.etag.clone(),
             },
             &r.organisation_id,
-            Role::AlmoOfficer,
+            officer(&r.organisation_id),
             subject,
         ))
         .await
@@ -917,49 +922,39 @@ async fn lower_is_better_upper_quartile_is_the_25th_percentile() {
 #[tokio::test]
 async fn only_signed_off_values_count_in_benchmarking() {
     let (_app, mut client) = app().await;
-    // Lambeth Living is benchmarked among London boroughs (its council's type).
-    let r = create(&mut client, LAMBETH_LIVING, ANN, 2001).await;
-    let r = set(
-        &mut client,
-        &r,
-        ANN,
-        vec![
-            value("BVPI 63", 55.0),
-            value("BVPI 66a", 99.5),
-            value("BVPI 74", 80.0),
-            split("BVPI 74", "bme", 80.0),
-            split("BVPI 74", "non_bme", 80.0),
-            value("BVPI 75", 60.0),
-            split("BVPI 75", "bme", 60.0),
-            split("BVPI 75", "non_bme", 60.0),
-            value("BVPI 164", 1.0),
-            value("old BVPI 68", 30.0),
-            value("old BVPI 69", 1.0),
-            value("old BVPI 72", 97.0),
-            value("old BVPI 73", 10.0),
-        ],
-    )
-    .await
-    .unwrap();
-    let r = submit(&mut client, &r, ANN).await.unwrap();
-    assert_eq!(
-        benchmark(&mut client, "BVPI 66a", "london_borough")
+    // Nobody has a 2002/03 return yet. Lambeth Living is benchmarked among London boroughs (its
+    // council's type), and Lambeth has no return of its own to stand for it.
+    let bench = |client: &mut Client| {
+        let mut c = client.clone();
+        async move {
+            c.get_benchmark(authed(
+                GetBenchmarkRequest {
+                    indicator_code: "BVPI 66a".into(),
+                    year: year(2002),
+                    authority_type: "london_borough".into(),
+                    ..Default::default()
+                },
+                REGULATOR,
+                Role::Regulator,
+            ))
             .await
-            .count,
-        9
-    );
+        }
+    };
+    let r = create(&mut client, LAMBETH_LIVING, ANN, 2002).await;
+    let r = set(&mut client, &r, ANN, mandatory_2004()).await.unwrap();
+    let r = submit(&mut client, &r, ANN).await.unwrap();
+    let err = bench(&mut client).await.unwrap_err();
+    assert_eq!(reason(&err), "NO_SIGNED_OFF_VALUES");
     sign_off(&mut client, &r, LAMBETH_LIVING, Role::AlmoOfficer, BOB)
         .await
         .unwrap();
-    let after = benchmark(&mut client, "BVPI 66a", "london_borough").await;
-    assert_eq!(after.count, 10);
-    let own = after
-        .positions
-        .iter()
-        .find(|p| p.organisation_id == LAMBETH_LIVING)
-        .unwrap();
+    let after = bench(&mut client).await.unwrap().into_inner();
+    assert_eq!(after.count, 1);
+    assert_eq!(after.almos_represented_by_their_council, 0);
+    let own = &after.positions[0];
+    assert_eq!(own.organisation_id, LAMBETH_LIVING);
+    assert_eq!(own.value, 97.5);
     assert_eq!(own.verdict, pb::Verdict::UpperQuartile as i32);
-    assert_eq!(own.quartile_band, 4);
 }
 
 #[tokio::test]
@@ -1339,6 +1334,43 @@ async fn combined_return_equals_the_combination_rule_applied_to_the_almos_signed
         assert!(left.contains(&code), "{code} in {left:?}");
     }
     assert!(!left.contains(&"BVPI 66a"));
+    // The council completes what it reports itself, submits, and another officer signs off.
+    let mut own = mandatory_2004();
+    own.retain(|v| v.indicator_code != "BVPI 66a" && v.indicator_code != "BVPI 185");
+    let complete = set(&mut client, &combined, "dan@E08000035", own)
+        .await
+        .unwrap();
+    let submitted = submit(&mut client, &complete, "dan@E08000035")
+        .await
+        .unwrap();
+    sign_off(
+        &mut client,
+        &submitted,
+        leeds,
+        Role::CouncilOfficer,
+        "carol@E08000035",
+    )
+    .await
+    .unwrap();
+    // Leeds counts once among metropolitan authorities; each ALMO is still positioned.
+    let b = client
+        .get_benchmark(authed(
+            GetBenchmarkRequest {
+                indicator_code: "BVPI 66a".into(),
+                year: year(2007),
+                authority_type: "metropolitan".into(),
+                ..Default::default()
+            },
+            REGULATOR,
+            Role::Regulator,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(b.count, 1);
+    assert_eq!(b.almos_represented_by_their_council, 2);
+    assert_eq!(b.q3, 95.36);
+    assert_eq!(b.positions.len(), 3);
     // An ALMO has no combined return.
     let err = client
         .combine_almo_returns(person(
