@@ -139,4 +139,33 @@ mod tests {
         let err = combine(rent, &[part("A", 97.0, None, None)]).unwrap_err();
         assert!(err.contains("numerator"));
     }
+
+    mod laws {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn the_order_of_the_almos_does_not_change_the_combined_figure(
+                parts in prop::collection::vec((1.0..1.0e7f64, 0.0..1.0f64), 1..6),
+            ) {
+                let d = in_force(&seed(), "BVPI 66a", 2007).unwrap().clone();
+                let ps: Vec<(String, Option<Part>)> = parts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (den, share))| part(&format!("A{i}"), 0.0, Some(den * share), Some(*den)))
+                    .collect();
+                let mut reversed = ps.clone();
+                reversed.reverse();
+                let a = combine(&d, &ps).unwrap();
+                let b = combine(&d, &reversed).unwrap();
+                prop_assert_eq!(a.value, b.value);
+                // A ratio of sums lies between the smallest and largest of the parts' ratios.
+                let ratios: Vec<f64> = parts.iter().map(|(_, s)| s * 100.0).collect();
+                let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                prop_assert!(lo - 0.005 <= a.value && a.value <= hi + 0.005);
+            }
+        }
+    }
 }

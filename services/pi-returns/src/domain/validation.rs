@@ -414,4 +414,44 @@ mod tests {
         assert_eq!(err[0].field, "explanation");
         assert!(err[0].reason.contains("last year"), "{}", err[0].reason);
     }
+
+    mod laws {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn a_recomputed_ratio_is_accepted_when_stated_back(
+                n in 0.0..1.0e8f64,
+                extra in 0.0..1.0e8f64,
+            ) {
+                // Rent collected can never exceed what was due plus arrears; keep n <= d.
+                let d = n + extra + 1.0;
+                let def = def("BVPI 66a");
+                let parts = Entry {
+                    numerator: Some(n),
+                    denominator: Some(d),
+                    explanation: "Explained for whatever warning this raises.".into(),
+                    ..Default::default()
+                };
+                let computed = validate(&def, &parts, None).unwrap().value;
+                let stated = Entry { value: Some(computed), ..parts };
+                prop_assert_eq!(validate(&def, &stated, None).unwrap().value, computed);
+            }
+
+            #[test]
+            fn an_accepted_value_is_within_the_valid_range(v in -50.0..200.0f64) {
+                let def = def("BVPI 185");
+                let e = Entry {
+                    value: Some(v.round()),
+                    explanation: "Explained for whatever warning this raises.".into(),
+                    ..Default::default()
+                };
+                match validate(&def, &e, None) {
+                    Ok(a) => prop_assert!(def.valid_min <= a.value && a.value <= def.valid_max),
+                    Err(r) => prop_assert!(v.round() < def.valid_min || v.round() > def.valid_max, "{:?}", r),
+                }
+            }
+        }
+    }
 }
