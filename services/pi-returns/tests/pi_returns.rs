@@ -1519,3 +1519,48 @@ async fn outstanding_and_late_returns_for_a_period() {
     let own = expected(&mut client, 2008, HOMES_FOR_HARINGEY, Role::AlmoOfficer).await;
     assert_eq!(own.len(), 1);
 }
+
+#[tokio::test]
+async fn quarterly_return_carries_the_quarterly_indicators_only() {
+    let (_app, mut client) = app().await;
+    let q1 = client
+        .create_return(person(
+            CreateReturnRequest {
+                request_id: "q1".into(),
+                organisation_id: LAMBETH_LIVING.into(),
+                period: Some(Period {
+                    year: year(2004),
+                    kind: PeriodKind::Quarter as i32,
+                    number: 1,
+                }),
+            },
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+            ANN,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .pi_return
+        .unwrap();
+    assert_eq!(q1.id, "LAMBETH-LIVING/2004/Q1");
+    // Q1 (April to June 2004) is due by the end of July.
+    assert_eq!(q1.deadline_date, "2004-07-31");
+    let err = set(&mut client, &q1, ANN, vec![value("BVPI 63", 60.0)])
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&err), vec!["values[0].indicator_code"]);
+    assert!(err.message().contains("annually"), "{}", err.message());
+    let q1 = set(&mut client, &q1, ANN, vec![value("BVPI 66a", 96.0)])
+        .await
+        .unwrap();
+    let err = submit(&mut client, &q1, ANN).await.unwrap_err();
+    assert_eq!(reason(&err), "MANDATORY_INDICATORS_MISSING");
+    assert!(err.message().contains("BVPI 185"));
+    assert!(!err.message().contains("BVPI 63"), "{}", err.message());
+    let q1 = set(&mut client, &q1, ANN, vec![value("BVPI 185", 84.0)])
+        .await
+        .unwrap();
+    let q1 = submit(&mut client, &q1, ANN).await.unwrap();
+    assert_eq!(q1.status, pb::ReturnStatus::Submitted as i32);
+}
