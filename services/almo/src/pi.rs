@@ -161,7 +161,9 @@ pub async fn run(cmd: PiCommand) -> anyhow::Result<()> {
                     returns += 1;
                 }
                 eprint!(
-                    "\r{returns} returns, {values} values ({:.0} returns/s)",
+                    "\r{} {returns}/{} returns, {values} values ({:.0} returns/s)",
+                    progress_bar(returns, batch.total_returns.max(0) as u64),
+                    batch.total_returns,
                     returns as f64 / started.elapsed().as_secs_f64().max(1e-3)
                 );
             }
@@ -273,6 +275,21 @@ pub async fn run(cmd: PiCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `[#########...........]  45%`
+fn progress_bar(done: u64, total: u64) -> String {
+    const WIDTH: u64 = 30;
+    let filled = (done * WIDTH)
+        .checked_div(total)
+        .unwrap_or(WIDTH)
+        .min(WIDTH);
+    let percent = (done * 100).checked_div(total).unwrap_or(100).min(100);
+    format!(
+        "[{}{}] {percent:>3}%",
+        "#".repeat(filled as usize),
+        ".".repeat((WIDTH - filled) as usize)
+    )
 }
 
 /// A refusal with its field violations.
@@ -489,6 +506,16 @@ mod tests {
         assert_eq!(v[0].value, Some(97.5));
         assert_eq!(v[1].explanation, "Contractor changed, \"new\" system");
         assert!(parse_values("indicator_code,value\nBVPI 66a,lots\n").is_err());
+    }
+
+    #[test]
+    fn progress_bar_fills_with_the_export() {
+        assert_eq!(progress_bar(0, 10), format!("[{}]   0%", ".".repeat(30)));
+        assert_eq!(
+            progress_bar(5, 10),
+            format!("[{}{}]  50%", "#".repeat(15), ".".repeat(15))
+        );
+        assert_eq!(progress_bar(0, 0), format!("[{}] 100%", "#".repeat(30)));
     }
 
     #[test]

@@ -1671,6 +1671,9 @@ impl PiReturnsService for PiReturns {
         let filter = parse_filter(&mut v, &as_query);
         v.into_result()?;
         let visible = visibility(&p);
+        let total = storage::count_returns(self.ctx.db.conn(), &visible, &filter)
+            .await
+            .map_err(db)? as i64;
         let db = self.ctx.db.clone();
         // A few batches in flight: the database reads ahead while the client drains.
         let (tx, rx) = tokio::sync::mpsc::channel(4);
@@ -1716,6 +1719,7 @@ impl PiReturnsService for PiReturns {
                 }
                 let msg = ExportReturnsResponse {
                     pi_returns: with_values(rows, values),
+                    total_returns: total,
                 };
                 if tx.send(Ok(msg)).await.is_err() || !full {
                     // The client went away, or that was the last batch.

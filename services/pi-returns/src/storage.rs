@@ -401,13 +401,8 @@ pub struct ReturnFilter {
     pub status: Option<&'static str>,
 }
 
-pub async fn query_returns(
-    conn: &impl ConnectionTrait,
-    visible: &Visibility,
-    f: &ReturnFilter,
-    after: Option<String>,
-    limit: u64,
-) -> Result<Vec<pi_return::Model>, DbErr> {
+/// The returns `visible` lets the caller see that match `f`, as a query.
+fn matching(visible: &Visibility, f: &ReturnFilter) -> sea_orm::Select<pi_return::Entity> {
     use pi_return::Column as C;
     let mut q = pi_return::Entity::find().filter(visible.condition());
     if let Some(y) = f.year {
@@ -450,6 +445,28 @@ pub async fn query_returns(
             ),
         );
     }
+    q
+}
+
+/// How many returns match: the size of an export, told to the client before it starts.
+pub async fn count_returns(
+    conn: &impl ConnectionTrait,
+    visible: &Visibility,
+    f: &ReturnFilter,
+) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    matching(visible, f).count(conn).await
+}
+
+pub async fn query_returns(
+    conn: &impl ConnectionTrait,
+    visible: &Visibility,
+    f: &ReturnFilter,
+    after: Option<String>,
+    limit: u64,
+) -> Result<Vec<pi_return::Model>, DbErr> {
+    use pi_return::Column as C;
+    let mut q = matching(visible, f);
     if let Some(after) = after {
         q = q.filter(C::Id.gt(after));
     }

@@ -1400,9 +1400,16 @@ async fn export(
         .unwrap()
         .into_inner();
     let mut all = Vec::new();
+    let mut totals = Vec::new();
     while let Some(batch) = stream.message().await.unwrap() {
+        totals.push(batch.total_returns);
         all.extend(batch.pi_returns);
     }
+    // Every batch tells the size of the whole export.
+    assert!(
+        totals.iter().all(|t| *t as usize == all.len()),
+        "{totals:?}"
+    );
     all
 }
 
