@@ -61,6 +61,11 @@ enum Command {
         #[command(subcommand)]
         command: pi::PiCommand,
     },
+    /// The PI indicator catalogue: import new definitions from a file.
+    Catalogue {
+        #[command(subcommand)]
+        command: pi::CatalogueCommand,
+    },
     /// Exit 0 when the server at ADDR reports SERVING (gRPC health protocol), 1 otherwise.
     Healthcheck {
         #[arg(long, env = "ALMO_HEALTHCHECK_ADDR", default_value = "127.0.0.1:50051")]
@@ -149,6 +154,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Pi { command } => {
             pi::run(command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Catalogue { command } => {
+            pi::run_catalogue(command).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Healthcheck { addr, service } => Ok(healthcheck(addr, service).await),

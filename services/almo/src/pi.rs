@@ -1,4 +1,4 @@
-//! `almo pi`: the PI returns commands. `export` writes a whole-sector extract as CSV from the
+//! `almo pi` and `almo catalogue`: the PI returns commands. `export` writes a whole-sector extract as CSV from the
 //! `ExportReturns` stream, with a running count on stderr; `submit` sends an ALMO's (or a
 //! council's) return from a CSV file: it opens the return if needed, records the values and
 //! submits it, reporting refused values by their line in the file.
@@ -10,8 +10,8 @@ use std::time::Instant;
 use almo_proto::common::{FinancialYear, Period, PeriodKind};
 use almo_proto::pi_returns::pi_returns_service_client::PiReturnsServiceClient;
 use almo_proto::pi_returns::{
-    CreateReturnRequest, ExportReturnsRequest, PiReturn, QueryReturnsRequest, ReturnStatus,
-    SetValuesRequest, SubmitReturnRequest, ValueInput,
+    CreateReturnRequest, ExportReturnsRequest, ImportCatalogueRequest, PiReturn,
+    QueryReturnsRequest, ReturnStatus, SetValuesRequest, SubmitReturnRequest, ValueInput,
 };
 use anyhow::{Context, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
@@ -63,6 +63,54 @@ pub enum PiCommand {
         #[command(flatten)]
         conn: ConnArgs,
     },
+}
+
+#[derive(Subcommand)]
+pub enum CatalogueCommand {
+    /// Add the indicator definitions of FILE (the format of
+    /// services/pi-returns/catalogue/indicators.json) to the catalogue. Operator only; a
+    /// definition already published for a code and first year is never changed.
+    Import {
+        /// The catalogue file.
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+}
+
+pub async fn run_catalogue(cmd: CatalogueCommand) -> anyhow::Result<()> {
+    let CatalogueCommand::Import { file, conn } = cmd;
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let defs =
+        almo_pi_returns::domain::catalogue::parse_catalogue(&text).map_err(anyhow::Error::msg)?;
+    let mut client = conn.client().await?;
+    let done = client
+        .import_catalogue(
+            conn.request(ImportCatalogueRequest {
+                // The same file imported twice is the same request: a retry replays the answer.
+                request_id: format!("catalogue-{:016x}", fnv1a(text.as_bytes())),
+                indicators: defs
+                    .iter()
+                    .map(almo_pi_returns::definition_to_proto)
+                    .collect(),
+            })?,
+        )
+        .await
+        .map_err(describe)?
+        .into_inner();
+    println!(
+        "{} definitions added, {} already there",
+        done.added, done.unchanged
+    );
+    Ok(())
+}
+
+/// A stable 64-bit hash of the file, for its request id.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
+    })
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -169,7 +217,7 @@ pub async fn run(cmd: PiCommand) -> anyhow::Result<()> {
             }
             sink.flush()?;
             eprintln!(
-                "\r{returns} returns, {values} values exported in {:.1} s",
+                "\n{returns} returns, {values} values exported in {:.1} s",
                 started.elapsed().as_secs_f64()
             );
             Ok(())

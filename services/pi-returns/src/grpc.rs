@@ -470,7 +470,8 @@ fn direction_to_proto(d: Direction) -> pb::Direction {
     }
 }
 
-fn definition_to_proto(d: &Definition) -> pb::IndicatorDefinition {
+/// The contract form of a definition (the catalogue file's form is `Definition`).
+pub fn definition_to_proto(d: &Definition) -> pb::IndicatorDefinition {
     pb::IndicatorDefinition {
         code: d.code.clone(),
         title: d.title.clone(),

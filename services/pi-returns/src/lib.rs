@@ -12,7 +12,7 @@ use almo_proto::pi_returns::pi_returns_service_server::PiReturnsServiceServer;
 use almo_server::{ServiceContext, ServiceMount};
 use tonic::service::interceptor::InterceptedService;
 
-pub use grpc::{PiReturns, SERVICE_NAME};
+pub use grpc::{PiReturns, SERVICE_NAME, definition_to_proto};
 
 /// The PI returns service, ready to mount.
 pub fn mount() -> ServiceMount {
