@@ -279,6 +279,7 @@ pub async fn run(cmd: PiCommand) -> anyhow::Result<()> {
                     return_id: ret.id.clone(),
                     etag: ret.etag.clone(),
                     values,
+                    survey: None,
                 })?)
                 .await
                 .map_err(describe_lines)?

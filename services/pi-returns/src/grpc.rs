@@ -166,13 +166,18 @@ impl PiReturns {
         defs: &[Definition],
         ret: &pi_return::Model,
         inputs: &[pb::ValueInput],
+        may_be_empty: bool,
     ) -> Result<Vec<NewValue>, AppError> {
         let period = period_of(ret)?;
         let last_year = storage::last_year_values(conn, &ret.organisation_id, &period)
             .await
             .map_err(db)?;
         let mut v = Violations::new();
-        v.check(inputs.is_empty(), "values", "at least one value");
+        v.check(
+            inputs.is_empty() && !may_be_empty,
+            "values",
+            "at least one value",
+        );
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
         for (i, input) in inputs.iter().enumerate() {
@@ -431,7 +436,46 @@ fn return_to_proto(
         etag: etag(r.version),
         create_time: Some(ts(r.created_at)),
         update_time: Some(ts(r.updated_at)),
+        survey: r.survey_sample_size.map(|n| pb::TenantSurvey {
+            sample_size: n,
+            method: survey_method_to_proto(r.survey_method.as_deref()) as i32,
+        }),
     }
+}
+
+const SURVEY_METHODS: [(pb::SurveyMethod, &str); 5] = [
+    (pb::SurveyMethod::Postal, "postal"),
+    (pb::SurveyMethod::Telephone, "telephone"),
+    (pb::SurveyMethod::Online, "online"),
+    (pb::SurveyMethod::FaceToFace, "face_to_face"),
+    (pb::SurveyMethod::Mixed, "mixed"),
+];
+
+fn survey_method_to_proto(s: Option<&str>) -> pb::SurveyMethod {
+    SURVEY_METHODS
+        .iter()
+        .find(|(_, name)| Some(*name) == s)
+        .map(|(m, _)| *m)
+        .unwrap_or(pb::SurveyMethod::Unspecified)
+}
+
+/// The survey of a SetValues request as (sample size, method), or its bad fields.
+fn parse_survey(v: &mut Violations, s: &pb::TenantSurvey) -> Option<(i32, &'static str)> {
+    let method = SURVEY_METHODS
+        .iter()
+        .find(|(m, _)| *m as i32 == s.method)
+        .map(|(_, name)| *name);
+    if method.is_none() {
+        v.add(
+            "survey.method",
+            "required: postal, telephone, online, face to face or mixed",
+        );
+    }
+    let size_ok = (1..=1_000_000).contains(&s.sample_size);
+    if !size_ok {
+        v.add("survey.sample_size", "how many tenants answered: 1 or more");
+    }
+    Some((s.sample_size, method?)).filter(|_| size_ok)
 }
 
 // ---------------------------------------------------------------- catalogue <-> proto
@@ -504,6 +548,7 @@ pub fn definition_to_proto(d: &Definition) -> pb::IndicatorDefinition {
         } as i32,
         mandatory: d.mandatory,
         source: d.source.clone(),
+        from_tenant_survey: d.from_tenant_survey,
     }
 }
 
@@ -574,6 +619,7 @@ fn definition_from_proto(
         frequency: frequency?,
         combination: combination?,
         mandatory: d.mandatory,
+        from_tenant_survey: d.from_tenant_survey,
         source: d.source.trim().to_string(),
     };
     let problems = def.problems();
@@ -920,6 +966,8 @@ impl PiReturnsService for PiReturns {
             signed_off_at: None,
             returned_reason: None,
             revision: 0,
+            survey_sample_size: None,
+            survey_method: None,
             created_by: p.caller.subject.clone(),
             version: 1,
             created_at: now,
@@ -995,14 +1043,21 @@ impl PiReturnsService for PiReturns {
             Err(replay) => return Ok(Response::new(replay)),
         };
         workflow::may_edit(status_of(&current.status)?)?;
+        let mut v = Violations::new();
+        let survey = r.survey.as_ref().map(|s| parse_survey(&mut v, s));
+        v.into_result()?;
         let values = self
-            .validate_values(write.txn(), &defs, &current, &r.values)
+            .validate_values(write.txn(), &defs, &current, &r.values, survey.is_some())
             .await?;
         let now = Utc::now();
         storage::append_values(write.txn(), &current.id, values, &p.caller.subject, "", now)
             .await
             .map_err(db)?;
         let mut row = current.clone();
+        if let Some(Some((size, method))) = survey {
+            row.survey_sample_size = Some(size);
+            row.survey_method = Some(method.to_string());
+        }
         row.version += 1;
         row.updated_at = now;
         let resp = self
@@ -1078,6 +1133,25 @@ impl PiReturnsService for PiReturns {
             return Err(AppError::failed_precondition(
                 "MISSING_SPLITS_UNEXPLAINED",
                 unexplained.join("; "),
+            )
+            .into());
+        }
+        // Perception measures come from a tenant survey whose sample size and method are
+        // reported with them.
+        let perception: Vec<&str> = storage::codes_present(&values)
+            .iter()
+            .filter_map(|code| catalogue::in_force(&defs, code, period.year))
+            .filter(|d| d.from_tenant_survey)
+            .map(|d| d.code.as_str())
+            .collect();
+        if !perception.is_empty() && current.survey_sample_size.is_none() {
+            return Err(AppError::failed_precondition(
+                "SURVEY_NOT_DESCRIBED",
+                format!(
+                    "{} come from a tenant survey: give its sample size and method (SetValues \
+                     survey) before submitting",
+                    perception.join(", ")
+                ),
             )
             .into());
         }
@@ -1239,7 +1313,7 @@ impl PiReturnsService for PiReturns {
         };
         let next = workflow::revise(status_of(&current.status)?)?;
         let values = self
-            .validate_values(write.txn(), &defs, &current, &r.values)
+            .validate_values(write.txn(), &defs, &current, &r.values, false)
             .await?;
         let now = Utc::now();
         storage::append_values(

@@ -144,6 +144,8 @@ pub async fn update_return_if_version(
         .col_expr(C::SignedOffAt, Expr::value(row.signed_off_at))
         .col_expr(C::ReturnedReason, Expr::value(row.returned_reason.clone()))
         .col_expr(C::Revision, Expr::value(row.revision))
+        .col_expr(C::SurveySampleSize, Expr::value(row.survey_sample_size))
+        .col_expr(C::SurveyMethod, Expr::value(row.survey_method.clone()))
         .col_expr(C::Version, Expr::value(row.version))
         .col_expr(C::UpdatedAt, Expr::value(row.updated_at))
         .filter(C::Id.eq(row.id.clone()))

@@ -81,6 +81,8 @@ fn return_row(id: &str, org: &str, year: i32, status: &str) -> pi_return::Active
         signed_off_at: Set(Some(now)),
         returned_reason: Set(None),
         revision: Set(0),
+        survey_sample_size: Set(None),
+        survey_method: Set(None),
         created_by: Set(format!("officer@{org}")),
         version: Set(3),
         created_at: Set(now),

@@ -151,6 +151,7 @@ async fn set(
                 return_id: r.id.clone(),
                 etag: r.etag.clone(),
                 values,
+                survey: None,
             },
             &r.organisation_id,
             officer(&r.organisation_id),
@@ -572,6 +573,7 @@ async fn stale_etag_is_aborted_and_repeated_request_id_replays() {
         return_id: r.id.clone(),
         etag: r.etag.clone(),
         values: vec![value("BVPI 66a", 97.0)],
+        survey: None,
     };
     let first = client
         .set_values(person(req.clone(), LAMBETH_LIVING, Role::AlmoOfficer, ANN))
@@ -1570,4 +1572,96 @@ async fn quarterly_return_carries_the_quarterly_indicators_only() {
         .unwrap();
     let q1 = submit(&mut client, &q1, ANN).await.unwrap();
     assert_eq!(q1.status, pb::ReturnStatus::Submitted as i32);
+}
+
+#[tokio::test]
+async fn perception_measures_need_their_tenant_survey_described() {
+    let (_app, mut client) = app().await;
+    let tsms = client
+        .list_indicators(authed(
+            ListIndicatorsRequest {
+                year: year(2024),
+                ..Default::default()
+            },
+            HOMES_FOR_HARINGEY,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .indicators;
+    assert_eq!(tsms.iter().filter(|d| d.from_tenant_survey).count(), 12);
+    let r = create(
+        &mut client,
+        HOMES_FOR_HARINGEY,
+        "hal@HOMES-FOR-HARINGEY",
+        2024,
+    )
+    .await;
+    // Every TSM, each at the middle of its usual range; the landlord has no low-cost home
+    // ownership and keeps no (a)/(b) split, which it explains.
+    let values = tsms
+        .iter()
+        .map(|d| ValueInput {
+            indicator_code: d.code.clone(),
+            value: Some(((d.usual_min + d.usual_max) / 2.0).round()),
+            explanation: "Low-cost rental only; no separate (a)/(b) or LCHO figures kept.".into(),
+            ..Default::default()
+        })
+        .collect();
+    let r = set(&mut client, &r, "hal@HOMES-FOR-HARINGEY", values)
+        .await
+        .unwrap();
+    let err = submit(&mut client, &r, "hal@HOMES-FOR-HARINGEY")
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "SURVEY_NOT_DESCRIBED");
+    assert!(err.message().contains("TP01"), "{}", err.message());
+    // A survey with no method and no answers is refused, naming both fields.
+    let bad = client
+        .set_values(person(
+            SetValuesRequest {
+                request_id: "survey-bad".into(),
+                return_id: r.id.clone(),
+                etag: r.etag.clone(),
+                values: vec![],
+                survey: Some(pb::TenantSurvey {
+                    sample_size: 0,
+                    method: 0,
+                }),
+            },
+            HOMES_FOR_HARINGEY,
+            Role::AlmoOfficer,
+            "hal@HOMES-FOR-HARINGEY",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&bad), vec!["survey.method", "survey.sample_size"]);
+    let r = client
+        .set_values(person(
+            SetValuesRequest {
+                request_id: "survey".into(),
+                return_id: r.id.clone(),
+                etag: r.etag.clone(),
+                values: vec![],
+                survey: Some(pb::TenantSurvey {
+                    sample_size: 1_250,
+                    method: pb::SurveyMethod::Mixed as i32,
+                }),
+            },
+            HOMES_FOR_HARINGEY,
+            Role::AlmoOfficer,
+            "hal@HOMES-FOR-HARINGEY",
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .pi_return
+        .unwrap();
+    assert_eq!(r.survey.as_ref().unwrap().sample_size, 1_250);
+    let r = submit(&mut client, &r, "hal@HOMES-FOR-HARINGEY")
+        .await
+        .unwrap();
+    assert_eq!(r.status, pb::ReturnStatus::Submitted as i32);
+    assert_eq!(r.survey.unwrap().method, pb::SurveyMethod::Mixed as i32);
 }

@@ -25,6 +25,10 @@ pub struct Model {
     pub returned_reason: Option<String>,
     /// Revisions made after sign-off.
     pub revision: i32,
+    /// The tenant survey behind perception measures: how many answered...
+    pub survey_sample_size: Option<i32>,
+    /// ...and how it was run: postal, telephone, online, face_to_face, mixed.
+    pub survey_method: Option<String>,
     pub created_by: String,
     /// Bumped on every change; the etag is derived from it.
     pub version: i64,

@@ -34,6 +34,8 @@ enum PiReturns {
     SignedOffAt,
     ReturnedReason,
     Revision,
+    SurveySampleSize,
+    SurveyMethod,
     CreatedBy,
     Version,
     CreatedAt,
@@ -104,6 +106,8 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(PiReturns::SignedOffAt))
                     .col(text_null(PiReturns::ReturnedReason))
                     .col(integer(PiReturns::Revision))
+                    .col(integer_null(PiReturns::SurveySampleSize))
+                    .col(string_null(PiReturns::SurveyMethod))
                     .col(string(PiReturns::CreatedBy))
                     .col(big_integer(PiReturns::Version))
                     .col(timestamp_with_time_zone(PiReturns::CreatedAt))

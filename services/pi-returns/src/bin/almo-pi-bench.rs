@@ -260,6 +260,8 @@ async fn load(db: &Db, n: usize) -> anyhow::Result<()> {
             signed_off_at: Set(Some(now)),
             returned_reason: Set(None),
             revision: Set(0),
+            survey_sample_size: Set(None),
+            survey_method: Set(None),
             created_by: Set("officer".into()),
             version: Set(3),
             created_at: Set(now),

@@ -98,6 +98,10 @@ pub struct Definition {
     pub frequency: Frequency,
     pub combination: Combination,
     pub mandatory: bool,
+    /// A perception measure: it comes from a tenant survey, whose sample size and method must
+    /// be reported with it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_tenant_survey: bool,
     #[serde(default)]
     pub source: String,
 }
