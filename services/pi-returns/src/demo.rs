@@ -1,6 +1,7 @@
-//! Demo data for `almo up --demo` and the tests: the shipped indicator catalogue, enough councils
-//! of each authority type, and their signed-off 2001/02 annual returns, built so that the
-//! benchmarking reproduces the upper quartiles of 003 Table 6 exactly; plus Lambeth Living's
+//! Demo data for `almo up --demo` and the tests: the shipped indicator catalogue and signed-off
+//! 2001/02 annual returns for every council of the demo directory (three or four of each
+//! authority type), built so that the benchmarking reproduces the upper quartiles of 003 Table 6
+//! exactly; plus Lambeth Living's
 //! 2024/25 draft of Tenant Satisfaction Measures, which the regulator must not see.
 
 use almo_db::Db;
@@ -14,78 +15,30 @@ use crate::storage;
 /// The financial year of 003 Table 6.
 pub const TABLE6_YEAR: i32 = 2001;
 
-/// 003 Table 6, upper quartiles 2001/02: (indicator, precision, spread step, lower is better,
+/// 003 Table 6, upper quartiles 2001/02: (indicator, precision, lower is better,
 /// [London boroughs, metropolitan, unitary, district]).
-pub const TABLE6: &[(&str, u32, f64, bool, [f64; 4])] = &[
-    ("BVPI 66a", 2, 0.6, false, [96.2, 96.8, 96.8, 98.6]),
-    ("old BVPI 69", 1, 0.3, true, [1.4, 2.6, 1.3, 0.9]),
-    ("old BVPI 68", 0, 4.0, true, [36.0, 43.0, 37.0, 26.0]),
-    ("old BVPI 72", 0, 2.0, false, [95.0, 95.0, 96.0, 96.0]),
-    ("old BVPI 73", 0, 2.0, true, [12.0, 17.0, 13.0, 13.0]),
+pub const TABLE6: &[(&str, u32, bool, [f64; 4])] = &[
+    ("BVPI 66a", 2, false, [96.2, 96.8, 96.8, 98.6]),
+    ("old BVPI 69", 1, true, [1.4, 2.6, 1.3, 0.9]),
+    ("old BVPI 68", 0, true, [36.0, 43.0, 37.0, 26.0]),
+    ("old BVPI 72", 0, false, [95.0, 95.0, 96.0, 96.0]),
+    ("old BVPI 73", 0, true, [12.0, 17.0, 13.0, 13.0]),
 ];
 
 /// The authority types in Table 6's column order.
 pub const TYPES: [&str; 4] = ["london_borough", "metropolitan", "unitary", "district"];
 
-/// Councils added to the demo directory so each authority type has nine: (ONS code, name,
-/// region). The directory's own demo has the other fifteen.
-const MORE_COUNCILS: &[(&str, &str, &str)] = &[
-    ("E09000007", "London Borough of Camden", "London"),
-    ("E09000019", "London Borough of Islington", "London"),
-    ("E09000025", "London Borough of Newham", "London"),
-    ("E09000030", "London Borough of Tower Hamlets", "London"),
-    ("E09000033", "Westminster City Council", "London"),
-    (
-        "E08000032",
-        "City of Bradford Metropolitan District Council",
-        "Yorkshire and the Humber",
-    ),
-    ("E08000034", "Kirklees Council", "Yorkshire and the Humber"),
-    (
-        "E08000036",
-        "City of Wakefield Metropolitan District Council",
-        "Yorkshire and the Humber",
-    ),
-    (
-        "E08000018",
-        "Rotherham Metropolitan Borough Council",
-        "Yorkshire and the Humber",
-    ),
-    ("E08000021", "Newcastle City Council", "North East"),
-    ("E06000010", "Hull City Council", "Yorkshire and the Humber"),
-    ("E06000015", "Derby City Council", "East Midlands"),
-    ("E06000016", "Leicester City Council", "East Midlands"),
-    ("E06000044", "Portsmouth City Council", "South East"),
-    ("E06000045", "Southampton City Council", "South East"),
-    (
-        "E06000014",
-        "City of York Council",
-        "Yorkshire and the Humber",
-    ),
-    ("E07000041", "Exeter City Council", "South West"),
-    ("E07000070", "Chelmsford City Council", "East of England"),
-    ("E07000121", "Lancaster City Council", "North West"),
-    ("E07000148", "Norwich City Council", "East of England"),
-    ("E07000136", "Boston Borough Council", "East Midlands"),
-];
-
-fn authority_type_of(ons: &str) -> Option<&'static str> {
-    match ons.get(..3)? {
-        "E09" => Some("london_borough"),
-        "E08" => Some("metropolitan"),
-        "E06" => Some("unitary"),
-        "E07" => Some("district"),
-        _ => None,
-    }
-}
-
-/// The Table 6 figure of the `k`-th (0-8) of nine councils of a type, for indicator `row`.
-/// Sorted ascending, the nine figures put the upper quartile exactly on a rank: rank 6 (the 75th
-/// percentile) when higher is better, rank 2 (the 25th) when lower is better.
-pub fn table6_value(row: usize, type_index: usize, k: usize) -> f64 {
-    let (_, precision, step, lower, uq) = TABLE6[row];
-    let anchor = if lower { 2.0 } else { 6.0 };
-    round_to(uq[type_index] + step * (k as f64 - anchor), precision)
+/// The Table 6 figure of the `k`-th of `n` councils of a type (sorted ascending), for indicator
+/// `row`: the figures are evenly spaced so that linear interpolation at the upper-quartile rank
+/// h = (n - 1) p (p = 0.75 when higher is better, 0.25 when lower is better) lands exactly on the
+/// published figure. The spacing is a multiple of 4 units of the last decimal, so every figure
+/// keeps the indicator's precision whatever the fraction of h.
+pub fn table6_value(row: usize, type_index: usize, k: usize, n: usize) -> f64 {
+    let (_, precision, lower, uq) = TABLE6[row];
+    let p = if lower { 0.25 } else { 0.75 };
+    let h = (n as f64 - 1.0) * p;
+    let step = if precision == 0 { 4.0 } else { 0.4 };
+    round_to(uq[type_index] + step * (k as f64 - h), precision)
 }
 
 /// Loads the demo; what is already there is left as it is.
@@ -93,32 +46,6 @@ pub async fn seed(db: &Db) -> Result<(), DbErr> {
     storage::seed_catalogue(db.conn()).await?;
     let txn = db.begin_write().await?;
     let now = Utc::now();
-    for (ons, name, region) in MORE_COUNCILS {
-        if organisation::Entity::find_by_id(ons.to_string())
-            .one(&txn)
-            .await?
-            .is_none()
-        {
-            organisation::Entity::insert(organisation::ActiveModel {
-                id: Set(ons.to_string()),
-                name: Set(name.to_string()),
-                kind: Set("council".into()),
-                authority_type: Set(authority_type_of(ons).map(String::from)),
-                region: Set(Some(region.to_string())),
-                council_id: Set(None),
-                section27_consent_date: Set(None),
-                go_live_date: Set(None),
-                agreement_end_date: Set(None),
-                end_date: Set(None),
-                stock_size: Set(None),
-                version: Set(1),
-                created_at: Set(now),
-                updated_at: Set(now),
-            })
-            .exec_without_returning(&txn)
-            .await?;
-        }
-    }
     let mut councils: Vec<(String, Option<String>)> = organisation::Entity::find()
         .select_only()
         .column(organisation::Column::Id)
@@ -137,9 +64,9 @@ pub async fn seed(db: &Db) -> Result<(), DbErr> {
             .iter()
             .filter(|(_, at)| at.as_deref() == Some(*ty))
             .map(|(id, _)| id)
-            .take(9)
             .collect();
-        if of_type.len() < 9 {
+        let n = of_type.len();
+        if n < 2 {
             continue;
         }
         for (i, org) in of_type.into_iter().enumerate() {
@@ -188,9 +115,11 @@ pub async fn seed(db: &Db) -> Result<(), DbErr> {
                 });
             };
             for (row, (code, ..)) in TABLE6.iter().enumerate() {
-                // A different order per indicator, so no council is best at everything.
-                let k = (i * [1, 2, 4, 5, 7][row] + row) % 9;
-                figure(code, table6_value(row, t, k));
+                // A different order per indicator (1 and n - 1 are coprime to n, so each is a
+                // permutation), so no council is best at everything.
+                let step = if row % 2 == 0 { 1 } else { n - 1 };
+                let k = (i * step + row) % n;
+                figure(code, table6_value(row, t, k, n));
             }
             // The other indicators mandatory in 2001/02.
             figure("BVPI 63", (45 + (i * 7 + t * 3) % 20) as f64);
@@ -278,20 +207,25 @@ mod tests {
 
     #[test]
     fn demo_figures_reproduce_the_table6_upper_quartiles() {
-        for (row, (code, _, _, lower, uq)) in TABLE6.iter().enumerate() {
+        for (row, (code, precision, lower, uq)) in TABLE6.iter().enumerate() {
             for (t, expected) in uq.iter().enumerate() {
-                let v: Vec<f64> = (0..9).map(|k| table6_value(row, t, k)).collect();
-                let q = quartile::quartiles(&v).unwrap();
-                let dir = if *lower {
-                    crate::domain::catalogue::Direction::Lower
-                } else {
-                    crate::domain::catalogue::Direction::Higher
-                };
-                assert_eq!(
-                    quartile::upper_quartile(&q, dir),
-                    Some(*expected),
-                    "{code} type {t}"
-                );
+                for n in 2..=5 {
+                    let v: Vec<f64> = (0..n).map(|k| table6_value(row, t, k, n)).collect();
+                    for x in &v {
+                        assert!(*x >= 0.0 && *x <= 120.0, "{code} {x}");
+                    }
+                    let q = quartile::rounded(&quartile::quartiles(&v).unwrap(), precision + 1);
+                    let dir = if *lower {
+                        crate::domain::catalogue::Direction::Lower
+                    } else {
+                        crate::domain::catalogue::Direction::Higher
+                    };
+                    assert_eq!(
+                        quartile::upper_quartile(&q, dir),
+                        Some(*expected),
+                        "{code} type {t} n {n}"
+                    );
+                }
             }
         }
     }

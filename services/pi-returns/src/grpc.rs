@@ -1461,15 +1461,17 @@ impl PiReturnsService for PiReturns {
             .filter(|(o, _)| !represented.contains(o))
             .map(|(_, v)| *v)
             .collect();
-        let q = quartile::quartiles(&figures).ok_or_else(|| {
-            AppError::failed_precondition(
-                "NO_SIGNED_OFF_VALUES",
-                format!(
-                    "no signed-off {code} values for {year}/{:02} in this group",
-                    (year + 1) % 100
-                ),
-            )
-        })?;
+        let q = quartile::quartiles(&figures)
+            .map(|q| quartile::rounded(&q, def.precision + 1))
+            .ok_or_else(|| {
+                AppError::failed_precondition(
+                    "NO_SIGNED_OFF_VALUES",
+                    format!(
+                        "no signed-off {code} values for {year}/{:02} in this group",
+                        (year + 1) % 100
+                    ),
+                )
+            })?;
         // Named positions only for organisations whose data the caller may read: an ALMO sees
         // itself, and everyone else only through the quartiles.
         // Who that is follows from the caller's own scope, so the (possibly very large) group

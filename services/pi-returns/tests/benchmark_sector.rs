@@ -187,7 +187,9 @@ async fn quartiles_of_forty_authorities_of_each_type_match_an_independent_comput
             .into_inner();
         let figures: Vec<f64> = expected[t].iter().map(|(_, v, _)| *v).collect();
         assert_eq!(b.count as usize, PER_TYPE, "{ty}");
-        let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+        // Relet days are whole days: the service reports quartiles to one decimal place more.
+        let one_place = |v: f64| (v * 10.0).round() / 10.0;
+        let close = |a: f64, b: f64| a == one_place(b);
         assert!(
             close(b.q1, spreadsheet_percentile(&figures, 0.25)),
             "{ty} q1"

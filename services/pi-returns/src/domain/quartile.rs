@@ -13,7 +13,8 @@ use crate::domain::catalogue::Direction;
 
 /// How the quartiles are computed, as stated to every client.
 pub const METHOD: &str = "linear interpolation between closest ranks (Hyndman-Fan type 7, as \
-     Excel PERCENTILE.INC): rank h = (n-1)p from 0 over the values sorted ascending";
+     Excel PERCENTILE.INC): rank h = (n-1)p from 0 over the values sorted ascending; reported to \
+     one decimal place more than the indicator";
 
 /// The p-th percentile (0 <= p <= 1) of values sorted ascending; `None` when there are none.
 pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
@@ -42,6 +43,21 @@ pub fn quartiles(values: &[f64]) -> Option<Quartiles> {
         median: percentile(&sorted, 0.5)?,
         q3: percentile(&sorted, 0.75)?,
     })
+}
+
+/// The quartiles rounded to `places` decimals. The service reports them to one place more than
+/// the indicator carries: enough to tell neighbours apart, without the last-bit noise of binary
+/// arithmetic (96.1 + 0.25 x 0.4 is not exactly 96.2 in floating point).
+pub fn rounded(q: &Quartiles, places: u32) -> Quartiles {
+    let r = |v: f64| {
+        let f = 10f64.powi(places as i32);
+        (v * f).round() / f
+    };
+    Quartiles {
+        q1: r(q.q1),
+        median: r(q.median),
+        q3: r(q.q3),
+    }
 }
 
 /// The threshold of the best 25% in the direction of better; `None` for context measures.
