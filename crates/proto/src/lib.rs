@@ -21,6 +21,11 @@ pub mod almo {
             include!(concat!(env!("OUT_DIR"), "/almo.inspection.v1.rs"));
         }
     }
+    pub mod pi_returns {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/almo.pi_returns.v1.rs"));
+        }
+    }
     pub mod bench {
         pub mod v1 {
             include!(concat!(env!("OUT_DIR"), "/almo.bench.v1.rs"));
@@ -31,3 +36,4 @@ pub mod almo {
 pub use almo::common::v1 as common;
 pub use almo::directory::v1 as directory;
 pub use almo::inspection::v1 as inspection;
+pub use almo::pi_returns::v1 as pi_returns;

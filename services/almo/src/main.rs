@@ -10,6 +10,8 @@ use almo_server::{AuthArgs, DatabaseArgs, ServerArgs, ServiceMount};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
+mod pi;
+
 #[derive(Parser)]
 #[command(
     name = "almo",
@@ -59,6 +61,16 @@ enum Command {
         #[command(subcommand)]
         command: InspectionsCommand,
     },
+    /// PI returns: export a year's returns to CSV, submit a return from CSV.
+    Pi {
+        #[command(subcommand)]
+        command: pi::PiCommand,
+    },
+    /// The PI indicator catalogue: import new definitions from a file.
+    Catalogue {
+        #[command(subcommand)]
+        command: pi::CatalogueCommand,
+    },
     /// Exit 0 when the server at ADDR reports SERVING (gRPC health protocol), 1 otherwise.
     Healthcheck {
         #[arg(long, env = "ALMO_HEALTHCHECK_ADDR", default_value = "127.0.0.1:50051")]
@@ -94,7 +106,11 @@ enum InspectionsCommand {
 
 /// The services this build carries. Services not built yet are simply not mounted.
 fn mounts() -> Vec<ServiceMount> {
-    vec![almo_directory::mount(), almo_inspection_scheduling::mount()]
+    vec![
+        almo_directory::mount(),
+        almo_pi_returns::mount(),
+        almo_inspection_scheduling::mount(),
+    ]
 }
 
 #[tokio::main]
@@ -118,6 +134,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 almo_directory::demo::seed(&ctx.db)
                     .await
                     .context("loading the demo directory")?;
+                almo_pi_returns::demo::seed(&ctx.db)
+                    .await
+                    .context("loading the PI returns demo")?;
                 almo_inspection_scheduling::demo::seed(&ctx.db)
                     .await
                     .context("loading the inspection scheduling demo")?;
@@ -184,6 +203,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 (None, None) => bail!("--almo or --inspector"),
             };
             print!("{}", calendar(&addr, &token, owner).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Pi { command } => {
+            pi::run(command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Catalogue { command } => {
+            pi::run_catalogue(command).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Healthcheck { addr, service } => Ok(almo_server::healthcheck(addr, service).await),

@@ -13,3 +13,6 @@ pub mod insp_unavailability;
 pub mod organisation;
 pub mod peer_group;
 pub mod peer_group_member;
+pub mod pi_indicator_definition;
+pub mod pi_return;
+pub mod pi_return_value;

@@ -1,0 +1,232 @@
+//! Demo data for `almo up --demo` and the tests: the shipped indicator catalogue and signed-off
+//! 2001/02 annual returns for every council of the demo directory (three or four of each
+//! authority type), built so that the benchmarking reproduces the upper quartiles of 003 Table 6
+//! exactly; plus Lambeth Living's
+//! 2024/25 draft of Tenant Satisfaction Measures, which the regulator must not see.
+
+use almo_db::Db;
+use almo_db::entity::{organisation, pi_return, pi_return_value};
+use chrono::{NaiveDate, TimeZone, Utc};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set};
+
+use crate::domain::validation::round_to;
+use crate::storage;
+
+/// The financial year of 003 Table 6.
+pub const TABLE6_YEAR: i32 = 2001;
+
+/// 003 Table 6, upper quartiles 2001/02: (indicator, precision, lower is better,
+/// [London boroughs, metropolitan, unitary, district]).
+pub const TABLE6: &[(&str, u32, bool, [f64; 4])] = &[
+    ("BVPI 66a", 2, false, [96.2, 96.8, 96.8, 98.6]),
+    ("old BVPI 69", 1, true, [1.4, 2.6, 1.3, 0.9]),
+    ("old BVPI 68", 0, true, [36.0, 43.0, 37.0, 26.0]),
+    ("old BVPI 72", 0, false, [95.0, 95.0, 96.0, 96.0]),
+    ("old BVPI 73", 0, true, [12.0, 17.0, 13.0, 13.0]),
+];
+
+/// The authority types in Table 6's column order.
+pub const TYPES: [&str; 4] = ["london_borough", "metropolitan", "unitary", "district"];
+
+/// The Table 6 figure of the `k`-th of `n` councils of a type (sorted ascending), for indicator
+/// `row`: the figures are evenly spaced so that linear interpolation at the upper-quartile rank
+/// h = (n - 1) p (p = 0.75 when higher is better, 0.25 when lower is better) lands exactly on the
+/// published figure. The spacing is a multiple of 4 units of the last decimal, so every figure
+/// keeps the indicator's precision whatever the fraction of h.
+pub fn table6_value(row: usize, type_index: usize, k: usize, n: usize) -> f64 {
+    let (_, precision, lower, uq) = TABLE6[row];
+    let p = if lower { 0.25 } else { 0.75 };
+    let h = (n as f64 - 1.0) * p;
+    let step = if precision == 0 { 4.0 } else { 0.4 };
+    round_to(uq[type_index] + step * (k as f64 - h), precision)
+}
+
+/// Loads the demo; what is already there is left as it is.
+pub async fn seed(db: &Db) -> Result<(), DbErr> {
+    storage::seed_catalogue(db.conn()).await?;
+    let txn = db.begin_write().await?;
+    let now = Utc::now();
+    let mut councils: Vec<(String, Option<String>)> = organisation::Entity::find()
+        .select_only()
+        .column(organisation::Column::Id)
+        .column(organisation::Column::AuthorityType)
+        .filter(organisation::Column::Kind.eq("council"))
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    councils.sort();
+    let submitted = Utc.with_ymd_and_hms(2002, 6, 14, 10, 0, 0).unwrap();
+    let signed = Utc.with_ymd_and_hms(2002, 6, 24, 15, 30, 0).unwrap();
+    let mut returns = Vec::new();
+    let mut values = Vec::new();
+    for (t, ty) in TYPES.iter().enumerate() {
+        let of_type: Vec<&String> = councils
+            .iter()
+            .filter(|(_, at)| at.as_deref() == Some(*ty))
+            .map(|(id, _)| id)
+            .collect();
+        let n = of_type.len();
+        if n < 2 {
+            continue;
+        }
+        for (i, org) in of_type.into_iter().enumerate() {
+            let id = format!("{org}/{TABLE6_YEAR}/Y");
+            if storage::get_return(&txn, &id).await?.is_some() {
+                continue;
+            }
+            returns.push(pi_return::ActiveModel {
+                id: Set(id.clone()),
+                organisation_id: Set(org.clone()),
+                year: Set(TABLE6_YEAR),
+                period_kind: Set("year".into()),
+                period_number: Set(1),
+                status: Set("signed_off".into()),
+                deadline_date: Set(NaiveDate::from_ymd_opt(2002, 6, 30).unwrap()),
+                late: Set(false),
+                submitted_by: Set(Some(format!("pi.officer@{org}"))),
+                submitted_at: Set(Some(submitted)),
+                signed_off_by: Set(Some(format!("certifier@{org}"))),
+                signed_off_at: Set(Some(signed)),
+                returned_reason: Set(None),
+                revision: Set(0),
+                survey_sample_size: Set(None),
+                survey_method: Set(None),
+                created_by: Set(format!("pi.officer@{org}")),
+                version: Set(3),
+                created_at: Set(submitted),
+                updated_at: Set(signed),
+            });
+            let mut figure = |code: &str, v: f64| {
+                values.push(pi_return_value::ActiveModel {
+                    return_id: Set(id.clone()),
+                    indicator_code: Set(code.to_string()),
+                    split: Set(String::new()),
+                    sequence: Set(1),
+                    value: Set(v),
+                    numerator: Set(None),
+                    denominator: Set(None),
+                    warnings: Set(String::new()),
+                    explanation: Set(String::new()),
+                    revision_reason: Set(String::new()),
+                    changed_by: Set(format!("pi.officer@{org}")),
+                    changed_at: Set(submitted),
+                    current: Set(true),
+                    ..Default::default()
+                });
+            };
+            for (row, (code, ..)) in TABLE6.iter().enumerate() {
+                // A different order per indicator (1 and n - 1 are coprime to n, so each is a
+                // permutation), so no council is best at everything.
+                let step = if row % 2 == 0 { 1 } else { n - 1 };
+                let k = (i * step + row) % n;
+                figure(code, table6_value(row, t, k, n));
+            }
+            // The other indicators mandatory in 2001/02.
+            figure("BVPI 63", (45 + (i * 7 + t * 3) % 20) as f64);
+            figure("BVPI 74", (70 + (i * 5 + t) % 20) as f64);
+            figure("BVPI 75", (55 + (i * 3 + t * 2) % 25) as f64);
+            figure("BVPI 164", if (i + t) % 4 == 0 { 0.0 } else { 1.0 });
+        }
+    }
+    if !returns.is_empty() {
+        for chunk in returns.chunks(500) {
+            pi_return::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        storage::insert_values(&txn, values).await?;
+    }
+    // A draft in progress: Lambeth Living's 2024/25 Tenant Satisfaction Measures, visible to
+    // Lambeth Living and Lambeth, never to the regulator.
+    let draft_id = "LAMBETH-LIVING/2024/Y";
+    if organisation::Entity::find_by_id("LAMBETH-LIVING".to_string())
+        .one(&txn)
+        .await?
+        .is_some()
+        && storage::get_return(&txn, draft_id).await?.is_none()
+    {
+        pi_return::Entity::insert(pi_return::ActiveModel {
+            id: Set(draft_id.into()),
+            organisation_id: Set("LAMBETH-LIVING".into()),
+            year: Set(2024),
+            period_kind: Set("year".into()),
+            period_number: Set(1),
+            status: Set("draft".into()),
+            deadline_date: Set(NaiveDate::from_ymd_opt(2025, 6, 30).unwrap()),
+            late: Set(false),
+            submitted_by: Set(None),
+            submitted_at: Set(None),
+            signed_off_by: Set(None),
+            signed_off_at: Set(None),
+            returned_reason: Set(None),
+            revision: Set(0),
+            survey_sample_size: Set(None),
+            survey_method: Set(None),
+            created_by: Set("almo_officer@LAMBETH-LIVING".into()),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        let tsm =
+            |code: &str, split: &str, v: f64, n: Option<(f64, f64)>| pi_return_value::ActiveModel {
+                return_id: Set(draft_id.into()),
+                indicator_code: Set(code.into()),
+                split: Set(split.into()),
+                sequence: Set(1),
+                value: Set(v),
+                numerator: Set(n.map(|x| x.0)),
+                denominator: Set(n.map(|x| x.1)),
+                warnings: Set(String::new()),
+                explanation: Set(String::new()),
+                revision_reason: Set(String::new()),
+                changed_by: Set("almo_officer@LAMBETH-LIVING".into()),
+                changed_at: Set(now),
+                current: Set(true),
+                ..Default::default()
+            };
+        storage::insert_values(
+            &txn,
+            vec![
+                tsm("TP01", "lcra", 71.3, Some((1426.0, 2000.0))),
+                tsm("TP02", "lcra", 68.0, Some((1156.0, 1700.0))),
+                tsm("BS01", "lcra", 99.62, Some((32874.0, 33000.0))),
+                tsm("RP01", "lcra", 4.5, Some((1485.0, 33000.0))),
+            ],
+        )
+        .await?;
+    }
+    txn.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::quartile;
+
+    #[test]
+    fn demo_figures_reproduce_the_table6_upper_quartiles() {
+        for (row, (code, precision, lower, uq)) in TABLE6.iter().enumerate() {
+            for (t, expected) in uq.iter().enumerate() {
+                for n in 2..=5 {
+                    let v: Vec<f64> = (0..n).map(|k| table6_value(row, t, k, n)).collect();
+                    for x in &v {
+                        assert!(*x >= 0.0 && *x <= 120.0, "{code} {x}");
+                    }
+                    let q = quartile::rounded(&quartile::quartiles(&v).unwrap(), precision + 1);
+                    let dir = if *lower {
+                        crate::domain::catalogue::Direction::Lower
+                    } else {
+                        crate::domain::catalogue::Direction::Higher
+                    };
+                    assert_eq!(
+                        quartile::upper_quartile(&q, dir),
+                        Some(*expected),
+                        "{code} type {t} n {n}"
+                    );
+                }
+            }
+        }
+    }
+}
