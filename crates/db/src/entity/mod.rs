@@ -5,3 +5,8 @@ pub mod idempotency_key;
 pub mod organisation;
 pub mod peer_group;
 pub mod peer_group_member;
+pub mod dp_amendment;
+pub mod dp_exception;
+pub mod dp_plan;
+pub mod dp_plan_version;
+pub mod dp_variance;
