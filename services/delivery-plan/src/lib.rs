@@ -5,7 +5,7 @@
 
 pub mod demo;
 pub mod domain;
-#[allow(dead_code)] mod grpc;
+mod grpc;
 mod storage;
 
 use almo_proto::delivery_plan::delivery_plan_service_server::DeliveryPlanServiceServer;
@@ -15,7 +15,6 @@ use tonic::service::interceptor::InterceptedService;
 pub use grpc::{DeliveryPlans, SERVICE_NAME};
 
 /// The delivery-plan service, ready to mount.
-#[cfg(any())]
 pub fn mount() -> ServiceMount {
     ServiceMount {
         name: SERVICE_NAME,
