@@ -176,8 +176,11 @@ async fn main() -> anyhow::Result<()> {
     for _ in 0..args.connections {
         chans.push(channel(app.addr).await?);
     }
-    let bearer: MetadataValue<_> =
-        format!("Bearer {}", almo_testkit::token(demo::LAMBETH, Role::CouncilOfficer)).parse()?;
+    let bearer: MetadataValue<_> = format!(
+        "Bearer {}",
+        almo_testkit::token(demo::LAMBETH, Role::CouncilOfficer)
+    )
+    .parse()?;
     let full = load(&args, chans, DirectoryServiceClient::new, move |mut c| {
         let bearer = bearer.clone();
         async move {

@@ -151,7 +151,11 @@ impl TestApp {
         let ctx = ServiceContext::new(test_db.db.clone(), verifier, args.max_request_bytes);
         let running = almo_server::start(&args, ctx, mounts, listener).await?;
         let addr = running.addr;
-        let waits = if args.migrate == almo_server::MigrateMode::Apply { 500 } else { 0 };
+        let waits = if args.migrate == almo_server::MigrateMode::Apply {
+            500
+        } else {
+            0
+        };
         for _ in 0..waits {
             if running.is_ready() {
                 break;

@@ -13,9 +13,9 @@ use almo_server::{MigrateMode, ServiceContext, ServiceMount};
 use almo_testkit::{TestApp, TestDb, authed, default_args, demo};
 use tonic::service::interceptor::InterceptedService;
 use tonic::{Code, Request, Response, Status};
+use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::HealthCheckRequest;
 
 /// Echo that sleeps for the number of milliseconds it is sent: a call that holds its slot.
 struct SlowEcho;
@@ -74,8 +74,14 @@ async fn health_is_not_serving_until_migrated_and_not_serving_on_shutdown() {
         .await
         .unwrap();
     let dir = almo_directory::SERVICE_NAME;
-    assert_eq!(health(&app, dir).await.unwrap(), ServingStatus::NotServing as i32);
-    assert_eq!(health(&app, "").await.unwrap(), ServingStatus::NotServing as i32);
+    assert_eq!(
+        health(&app, dir).await.unwrap(),
+        ServingStatus::NotServing as i32
+    );
+    assert_eq!(
+        health(&app, "").await.unwrap(),
+        ServingStatus::NotServing as i32
+    );
 
     // Someone else (a migration job) migrates; the server notices and starts serving.
     db.migrate().await.unwrap();
@@ -162,7 +168,10 @@ async fn overload_is_answered_resource_exhausted_not_queued() {
         "refused at once, not after the slow call finished"
     );
     // Health is never shed.
-    assert_eq!(health(&app, "").await.unwrap(), ServingStatus::Serving as i32);
+    assert_eq!(
+        health(&app, "").await.unwrap(),
+        ServingStatus::Serving as i32
+    );
     assert!(slow.await.unwrap().is_ok());
 }
 
@@ -183,7 +192,10 @@ async fn shutdown_drains_calls_in_flight() {
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
     app.shutdown().await.unwrap();
-    let reply = in_flight.await.unwrap().expect("the call in flight completes");
+    let reply = in_flight
+        .await
+        .unwrap()
+        .expect("the call in flight completes");
     assert_eq!(reply.into_inner().message, "700");
     // And the server is gone.
     let refused = tonic::transport::Endpoint::from_shared(format!("http://{}", app.addr))

@@ -11,7 +11,11 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "almo", version, about = "almo-exchange: councils and ALMOs exchanging their data")]
+#[command(
+    name = "almo",
+    version,
+    about = "almo-exchange: councils and ALMOs exchanging their data"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -62,7 +66,7 @@ enum Command {
 
 /// The services this build carries. Services not built yet are simply not mounted.
 fn mounts() -> Vec<ServiceMount> {
-    vec![almo_directory::mount()]
+    vec![almo_directory::mount(), almo_delivery_plan::mount()]
 }
 
 #[tokio::main]
@@ -86,6 +90,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 almo_directory::demo::seed(&ctx.db)
                     .await
                     .context("loading the demo directory")?;
+                almo_delivery_plan::demo::seed(&ctx.db)
+                    .await
+                    .context("loading the demo delivery plan")?;
                 tracing::info!("demo data loaded");
             }
             print_welcome(&server, demo);
@@ -94,11 +101,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Migrate { database } => {
             let _telemetry = almo_telemetry::init("almo", Default::default())?;
-            let db = almo_db::connect(&database.connect_config()).await.with_context(|| {
-                format!("cannot open {}", almo_db::redact(&database.database_url))
-            })?;
+            let db = almo_db::connect(&database.connect_config())
+                .await
+                .with_context(|| {
+                    format!("cannot open {}", almo_db::redact(&database.database_url))
+                })?;
             db.migrate().await.context("applying migrations")?;
-            eprintln!("migrations applied to {}", almo_db::redact(&database.database_url));
+            eprintln!(
+                "migrations applied to {}",
+                almo_db::redact(&database.database_url)
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Token {
@@ -153,7 +165,10 @@ async fn healthcheck(addr: SocketAddr, service: String) -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Ok(s)) => {
-            println!("{:?}", ServingStatus::try_from(s).unwrap_or(ServingStatus::Unknown));
+            println!(
+                "{:?}",
+                ServingStatus::try_from(s).unwrap_or(ServingStatus::Unknown)
+            );
             ExitCode::FAILURE
         }
         Ok(Err(e)) => {
@@ -170,8 +185,18 @@ async fn healthcheck(addr: SocketAddr, service: String) -> ExitCode {
 fn print_welcome(server: &ServerArgs, demo: bool) {
     let addr = server.listen;
     eprintln!("almo-exchange is starting on {addr}");
-    eprintln!("  services: {}", mounts().iter().map(|m| m.name).collect::<Vec<_>>().join(", "));
-    eprintln!("  database: {}", almo_db::redact(&server.database.database_url));
+    eprintln!(
+        "  services: {}",
+        mounts()
+            .iter()
+            .map(|m| m.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    eprintln!(
+        "  database: {}",
+        almo_db::redact(&server.database.database_url)
+    );
     if demo {
         eprintln!("  try:");
         eprintln!(

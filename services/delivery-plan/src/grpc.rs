@@ -71,7 +71,10 @@ fn parse_date(v: &mut Violations, field: &str, s: &str, required: bool) -> Optio
     match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         Ok(d) => Some(d),
         Err(_) => {
-            v.add(field, format!("{s:?} is not an ISO-8601 date such as 2026-04-01"));
+            v.add(
+                field,
+                format!("{s:?} is not an ISO-8601 date such as 2026-04-01"),
+            );
             None
         }
     }
@@ -119,7 +122,10 @@ fn year_of(v: &mut Violations, field: &str, y: Option<&common::FinancialYear>) -
     match y {
         Some(y) if (1990..=2100).contains(&y.start_year) => Some(y.start_year),
         Some(y) => {
-            v.add(field, format!("{} is not a start year between 1990 and 2100", y.start_year));
+            v.add(
+                field,
+                format!("{} is not a start year between 1990 and 2100", y.start_year),
+            );
             None
         }
         None => {
@@ -139,8 +145,16 @@ fn target_from_proto(v: &mut Violations, f: &str, t: &pb::Target) -> Target {
         Ok(pb::TargetKind::Pi) => TargetKind::Pi,
         Ok(pb::TargetKind::Local) => TargetKind::Local,
         _ => {
-            v.add(format!("{f}.kind"), "required: TARGET_KIND_PI or TARGET_KIND_LOCAL");
-            TargetKind::Local
+            v.add(
+                format!("{f}.kind"),
+                "required: TARGET_KIND_PI or TARGET_KIND_LOCAL",
+            );
+            // Judge the code by the kind it looks like, so the one mistake is reported once.
+            if crate::domain::plan::is_pi_code(t.code.trim()) {
+                TargetKind::Pi
+            } else {
+                TargetKind::Local
+            }
         }
     };
     let unit = match pb::Unit::try_from(t.unit) {
@@ -149,7 +163,10 @@ fn target_from_proto(v: &mut Violations, f: &str, t: &pb::Target) -> Target {
         Ok(pb::Unit::Days) => Unit::Days,
         Ok(pb::Unit::Ratio) => Unit::Ratio,
         _ => {
-            v.add(format!("{f}.unit"), "required: UNIT_PERCENT, UNIT_COUNT, UNIT_DAYS or UNIT_RATIO");
+            v.add(
+                format!("{f}.unit"),
+                "required: UNIT_PERCENT, UNIT_COUNT, UNIT_DAYS or UNIT_RATIO",
+            );
             Unit::Ratio
         }
     };
@@ -190,7 +207,10 @@ fn target_from_proto(v: &mut Violations, f: &str, t: &pb::Target) -> Target {
             red: tol.red,
         },
         None => {
-            v.add(format!("{f}.tolerance"), "required: amber and red tolerances");
+            v.add(
+                format!("{f}.tolerance"),
+                "required: amber and red tolerances",
+            );
             Tolerance {
                 kind: ToleranceKind::Absolute,
                 amber: 0.0,
@@ -217,7 +237,10 @@ fn content_from_proto(
     c: Option<&pb::PlanContent>,
 ) -> Option<PlanContent> {
     let Some(c) = c else {
-        v.add(prefix, "required: the plan's targets, programme, profile and delegations");
+        v.add(
+            prefix,
+            "required: the plan's targets, programme, profile and delegations",
+        );
         return None;
     };
     let targets = c
@@ -288,7 +311,10 @@ fn content_from_proto(
         0 => DEFAULT_EXCEPTION_AFTER,
         n if n > 0 => n as u32,
         _ => {
-            v.add(format!("{prefix}.exception_after_periods"), "must not be negative");
+            v.add(
+                format!("{prefix}.exception_after_periods"),
+                "must not be negative",
+            );
             DEFAULT_EXCEPTION_AFTER
         }
     };
@@ -297,22 +323,38 @@ fn content_from_proto(
         decent_homes,
         capital,
         cost_effectiveness_percent,
-        delegated_functions: c.delegated_functions.iter().map(|d| d.trim().to_string()).collect(),
+        delegated_functions: c
+            .delegated_functions
+            .iter()
+            .map(|d| d.trim().to_string())
+            .collect(),
         exception_after,
     })
 }
 
-/// Decodes and checks plan content against the plan rules.
+/// Decodes and checks plan content against the plan rules. A field that could not be decoded
+/// is reported once, not again by the rules it then breaks.
 fn checked_content(
     v: &mut Violations,
     prefix: &str,
     c: Option<&pb::PlanContent>,
     span: Option<Span>,
 ) -> Option<PlanContent> {
-    let content = content_from_proto(v, prefix, c)?;
+    let mut decoding = Violations::new();
+    let content = content_from_proto(&mut decoding, prefix, c);
+    let mut reported = HashSet::new();
+    if let Err(AppError::InvalidArgument { violations, .. }) = decoding.into_result() {
+        for f in violations {
+            reported.insert(f.field.clone());
+            v.add(f.field, f.description);
+        }
+    }
+    let content = content?;
     if let Some(span) = span {
         for (field, reason) in crate::domain::plan::violations(&content, span, prefix) {
-            v.add(field, reason);
+            if !reported.contains(&field) {
+                v.add(field, reason);
+            }
         }
     }
     Some(content)
@@ -320,11 +362,7 @@ fn checked_content(
 
 fn period_from_proto(p: Option<&common::Period>) -> Result<Period, String> {
     let p = p.ok_or("required: a month or quarter of a financial year")?;
-    let year = p
-        .year
-        .as_ref()
-        .ok_or("year required")?
-        .start_year;
+    let year = p.year.as_ref().ok_or("year required")?.start_year;
     let kind = match common::PeriodKind::try_from(p.kind) {
         Ok(common::PeriodKind::Month) => PeriodKind::Month,
         Ok(common::PeriodKind::Quarter) => PeriodKind::Quarter,
@@ -432,7 +470,8 @@ fn content_to_proto(c: &PlanContent) -> pb::PlanContent {
 }
 
 fn decode_content(json: &str, what: &str) -> Result<PlanContent, AppError> {
-    serde_json::from_str(json).map_err(|e| AppError::Internal(format!("{what}: stored content: {e}")))
+    serde_json::from_str(json)
+        .map_err(|e| AppError::Internal(format!("{what}: stored content: {e}")))
 }
 
 fn encode_content(c: &PlanContent) -> String {
@@ -512,8 +551,12 @@ fn exception_to_proto(e: &dp_exception::Model) -> pb::PlanException {
 }
 
 fn variance_period(r: &dp_variance::Model) -> Result<Period, AppError> {
-    let kind = PeriodKind::parse(&r.period_kind)
-        .ok_or_else(|| AppError::Internal(format!("variance {}: period kind {:?}", r.id, r.period_kind)))?;
+    let kind = PeriodKind::parse(&r.period_kind).ok_or_else(|| {
+        AppError::Internal(format!(
+            "variance {}: period kind {:?}",
+            r.id, r.period_kind
+        ))
+    })?;
     Ok(Period {
         year: r.year,
         kind,
@@ -543,7 +586,10 @@ fn history_of(plan: &dp_plan::Model, rows: &[dp_plan_version::Model]) -> Result<
         })
         .collect::<Result<Vec<_>, AppError>>()?;
     if versions.is_empty() {
-        return Err(AppError::Internal(format!("plan {} has no versions", plan.id)));
+        return Err(AppError::Internal(format!(
+            "plan {} has no versions",
+            plan.id
+        )));
     }
     Ok(History { versions })
 }
@@ -596,7 +642,10 @@ fn countdown_to_proto(c: &Countdown) -> pb::DecentHomesCountdown {
         as_of_date: c.as_of.to_string(),
         rate_needed_per_year: c.rate_needed_per_year,
         rate_achieved_per_year: c.rate_achieved_per_year,
-        forecast_completion_date: c.forecast_completion.map(|d| d.to_string()).unwrap_or_default(),
+        forecast_completion_date: c
+            .forecast_completion
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
         behind_schedule: c.behind_schedule,
         warning,
     }
@@ -669,7 +718,9 @@ impl DeliveryPlans {
         if plan_id.is_empty() {
             return Err(AppError::invalid("plan_id", "required"));
         }
-        let plan = storage::get_plan(self.ctx.db.conn(), plan_id).await.map_err(db)?;
+        let plan = storage::get_plan(self.ctx.db.conn(), plan_id)
+            .await
+            .map_err(db)?;
         let vis = visibility(p);
         match plan {
             Some(plan) if vis.allows(&plan) => Ok(plan),
@@ -695,7 +746,9 @@ impl DeliveryPlans {
         let txn = write.txn();
         storage::lock_plan(txn, &plan.id).await.map_err(db)?;
         let history = history_of(plan, &storage::versions(txn, &plan.id).await.map_err(db)?)?;
-        let current = storage::current_variances(txn, &plan.id).await.map_err(db)?;
+        let current = storage::current_variances(txn, &plan.id)
+            .await
+            .map_err(db)?;
         let mut held: HashMap<String, Held> = HashMap::with_capacity(current.len());
         for r in &current {
             held.insert(
@@ -806,7 +859,9 @@ impl DeliveryPlans {
                 });
             }
         }
-        storage::insert_exceptions(txn, raised.clone()).await.map_err(db)?;
+        storage::insert_exceptions(txn, raised.clone())
+            .await
+            .map_err(db)?;
         Ok(Ingested { decisions, raised })
     }
 
@@ -828,13 +883,21 @@ impl DeliveryPlans {
     ) -> Result<R, AppError> {
         let mut v = Violations::new();
         v.check(amendment_id.trim().is_empty(), "amendment_id", "required");
-        v.check(etag.trim().is_empty(), "etag", "required: the amendment's etag as last read");
+        v.check(
+            etag.trim().is_empty(),
+            "etag",
+            "required: the amendment's etag as last read",
+        );
         v.check(
             answer == Answer::Reject && note.trim().is_empty(),
             "note",
             "required: say why the amendment is rejected",
         );
-        v.check(note.chars().count() > 2000, "note", "at most 2000 characters");
+        v.check(
+            note.chars().count() > 2000,
+            "note",
+            "at most 2000 characters",
+        );
         v.into_result()?;
         let amendment_id = amendment_id.trim();
         let found = storage::get_amendment(self.ctx.db.conn(), amendment_id)
@@ -851,17 +914,25 @@ impl DeliveryPlans {
         };
         let plan = self.visible_plan(p, &a.plan_id).await?;
         let party = party_of(p, &plan)?;
-        let proposer = Party::parse(&a.proposed_by)
-            .ok_or_else(|| AppError::Internal(format!("amendment {}: party {:?}", a.id, a.proposed_by)))?;
-        let state = AmendmentState::parse(&a.state)
-            .ok_or_else(|| AppError::Internal(format!("amendment {}: state {:?}", a.id, a.state)))?;
+        let proposer = Party::parse(&a.proposed_by).ok_or_else(|| {
+            AppError::Internal(format!("amendment {}: party {:?}", a.id, a.proposed_by))
+        })?;
+        let state = AmendmentState::parse(&a.state).ok_or_else(|| {
+            AppError::Internal(format!("amendment {}: state {:?}", a.id, a.state))
+        })?;
         let next = amendment::answer(state, proposer, party, answer).map_err(answer_refusal)?;
         let resource = format!("amendments/{}", a.id);
         if etag.trim() != amendment_etag(a.row_version) {
             return Err(AppError::stale_etag(&resource));
         }
         let ctx = Self::call_context(p, method, request_id);
-        let write = match self.ctx.db.begin_idempotent::<R>(&ctx, payload).await.map_err(db)? {
+        let write = match self
+            .ctx
+            .db
+            .begin_idempotent::<R>(&ctx, payload)
+            .await
+            .map_err(db)?
+        {
             Begun::Replay(resp) => return Ok(resp),
             Begun::Fresh(w) => w,
         };
@@ -896,7 +967,9 @@ impl DeliveryPlans {
                 content: current.content.clone(),
                 created_at: now,
             };
-            storage::insert_version(txn, version.clone()).await.map_err(db)?;
+            storage::insert_version(txn, version.clone())
+                .await
+                .map_err(db)?;
             let mut plan_now = plan.clone();
             plan_now.latest_version = next_version;
             plan_now.updated_at = now;
@@ -923,7 +996,10 @@ impl DeliveryPlans {
 fn page<T>(mut rows: Vec<T>, size: u64, key: impl Fn(&T) -> String) -> (Vec<T>, String) {
     if rows.len() as u64 > size {
         rows.truncate(size as usize);
-        let token = rows.last().map(|r| paging::encode_token(&key(r))).unwrap_or_default();
+        let token = rows
+            .last()
+            .map(|r| paging::encode_token(&key(r)))
+            .unwrap_or_default();
         (rows, token)
     } else {
         (rows, String::new())
@@ -993,7 +1069,11 @@ impl DeliveryPlanService for DeliveryPlans {
             Begun::Fresh(w) => w,
         };
         let plan_id = format!("{almo_id}-{}-{}", span.first, span.last);
-        if storage::get_plan(write.txn(), &plan_id).await.map_err(db)?.is_some() {
+        if storage::get_plan(write.txn(), &plan_id)
+            .await
+            .map_err(db)?
+            .is_some()
+        {
             return Err(AppError::AlreadyExists(format!(
                 "{almo_id} already has plan {plan_id} for these years; amend it instead"
             ))
@@ -1098,7 +1178,9 @@ impl DeliveryPlanService for DeliveryPlans {
                 let v = latest
                     .iter()
                     .find(|v| v.plan_id == plan.id)
-                    .ok_or_else(|| AppError::Internal(format!("plan {} lost its latest version", plan.id)))?;
+                    .ok_or_else(|| {
+                        AppError::Internal(format!("plan {} lost its latest version", plan.id))
+                    })?;
                 plan_to_proto(plan, v)
             })
             .collect::<Result<Vec<_>, AppError>>()?;
@@ -1130,7 +1212,11 @@ impl DeliveryPlanService for DeliveryPlans {
         let p = self.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
-        v.check(r.etag.trim().is_empty(), "etag", "required: the plan's etag as last read");
+        v.check(
+            r.etag.trim().is_empty(),
+            "etag",
+            "required: the plan's etag as last read",
+        );
         let reason = r.reason.trim();
         v.check(
             reason.is_empty() || reason.chars().count() > 2000,
@@ -1144,7 +1230,12 @@ impl DeliveryPlanService for DeliveryPlans {
         } else {
             Some(self.visible_plan(&p, &r.plan_id).await?)
         };
-        let content = checked_content(&mut v, "content", r.content.as_ref(), plan.as_ref().map(span_of));
+        let content = checked_content(
+            &mut v,
+            "content",
+            r.content.as_ref(),
+            plan.as_ref().map(span_of),
+        );
         v.into_result()?;
         let (Some(plan), Some(effective), Some(content)) = (plan, effective, content) else {
             unreachable!("violations were reported above")
@@ -1165,9 +1256,11 @@ impl DeliveryPlanService for DeliveryPlans {
             .last()
             .filter(|l| l.version == plan.latest_version)
             .ok_or_else(|| AppError::stale_etag(&resource))?;
-        if let Some(reason) =
-            crate::domain::plan::effective_date_violation(effective, latest.effective_date, span_of(&plan))
-        {
+        if let Some(reason) = crate::domain::plan::effective_date_violation(
+            effective,
+            latest.effective_date,
+            span_of(&plan),
+        ) {
             return Err(AppError::invalid("effective_date", reason).into());
         }
         let now = Utc::now();
@@ -1188,7 +1281,9 @@ impl DeliveryPlanService for DeliveryPlans {
             created_at: now,
             updated_at: now,
         };
-        storage::insert_amendment(txn, a.clone()).await.map_err(db)?;
+        storage::insert_amendment(txn, a.clone())
+            .await
+            .map_err(db)?;
         let resp = pb::ProposeAmendmentResponse {
             amendment: Some(amendment_to_proto(&a)?),
         };
@@ -1391,9 +1486,10 @@ impl DeliveryPlanService for DeliveryPlans {
             return Err(AppError::invalid("sender_record_id", "required").into());
         }
         let plan = self.visible_plan(&p, &r.plan_id).await?;
-        let rows = storage::variance_history(self.ctx.db.conn(), &plan.id, r.sender_record_id.trim())
-            .await
-            .map_err(db)?;
+        let rows =
+            storage::variance_history(self.ctx.db.conn(), &plan.id, r.sender_record_id.trim())
+                .await
+                .map_err(db)?;
         let variances = rows
             .iter()
             .map(|row| {
@@ -1439,7 +1535,9 @@ impl DeliveryPlanService for DeliveryPlans {
             .iter()
             .map(|t| {
                 let assessed: Vec<Assessed> = assess_target(&history, &t.code, &figures);
-                let newest = assessed.iter().max_by_key(|a| (a.period.end_date(), a.period.kind));
+                let newest = assessed
+                    .iter()
+                    .max_by_key(|a| (a.period.end_date(), a.period.kind));
                 pb::TargetStatus {
                     code: t.code.clone(),
                     name: t.name.clone(),
@@ -1456,6 +1554,7 @@ impl DeliveryPlanService for DeliveryPlans {
                             trend: trend_to_proto(a.trend) as i32,
                             forecast: a.forecast,
                             commentary: a.commentary.clone(),
+                            judged: a.judged,
                         })
                         .collect(),
                 }

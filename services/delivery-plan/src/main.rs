@@ -4,7 +4,11 @@ use almo_server::ServerArgs;
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(name = "almo-delivery-plan", about = "almo.delivery_plan.v1.DeliveryPlanService", version)]
+#[command(
+    name = "almo-delivery-plan",
+    about = "almo.delivery_plan.v1.DeliveryPlanService",
+    version
+)]
 struct Cli {
     #[command(flatten)]
     server: ServerArgs,

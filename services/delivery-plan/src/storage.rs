@@ -37,7 +37,10 @@ impl Visibility {
     }
 }
 
-pub async fn get_plan(conn: &impl ConnectionTrait, id: &str) -> Result<Option<dp_plan::Model>, DbErr> {
+pub async fn get_plan(
+    conn: &impl ConnectionTrait,
+    id: &str,
+) -> Result<Option<dp_plan::Model>, DbErr> {
     dp_plan::Entity::find_by_id(id.to_string()).one(conn).await
 }
 
@@ -141,7 +144,10 @@ pub async fn list_plans(
     if let Some(after) = after {
         q = q.filter(dp_plan::Column::Id.gt(after));
     }
-    q.order_by_asc(dp_plan::Column::Id).limit(limit).all(conn).await
+    q.order_by_asc(dp_plan::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await
 }
 
 pub async fn insert_amendment(
@@ -158,7 +164,9 @@ pub async fn get_amendment(
     conn: &impl ConnectionTrait,
     id: &str,
 ) -> Result<Option<dp_amendment::Model>, DbErr> {
-    dp_amendment::Entity::find_by_id(id.to_string()).one(conn).await
+    dp_amendment::Entity::find_by_id(id.to_string())
+        .one(conn)
+        .await
 }
 
 /// Writes the amendment if its row version is still `expected`.
@@ -173,8 +181,14 @@ pub async fn update_amendment_if(
             dp_amendment::Column::DecidedByOrganisationId,
             Expr::value(a.decided_by_organisation_id.clone()),
         )
-        .col_expr(dp_amendment::Column::DecisionNote, Expr::value(a.decision_note.clone()))
-        .col_expr(dp_amendment::Column::ResultingVersion, Expr::value(a.resulting_version))
+        .col_expr(
+            dp_amendment::Column::DecisionNote,
+            Expr::value(a.decision_note.clone()),
+        )
+        .col_expr(
+            dp_amendment::Column::ResultingVersion,
+            Expr::value(a.resulting_version),
+        )
         .col_expr(dp_amendment::Column::RowVersion, Expr::value(a.row_version))
         .col_expr(dp_amendment::Column::UpdatedAt, Expr::value(a.updated_at))
         .filter(dp_amendment::Column::Id.eq(&a.id))
@@ -297,7 +311,10 @@ pub async fn list_exceptions(
     if let Some(after) = after {
         q = q.filter(dp_exception::Column::Id.gt(after));
     }
-    q.order_by_asc(dp_exception::Column::Id).limit(limit).all(conn).await
+    q.order_by_asc(dp_exception::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await
 }
 
 /// A new figure row; the id is assigned by the database.

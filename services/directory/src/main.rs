@@ -4,7 +4,11 @@ use almo_server::ServerArgs;
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(name = "almo-directory", about = "almo.directory.v1.DirectoryService", version)]
+#[command(
+    name = "almo-directory",
+    about = "almo.directory.v1.DirectoryService",
+    version
+)]
 struct Cli {
     #[command(flatten)]
     server: ServerArgs,

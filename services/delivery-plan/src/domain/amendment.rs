@@ -141,9 +141,15 @@ mod tests {
 
     #[test]
     fn only_the_other_party_rejects_and_only_the_proposer_withdraws() {
-        assert_eq!(answer(Proposed, Council, Almo, Answer::Reject), Ok(Rejected));
+        assert_eq!(
+            answer(Proposed, Council, Almo, Answer::Reject),
+            Ok(Rejected)
+        );
         assert!(answer(Proposed, Council, Council, Answer::Reject).is_err());
-        assert_eq!(answer(Proposed, Council, Council, Answer::Withdraw), Ok(Withdrawn));
+        assert_eq!(
+            answer(Proposed, Council, Council, Answer::Withdraw),
+            Ok(Withdrawn)
+        );
         assert_eq!(
             answer(Proposed, Council, Almo, Answer::Withdraw),
             Err(AnswerRefusal::OnlyTheProposer(Council))

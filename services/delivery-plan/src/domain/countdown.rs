@@ -84,7 +84,13 @@ mod tests {
         // 4,000 non-decent homes from 1 April 2026, all to be decent by 31 March 2030. Two years
         // in (731 days), 1,000 done: 500 a year achieved; 3,000 left need 1,500 a year over
         // the 729 days remaining; at 500 a year they take six more years.
-        let c = countdown(4000, d("2026-04-01"), d("2030-03-31"), 1000, d("2028-04-01"));
+        let c = countdown(
+            4000,
+            d("2026-04-01"),
+            d("2030-03-31"),
+            1000,
+            d("2028-04-01"),
+        );
         assert_eq!(c.still_non_decent, 3000);
         assert!((c.rate_achieved_per_year - 1000.0 / (731.0 / 365.25)).abs() < 1e-9);
         assert!((c.rate_needed_per_year - 3000.0 / (729.0 / 365.25)).abs() < 1e-9);
@@ -110,7 +116,13 @@ mod tests {
 
     #[test]
     fn a_finished_programme_is_done_on_the_day() {
-        let c = countdown(1000, d("2026-04-01"), d("2030-03-31"), 1200, d("2029-04-01"));
+        let c = countdown(
+            1000,
+            d("2026-04-01"),
+            d("2030-03-31"),
+            1200,
+            d("2029-04-01"),
+        );
         assert_eq!(c.still_non_decent, 0);
         assert_eq!(c.forecast_completion, Some(d("2029-04-01")));
         assert!(!c.behind_schedule);

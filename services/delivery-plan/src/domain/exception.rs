@@ -54,11 +54,22 @@ mod tests {
     fn exception_raised_after_n_consecutive_off_track_periods_and_not_before() {
         use Rag::*;
         let mut series = vec![(q(2026, 1), OnTrack), (q(2026, 2), OffTrack)];
-        assert_eq!(exception_due(&series, 2), None, "one period off track is not yet an exception");
+        assert_eq!(
+            exception_due(&series, 2),
+            None,
+            "one period off track is not yet an exception"
+        );
         series.push((q(2026, 3), OffTrack));
         let run = exception_due(&series, 2).expect("two in a row");
-        assert_eq!((run.first, run.last, run.length), (q(2026, 2), q(2026, 3), 2));
-        assert_eq!(exception_due(&series, 3), None, "a plan asking for three waits for three");
+        assert_eq!(
+            (run.first, run.last, run.length),
+            (q(2026, 2), q(2026, 3), 2)
+        );
+        assert_eq!(
+            exception_due(&series, 3),
+            None,
+            "a plan asking for three waits for three"
+        );
         series.push((q(2026, 4), OffTrack));
         assert_eq!(exception_due(&series, 3).unwrap().length, 3);
     }
@@ -66,7 +77,11 @@ mod tests {
     #[test]
     fn at_risk_or_a_missing_period_breaks_the_run() {
         use Rag::*;
-        let series = vec![(q(2026, 1), OffTrack), (q(2026, 2), AtRisk), (q(2026, 3), OffTrack)];
+        let series = vec![
+            (q(2026, 1), OffTrack),
+            (q(2026, 2), AtRisk),
+            (q(2026, 3), OffTrack),
+        ];
         assert_eq!(exception_due(&series, 2), None);
         let gap = vec![(q(2026, 1), OffTrack), (q(2026, 3), OffTrack)];
         assert_eq!(exception_due(&gap, 2), None);
@@ -77,7 +92,11 @@ mod tests {
     #[test]
     fn a_recovered_target_raises_nothing() {
         use Rag::*;
-        let series = vec![(q(2026, 1), OffTrack), (q(2026, 2), OffTrack), (q(2026, 3), OnTrack)];
+        let series = vec![
+            (q(2026, 1), OffTrack),
+            (q(2026, 2), OffTrack),
+            (q(2026, 3), OnTrack),
+        ];
         assert_eq!(exception_due(&series, 2), None);
     }
 }

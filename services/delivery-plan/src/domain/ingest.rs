@@ -40,10 +40,16 @@ pub enum Decision {
     /// A new figure: revision 1.
     New,
     /// Replaces the held figure `supersedes`; this is `revision`.
-    Correct { supersedes: i64, revision: i32 },
+    Correct {
+        supersedes: i64,
+        revision: i32,
+    },
     /// Identical to the figure held: nothing to write.
     Unchanged,
-    Refuse { field: &'static str, reason: String },
+    Refuse {
+        field: &'static str,
+        reason: String,
+    },
 }
 
 fn refuse(field: &'static str, reason: impl Into<String>) -> Decision {
@@ -233,13 +239,19 @@ mod tests {
         let corrected = rec("a", "BV66a", 1, 95.5);
         assert_eq!(
             classify(&history(), SPAN, &held, &[corrected]),
-            vec![Decision::Correct { supersedes: 7, revision: 2 }]
+            vec![Decision::Correct {
+                supersedes: 7,
+                revision: 2
+            }]
         );
         // The same record id cannot move to another period.
         let moved = rec("a", "BV66a", 2, 95.5);
         assert!(matches!(
             &classify(&history(), SPAN, &held, &[moved])[0],
-            Decision::Refuse { field: "sender_record_id", .. }
+            Decision::Refuse {
+                field: "sender_record_id",
+                ..
+            }
         ));
     }
 
@@ -262,7 +274,16 @@ mod tests {
             &history(),
             SPAN,
             &HashMap::new(),
-            &[no_id, unknown, bad_period, outside, too_high, fractional_count, bad_forecast, long],
+            &[
+                no_id,
+                unknown,
+                bad_period,
+                outside,
+                too_high,
+                fractional_count,
+                bad_forecast,
+                long,
+            ],
         )
         .into_iter()
         .map(|d| match d {
@@ -272,7 +293,16 @@ mod tests {
         .collect();
         assert_eq!(
             fields,
-            vec!["sender_record_id", "target_code", "period", "period", "actual", "actual", "forecast", "commentary"]
+            vec![
+                "sender_record_id",
+                "target_code",
+                "period",
+                "period",
+                "actual",
+                "actual",
+                "forecast",
+                "commentary"
+            ]
         );
     }
 
@@ -285,7 +315,19 @@ mod tests {
         ];
         let d = classify(&history(), SPAN, &HashMap::new(), &push);
         assert_eq!(d[0], Decision::New);
-        assert!(matches!(d[1], Decision::Refuse { field: "period", .. }));
-        assert!(matches!(d[2], Decision::Refuse { field: "sender_record_id", .. }));
+        assert!(matches!(
+            d[1],
+            Decision::Refuse {
+                field: "period",
+                ..
+            }
+        ));
+        assert!(matches!(
+            d[2],
+            Decision::Refuse {
+                field: "sender_record_id",
+                ..
+            }
+        ));
     }
 }

@@ -28,7 +28,7 @@ impl PeriodKind {
         }
     }
 
-    fn per_year(self) -> i32 {
+    pub fn per_year(self) -> i32 {
         match self {
             PeriodKind::Month => 12,
             PeriodKind::Quarter => 4,
@@ -56,7 +56,11 @@ pub fn year_end(year: i32) -> NaiveDate {
 
 /// The financial year (by start year) a date falls in.
 pub fn financial_year_of(d: NaiveDate) -> i32 {
-    if d.month() >= 4 { d.year() } else { d.year() - 1 }
+    if d.month() >= 4 {
+        d.year()
+    } else {
+        d.year() - 1
+    }
 }
 
 impl Period {
@@ -90,7 +94,11 @@ impl Period {
         };
         // Financial month m (April = 1) is calendar month ((m + 2) % 12) + 1.
         let calendar_month = ((months_in + 2) % 12 + 1) as u32;
-        let calendar_year = if months_in <= 9 { self.year } else { self.year + 1 };
+        let calendar_year = if months_in <= 9 {
+            self.year
+        } else {
+            self.year + 1
+        };
         let first_of_next = if calendar_month == 12 {
             NaiveDate::from_ymd_opt(calendar_year + 1, 1, 1)
         } else {
@@ -106,7 +114,12 @@ impl Period {
             PeriodKind::Month => "M",
             PeriodKind::Quarter => "Q",
         };
-        format!("{}/{:02} {tag}{}", self.year, (self.year + 1) % 100, self.number)
+        format!(
+            "{}/{:02} {tag}{}",
+            self.year,
+            (self.year + 1) % 100,
+            self.number
+        )
     }
 }
 
@@ -122,7 +135,11 @@ mod tests {
     #[test]
     fn months_and_quarters_end_on_the_right_day() {
         let m = |n| Period::new(2003, PeriodKind::Month, n).unwrap().end_date();
-        let q = |n| Period::new(2003, PeriodKind::Quarter, n).unwrap().end_date();
+        let q = |n| {
+            Period::new(2003, PeriodKind::Quarter, n)
+                .unwrap()
+                .end_date()
+        };
         assert_eq!(m(1), d("2003-04-30"));
         assert_eq!(m(9), d("2003-12-31"));
         assert_eq!(m(10), d("2004-01-31"));

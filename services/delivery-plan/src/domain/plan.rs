@@ -160,7 +160,10 @@ impl Span {
     pub fn violations(&self) -> Vec<Violation> {
         let mut v = Vec::new();
         if !(1990..=2100).contains(&self.first) {
-            v.push(("first_year".into(), "a start year between 1990 and 2100".into()));
+            v.push((
+                "first_year".into(),
+                "a start year between 1990 and 2100".into(),
+            ));
         }
         if self.last < self.first {
             v.push(("last_year".into(), "must not be before first_year".into()));
@@ -174,7 +177,7 @@ impl Span {
     }
 }
 
-fn is_pi_code(code: &str) -> bool {
+pub fn is_pi_code(code: &str) -> bool {
     // National PI codes as the catalogue writes them: letters then digits, an optional
     // lower-case suffix (BV66a, BV212, HIP12).
     let letters = code.chars().take_while(|c| c.is_ascii_uppercase()).count();
@@ -201,7 +204,10 @@ pub fn violations(content: &PlanContent, span: Span, prefix: &str) -> Vec<Violat
     let mut v: Vec<Violation> = Vec::new();
     let mut add = |field: String, reason: String| v.push((field, reason));
     if content.targets.is_empty() {
-        add(format!("{prefix}.targets"), "a plan needs at least one target".into());
+        add(
+            format!("{prefix}.targets"),
+            "a plan needs at least one target".into(),
+        );
     }
     let mut codes = HashSet::new();
     for (i, t) in content.targets.iter().enumerate() {
@@ -230,13 +236,19 @@ pub fn violations(content: &PlanContent, span: Span, prefix: &str) -> Vec<Violat
             if !t.yearly.contains_key(&year) {
                 add(
                     f("yearly_targets"),
-                    format!("no target for {year}/{:02}: one per year of the plan", (year + 1) % 100),
+                    format!(
+                        "no target for {year}/{:02}: one per year of the plan",
+                        (year + 1) % 100
+                    ),
                 );
             }
         }
         for (year, value) in &t.yearly {
             if !span.contains_year(*year) {
-                add(f("yearly_targets"), format!("{year} is outside the plan's years"));
+                add(
+                    f("yearly_targets"),
+                    format!("{year} is outside the plan's years"),
+                );
             } else if let Err(e) = t.unit.check(*value) {
                 add(f("yearly_targets"), format!("{year}: {e}"));
             }
@@ -246,10 +258,16 @@ pub fn violations(content: &PlanContent, span: Span, prefix: &str) -> Vec<Violat
             add(f("tolerance.amber"), "must be 0 or more".into());
         }
         if !(tol.red.is_finite() && tol.red >= tol.amber) {
-            add(f("tolerance.red"), "must be at least the amber tolerance".into());
+            add(
+                f("tolerance.red"),
+                "must be at least the amber tolerance".into(),
+            );
         }
         if tol.kind == ToleranceKind::Relative && tol.red > 100.0 {
-            add(f("tolerance.red"), "a relative tolerance is at most 100 percent".into());
+            add(
+                f("tolerance.red"),
+                "a relative tolerance is at most 100 percent".into(),
+            );
         }
     }
     if let Some(dh) = &content.decent_homes {
@@ -262,7 +280,10 @@ pub fn violations(content: &PlanContent, span: Span, prefix: &str) -> Vec<Violat
         }
         for (year, count) in &dh.planned {
             if !span.contains_year(*year) {
-                add(f("planned_decent"), format!("{year} is outside the plan's years"));
+                add(
+                    f("planned_decent"),
+                    format!("{year} is outside the plan's years"),
+                );
             }
             if *count < 0 {
                 add(f("planned_decent"), format!("{year}: must be 0 or more"));
@@ -295,7 +316,10 @@ pub fn violations(content: &PlanContent, span: Span, prefix: &str) -> Vec<Violat
     for (i, line) in content.capital.iter().enumerate() {
         let f = |name: &str| format!("{prefix}.capital_profile[{i}].{name}");
         if !span.contains_year(line.year) {
-            add(f("year"), format!("{} is outside the plan's years", line.year));
+            add(
+                f("year"),
+                format!("{} is outside the plan's years", line.year),
+            );
         }
         if line.pence < 0 {
             add(f("amount"), "must be 0 or more".into());
@@ -323,7 +347,9 @@ pub fn violations(content: &PlanContent, span: Span, prefix: &str) -> Vec<Violat
     if !(ce.is_finite() && (MIN_COST_EFFECTIVENESS_PERCENT..=100.0).contains(&ce)) {
         add(
             format!("{prefix}.annual_cost_effectiveness_percent"),
-            format!("{ce} is below the {MIN_COST_EFFECTIVENESS_PERCENT}% a year every plan must aim for (003 §51)"),
+            format!(
+                "{ce} is below the {MIN_COST_EFFECTIVENESS_PERCENT}% a year every plan must aim for (003 §51)"
+            ),
         );
     }
     if content.delegated_functions.is_empty() {
@@ -341,7 +367,10 @@ pub fn violations(content: &PlanContent, span: Span, prefix: &str) -> Vec<Violat
                 "required, at most 200 characters".into(),
             );
         } else if !seen.insert(d.to_lowercase()) {
-            add(format!("{prefix}.delegated_functions[{i}]"), "listed twice".into());
+            add(
+                format!("{prefix}.delegated_functions[{i}]"),
+                "listed twice".into(),
+            );
         }
     }
     if !(1..=12).contains(&content.exception_after) {
@@ -383,7 +412,9 @@ impl History {
     }
 
     pub fn latest(&self) -> &Version {
-        self.versions.last().expect("a plan has at least one version")
+        self.versions
+            .last()
+            .expect("a plan has at least one version")
     }
 }
 
@@ -398,7 +429,10 @@ pub fn effective_date_violation(
             "must not be before {latest_effective}, when the current version took effect"
         ))
     } else if effective > span.end() {
-        Some(format!("must fall within the plan, which ends {}", span.end()))
+        Some(format!(
+            "must fall within the plan, which ends {}",
+            span.end()
+        ))
     } else {
         None
     }
@@ -411,7 +445,11 @@ pub(crate) mod tests {
     pub fn target(code: &str, direction: Direction, yearly: &[(i32, f64)]) -> Target {
         Target {
             code: code.into(),
-            kind: if code.starts_with("BV") { TargetKind::Pi } else { TargetKind::Local },
+            kind: if code.starts_with("BV") {
+                TargetKind::Pi
+            } else {
+                TargetKind::Local
+            },
             name: format!("measure {code}"),
             unit: Unit::Percent,
             direction,
@@ -426,12 +464,20 @@ pub(crate) mod tests {
     }
 
     pub fn content() -> PlanContent {
-        let mut homes = target("LOCAL-DECENT", Direction::HigherIsBetter, &[(2026, 300.0), (2027, 300.0)]);
+        let mut homes = target(
+            "LOCAL-DECENT",
+            Direction::HigherIsBetter,
+            &[(2026, 300.0), (2027, 300.0)],
+        );
         homes.unit = Unit::Count;
         homes.baseline = 0.0;
         PlanContent {
             targets: vec![
-                target("BV66a", Direction::HigherIsBetter, &[(2026, 97.0), (2027, 98.0)]),
+                target(
+                    "BV66a",
+                    Direction::HigherIsBetter,
+                    &[(2026, 97.0), (2027, 98.0)],
+                ),
                 homes,
             ],
             decent_homes: Some(DecentHomes {
@@ -441,8 +487,16 @@ pub(crate) mod tests {
                 progress_target_code: "LOCAL-DECENT".into(),
             }),
             capital: vec![
-                CapitalLine { year: 2026, category: CapitalCategory::DecentHomes, pence: 95_00 },
-                CapitalLine { year: 2026, category: CapitalCategory::Sustainability, pence: 5_00 },
+                CapitalLine {
+                    year: 2026,
+                    category: CapitalCategory::DecentHomes,
+                    pence: 95_00,
+                },
+                CapitalLine {
+                    year: 2026,
+                    category: CapitalCategory::Sustainability,
+                    pence: 5_00,
+                },
             ],
             cost_effectiveness_percent: 2.0,
             delegated_functions: vec!["Repairs".into(), "Lettings".into()],
@@ -450,7 +504,10 @@ pub(crate) mod tests {
         }
     }
 
-    pub const SPAN: Span = Span { first: 2026, last: 2027 };
+    pub const SPAN: Span = Span {
+        first: 2026,
+        last: 2027,
+    };
 
     fn fields(v: &[Violation]) -> Vec<&str> {
         v.iter().map(|(f, _)| f.as_str()).collect()
@@ -466,7 +523,10 @@ pub(crate) mod tests {
         let mut c = content();
         c.capital[1].pence = 5_01;
         c.capital[0].pence = 95_00;
-        assert_eq!(fields(&violations(&c, SPAN, "content")), vec!["content.capital_profile"]);
+        assert_eq!(
+            fields(&violations(&c, SPAN, "content")),
+            vec!["content.capital_profile"]
+        );
     }
 
     #[test]
@@ -528,7 +588,11 @@ pub(crate) mod tests {
     }
 
     fn version(number: i32, effective: &str) -> Version {
-        Version { number, effective: effective.parse().unwrap(), content: content() }
+        Version {
+            number,
+            effective: effective.parse().unwrap(),
+            content: content(),
+        }
     }
 
     #[test]

@@ -121,10 +121,22 @@ mod tests {
     #[test]
     fn trend_follows_the_direction() {
         assert_eq!(trend(None, 5.0, Direction::HigherIsBetter), Trend::First);
-        assert_eq!(trend(Some(4.0), 5.0, Direction::HigherIsBetter), Trend::Improving);
-        assert_eq!(trend(Some(4.0), 5.0, Direction::LowerIsBetter), Trend::Worsening);
-        assert_eq!(trend(Some(6.0), 5.0, Direction::LowerIsBetter), Trend::Improving);
-        assert_eq!(trend(Some(5.0), 5.0, Direction::LowerIsBetter), Trend::Steady);
+        assert_eq!(
+            trend(Some(4.0), 5.0, Direction::HigherIsBetter),
+            Trend::Improving
+        );
+        assert_eq!(
+            trend(Some(4.0), 5.0, Direction::LowerIsBetter),
+            Trend::Worsening
+        );
+        assert_eq!(
+            trend(Some(6.0), 5.0, Direction::LowerIsBetter),
+            Trend::Improving
+        );
+        assert_eq!(
+            trend(Some(5.0), 5.0, Direction::LowerIsBetter),
+            Trend::Steady
+        );
     }
 
     fn rank(r: Rag) -> u8 {
