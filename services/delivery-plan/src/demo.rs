@@ -367,7 +367,31 @@ pub async fn seed(db: &Db) -> Result<(), DbErr> {
                 last_number: run.last.number,
                 state: "open".into(),
                 raised_at: at("2026-11-01"),
+                report_cause: String::new(),
+                report_recovery_action: String::new(),
+                report_recovery_date: None,
+                reported_by: None,
+                reported_at: None,
+                decision_note: String::new(),
+                decided_by: None,
+                decided_at: None,
+                row_version: 1,
             });
+        }
+    }
+    // The ALMO has answered the Decent Homes exception; the council has yet to decide.
+    for e in &mut exceptions {
+        if e.target_code == "LOCAL-DECENT" {
+            e.state = "answered".into();
+            e.report_cause =
+                "Access refusals and a kitchen supplier failure held the programme to 40 homes a month".into();
+            e.report_recovery_action =
+                "Second contractor from January; tenant liaison officers booking access in advance"
+                    .into();
+            e.report_recovery_date = Some(date("2027-06-30"));
+            e.reported_by = Some("almo_officer@LAMBETH-LIVING".into());
+            e.reported_at = Some(at("2026-11-12"));
+            e.row_version = 2;
         }
     }
     storage::insert_exceptions(&txn, exceptions).await?;

@@ -15,6 +15,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::domain::amendment::{self, AmendmentState, Answer, AnswerRefusal, Party};
 use crate::domain::countdown::{Countdown, countdown};
+use crate::domain::exception::{ExceptionState, decide_report, submit_report};
 use crate::domain::ingest::{self, Decision, Held, Incoming};
 use crate::domain::period::{Period, PeriodKind};
 use crate::domain::plan::{
@@ -48,6 +49,10 @@ fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
 
 fn plan_etag(latest: i32) -> String {
     format!("v{latest}")
+}
+
+fn exception_etag(row_version: i32) -> String {
+    format!("x{row_version}")
 }
 
 fn amendment_etag(row_version: i32) -> String {
@@ -545,8 +550,26 @@ fn exception_to_proto(e: &dp_exception::Model) -> pb::PlanException {
             kind,
             number: e.last_number,
         })),
-        state: pb::ExceptionState::Open as i32,
+        state: match ExceptionState::parse(&e.state) {
+            Some(ExceptionState::Open) => pb::ExceptionState::Open,
+            Some(ExceptionState::Answered) => pb::ExceptionState::Answered,
+            Some(ExceptionState::Accepted) => pb::ExceptionState::Accepted,
+            Some(ExceptionState::Escalated) => pb::ExceptionState::Escalated,
+            None => pb::ExceptionState::Unspecified,
+        } as i32,
         raise_time: Some(ts(e.raised_at)),
+        report: e.reported_at.map(|at| pb::ExceptionReport {
+            cause: e.report_cause.clone(),
+            recovery_action: e.report_recovery_action.clone(),
+            recovery_date: e
+                .report_recovery_date
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            reported_by: e.reported_by.clone().unwrap_or_default(),
+            report_time: Some(ts(at)),
+        }),
+        decision_note: e.decision_note.clone(),
+        etag: exception_etag(e.row_version),
     }
 }
 
@@ -856,6 +879,15 @@ impl DeliveryPlans {
                     last_number: run.last.number,
                     state: "open".into(),
                     raised_at: now,
+                    report_cause: String::new(),
+                    report_recovery_action: String::new(),
+                    report_recovery_date: None,
+                    reported_by: None,
+                    reported_at: None,
+                    decision_note: String::new(),
+                    decided_by: None,
+                    decided_at: None,
+                    row_version: 1,
                 });
             }
         }
@@ -863,6 +895,28 @@ impl DeliveryPlans {
             .await
             .map_err(db)?;
         Ok(Ingested { decisions, raised })
+    }
+
+    /// The exception and its plan, if the caller may see them.
+    async fn visible_exception(
+        &self,
+        p: &Principal,
+        exception_id: &str,
+    ) -> Result<(dp_exception::Model, dp_plan::Model), AppError> {
+        let found = storage::get_exception(self.ctx.db.conn(), exception_id.trim())
+            .await
+            .map_err(db)?;
+        let Some(e) = found else {
+            return Err(match visibility(p) {
+                Visibility::All => AppError::NotFound(format!("no exception {exception_id:?}")),
+                _ => AppError::PermissionDenied(format!(
+                    "{} may not see exception {exception_id:?}",
+                    p.org.id
+                )),
+            });
+        };
+        let plan = self.visible_plan(p, &e.plan_id).await?;
+        Ok((e, plan))
     }
 
     /// Agrees, rejects or withdraws an amendment for the caller's party. Agreement makes the
@@ -1630,5 +1684,161 @@ impl DeliveryPlanService for DeliveryPlans {
             exceptions: rows.iter().map(exception_to_proto).collect(),
             next_page_token,
         }))
+    }
+
+    async fn submit_exception_report(
+        &self,
+        request: Request<pb::SubmitExceptionReportRequest>,
+    ) -> Result<Response<pb::SubmitExceptionReportResponse>, Status> {
+        let p = self.principal(&request).await?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        v.check(r.exception_id.trim().is_empty(), "exception_id", "required");
+        v.check(
+            r.etag.trim().is_empty(),
+            "etag",
+            "required: the exception's etag as last read",
+        );
+        for (field, value) in [("cause", &r.cause), ("recovery_action", &r.recovery_action)] {
+            let t = value.trim();
+            v.check(
+                t.is_empty() || t.chars().count() > 4000,
+                field,
+                "required, at most 4000 characters",
+            );
+        }
+        let recovery = parse_date(&mut v, "recovery_date", &r.recovery_date, true);
+        if let Some(d) = recovery {
+            v.check(
+                d < Utc::now().date_naive(),
+                "recovery_date",
+                "must not be in the past",
+            );
+        }
+        v.into_result()?;
+        let (e, plan) = self.visible_exception(&p, &r.exception_id).await?;
+        if party_of(&p, &plan)? != Party::Almo {
+            return Err(AppError::PermissionDenied(format!(
+                "the ALMO ({}) answers exceptions; the council decides on its report",
+                plan.almo_id
+            ))
+            .into());
+        }
+        let state = ExceptionState::parse(&e.state).ok_or_else(|| {
+            AppError::Internal(format!("exception {}: state {:?}", e.id, e.state))
+        })?;
+        let next = submit_report(state)
+            .map_err(|m| AppError::failed_precondition("EXCEPTION_NOT_AWAITING_REPORT", m))?;
+        let resource = format!("exceptions/{}", e.id);
+        if r.etag.trim() != exception_etag(e.row_version) {
+            return Err(AppError::stale_etag(&resource).into());
+        }
+        let ctx = Self::call_context(&p, "SubmitExceptionReport", &r.request_id);
+        let write = match self.ctx.db.begin_idempotent(&ctx, r).await.map_err(db)? {
+            Begun::Replay(resp) => return Ok(Response::new(resp)),
+            Begun::Fresh(w) => w,
+        };
+        let now = Utc::now();
+        let mut updated = e.clone();
+        updated.state = next.as_str().into();
+        updated.report_cause = r.cause.trim().into();
+        updated.report_recovery_action = r.recovery_action.trim().into();
+        updated.report_recovery_date = recovery;
+        updated.reported_by = Some(p.caller.subject.clone());
+        updated.reported_at = Some(now);
+        updated.row_version = e.row_version + 1;
+        if !storage::update_exception_if(write.txn(), &updated, e.row_version)
+            .await
+            .map_err(db)?
+        {
+            return Err(AppError::stale_etag(&resource).into());
+        }
+        let resp = pb::SubmitExceptionReportResponse {
+            exception: Some(exception_to_proto(&updated)),
+        };
+        write.finish(&resp, &resource).await.map_err(db)?;
+        Ok(Response::new(resp))
+    }
+
+    async fn decide_exception_report(
+        &self,
+        request: Request<pb::DecideExceptionReportRequest>,
+    ) -> Result<Response<pb::DecideExceptionReportResponse>, Status> {
+        let p = self.principal(&request).await?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        v.check(r.exception_id.trim().is_empty(), "exception_id", "required");
+        v.check(
+            r.etag.trim().is_empty(),
+            "etag",
+            "required: the exception's etag as last read",
+        );
+        let accept = match pb::ExceptionDecision::try_from(r.decision) {
+            Ok(pb::ExceptionDecision::Accept) => Some(true),
+            Ok(pb::ExceptionDecision::Escalate) => Some(false),
+            _ => {
+                v.add(
+                    "decision",
+                    "required: EXCEPTION_DECISION_ACCEPT or EXCEPTION_DECISION_ESCALATE",
+                );
+                None
+            }
+        };
+        v.check(
+            accept == Some(false) && r.note.trim().is_empty(),
+            "note",
+            "required: say why the report is escalated",
+        );
+        v.check(
+            r.note.chars().count() > 4000,
+            "note",
+            "at most 4000 characters",
+        );
+        v.into_result()?;
+        let accept = accept.expect("checked above");
+        let (e, plan) = self.visible_exception(&p, &r.exception_id).await?;
+        if party_of(&p, &plan)? != Party::Council {
+            return Err(AppError::PermissionDenied(format!(
+                "the council ({}) decides on exception reports",
+                plan.council_id
+            ))
+            .into());
+        }
+        let state = ExceptionState::parse(&e.state).ok_or_else(|| {
+            AppError::Internal(format!("exception {}: state {:?}", e.id, e.state))
+        })?;
+        let next = decide_report(state, accept)
+            .map_err(|m| AppError::failed_precondition("EXCEPTION_NOT_ANSWERED", m))?;
+        let resource = format!("exceptions/{}", e.id);
+        if r.etag.trim() != exception_etag(e.row_version) {
+            return Err(AppError::stale_etag(&resource).into());
+        }
+        let ctx = Self::call_context(&p, "DecideExceptionReport", &r.request_id);
+        let write = match self.ctx.db.begin_idempotent(&ctx, r).await.map_err(db)? {
+            Begun::Replay(resp) => return Ok(Response::new(resp)),
+            Begun::Fresh(w) => w,
+        };
+        let now = Utc::now();
+        let mut updated = e.clone();
+        updated.state = next.as_str().into();
+        if !next.is_unresolved() {
+            // Closed: a target still off track later may raise a new exception.
+            updated.open_target = None;
+        }
+        updated.decision_note = r.note.trim().into();
+        updated.decided_by = Some(p.caller.subject.clone());
+        updated.decided_at = Some(now);
+        updated.row_version = e.row_version + 1;
+        if !storage::update_exception_if(write.txn(), &updated, e.row_version)
+            .await
+            .map_err(db)?
+        {
+            return Err(AppError::stale_etag(&resource).into());
+        }
+        let resp = pb::DecideExceptionReportResponse {
+            exception: Some(exception_to_proto(&updated)),
+        };
+        write.finish(&resp, &resource).await.map_err(db)?;
+        Ok(Response::new(resp))
     }
 }

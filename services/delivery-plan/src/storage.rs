@@ -289,6 +289,61 @@ pub async fn insert_exceptions(
     Ok(())
 }
 
+pub async fn get_exception(
+    conn: &impl ConnectionTrait,
+    id: &str,
+) -> Result<Option<dp_exception::Model>, DbErr> {
+    dp_exception::Entity::find_by_id(id.to_string())
+        .one(conn)
+        .await
+}
+
+/// Writes the exception's report and decision if its row version is still `expected`.
+pub async fn update_exception_if(
+    conn: &impl ConnectionTrait,
+    e: &dp_exception::Model,
+    expected: i32,
+) -> Result<bool, DbErr> {
+    let res = dp_exception::Entity::update_many()
+        .col_expr(dp_exception::Column::State, Expr::value(e.state.clone()))
+        .col_expr(
+            dp_exception::Column::OpenTarget,
+            Expr::value(e.open_target.clone()),
+        )
+        .col_expr(
+            dp_exception::Column::ReportCause,
+            Expr::value(e.report_cause.clone()),
+        )
+        .col_expr(
+            dp_exception::Column::ReportRecoveryAction,
+            Expr::value(e.report_recovery_action.clone()),
+        )
+        .col_expr(
+            dp_exception::Column::ReportRecoveryDate,
+            Expr::value(e.report_recovery_date),
+        )
+        .col_expr(
+            dp_exception::Column::ReportedBy,
+            Expr::value(e.reported_by.clone()),
+        )
+        .col_expr(dp_exception::Column::ReportedAt, Expr::value(e.reported_at))
+        .col_expr(
+            dp_exception::Column::DecisionNote,
+            Expr::value(e.decision_note.clone()),
+        )
+        .col_expr(
+            dp_exception::Column::DecidedBy,
+            Expr::value(e.decided_by.clone()),
+        )
+        .col_expr(dp_exception::Column::DecidedAt, Expr::value(e.decided_at))
+        .col_expr(dp_exception::Column::RowVersion, Expr::value(e.row_version))
+        .filter(dp_exception::Column::Id.eq(&e.id))
+        .filter(dp_exception::Column::RowVersion.eq(expected))
+        .exec(conn)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
 /// Open exceptions on the plans `vis` allows, optionally of one plan, in id (raise) order.
 pub async fn list_exceptions(
     conn: &impl ConnectionTrait,

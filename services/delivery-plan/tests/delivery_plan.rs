@@ -1226,3 +1226,165 @@ async fn demo_plan_shows_amendments_an_exception_and_a_programme_behind_schedule
         vec![Proposed as i32, Rejected as i32, Agreed as i32]
     );
 }
+
+#[tokio::test]
+async fn the_almo_answers_an_exception_and_the_council_accepts_or_escalates() {
+    let (_app, mut client) = app().await;
+    let plan = create(&mut client).await;
+    record(
+        &mut client,
+        &plan.plan_id,
+        "r1",
+        rec("q1", "BV66a", quarter(1), 95.0),
+    )
+    .await;
+    let raised = record(
+        &mut client,
+        &plan.plan_id,
+        "r2",
+        rec("q2", "BV66a", quarter(2), 95.0),
+    )
+    .await
+    .exceptions_raised
+    .remove(0);
+    let report = |rid: &str, etag: &str| pb::SubmitExceptionReportRequest {
+        request_id: rid.into(),
+        exception_id: raised.exception_id.clone(),
+        etag: etag.into(),
+        cause: "Universal credit migration delayed payments".into(),
+        recovery_action: "Two more income officers from January".into(),
+        recovery_date: "2099-06-30".into(),
+    };
+    let decide = |rid: &str, etag: &str, d: pb::ExceptionDecision, note: &str| {
+        pb::DecideExceptionReportRequest {
+            request_id: rid.into(),
+            exception_id: raised.exception_id.clone(),
+            etag: etag.into(),
+            decision: d as i32,
+            note: note.into(),
+        }
+    };
+    // The council cannot decide before the ALMO reports, nor report for it.
+    let err = client
+        .decide_exception_report(authed(
+            decide("d0", &raised.etag, pb::ExceptionDecision::Accept, ""),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    let err = client
+        .submit_exception_report(authed(
+            report("s0", &raised.etag),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let mut bad = report("s1", &raised.etag);
+    bad.cause = String::new();
+    bad.recovery_date = "2001-01-01".into();
+    let err = client
+        .submit_exception_report(authed(bad, LAMBETH_LIVING, Role::AlmoOfficer))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), vec!["cause", "recovery_date"]);
+    let answered = client
+        .submit_exception_report(authed(
+            report("s2", &raised.etag),
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .exception
+        .unwrap();
+    assert_eq!(answered.state, pb::ExceptionState::Answered as i32);
+    assert_eq!(
+        answered.report.as_ref().unwrap().recovery_date,
+        "2099-06-30"
+    );
+    // A decision against the etag as first read is stale.
+    let err = client
+        .decide_exception_report(authed(
+            decide("d1", &raised.etag, pb::ExceptionDecision::Accept, ""),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Aborted);
+    let err = client
+        .decide_exception_report(authed(
+            decide("d2", &answered.etag, pb::ExceptionDecision::Escalate, ""),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), vec!["note"]);
+    let escalated = client
+        .decide_exception_report(authed(
+            decide(
+                "d3",
+                &answered.etag,
+                pb::ExceptionDecision::Escalate,
+                "To cabinet: recovery too slow",
+            ),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .exception
+        .unwrap();
+    assert_eq!(escalated.state, pb::ExceptionState::Escalated as i32);
+    let revised = client
+        .submit_exception_report(authed(
+            report("s3", &escalated.etag),
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .exception
+        .unwrap();
+    let accepted = client
+        .decide_exception_report(authed(
+            decide("d4", &revised.etag, pb::ExceptionDecision::Accept, "Agreed"),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .exception
+        .unwrap();
+    assert_eq!(accepted.state, pb::ExceptionState::Accepted as i32);
+    // Accepted is closed: no longer listed, and a target still off track can raise a new one.
+    let open = client
+        .list_exceptions(authed(
+            pb::ListExceptionsRequest::default(),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .exceptions;
+    assert!(open.is_empty());
+    let again = record(
+        &mut client,
+        &plan.plan_id,
+        "r3",
+        rec("q3", "BV66a", quarter(3), 95.0),
+    )
+    .await;
+    assert_eq!(again.exceptions_raised.len(), 1);
+    assert_eq!(again.exceptions_raised[0].consecutive_periods, 3);
+}

@@ -84,6 +84,15 @@ enum DpExceptions {
     LastNumber,
     State,
     RaisedAt,
+    ReportCause,
+    ReportRecoveryAction,
+    ReportRecoveryDate,
+    ReportedBy,
+    ReportedAt,
+    DecisionNote,
+    DecidedBy,
+    DecidedAt,
+    RowVersion,
 }
 
 #[derive(DeriveIden)]
@@ -271,6 +280,15 @@ impl MigrationTrait for Migration {
                     .col(integer(DpExceptions::LastNumber))
                     .col(string(DpExceptions::State))
                     .col(timestamp_with_time_zone(DpExceptions::RaisedAt))
+                    .col(text(DpExceptions::ReportCause))
+                    .col(text(DpExceptions::ReportRecoveryAction))
+                    .col(date_null(DpExceptions::ReportRecoveryDate))
+                    .col(string_null(DpExceptions::ReportedBy))
+                    .col(timestamp_with_time_zone_null(DpExceptions::ReportedAt))
+                    .col(text(DpExceptions::DecisionNote))
+                    .col(string_null(DpExceptions::DecidedBy))
+                    .col(timestamp_with_time_zone_null(DpExceptions::DecidedAt))
+                    .col(integer(DpExceptions::RowVersion))
                     .foreign_key(&mut fk_plan(
                         "fk_dp_exceptions_plan",
                         DpExceptions::Table,

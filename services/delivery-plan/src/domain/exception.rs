@@ -1,6 +1,10 @@
 //! Escalation: a target off track for N consecutive periods (per plan, default 2) raises an
 //! exception. Consecutive means adjacent periods of the same kind: a month with no figure breaks
 //! the run, as does any period on track or at risk.
+//!
+//! The ALMO answers an exception with an exception report (cause, recovery action, the date it
+//! expects to be back on track); the council accepts the report, which closes the exception, or
+//! escalates it (to the joint board or cabinet), and the ALMO then owes a revised report.
 
 use super::period::Period;
 use super::tolerance::Rag;
@@ -41,10 +45,84 @@ pub fn exception_due(series: &[(Period, Rag)], threshold: u32) -> Option<OffTrac
     trailing_off_track(series).filter(|run| run.length >= threshold)
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExceptionState {
+    /// Raised; the ALMO owes a report.
+    Open,
+    /// The ALMO reported; the council decides.
+    Answered,
+    /// The council accepted the report: closed.
+    Accepted,
+    /// The council escalated it; the ALMO owes a revised report.
+    Escalated,
+}
+
+impl ExceptionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExceptionState::Open => "open",
+            ExceptionState::Answered => "answered",
+            ExceptionState::Accepted => "accepted",
+            ExceptionState::Escalated => "escalated",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            ExceptionState::Open,
+            ExceptionState::Answered,
+            ExceptionState::Accepted,
+            ExceptionState::Escalated,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
+    /// Whether the exception still needs someone to act (at most one such per target).
+    pub fn is_unresolved(self) -> bool {
+        self != ExceptionState::Accepted
+    }
+}
+
+/// The state after the ALMO reports, or why it may not now.
+pub fn submit_report(state: ExceptionState) -> Result<ExceptionState, String> {
+    match state {
+        ExceptionState::Open | ExceptionState::Escalated => Ok(ExceptionState::Answered),
+        ExceptionState::Answered => {
+            Err("a report is already with the council for its decision".into())
+        }
+        ExceptionState::Accepted => Err("the exception is closed".into()),
+    }
+}
+
+/// The state after the council accepts (`accept`) or escalates the report, or why it may not.
+pub fn decide_report(state: ExceptionState, accept: bool) -> Result<ExceptionState, String> {
+    match (state, accept) {
+        (ExceptionState::Answered, true) => Ok(ExceptionState::Accepted),
+        (ExceptionState::Answered, false) => Ok(ExceptionState::Escalated),
+        (ExceptionState::Accepted, _) => Err("the exception is closed".into()),
+        _ => Err("the ALMO has not yet reported on this exception".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::period::PeriodKind;
+
+    #[test]
+    fn the_council_decides_only_on_a_report_and_escalation_asks_for_another() {
+        use ExceptionState::*;
+        assert!(decide_report(Open, true).is_err());
+        assert_eq!(submit_report(Open), Ok(Answered));
+        assert!(submit_report(Answered).is_err());
+        assert_eq!(decide_report(Answered, false), Ok(Escalated));
+        assert_eq!(submit_report(Escalated), Ok(Answered));
+        assert_eq!(decide_report(Answered, true), Ok(Accepted));
+        assert!(submit_report(Accepted).is_err());
+        assert!(decide_report(Accepted, true).is_err());
+        assert!(!Accepted.is_unresolved() && Escalated.is_unresolved());
+    }
 
     fn q(year: i32, n: i32) -> Period {
         Period::new(year, PeriodKind::Quarter, n).unwrap()
