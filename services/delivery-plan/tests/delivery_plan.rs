@@ -1388,3 +1388,97 @@ async fn the_almo_answers_an_exception_and_the_council_accepts_or_escalates() {
     assert_eq!(again.exceptions_raised.len(), 1);
     assert_eq!(again.exceptions_raised[0].consecutive_periods, 3);
 }
+
+#[tokio::test]
+async fn a_push_of_ten_thousand_figures_is_taken_in_whole_and_again_changes_nothing() {
+    use pb::{Direction::*, TargetKind::*, ToleranceKind::*, Unit::*};
+    let (app, mut client) = app().await;
+    let mut r = create_request("big");
+    let c = r.content.as_mut().unwrap();
+    for i in 0..278 {
+        c.targets.push(target(
+            &format!("LOCAL-M{i:03}"),
+            Local,
+            Percent,
+            HigherIsBetter,
+            [90.0, 90.0, 90.0],
+            (Absolute, 1.0, 2.0),
+        ));
+    }
+    let plan = client
+        .create_plan(authed(r, LAMBETH, Role::CouncilOfficer))
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    let codes: Vec<String> = plan
+        .content
+        .as_ref()
+        .unwrap()
+        .targets
+        .iter()
+        .map(|t| t.code.clone())
+        .collect();
+    let mut records = Vec::new();
+    for code in codes.iter().filter(|c| c.starts_with("LOCAL-M")) {
+        for year in 2026..=2028 {
+            for m in 1..=12 {
+                records.push(pb::VarianceRecord {
+                    sender_record_id: format!("{code}/{year}/{m}"),
+                    target_code: code.clone(),
+                    period: Some(Period {
+                        year: fy(year),
+                        kind: PeriodKind::Month as i32,
+                        number: m,
+                    }),
+                    // The last two months of each target are off track.
+                    actual: if year == 2028 && m >= 11 { 80.0 } else { 91.0 },
+                    forecast: None,
+                    commentary: String::new(),
+                });
+            }
+        }
+    }
+    assert!(records.len() >= 10_000);
+    let n = records.len() as i32;
+    let first = push(&mut client, &plan.plan_id, "big-1", records.clone(), 1000)
+        .await
+        .unwrap();
+    assert_eq!((first.received, first.accepted, first.refused), (n, n, 0));
+    assert_eq!(first.exceptions_raised.len(), 278);
+    let again = push(&mut client, &plan.plan_id, "big-2", records, 1000)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.accepted, again.unchanged, again.corrected),
+        (0, n, 0)
+    );
+    assert!(again.exceptions_raised.is_empty());
+    use almo_db::entity::dp_variance;
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let rows = dp_variance::Entity::find()
+        .count(app.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(rows, n as u64);
+    let status = client
+        .get_plan_status(authed(
+            pb::GetPlanStatusRequest {
+                plan_id: plan.plan_id.clone(),
+            },
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let t = status
+        .targets
+        .iter()
+        .find(|t| t.code == "LOCAL-M000")
+        .unwrap();
+    assert_eq!(t.periods.len(), 36);
+    assert_eq!(t.latest_status, pb::RagStatus::OffTrack as i32);
+    assert!(t.in_exception);
+}
