@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use almo_auth::{OrgKind, Role};
-use almo_db::entity::{dp_amendment, dp_exception, dp_plan, dp_plan_version, dp_variance};
+use almo_db::entity::{
+    dp_amendment, dp_event, dp_exception, dp_plan, dp_plan_version, dp_variance,
+};
 use almo_db::{Begun, CallContext, PendingWrite};
 use almo_proto::common;
 use almo_proto::delivery_plan::delivery_plan_service_server::DeliveryPlanService;
@@ -22,7 +24,7 @@ use crate::domain::plan::{
     CapitalCategory, CapitalLine, DEFAULT_EXCEPTION_AFTER, DecentHomes, Direction, History,
     PlanContent, Span, Target, TargetKind, Tolerance, ToleranceKind, Unit, Version,
 };
-use crate::domain::status::{Assessed, Figure, assess_target, exception_run};
+use crate::domain::status::{Assessed, Figure, assess_target, exception_run, latest_status};
 use crate::domain::tolerance::{Rag, Trend};
 use crate::storage::{self, Visibility};
 
@@ -624,6 +626,15 @@ fn span_of(plan: &dp_plan::Model) -> Span {
     }
 }
 
+fn rag_word(r: Option<Rag>) -> &'static str {
+    match r {
+        Some(Rag::OnTrack) => "on track",
+        Some(Rag::AtRisk) => "at risk",
+        Some(Rag::OffTrack) => "off track",
+        None => "no status",
+    }
+}
+
 fn rag_to_proto(r: Option<Rag>) -> pb::RagStatus {
     match r {
         Some(Rag::OnTrack) => pb::RagStatus::OnTrack,
@@ -818,6 +829,7 @@ impl DeliveryPlans {
                 )
             })
             .collect();
+        let before = figures.clone();
         let mut touched: HashSet<String> = HashSet::new();
         for (r, d) in incoming.iter().zip(&decisions) {
             let revision = match d {
@@ -861,23 +873,55 @@ impl DeliveryPlans {
             .collect();
         let threshold = history.latest().content.exception_after;
         let mut raised = Vec::new();
-        let mut touched: Vec<String> = touched.into_iter().filter(|c| !open.contains(c)).collect();
+        let mut events = Vec::new();
+        let (mut new, mut corrected) = (0, 0);
+        for d in &decisions {
+            match d {
+                Decision::New => new += 1,
+                Decision::Correct { .. } => corrected += 1,
+                _ => {}
+            }
+        }
+        if new + corrected > 0 {
+            events.push(storage::event(
+                &plan.id,
+                "variances_recorded",
+                &plan.id,
+                format!("{new} new and {corrected} corrected figures"),
+                now,
+            ));
+        }
+        let mut touched: Vec<String> = touched.into_iter().collect();
         touched.sort();
         for code in touched {
             let assessed = assess_target(&history, &code, figures.values());
+            let was = latest_status(&assess_target(&history, &code, before.values()));
+            let is = latest_status(&assessed);
+            if was != is {
+                events.push(storage::event(
+                    &plan.id,
+                    "status_changed",
+                    &code,
+                    format!("{code}: {} -> {}", rag_word(was), rag_word(is)),
+                    now,
+                ));
+            }
+            if open.contains(&code) {
+                continue;
+            }
             if let Some(run) = exception_run(&assessed, threshold) {
-                raised.push(dp_exception::Model {
+                let e = dp_exception::Model {
                     id: new_id("EXC", now),
                     plan_id: plan.id.clone(),
                     target_code: code.clone(),
-                    open_target: Some(code),
+                    open_target: Some(code.clone()),
                     consecutive_periods: run.length as i32,
                     period_kind: run.last.kind.as_str().into(),
                     first_year: run.first.year,
                     first_number: run.first.number,
                     last_year: run.last.year,
                     last_number: run.last.number,
-                    state: "open".into(),
+                    state: ExceptionState::Open.as_str().into(),
                     raised_at: now,
                     report_cause: String::new(),
                     report_recovery_action: String::new(),
@@ -888,12 +932,26 @@ impl DeliveryPlans {
                     decided_by: None,
                     decided_at: None,
                     row_version: 1,
-                });
+                };
+                events.push(storage::event(
+                    &plan.id,
+                    "exception_raised",
+                    &e.id,
+                    format!(
+                        "{code} off track for {} periods in a row, {} to {}",
+                        run.length,
+                        run.first.label(),
+                        run.last.label()
+                    ),
+                    now,
+                ));
+                raised.push(e);
             }
         }
         storage::insert_exceptions(txn, raised.clone())
             .await
             .map_err(db)?;
+        storage::insert_events(txn, events).await.map_err(db)?;
         Ok(Ingested { decisions, raised })
     }
 
@@ -1041,6 +1099,27 @@ impl DeliveryPlans {
         {
             return Err(AppError::stale_etag(&resource));
         }
+        storage::lock_plan(txn, &plan.id).await.map_err(db)?;
+        let summary = match next {
+            AmendmentState::Agreed => format!(
+                "{party} agreed: version {} from {}",
+                updated.resulting_version.unwrap_or_default(),
+                updated.effective_date
+            ),
+            _ => format!("{party}: {}", updated.decision_note),
+        };
+        storage::insert_events(
+            txn,
+            vec![storage::event(
+                &plan.id,
+                &format!("amendment_{}", next.as_str()),
+                &updated.id,
+                summary,
+                now,
+            )],
+        )
+        .await
+        .map_err(db)?;
         let resp = reply(amendment_to_proto(&updated)?, plan_reply);
         write.finish(&resp, &resource).await.map_err(db)?;
         Ok(resp)
@@ -1060,8 +1139,101 @@ fn page<T>(mut rows: Vec<T>, size: u64, key: impl Fn(&T) -> String) -> (Vec<T>, 
     }
 }
 
+fn event_kind(kind: &str) -> pb::PlanEventKind {
+    use pb::PlanEventKind as K;
+    match kind {
+        "variances_recorded" => K::VariancesRecorded,
+        "status_changed" => K::StatusChanged,
+        "exception_raised" => K::ExceptionRaised,
+        "exception_answered" => K::ExceptionAnswered,
+        "exception_accepted" => K::ExceptionAccepted,
+        "exception_escalated" => K::ExceptionEscalated,
+        "amendment_proposed" => K::AmendmentProposed,
+        "amendment_agreed" => K::AmendmentAgreed,
+        "amendment_rejected" => K::AmendmentRejected,
+        "amendment_withdrawn" => K::AmendmentWithdrawn,
+        _ => K::Unspecified,
+    }
+}
+
+fn event_to_proto(e: &dp_event::Model) -> pb::WatchPlanEventsResponse {
+    pb::WatchPlanEventsResponse {
+        event: Some(pb::PlanEvent {
+            cursor: e.id.to_string(),
+            plan_id: e.plan_id.clone(),
+            kind: event_kind(&e.kind) as i32,
+            subject_id: e.subject_id.clone(),
+            summary: e.summary.clone(),
+            event_time: Some(ts(e.at)),
+        }),
+    }
+}
+
+/// How often a watch looks for new events when it has caught up. Polling the table (rather than
+/// an in-process channel) lets every replica serve every plan's events.
+const WATCH_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+/// How long one watch call lasts before it ends cleanly; the client carries on from the last
+/// cursor. Services get no shutdown signal, so this bounds how long a drain waits for watches.
+const WATCH_MAX: std::time::Duration = std::time::Duration::from_secs(30);
+
 #[tonic::async_trait]
 impl DeliveryPlanService for DeliveryPlans {
+    type WatchPlanEventsStream =
+        tokio_stream::wrappers::ReceiverStream<Result<pb::WatchPlanEventsResponse, Status>>;
+
+    async fn watch_plan_events(
+        &self,
+        request: Request<pb::WatchPlanEventsRequest>,
+    ) -> Result<Response<Self::WatchPlanEventsStream>, Status> {
+        let p = self.principal(&request).await?;
+        let r = request.get_ref();
+        let plan = self.visible_plan(&p, &r.plan_id).await?;
+        let cursor = r.after_cursor.trim();
+        let mut after = if cursor.is_empty() {
+            storage::last_event_id(self.ctx.db.conn(), &plan.id)
+                .await
+                .map_err(db)?
+        } else {
+            cursor
+                .parse::<i64>()
+                .ok()
+                .filter(|c| *c >= 0)
+                .ok_or_else(|| AppError::invalid("after_cursor", "not a cursor this server sent"))?
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let db = self.ctx.db.clone();
+        let deadline = tokio::time::Instant::now() + WATCH_MAX;
+        tokio::spawn(async move {
+            loop {
+                let rows = match storage::events_after(db.conn(), &plan.id, after, 500).await {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        let _ = tx.send(Err(Status::from(AppError::from(e)))).await;
+                        return;
+                    }
+                };
+                if rows.is_empty() {
+                    if tokio::time::Instant::now() >= deadline {
+                        return;
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(WATCH_POLL) => continue,
+                        _ = tx.closed() => return,
+                    }
+                }
+                for row in rows {
+                    after = row.id;
+                    if tx.send(Ok(event_to_proto(&row))).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
+            rx,
+        )))
+    }
+
     async fn create_plan(
         &self,
         request: Request<pb::CreatePlanRequest>,
@@ -1335,6 +1507,19 @@ impl DeliveryPlanService for DeliveryPlans {
             created_at: now,
             updated_at: now,
         };
+        storage::lock_plan(txn, &plan.id).await.map_err(db)?;
+        storage::insert_events(
+            txn,
+            vec![storage::event(
+                &plan.id,
+                "amendment_proposed",
+                &a.id,
+                format!("{party} proposes, from {effective}: {reason}"),
+                now,
+            )],
+        )
+        .await
+        .map_err(db)?;
         storage::insert_amendment(txn, a.clone())
             .await
             .map_err(db)?;
@@ -1589,14 +1774,11 @@ impl DeliveryPlanService for DeliveryPlans {
             .iter()
             .map(|t| {
                 let assessed: Vec<Assessed> = assess_target(&history, &t.code, &figures);
-                let newest = assessed
-                    .iter()
-                    .max_by_key(|a| (a.period.end_date(), a.period.kind));
                 pb::TargetStatus {
                     code: t.code.clone(),
                     name: t.name.clone(),
                     direction: direction_to_proto(t.direction) as i32,
-                    latest_status: rag_to_proto(newest.and_then(|a| a.rag)) as i32,
+                    latest_status: rag_to_proto(latest_status(&assessed)) as i32,
                     in_exception: open.iter().any(|e| e.target_code == t.code),
                     periods: assessed
                         .iter()
@@ -1747,6 +1929,21 @@ impl DeliveryPlanService for DeliveryPlans {
         updated.reported_by = Some(p.caller.subject.clone());
         updated.reported_at = Some(now);
         updated.row_version = e.row_version + 1;
+        storage::lock_plan(write.txn(), &plan.id)
+            .await
+            .map_err(db)?;
+        storage::insert_events(
+            write.txn(),
+            vec![storage::event(
+                &plan.id,
+                &format!("exception_{}", next.as_str()),
+                &updated.id,
+                format!("{}: {}", updated.target_code, next.as_str()),
+                now,
+            )],
+        )
+        .await
+        .map_err(db)?;
         if !storage::update_exception_if(write.txn(), &updated, e.row_version)
             .await
             .map_err(db)?
@@ -1829,6 +2026,21 @@ impl DeliveryPlanService for DeliveryPlans {
         updated.decided_by = Some(p.caller.subject.clone());
         updated.decided_at = Some(now);
         updated.row_version = e.row_version + 1;
+        storage::lock_plan(write.txn(), &plan.id)
+            .await
+            .map_err(db)?;
+        storage::insert_events(
+            write.txn(),
+            vec![storage::event(
+                &plan.id,
+                &format!("exception_{}", next.as_str()),
+                &updated.id,
+                format!("{}: {}", updated.target_code, next.as_str()),
+                now,
+            )],
+        )
+        .await
+        .map_err(db)?;
         if !storage::update_exception_if(write.txn(), &updated, e.row_version)
             .await
             .map_err(db)?

@@ -1,7 +1,9 @@
 //! The delivery-plan service's queries. Writes take the transaction of an idempotent write; every
 //! list is filtered by what the caller may see ([`Visibility`]).
 
-use almo_db::entity::{dp_amendment, dp_exception, dp_plan, dp_plan_version, dp_variance};
+use almo_db::entity::{
+    dp_amendment, dp_event, dp_exception, dp_plan, dp_plan_version, dp_variance,
+};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -397,5 +399,69 @@ pub fn variance_row(
         commentary: Set(figure.commentary.clone()),
         recorded_by: Set(recorded_by.to_string()),
         recorded_at: Set(now),
+    }
+}
+
+/// Appends events; the caller holds the plan's lock (see [`lock_plan`]) so that a plan's events
+/// get their ids in commit order and a watcher never skips one.
+pub async fn insert_events(
+    conn: &impl ConnectionTrait,
+    rows: Vec<dp_event::ActiveModel>,
+) -> Result<(), DbErr> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(CHUNK).collect();
+        dp_event::Entity::insert_many(chunk)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The newest event id of a plan (0 when none).
+pub async fn last_event_id(conn: &impl ConnectionTrait, plan_id: &str) -> Result<i64, DbErr> {
+    let last: Option<i64> = dp_event::Entity::find()
+        .select_only()
+        .column(dp_event::Column::Id)
+        .filter(dp_event::Column::PlanId.eq(plan_id))
+        .order_by_desc(dp_event::Column::Id)
+        .limit(1)
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(last.unwrap_or(0))
+}
+
+/// A plan's events after `after`, oldest first.
+pub async fn events_after(
+    conn: &impl ConnectionTrait,
+    plan_id: &str,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<dp_event::Model>, DbErr> {
+    dp_event::Entity::find()
+        .filter(dp_event::Column::PlanId.eq(plan_id))
+        .filter(dp_event::Column::Id.gt(after))
+        .order_by_asc(dp_event::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await
+}
+
+/// A new event row.
+pub fn event(
+    plan_id: &str,
+    kind: &str,
+    subject_id: &str,
+    summary: String,
+    at: chrono::DateTime<chrono::Utc>,
+) -> dp_event::ActiveModel {
+    dp_event::ActiveModel {
+        id: Default::default(),
+        plan_id: Set(plan_id.to_string()),
+        kind: Set(kind.to_string()),
+        subject_id: Set(subject_id.to_string()),
+        summary: Set(summary),
+        at: Set(at),
     }
 }

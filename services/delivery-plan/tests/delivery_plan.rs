@@ -1482,3 +1482,94 @@ async fn a_push_of_ten_thousand_figures_is_taken_in_whole_and_again_changes_noth
     assert_eq!(t.latest_status, pb::RagStatus::OffTrack as i32);
     assert!(t.in_exception);
 }
+
+async fn next_event(stream: &mut tonic::Streaming<pb::WatchPlanEventsResponse>) -> pb::PlanEvent {
+    // A generous bound so a broken stream fails the test instead of hanging it.
+    tokio::time::timeout(std::time::Duration::from_secs(20), stream.message())
+        .await
+        .expect("an event arrives")
+        .unwrap()
+        .expect("the stream is open")
+        .event
+        .unwrap()
+}
+
+#[tokio::test]
+async fn watchers_see_what_happens_to_the_plan_and_resume_from_a_cursor() {
+    use pb::PlanEventKind as K;
+    let (_app, mut client) = app().await;
+    let plan = create(&mut client).await;
+    let watch = |cursor: &str, org: &str, role: Role| {
+        authed(
+            pb::WatchPlanEventsRequest {
+                plan_id: plan.plan_id.clone(),
+                after_cursor: cursor.into(),
+            },
+            org,
+            role,
+        )
+    };
+    let mut almo_watch = client
+        .watch_plan_events(watch("", LAMBETH_LIVING, Role::AlmoOfficer))
+        .await
+        .unwrap()
+        .into_inner();
+    let err = client
+        .watch_plan_events(watch("", HOMES_FOR_HARINGEY, Role::AlmoOfficer))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    record(
+        &mut client,
+        &plan.plan_id,
+        "r1",
+        rec("q1", "BV66a", quarter(1), 95.0),
+    )
+    .await;
+    record(
+        &mut client,
+        &plan.plan_id,
+        "r2",
+        rec("q2", "BV66a", quarter(2), 95.0),
+    )
+    .await;
+    let a = propose(
+        &mut client,
+        &plan,
+        "v1",
+        "2026-10-01",
+        LAMBETH_LIVING,
+        Role::AlmoOfficer,
+        "p1",
+    )
+    .await
+    .unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        seen.push(next_event(&mut almo_watch).await);
+    }
+    let kinds: Vec<i32> = seen.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            K::VariancesRecorded as i32,
+            // Q1: no status -> off track. Q2 stays off track: no change, but an exception.
+            K::StatusChanged as i32,
+            K::VariancesRecorded as i32,
+            K::ExceptionRaised as i32,
+            K::AmendmentProposed as i32,
+        ]
+    );
+    assert_eq!(seen[1].subject_id, "BV66a");
+    assert_eq!(seen[4].subject_id, a.amendment_id);
+    drop(almo_watch);
+    // Reconnecting after the second event replays the rest, and nothing before it.
+    let mut resumed = client
+        .watch_plan_events(watch(&seen[1].cursor, LAMBETH, Role::CouncilOfficer))
+        .await
+        .unwrap()
+        .into_inner();
+    for expected in &seen[2..] {
+        assert_eq!(&next_event(&mut resumed).await, expected);
+    }
+}

@@ -2,6 +2,7 @@
 
 pub mod audit_log;
 pub mod dp_amendment;
+pub mod dp_event;
 pub mod dp_exception;
 pub mod dp_plan;
 pub mod dp_plan_version;

@@ -96,6 +96,17 @@ enum DpExceptions {
 }
 
 #[derive(DeriveIden)]
+enum DpEvents {
+    Table,
+    Id,
+    PlanId,
+    Kind,
+    SubjectId,
+    Summary,
+    At,
+}
+
+#[derive(DeriveIden)]
 enum Organisations {
     Table,
     Id,
@@ -309,11 +320,40 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(DpEvents::Table)
+                    .col(big_pk_auto(DpEvents::Id))
+                    .col(string(DpEvents::PlanId))
+                    .col(string(DpEvents::Kind))
+                    .col(string(DpEvents::SubjectId))
+                    .col(text(DpEvents::Summary))
+                    .col(timestamp_with_time_zone(DpEvents::At))
+                    .foreign_key(&mut fk_plan(
+                        "fk_dp_events_plan",
+                        DpEvents::Table,
+                        DpEvents::PlanId,
+                    ))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_dp_events_plan_id")
+                    .table(DpEvents::Table)
+                    .col(DpEvents::PlanId)
+                    .col(DpEvents::Id)
+                    .to_owned(),
+            )
+            .await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for table in [
+            DpEvents::Table.into_iden(),
             DpExceptions::Table.into_iden(),
             DpVariances::Table.into_iden(),
             DpAmendments::Table.into_iden(),

@@ -95,6 +95,14 @@ pub fn assess_target<'a>(
     out
 }
 
+/// The status of the newest period with a figure (months before quarters ending the same day).
+pub fn latest_status(assessed: &[Assessed]) -> Option<Rag> {
+    assessed
+        .iter()
+        .max_by_key(|a| (a.period.end_date(), std::cmp::Reverse(a.period.kind)))
+        .and_then(|a| a.rag)
+}
+
 /// The off-track run that calls for an exception on this target, if any: the longest over the
 /// monthly and the quarterly series.
 pub fn exception_run(assessed: &[Assessed], threshold: u32) -> Option<OffTrackRun> {
