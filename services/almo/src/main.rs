@@ -54,6 +54,11 @@ enum Command {
         #[command(flatten)]
         auth: AuthArgs,
     },
+    /// Delivery-plan variances: `almo variances push FILE.csv --plan PLAN` (format in its help).
+    Variances {
+        #[command(subcommand)]
+        command: almo_delivery_plan::cli::VariancesCommand,
+    },
     /// Exit 0 when the server at ADDR reports SERVING (gRPC health protocol), 1 otherwise.
     Healthcheck {
         #[arg(long, env = "ALMO_HEALTHCHECK_ADDR", default_value = "127.0.0.1:50051")]
@@ -140,6 +145,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Variances { command } => almo_delivery_plan::cli::run(command).await,
         Command::Healthcheck { addr, service } => Ok(healthcheck(addr, service).await),
     }
 }

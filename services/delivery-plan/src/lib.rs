@@ -3,6 +3,7 @@
 //! one by one or pushed in bulk; on track / at risk / off track for every target and period, with
 //! an exception when a target stays off track; the Decent Homes countdown.
 
+pub mod cli;
 pub mod demo;
 pub mod domain;
 mod grpc;

@@ -1573,3 +1573,120 @@ async fn watchers_see_what_happens_to_the_plan_and_resume_from_a_cursor() {
         assert_eq!(&next_event(&mut resumed).await, expected);
     }
 }
+
+#[tokio::test]
+async fn csv_push_of_ten_thousand_rows_reports_refusals_by_line_and_is_safe_to_rerun() {
+    use pb::{Direction::*, TargetKind::*, ToleranceKind::*, Unit::*};
+    use std::fmt::Write as _;
+    let (app, mut client) = app().await;
+    let mut r = create_request("csv");
+    let c = r.content.as_mut().unwrap();
+    for i in 0..278 {
+        c.targets.push(target(
+            &format!("LOCAL-C{i:03}"),
+            Local,
+            Percent,
+            HigherIsBetter,
+            [90.0, 90.0, 90.0],
+            (Absolute, 1.0, 2.0),
+        ));
+    }
+    let plan = client
+        .create_plan(authed(r, LAMBETH, Role::CouncilOfficer))
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    let mut csv = format!("{}\n", almo_delivery_plan::cli::HEADER);
+    let mut rows = 0;
+    for i in 0..278 {
+        for year in 2026..=2028 {
+            for m in 1..=12 {
+                writeln!(csv, "C{i}-{year}-{m},LOCAL-C{i:03},{year}/{:02},M{m},91.5,92,\"steady, as planned\"", (year + 1) % 100).unwrap();
+                rows += 1;
+            }
+        }
+    }
+    // Line rows+2: an unknown target (refused by the server); line rows+3: unreadable.
+    writeln!(csv, "X-1,LOCAL-NOPE,2026,M1,50,,").unwrap();
+    writeln!(csv, "X-2,LOCAL-C000,2026,M1,fifty,,").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("variances.csv");
+    std::fs::write(&path, &csv).unwrap();
+    let token = almo_testkit::token(LAMBETH, Role::CouncilOfficer);
+    let addr = format!("http://{}", app.addr);
+    let mut progress = Vec::new();
+    let first = almo_delivery_plan::cli::push_file(
+        &addr,
+        &token,
+        &plan.plan_id,
+        &path,
+        1000,
+        &mut progress,
+    )
+    .await
+    .unwrap();
+    assert!(rows >= 10_000);
+    assert_eq!(first.response.accepted, rows);
+    assert_eq!(first.refused.len(), 1);
+    assert_eq!(
+        first.refused[0].0,
+        rows as usize + 2,
+        "refusals carry the CSV line number"
+    );
+    assert_eq!(first.refused[0].2, "target_code");
+    assert_eq!(first.unreadable.len(), 1);
+    assert_eq!(first.unreadable[0].line, rows as usize + 3);
+    assert!(String::from_utf8_lossy(&progress).contains(&format!(
+        "{}/{} rows sent",
+        rows + 1,
+        rows + 1
+    )));
+    // Re-running the same file replays the first answer; the same rows in a new file change
+    // nothing.
+    let rerun = almo_delivery_plan::cli::push_file(
+        &addr,
+        &token,
+        &plan.plan_id,
+        &path,
+        1000,
+        &mut Vec::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(rerun, first);
+    std::fs::write(&path, format!("{csv}\n")).unwrap();
+    let again = almo_delivery_plan::cli::push_file(
+        &addr,
+        &token,
+        &plan.plan_id,
+        &path,
+        700,
+        &mut Vec::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (again.response.accepted, again.response.unchanged),
+        (0, rows)
+    );
+    let status = client
+        .get_plan_status(authed(
+            pb::GetPlanStatusRequest {
+                plan_id: plan.plan_id.clone(),
+            },
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let t = status
+        .targets
+        .iter()
+        .find(|t| t.code == "LOCAL-C000")
+        .unwrap();
+    assert_eq!(t.periods.len(), 36);
+    assert_eq!(t.latest_status, pb::RagStatus::OnTrack as i32);
+}
