@@ -1,7 +1,8 @@
 //! `almo variances push FILE.csv`: a council system's figures for one plan, from a CSV file, in
-//! one client-streaming push. Safe to re-run: the request id is the file's hash (a retry replays
-//! the first answer) and each row carries the sender's record id (a new run of the same rows
-//! changes nothing; a changed figure under the same id is a correction).
+//! one client-streaming push. Safe to re-run: each row carries the sender's record id, so running
+//! the same file again changes nothing (and the report says so: all rows unchanged), and a
+//! changed figure under the same id is recorded as a correction. A push is all or nothing: if
+//! the connection drops, nothing of it was written and the file can simply be pushed again.
 //!
 //! The CSV format (UTF-8, a header row, comma-separated, fields with commas or quotes in double
 //! quotes with `""` for a quote):
@@ -22,7 +23,6 @@ use almo_proto::common::{FinancialYear, Period, PeriodKind};
 use almo_proto::delivery_plan::delivery_plan_service_client::DeliveryPlanServiceClient;
 use almo_proto::delivery_plan::{PushVariancesRequest, PushVariancesResponse, VarianceRecord};
 use anyhow::{Context, bail};
-use sha2::{Digest, Sha256};
 use tonic::metadata::MetadataValue;
 
 pub const HEADER: &str = "sender_record_id,target_code,year,period,actual,forecast,commentary";
@@ -195,13 +195,8 @@ pub async fn push_file(
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let text = String::from_utf8(bytes).context("the file is not UTF-8")?;
     let (records, unreadable) = parse_csv(&text)?;
-    let request_id = {
-        let mut h = Sha256::new();
-        h.update(plan_id.as_bytes());
-        h.update([0]);
-        h.update(text.as_bytes());
-        format!("csv-{}", &hex::encode(h.finalize())[..32])
-    };
+    // A new request id per run: a re-run is a new push whose report shows what changed.
+    let request_id = format!("csv-{}", uuid::Uuid::new_v4());
     let channel = tonic::transport::Endpoint::from_shared(addr.to_string())?
         .tcp_nodelay(true)
         .connect()
