@@ -501,6 +501,7 @@ fn plan_to_proto(plan: &dp_plan::Model, v: &dp_plan_version::Model) -> Result<pb
         latest_version: plan.latest_version,
         etag: plan_etag(plan.latest_version),
         create_time: Some(ts(v.created_at)),
+        change_note: v.note.clone(),
     })
 }
 
@@ -1076,6 +1077,7 @@ impl DeliveryPlans {
                 version: next_version,
                 effective_date: current.effective_date,
                 amendment_id: Some(current.id.clone()),
+                note: String::new(),
                 content: current.content.clone(),
                 created_at: now,
             };
@@ -1152,6 +1154,7 @@ fn event_kind(kind: &str) -> pb::PlanEventKind {
         "amendment_agreed" => K::AmendmentAgreed,
         "amendment_rejected" => K::AmendmentRejected,
         "amendment_withdrawn" => K::AmendmentWithdrawn,
+        "capital_reprofiled" => K::CapitalReprofiled,
         _ => K::Unspecified,
     }
 }
@@ -1322,6 +1325,7 @@ impl DeliveryPlanService for DeliveryPlans {
             version: 1,
             effective_date: effective.unwrap_or(span.start()),
             amendment_id: None,
+            note: String::new(),
             content: encode_content(&content),
             created_at: now,
         };
@@ -1603,6 +1607,139 @@ impl DeliveryPlanService for DeliveryPlans {
                 },
             )
             .await?;
+        Ok(Response::new(resp))
+    }
+
+    async fn reprofile_capital(
+        &self,
+        request: Request<pb::ReprofileCapitalRequest>,
+    ) -> Result<Response<pb::ReprofileCapitalResponse>, Status> {
+        let p = self.principal(&request).await?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        v.check(
+            r.etag.trim().is_empty(),
+            "etag",
+            "required: the plan's etag as last read",
+        );
+        let reason = r.reason.trim();
+        v.check(
+            reason.is_empty() || reason.chars().count() > 2000,
+            "reason",
+            "required, at most 2000 characters",
+        );
+        let year = year_of(&mut v, "year", r.year.as_ref());
+        let effective = parse_date(&mut v, "effective_date", &r.effective_date, false);
+        let mut lines = Vec::new();
+        for (i, line) in r.lines.iter().enumerate() {
+            let category = match pb::CapitalCategory::try_from(line.category) {
+                Ok(pb::CapitalCategory::DecentHomes) => CapitalCategory::DecentHomes,
+                Ok(pb::CapitalCategory::Sustainability) => CapitalCategory::Sustainability,
+                Ok(pb::CapitalCategory::EstateImprovement) => CapitalCategory::EstateImprovement,
+                Ok(pb::CapitalCategory::Other) => CapitalCategory::Other,
+                _ => {
+                    v.add(
+                        format!("lines[{i}].category"),
+                        "required: a CAPITAL_CATEGORY_...",
+                    );
+                    continue;
+                }
+            };
+            match &line.amount {
+                Some(m) if m.currency_code.is_empty() || m.currency_code == "GBP" => {
+                    lines.push((category, m.pence))
+                }
+                _ => v.add(format!("lines[{i}].amount"), "required, in GBP"),
+            }
+        }
+        v.check(
+            r.lines.is_empty(),
+            "lines",
+            "required: the year's spend by category",
+        );
+        v.into_result()?;
+        let year = year.expect("checked above");
+        let plan = self.visible_plan(&p, &r.plan_id).await?;
+        let party = party_of(&p, &plan)?;
+        let resource = format!("plans/{}", plan.id);
+        if r.etag.trim() != plan_etag(plan.latest_version) {
+            return Err(AppError::stale_etag(&resource).into());
+        }
+        if !span_of(&plan).contains_year(year) {
+            return Err(
+                AppError::invalid("year", format!("{year} is outside the plan's years")).into(),
+            );
+        }
+        let ctx = Self::call_context(&p, "ReprofileCapital", &r.request_id);
+        let write = match self.ctx.db.begin_idempotent(&ctx, r).await.map_err(db)? {
+            Begun::Replay(resp) => return Ok(Response::new(resp)),
+            Begun::Fresh(w) => w,
+        };
+        let txn = write.txn();
+        let now = Utc::now();
+        let versions = storage::versions(txn, &plan.id).await.map_err(db)?;
+        let latest = versions
+            .last()
+            .filter(|l| l.version == plan.latest_version)
+            .ok_or_else(|| AppError::stale_etag(&resource))?;
+        let effective = effective.unwrap_or_else(|| now.date_naive().max(latest.effective_date));
+        if let Some(why) = crate::domain::plan::effective_date_violation(
+            effective,
+            latest.effective_date,
+            span_of(&plan),
+        ) {
+            return Err(AppError::invalid("effective_date", why).into());
+        }
+        let content = decode_content(&latest.content, &plan.id)?;
+        let next = crate::domain::plan::reprofile(&content, year, &lines)
+            .map_err(|(field, reason)| AppError::invalid(field, reason))?;
+        let mut bad = Violations::new();
+        // The only rule a re-profile can break is the sustainability cap: report it on `lines`.
+        for (_, reason) in crate::domain::plan::violations(&next, span_of(&plan), "content") {
+            bad.add("lines", reason);
+        }
+        bad.into_result()?;
+        let next_version = latest.version + 1;
+        if !storage::advance_plan(txn, &plan.id, latest.version, next_version, now)
+            .await
+            .map_err(db)?
+        {
+            return Err(AppError::stale_etag(&resource).into());
+        }
+        let note = format!(
+            "Capital re-profiled within {year}/{:02} by {party}: {reason}",
+            (year + 1) % 100
+        );
+        let version = dp_plan_version::Model {
+            plan_id: plan.id.clone(),
+            version: next_version,
+            effective_date: effective,
+            amendment_id: None,
+            note: note.clone(),
+            content: encode_content(&next),
+            created_at: now,
+        };
+        storage::insert_version(txn, version.clone())
+            .await
+            .map_err(db)?;
+        storage::insert_events(
+            txn,
+            vec![storage::event(
+                &plan.id,
+                "capital_reprofiled",
+                &plan.id,
+                note,
+                now,
+            )],
+        )
+        .await
+        .map_err(db)?;
+        let mut plan_now = plan.clone();
+        plan_now.latest_version = next_version;
+        let resp = pb::ReprofileCapitalResponse {
+            plan: Some(plan_to_proto(&plan_now, &version)?),
+        };
+        write.finish(&resp, &resource).await.map_err(db)?;
         Ok(Response::new(resp))
     }
 

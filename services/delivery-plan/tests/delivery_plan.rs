@@ -1678,3 +1678,100 @@ async fn csv_push_of_ten_thousand_rows_reports_refusals_by_line_and_is_safe_to_r
     assert_eq!(t.periods.len(), 36);
     assert_eq!(t.latest_status, pb::RagStatus::OnTrack as i32);
 }
+
+#[tokio::test]
+async fn capital_is_reprofiled_within_a_year_without_an_amendment_but_not_between_years() {
+    let (_app, mut client) = app().await;
+    let plan = create(&mut client).await;
+    let share = |c: pb::CapitalCategory, pence| pb::CapitalShare {
+        category: c as i32,
+        amount: Some(Money {
+            pence,
+            currency_code: "GBP".into(),
+        }),
+    };
+    let req = |rid: &str, etag: &str, lines: Vec<pb::CapitalShare>| pb::ReprofileCapitalRequest {
+        request_id: rid.into(),
+        plan_id: plan.plan_id.clone(),
+        etag: etag.into(),
+        year: fy(2026),
+        lines,
+        reason: "Boiler replacements brought forward".into(),
+        effective_date: "2026-07-01".into(),
+    };
+    use pb::CapitalCategory::*;
+    // 2026/27 holds £20m: moving £1m out of the year needs an amendment.
+    let err = client
+        .reprofile_capital(authed(
+            req(
+                "r1",
+                "v1",
+                vec![
+                    share(DecentHomes, 1_800_000_000),
+                    share(Sustainability, 100_000_000),
+                ],
+            ),
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), vec!["lines"]);
+    // Nor may it push sustainability works past 5% of the year.
+    let err = client
+        .reprofile_capital(authed(
+            req(
+                "r2",
+                "v1",
+                vec![
+                    share(DecentHomes, 1_800_000_000),
+                    share(Sustainability, 200_000_000),
+                ],
+            ),
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), vec!["lines"]);
+    let err = client
+        .reprofile_capital(authed(
+            req("r3", "v1", vec![share(DecentHomes, 2_000_000_000)]),
+            REGULATOR,
+            Role::Regulator,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let v2 = client
+        .reprofile_capital(authed(
+            req(
+                "r4",
+                "v1",
+                vec![
+                    share(DecentHomes, 1_700_000_000),
+                    share(EstateImprovement, 250_000_000),
+                    share(Sustainability, 50_000_000),
+                ],
+            ),
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    assert_eq!((v2.version, v2.amendment_id.as_str()), (2, ""));
+    assert!(v2.change_note.contains("re-profiled"), "{}", v2.change_note);
+    assert_eq!(v2.content.as_ref().unwrap().capital_profile.len(), 3);
+    let err = client
+        .reprofile_capital(authed(
+            req("r5", "v1", vec![share(DecentHomes, 2_000_000_000)]),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Aborted);
+}

@@ -13,6 +13,9 @@ pub struct Model {
     pub effective_date: Date,
     /// The amendment that made it; `None` for version 1.
     pub amendment_id: Option<String>,
+    /// What made this version when it was not an amendment (a capital re-profile).
+    #[sea_orm(column_type = "Text")]
+    pub note: String,
     /// The plan content as JSON (the service's domain type).
     #[sea_orm(column_type = "Text")]
     pub content: String,

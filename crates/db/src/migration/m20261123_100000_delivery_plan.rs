@@ -26,6 +26,7 @@ enum DpPlanVersions {
     Version,
     EffectiveDate,
     AmendmentId,
+    Note,
     Content,
     CreatedAt,
 }
@@ -173,6 +174,7 @@ impl MigrationTrait for Migration {
                     .col(integer(DpPlanVersions::Version))
                     .col(date(DpPlanVersions::EffectiveDate))
                     .col(string_null(DpPlanVersions::AmendmentId))
+                    .col(text(DpPlanVersions::Note))
                     .col(text(DpPlanVersions::Content))
                     .col(timestamp_with_time_zone(DpPlanVersions::CreatedAt))
                     .primary_key(

@@ -382,6 +382,41 @@ pub fn violations(content: &PlanContent, span: Span, prefix: &str) -> Vec<Violat
     v
 }
 
+/// Re-profiles one year's capital spend: the year's lines are replaced by `lines`, which must
+/// add up to the same allocation (000 §7.3: spend may be re-profiled within the annual
+/// framework). Moving spend between years changes a year's allocation and needs an amendment.
+pub fn reprofile(
+    content: &PlanContent,
+    year: i32,
+    lines: &[(CapitalCategory, i64)],
+) -> Result<PlanContent, Violation> {
+    let before: i64 = content
+        .capital
+        .iter()
+        .filter(|l| l.year == year)
+        .map(|l| l.pence)
+        .sum();
+    let after: i64 = lines.iter().map(|(_, p)| *p).sum();
+    if before != after {
+        return Err((
+            "lines".into(),
+            format!(
+                "the year's allocation was {before} pence and would be {after}: moving spend between years needs an amendment"
+            ),
+        ));
+    }
+    let mut next = content.clone();
+    next.capital.retain(|l| l.year != year);
+    next.capital
+        .extend(lines.iter().map(|(category, pence)| CapitalLine {
+            year,
+            category: *category,
+            pence: *pence,
+        }));
+    next.capital.sort_by_key(|l| (l.year, l.category));
+    Ok(next)
+}
+
 /// One recorded version of a plan.
 #[derive(Debug, Clone)]
 pub struct Version {
@@ -620,6 +655,47 @@ pub(crate) mod tests {
         assert!(effective_date_violation("2026-09-30".parse().unwrap(), latest, SPAN).is_some());
         assert!(effective_date_violation("2026-10-01".parse().unwrap(), latest, SPAN).is_none());
         assert!(effective_date_violation("2028-04-01".parse().unwrap(), latest, SPAN).is_some());
+    }
+
+    #[test]
+    fn reprofiling_within_a_year_keeps_its_total_and_moving_between_years_needs_an_amendment() {
+        let c = content();
+        let next = reprofile(
+            &c,
+            2026,
+            &[
+                (CapitalCategory::DecentHomes, 90_00),
+                (CapitalCategory::Other, 10_00),
+            ],
+        )
+        .unwrap();
+        let year: Vec<_> = next
+            .capital
+            .iter()
+            .filter(|l| l.year == 2026)
+            .map(|l| (l.category, l.pence))
+            .collect();
+        assert_eq!(
+            year,
+            vec![
+                (CapitalCategory::DecentHomes, 90_00),
+                (CapitalCategory::Other, 10_00)
+            ]
+        );
+        assert_eq!(violations(&next, SPAN, "content"), vec![]);
+        let err = reprofile(&c, 2026, &[(CapitalCategory::DecentHomes, 99_00)]).unwrap_err();
+        assert_eq!(err.0, "lines");
+        // Re-profiling may not break the sustainability cap either.
+        let greener = reprofile(
+            &c,
+            2026,
+            &[
+                (CapitalCategory::DecentHomes, 90_00),
+                (CapitalCategory::Sustainability, 10_00),
+            ],
+        )
+        .unwrap();
+        assert_eq!(violations(&greener, SPAN, "content").len(), 1);
     }
 
     #[test]
