@@ -59,6 +59,11 @@ enum Command {
         #[command(subcommand)]
         command: almo_delivery_plan::cli::VariancesCommand,
     },
+    /// Delivery plans: `almo plan status --plan PLAN`.
+    Plan {
+        #[command(subcommand)]
+        command: almo_delivery_plan::cli::PlanCommand,
+    },
     /// Exit 0 when the server at ADDR reports SERVING (gRPC health protocol), 1 otherwise.
     Healthcheck {
         #[arg(long, env = "ALMO_HEALTHCHECK_ADDR", default_value = "127.0.0.1:50051")]
@@ -146,6 +151,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Variances { command } => almo_delivery_plan::cli::run(command).await,
+        Command::Plan { command } => almo_delivery_plan::cli::run_plan(command).await,
         Command::Healthcheck { addr, service } => Ok(healthcheck(addr, service).await),
     }
 }

@@ -52,6 +52,130 @@ pub enum VariancesCommand {
     },
 }
 
+/// The `almo plan ...` commands.
+#[derive(clap::Subcommand, Debug)]
+pub enum PlanCommand {
+    /// Print a plan's dashboard: every target's latest status and trend, open exceptions and the
+    /// Decent Homes countdown.
+    Status {
+        /// The plan, e.g. LAMBETH-LIVING-2026-2028.
+        #[arg(long)]
+        plan: String,
+        /// The server.
+        #[arg(long, env = "ALMO_ADDR", default_value = "http://127.0.0.1:50051")]
+        addr: String,
+        /// A bearer token (see `almo token`).
+        #[arg(long, env = "ALMO_TOKEN")]
+        token: String,
+    },
+}
+
+fn rag(s: i32) -> &'static str {
+    use almo_proto::delivery_plan::RagStatus;
+    match RagStatus::try_from(s) {
+        Ok(RagStatus::OnTrack) => "on track",
+        Ok(RagStatus::AtRisk) => "AT RISK",
+        Ok(RagStatus::OffTrack) => "OFF TRACK",
+        _ => "-",
+    }
+}
+
+fn trend(t: i32) -> &'static str {
+    use almo_proto::delivery_plan::Trend;
+    match Trend::try_from(t) {
+        Ok(Trend::Improving) => "improving",
+        Ok(Trend::Steady) => "steady",
+        Ok(Trend::Worsening) => "worsening",
+        _ => "",
+    }
+}
+
+/// Renders a plan's dashboard for a terminal.
+pub fn render_status(s: &almo_proto::delivery_plan::GetPlanStatusResponse) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    if let Some(p) = &s.plan {
+        let _ = writeln!(
+            out,
+            "{} ({} with {}), version {} from {}",
+            p.title, p.council_id, p.almo_id, p.version, p.effective_date
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{:<16} {:<10} {:>10} {:>10}  trend",
+        "target", "status", "actual", "target"
+    );
+    for t in &s.targets {
+        let last = t.periods.last();
+        let _ = writeln!(
+            out,
+            "{:<16} {:<10} {:>10} {:>10}  {}{}",
+            t.code,
+            rag(t.latest_status),
+            last.map(|p| format!("{:.1}", p.judged)).unwrap_or_default(),
+            last.map(|p| format!("{:.1}", p.target)).unwrap_or_default(),
+            last.map(|p| trend(p.trend)).unwrap_or_default(),
+            if t.in_exception { "  [exception]" } else { "" }
+        );
+    }
+    for e in &s.open_exceptions {
+        let _ = writeln!(
+            out,
+            "exception {}: {} off track {} periods in a row",
+            e.exception_id, e.target_code, e.consecutive_periods
+        );
+    }
+    if let Some(c) = &s.decent_homes {
+        let _ = writeln!(
+            out,
+            "Decent Homes: {} of {} still non-decent on {}; {:.0} a year achieved, {:.0} needed; forecast {}",
+            c.still_non_decent,
+            c.non_decent_at_baseline,
+            c.as_of_date,
+            c.rate_achieved_per_year,
+            c.rate_needed_per_year,
+            if c.forecast_completion_date.is_empty() {
+                "none"
+            } else {
+                &c.forecast_completion_date
+            }
+        );
+        if !c.warning.is_empty() {
+            let _ = writeln!(out, "WARNING: {}", c.warning);
+        }
+    }
+    out
+}
+
+/// Runs an `almo plan ...` command.
+pub async fn run_plan(cmd: PlanCommand) -> anyhow::Result<std::process::ExitCode> {
+    match cmd {
+        PlanCommand::Status { plan, addr, token } => {
+            let channel = tonic::transport::Endpoint::from_shared(addr.clone())?
+                .connect()
+                .await
+                .with_context(|| format!("connecting to {addr}"))?;
+            let mut client = DeliveryPlanServiceClient::new(channel);
+            let mut request =
+                tonic::Request::new(almo_proto::delivery_plan::GetPlanStatusRequest {
+                    plan_id: plan,
+                });
+            let value: MetadataValue<_> = format!("Bearer {token}")
+                .parse()
+                .context("the token is not a valid header value")?;
+            request.metadata_mut().insert("authorization", value);
+            let status = client
+                .get_plan_status(request)
+                .await
+                .map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?
+                .into_inner();
+            print!("{}", render_status(&status));
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+    }
+}
+
 /// A row that could not be read, by line number (the header is line 1).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BadRow {

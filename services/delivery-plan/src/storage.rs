@@ -121,7 +121,10 @@ pub async fn advance_plan(
 /// pushes to one plan cannot both decide on the same held figures.
 pub async fn lock_plan(conn: &impl ConnectionTrait, plan_id: &str) -> Result<(), DbErr> {
     dp_plan::Entity::update_many()
-        .col_expr(dp_plan::Column::Id, Expr::col(dp_plan::Column::Id))
+        .col_expr(
+            dp_plan::Column::UpdatedAt,
+            Expr::col(dp_plan::Column::UpdatedAt),
+        )
         .filter(dp_plan::Column::Id.eq(plan_id))
         .exec(conn)
         .await?;

@@ -1201,6 +1201,7 @@ async fn demo_plan_shows_amendments_an_exception_and_a_programme_behind_schedule
         .await
         .unwrap()
         .into_inner();
+    let status_copy = status.clone();
     assert_eq!(status.plan.unwrap().latest_version, 2);
     assert!(
         status
@@ -1220,6 +1221,9 @@ async fn demo_plan_shows_amendments_an_exception_and_a_programme_behind_schedule
         .into_inner()
         .amendments;
     let states: Vec<i32> = amendments.iter().map(|a| a.state).collect();
+    let text = almo_delivery_plan::cli::render_status(&status_copy);
+    assert!(text.contains("LOCAL-RELET      OFF TRACK"), "{text}");
+    assert!(text.contains("WARNING: behind schedule"), "{text}");
     use pb::AmendmentState::*;
     assert_eq!(
         states,
