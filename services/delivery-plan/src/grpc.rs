@@ -1776,9 +1776,13 @@ impl DeliveryPlanService for DeliveryPlans {
         };
         let records = [record];
         let done = self.ingest(&write, &p, &plan, &records).await?;
+        // One record sent on its own: a malformed one is the call's INVALID_ARGUMENT (and,
+        // returning before `finish`, nothing of the call is kept).
+        if let Decision::Refuse { field, reason } = &done.decisions[0] {
+            return Err(AppError::invalid(format!("record.{field}"), reason.clone()).into());
+        }
         let resp = pb::RecordVarianceResponse {
             outcome: outcome(&done.decisions[0]) as i32,
-            refusal: done.refusal(0, &records),
             exceptions_raised: done.raised.iter().map(exception_to_proto).collect(),
         };
         write

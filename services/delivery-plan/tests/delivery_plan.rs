@@ -999,6 +999,26 @@ async fn malformed_variance_records_are_refused_one_by_one() {
             "period"
         ]
     );
+    // Sent alone, a malformed record is refused as the call's INVALID_ARGUMENT.
+    for (r, field) in [
+        (rec("u1", "BV66a", month(14), 97.0), "record.period"),
+        (rec("u2", "NOPE", month(1), 97.0), "record.target_code"),
+        (rec("u3", "BV66a", month(6), 120.0), "record.actual"),
+    ] {
+        let err = client
+            .record_variance(authed(
+                pb::RecordVarianceRequest {
+                    request_id: format!("unary-{field}"),
+                    plan_id: plan.plan_id.clone(),
+                    record: Some(r),
+                },
+                LAMBETH,
+                Role::CouncilOfficer,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(bad_fields(&err), vec![field]);
+    }
     // A push with no plan is refused as a whole.
     let err = push(
         &mut client,
