@@ -600,6 +600,16 @@ fn figure_of(r: &dp_variance::Model) -> Result<Figure, AppError> {
     })
 }
 
+fn by_target<'a>(
+    figures: impl IntoIterator<Item = &'a Figure>,
+) -> HashMap<&'a str, Vec<&'a Figure>> {
+    let mut out: HashMap<&str, Vec<&Figure>> = HashMap::new();
+    for f in figures {
+        out.entry(f.target_code.as_str()).or_default().push(f);
+    }
+    out
+}
+
 fn history_of(plan: &dp_plan::Model, rows: &[dp_plan_version::Model]) -> Result<History, AppError> {
     let versions = rows
         .iter()
@@ -894,9 +904,19 @@ impl DeliveryPlans {
         }
         let mut touched: Vec<String> = touched.into_iter().collect();
         touched.sort();
+        // Figures grouped by target once, not filtered again for every target.
+        let now_by_target = by_target(figures.values());
+        let before_by_target = by_target(before.values());
+        let none: Vec<&Figure> = Vec::new();
         for code in touched {
-            let assessed = assess_target(&history, &code, figures.values());
-            let was = latest_status(&assess_target(&history, &code, before.values()));
+            let figures_now = now_by_target.get(code.as_str()).unwrap_or(&none);
+            let figures_before = before_by_target.get(code.as_str()).unwrap_or(&none);
+            let assessed = assess_target(&history, &code, figures_now.iter().copied());
+            let was = latest_status(&assess_target(
+                &history,
+                &code,
+                figures_before.iter().copied(),
+            ));
             let is = latest_status(&assessed);
             if was != is {
                 events.push(storage::event(
@@ -1909,12 +1929,17 @@ impl DeliveryPlanService for DeliveryPlans {
             .collect::<Result<Vec<_>, AppError>>()?;
         let open = storage::open_exceptions(conn, &plan.id).await.map_err(db)?;
         let latest = history.latest();
+        let grouped = by_target(&figures);
         let targets = latest
             .content
             .targets
             .iter()
             .map(|t| {
-                let assessed: Vec<Assessed> = assess_target(&history, &t.code, &figures);
+                let assessed: Vec<Assessed> = assess_target(
+                    &history,
+                    &t.code,
+                    grouped.get(t.code.as_str()).into_iter().flatten().copied(),
+                );
                 pb::TargetStatus {
                     code: t.code.clone(),
                     name: t.name.clone(),
