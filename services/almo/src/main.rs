@@ -59,7 +59,7 @@ enum Command {
         #[command(subcommand)]
         command: almo_delivery_plan::cli::VariancesCommand,
     },
-    /// Delivery plans: `almo plan status --plan PLAN`.
+    /// Delivery plans: `almo plan status --plan PLAN`, `almo plan amend --plan PLAN --target ...`.
     Plan {
         #[command(subcommand)]
         command: almo_delivery_plan::cli::PlanCommand,

@@ -68,6 +68,113 @@ pub enum PlanCommand {
         #[arg(long, env = "ALMO_TOKEN")]
         token: String,
     },
+    /// Propose an amendment changing one target's figure for one year; the other party agrees
+    /// or rejects it (AgreeAmendment / RejectAmendment).
+    Amend {
+        /// The plan, e.g. LAMBETH-LIVING-2026-2028.
+        #[arg(long)]
+        plan: String,
+        /// The target's code, e.g. LOCAL-RELET.
+        #[arg(long)]
+        target: String,
+        /// The financial year (2026 or 2026/27).
+        #[arg(long)]
+        year: String,
+        /// The new target for that year.
+        #[arg(long)]
+        value: f64,
+        /// When the change takes effect (ISO date).
+        #[arg(long)]
+        effective: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        /// The server.
+        #[arg(long, env = "ALMO_ADDR", default_value = "http://127.0.0.1:50051")]
+        addr: String,
+        /// A bearer token for a council or ALMO officer (see `almo token`).
+        #[arg(long, env = "ALMO_TOKEN")]
+        token: String,
+    },
+}
+
+fn with_token<T>(msg: T, token: &str) -> anyhow::Result<tonic::Request<T>> {
+    let mut request = tonic::Request::new(msg);
+    let value: MetadataValue<_> = format!("Bearer {token}")
+        .parse()
+        .context("the token is not a valid header value")?;
+    request.metadata_mut().insert("authorization", value);
+    Ok(request)
+}
+
+async fn connect(
+    addr: &str,
+) -> anyhow::Result<DeliveryPlanServiceClient<tonic::transport::Channel>> {
+    let channel = tonic::transport::Endpoint::from_shared(addr.to_string())?
+        .connect()
+        .await
+        .with_context(|| format!("connecting to {addr}"))?;
+    Ok(DeliveryPlanServiceClient::new(channel))
+}
+
+/// Proposes an amendment to the plan's newest version that sets `target`'s figure for `year`.
+#[allow(clippy::too_many_arguments)]
+pub async fn propose_target_change(
+    addr: &str,
+    token: &str,
+    plan_id: &str,
+    target: &str,
+    year: &str,
+    value: f64,
+    effective: &str,
+    reason: &str,
+) -> anyhow::Result<almo_proto::delivery_plan::Amendment> {
+    use almo_proto::delivery_plan as pb;
+    let year = parse_year(year).map_err(anyhow::Error::msg)?;
+    let mut client = connect(addr).await?;
+    let current = client
+        .list_plan_versions(with_token(
+            pb::ListPlanVersionsRequest {
+                plan_id: plan_id.to_string(),
+            },
+            token,
+        )?)
+        .await
+        .map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?
+        .into_inner()
+        .versions
+        .pop()
+        .context("the plan has no versions")?;
+    let mut content = current.content.clone().unwrap_or_default();
+    let t = content
+        .targets
+        .iter_mut()
+        .find(|t| t.code == target)
+        .with_context(|| format!("{target} is not a target of {plan_id}"))?;
+    let y = t
+        .yearly_targets
+        .iter_mut()
+        .find(|y| y.year.as_ref().map(|f| f.start_year) == Some(year))
+        .with_context(|| format!("{plan_id} has no {year} target for {target}"))?;
+    y.value = value;
+    let amendment = client
+        .propose_amendment(with_token(
+            pb::ProposeAmendmentRequest {
+                request_id: format!("cli-{}", uuid::Uuid::new_v4()),
+                plan_id: plan_id.to_string(),
+                etag: current.etag.clone(),
+                reason: reason.to_string(),
+                effective_date: effective.to_string(),
+                content: Some(content),
+            },
+            token,
+        )?)
+        .await
+        .map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?
+        .into_inner()
+        .amendment
+        .context("no amendment in the reply")?;
+    Ok(amendment)
 }
 
 fn rag(s: i32) -> &'static str {
@@ -152,25 +259,36 @@ pub fn render_status(s: &almo_proto::delivery_plan::GetPlanStatusResponse) -> St
 pub async fn run_plan(cmd: PlanCommand) -> anyhow::Result<std::process::ExitCode> {
     match cmd {
         PlanCommand::Status { plan, addr, token } => {
-            let channel = tonic::transport::Endpoint::from_shared(addr.clone())?
-                .connect()
-                .await
-                .with_context(|| format!("connecting to {addr}"))?;
-            let mut client = DeliveryPlanServiceClient::new(channel);
-            let mut request =
-                tonic::Request::new(almo_proto::delivery_plan::GetPlanStatusRequest {
-                    plan_id: plan,
-                });
-            let value: MetadataValue<_> = format!("Bearer {token}")
-                .parse()
-                .context("the token is not a valid header value")?;
-            request.metadata_mut().insert("authorization", value);
+            let mut client = connect(&addr).await?;
             let status = client
-                .get_plan_status(request)
+                .get_plan_status(with_token(
+                    almo_proto::delivery_plan::GetPlanStatusRequest { plan_id: plan },
+                    &token,
+                )?)
                 .await
                 .map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?
                 .into_inner();
             print!("{}", render_status(&status));
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        PlanCommand::Amend {
+            plan,
+            target,
+            year,
+            value,
+            effective,
+            reason,
+            addr,
+            token,
+        } => {
+            let a = propose_target_change(
+                &addr, &token, &plan, &target, &year, value, &effective, &reason,
+            )
+            .await?;
+            println!(
+                "amendment {} proposed against version {} (etag {}); the other party agrees or rejects it",
+                a.amendment_id, a.base_version, a.etag
+            );
             Ok(std::process::ExitCode::SUCCESS)
         }
     }

@@ -1799,3 +1799,41 @@ async fn capital_is_reprofiled_within_a_year_without_an_amendment_but_not_betwee
         .unwrap_err();
     assert_eq!(err.code(), Code::Aborted);
 }
+
+#[tokio::test]
+async fn almo_plan_amend_proposes_a_target_change_for_the_other_party() {
+    let (app, mut client) = app().await;
+    let plan = create(&mut client).await;
+    let addr = format!("http://{}", app.addr);
+    let token = almo_testkit::token(LAMBETH_LIVING, Role::AlmoOfficer);
+    let a = almo_delivery_plan::cli::propose_target_change(
+        &addr,
+        &token,
+        &plan.plan_id,
+        "LOCAL-RELET",
+        "2026/27",
+        35.0,
+        "2026-12-01",
+        "Voids contract re-let",
+    )
+    .await
+    .unwrap();
+    assert_eq!(a.proposed_by, pb::Party::Almo as i32);
+    assert_eq!(a.base_version, 1);
+    let relet = &a.content.unwrap().targets[1];
+    assert_eq!(relet.yearly_targets[0].value, 35.0);
+    assert_eq!(relet.yearly_targets[1].value, 28.0);
+    let err = almo_delivery_plan::cli::propose_target_change(
+        &addr,
+        &token,
+        &plan.plan_id,
+        "LOCAL-NOPE",
+        "2026",
+        1.0,
+        "2026-12-01",
+        "x",
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("not a target"), "{err}");
+}
