@@ -30,6 +30,9 @@ use crate::storage::{self, Visibility};
 
 pub const SERVICE_NAME: &str = "almo.delivery_plan.v1.DeliveryPlanService";
 
+/// Up to this many records, a variance write reads only the held figures it can touch.
+const TARGETED_READ_MAX: usize = 200;
+
 /// The most records one push may carry; larger loads are split by the sender.
 pub const MAX_PUSH_RECORDS: usize = 200_000;
 
@@ -791,9 +794,26 @@ impl DeliveryPlans {
         let txn = write.txn();
         storage::lock_plan(txn, &plan.id).await.map_err(db)?;
         let history = history_of(plan, &storage::versions(txn, &plan.id).await.map_err(db)?)?;
-        let current = storage::current_variances(txn, &plan.id)
-            .await
-            .map_err(db)?;
+        // A small call needs only the figures of its targets (for the one-figure-per-period rule,
+        // statuses and exceptions) and of its record ids (for corrections); a bulk push reads
+        // the plan's figures in one go.
+        let current = if records.len() <= TARGETED_READ_MAX {
+            let codes: HashSet<String> = records
+                .iter()
+                .map(|r| r.target_code.trim().to_string())
+                .collect();
+            let ids: HashSet<String> = records
+                .iter()
+                .map(|r| r.sender_record_id.trim().to_string())
+                .collect();
+            storage::current_variances_of(txn, &plan.id, &codes, &ids)
+                .await
+                .map_err(db)?
+        } else {
+            storage::current_variances(txn, &plan.id)
+                .await
+                .map_err(db)?
+        };
         let mut held: HashMap<String, Held> = HashMap::with_capacity(current.len());
         for r in &current {
             held.insert(

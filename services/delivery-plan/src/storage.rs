@@ -228,6 +228,25 @@ pub async fn current_variances(
         .await
 }
 
+/// The current figures of a plan for the targets `codes` or under the record ids `ids`.
+pub async fn current_variances_of(
+    conn: &impl ConnectionTrait,
+    plan_id: &str,
+    codes: &std::collections::HashSet<String>,
+    ids: &std::collections::HashSet<String>,
+) -> Result<Vec<dp_variance::Model>, DbErr> {
+    dp_variance::Entity::find()
+        .filter(dp_variance::Column::PlanId.eq(plan_id))
+        .filter(dp_variance::Column::Superseded.eq(false))
+        .filter(
+            Condition::any()
+                .add(dp_variance::Column::TargetCode.is_in(codes.iter().cloned()))
+                .add(dp_variance::Column::SenderRecordId.is_in(ids.iter().cloned())),
+        )
+        .all(conn)
+        .await
+}
+
 /// Inserts figures in multi-row statements of [`CHUNK`] rows.
 pub async fn insert_variances(
     conn: &impl ConnectionTrait,
