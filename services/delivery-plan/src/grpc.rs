@@ -1840,14 +1840,14 @@ impl DeliveryPlanService for DeliveryPlans {
         let mut stream = request.into_inner();
         // The whole push is one write: gathered first, then decided and written in one
         // transaction, so a broken stream writes nothing.
-        let mut all = pb::PushVariancesRequest::default();
-        let mut first = true;
+        // Who may push to which plan is settled on the first message, before the rest is read.
+        let Some(mut all) = stream.message().await? else {
+            return Err(AppError::invalid("plan_id", "required in the first message").into());
+        };
+        let plan = self.visible_plan(&p, &all.plan_id).await?;
+        require_council_officer(&p, &plan.council_id, "push variances against its plans")?;
         while let Some(msg) = stream.message().await? {
-            if first {
-                all.request_id = msg.request_id.clone();
-                all.plan_id = msg.plan_id.clone();
-                first = false;
-            } else if (!msg.plan_id.is_empty() && msg.plan_id != all.plan_id)
+            if (!msg.plan_id.is_empty() && msg.plan_id != all.plan_id)
                 || (!msg.request_id.is_empty() && msg.request_id != all.request_id)
             {
                 return Err(AppError::invalid(
@@ -1865,8 +1865,6 @@ impl DeliveryPlanService for DeliveryPlans {
             }
             all.records.extend(msg.records);
         }
-        let plan = self.visible_plan(&p, &all.plan_id).await?;
-        require_council_officer(&p, &plan.council_id, "push variances against its plans")?;
         let ctx = Self::call_context(&p, "PushVariances", &all.request_id);
         let write = match self.ctx.db.begin_idempotent(&ctx, &all).await.map_err(db)? {
             Begun::Replay(resp) => return Ok(Response::new(resp)),

@@ -388,6 +388,19 @@ async fn only_the_council_writes_its_plans_and_variances() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
+    let err = client
+        .push_variances(authed(
+            tokio_stream::iter(vec![pb::PushVariancesRequest {
+                request_id: "p".into(),
+                plan_id: plan.plan_id.clone(),
+                records: vec![rec("a", "BV66a", month(1), 97.0)],
+            }]),
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
     // A council may not plan for another council's ALMO.
     let mut other = create_request("c2");
     other.almo_id = HOMES_FOR_HARINGEY.into();
