@@ -16,6 +16,11 @@ pub mod almo {
             include!(concat!(env!("OUT_DIR"), "/almo.directory.v1.rs"));
         }
     }
+    pub mod delivery_plan {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/almo.delivery_plan.v1.rs"));
+        }
+    }
     pub mod inspection {
         pub mod v1 {
             include!(concat!(env!("OUT_DIR"), "/almo.inspection.v1.rs"));
@@ -34,6 +39,7 @@ pub mod almo {
 }
 
 pub use almo::common::v1 as common;
+pub use almo::delivery_plan::v1 as delivery_plan;
 pub use almo::directory::v1 as directory;
 pub use almo::inspection::v1 as inspection;
 pub use almo::pi_returns::v1 as pi_returns;

@@ -71,6 +71,16 @@ enum Command {
         #[command(subcommand)]
         command: pi::CatalogueCommand,
     },
+    /// Delivery-plan variances: `almo variances push FILE.csv --plan PLAN` (format in its help).
+    Variances {
+        #[command(subcommand)]
+        command: almo_delivery_plan::cli::VariancesCommand,
+    },
+    /// Delivery plans: `almo plan status --plan PLAN`, `almo plan amend --plan PLAN --target ...`.
+    Plan {
+        #[command(subcommand)]
+        command: almo_delivery_plan::cli::PlanCommand,
+    },
     /// Exit 0 when the server at ADDR reports SERVING (gRPC health protocol), 1 otherwise.
     Healthcheck {
         #[arg(long, env = "ALMO_HEALTHCHECK_ADDR", default_value = "127.0.0.1:50051")]
@@ -108,6 +118,7 @@ enum InspectionsCommand {
 fn mounts() -> Vec<ServiceMount> {
     vec![
         almo_directory::mount(),
+        almo_delivery_plan::mount(),
         almo_pi_returns::mount(),
         almo_inspection_scheduling::mount(),
     ]
@@ -134,6 +145,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 almo_directory::demo::seed(&ctx.db)
                     .await
                     .context("loading the demo directory")?;
+                almo_delivery_plan::demo::seed(&ctx.db)
+                    .await
+                    .context("loading the demo delivery plan")?;
                 almo_pi_returns::demo::seed(&ctx.db)
                     .await
                     .context("loading the PI returns demo")?;
@@ -209,6 +223,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             pi::run(command).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Variances { command } => almo_delivery_plan::cli::run(command).await,
+        Command::Plan { command } => almo_delivery_plan::cli::run_plan(command).await,
         Command::Catalogue { command } => {
             pi::run_catalogue(command).await?;
             Ok(ExitCode::SUCCESS)

@@ -4,6 +4,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_foundation;
+mod m20261123_100000_delivery_plan;
 mod m20261123_200000_pi_returns;
 mod m20261123_300000_inspection_scheduling;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(m20261123_000001_foundation::Migration),
+            Box::new(m20261123_100000_delivery_plan::Migration),
             Box::new(m20261123_200000_pi_returns::Migration),
             Box::new(m20261123_300000_inspection_scheduling::Migration),
         ]

@@ -1,0 +1,1852 @@
+//! The delivery-plan service as a client sees it: a real server on 127.0.0.1:0, a real gRPC
+//! client, a real database (SQLite, or PostgreSQL when ALMO_TEST_DATABASE_URL is set).
+
+use almo_auth::Role;
+use almo_proto::common::{FinancialYear, Money, Period, PeriodKind};
+use almo_proto::delivery_plan::delivery_plan_service_client::DeliveryPlanServiceClient;
+use almo_proto::delivery_plan::{self as pb};
+use almo_testkit::demo::*;
+use almo_testkit::{TestApp, authed};
+use tonic::transport::Channel;
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
+
+type Client = DeliveryPlanServiceClient<Channel>;
+
+async fn app() -> (TestApp, Client) {
+    let app = TestApp::spawn(vec![almo_delivery_plan::mount()])
+        .await
+        .unwrap();
+    let client = DeliveryPlanServiceClient::new(app.channel().await);
+    (app, client)
+}
+
+fn fy(y: i32) -> Option<FinancialYear> {
+    Some(FinancialYear { start_year: y })
+}
+
+fn target(
+    code: &str,
+    kind: pb::TargetKind,
+    unit: pb::Unit,
+    direction: pb::Direction,
+    yearly: [f64; 3],
+    tolerance: (pb::ToleranceKind, f64, f64),
+) -> pb::Target {
+    pb::Target {
+        code: code.into(),
+        kind: kind as i32,
+        name: format!("measure {code}"),
+        unit: unit as i32,
+        direction: direction as i32,
+        baseline: 0.0,
+        yearly_targets: (2026..=2028)
+            .zip(yearly)
+            .map(|(y, value)| pb::YearTarget { year: fy(y), value })
+            .collect(),
+        tolerance: Some(pb::Tolerance {
+            kind: tolerance.0 as i32,
+            amber: tolerance.1,
+            red: tolerance.2,
+        }),
+    }
+}
+
+fn content() -> pb::PlanContent {
+    use pb::{Direction::*, TargetKind::*, ToleranceKind::*, Unit::*};
+    let line = |year, category: pb::CapitalCategory, pence| pb::CapitalLine {
+        year: fy(year),
+        category: category as i32,
+        amount: Some(Money {
+            pence,
+            currency_code: "GBP".into(),
+        }),
+    };
+    pb::PlanContent {
+        targets: vec![
+            target(
+                "BV66a",
+                Pi,
+                Percent,
+                HigherIsBetter,
+                [97.0, 97.5, 98.0],
+                (Absolute, 0.5, 1.5),
+            ),
+            target(
+                "LOCAL-RELET",
+                Local,
+                Days,
+                LowerIsBetter,
+                [30.0, 28.0, 25.0],
+                (Relative, 10.0, 20.0),
+            ),
+            target(
+                "LOCAL-DECENT",
+                Local,
+                Count,
+                HigherIsBetter,
+                [1000.0, 1000.0, 1000.0],
+                (Absolute, 25.0, 75.0),
+            ),
+        ],
+        decent_homes: Some(pb::DecentHomesProgramme {
+            non_decent_at_baseline: 3000,
+            target_date: "2029-03-31".into(),
+            planned_decent: (2026..=2028)
+                .map(|y| pb::YearCount {
+                    year: fy(y),
+                    count: 1000,
+                })
+                .collect(),
+            progress_target_code: "LOCAL-DECENT".into(),
+        }),
+        capital_profile: vec![
+            line(2026, pb::CapitalCategory::DecentHomes, 1_900_000_000),
+            line(2026, pb::CapitalCategory::Sustainability, 100_000_000),
+        ],
+        annual_cost_effectiveness_percent: 2.5,
+        delegated_functions: vec!["Repairs".into(), "Lettings".into()],
+        exception_after_periods: 0,
+    }
+}
+
+fn create_request(request_id: &str) -> pb::CreatePlanRequest {
+    pb::CreatePlanRequest {
+        request_id: request_id.into(),
+        council_id: LAMBETH.into(),
+        almo_id: LAMBETH_LIVING.into(),
+        title: "Lambeth Living Delivery Plan".into(),
+        first_year: fy(2026),
+        last_year: fy(2028),
+        effective_date: String::new(),
+        content: Some(content()),
+    }
+}
+
+async fn create(client: &mut Client) -> pb::Plan {
+    client
+        .create_plan(authed(
+            create_request("create-1"),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap()
+}
+
+fn bad_fields(s: &Status) -> Vec<String> {
+    assert_eq!(s.code(), Code::InvalidArgument, "{s:?}");
+    let mut f: Vec<String> = s
+        .get_error_details()
+        .bad_request()
+        .expect("a BadRequest")
+        .field_violations
+        .iter()
+        .map(|v| v.field.clone())
+        .collect();
+    f.sort();
+    f
+}
+
+fn reason(s: &Status) -> String {
+    s.get_error_details().error_info().unwrap().reason.clone()
+}
+
+fn month(n: i32) -> Option<Period> {
+    Some(Period {
+        year: fy(2026),
+        kind: PeriodKind::Month as i32,
+        number: n,
+    })
+}
+
+fn quarter(n: i32) -> Option<Period> {
+    Some(Period {
+        year: fy(2026),
+        kind: PeriodKind::Quarter as i32,
+        number: n,
+    })
+}
+
+fn rec(id: &str, code: &str, period: Option<Period>, actual: f64) -> pb::VarianceRecord {
+    pb::VarianceRecord {
+        sender_record_id: id.into(),
+        target_code: code.into(),
+        period,
+        actual,
+        forecast: None,
+        commentary: String::new(),
+    }
+}
+
+async fn record(
+    client: &mut Client,
+    plan_id: &str,
+    request_id: &str,
+    r: pb::VarianceRecord,
+) -> pb::RecordVarianceResponse {
+    client
+        .record_variance(authed(
+            pb::RecordVarianceRequest {
+                request_id: request_id.into(),
+                plan_id: plan_id.into(),
+                record: Some(r),
+            },
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// Pushes `records` in messages of `per_message`.
+async fn push(
+    client: &mut Client,
+    plan_id: &str,
+    request_id: &str,
+    records: Vec<pb::VarianceRecord>,
+    per_message: usize,
+) -> Result<pb::PushVariancesResponse, Status> {
+    let messages: Vec<pb::PushVariancesRequest> = records
+        .chunks(per_message)
+        .enumerate()
+        .map(|(i, chunk)| pb::PushVariancesRequest {
+            request_id: if i == 0 {
+                request_id.into()
+            } else {
+                String::new()
+            },
+            plan_id: if i == 0 {
+                plan_id.into()
+            } else {
+                String::new()
+            },
+            records: chunk.to_vec(),
+        })
+        .collect();
+    client
+        .push_variances(authed(
+            tokio_stream::iter(messages),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .map(|r| r.into_inner())
+}
+
+#[tokio::test]
+async fn council_creates_a_plan_and_its_almo_reads_it() {
+    let (_app, mut client) = app().await;
+    let plan = create(&mut client).await;
+    assert_eq!(plan.plan_id, "LAMBETH-LIVING-2026-2028");
+    assert_eq!((plan.version, plan.latest_version), (1, 1));
+    assert_eq!(plan.effective_date, "2026-04-01");
+    assert_eq!(plan.etag, "v1");
+    let read = client
+        .get_plan(authed(
+            pb::GetPlanRequest {
+                plan_id: plan.plan_id.clone(),
+                as_of_date: "2026-06-01".into(),
+                version: 0,
+            },
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    assert_eq!(read.content, plan.content);
+    // The regulator and the inspectorate read it too.
+    for (org, role) in [
+        (REGULATOR, Role::Regulator),
+        (INSPECTORATE, Role::Inspectorate),
+    ] {
+        let listed = client
+            .list_plans(authed(pb::ListPlansRequest::default(), org, role))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(listed.plans.len(), 1);
+    }
+    // A retry with the same request id replays the first answer; a second plan for the same
+    // years does not exist.
+    let again = client
+        .create_plan(authed(
+            create_request("create-1"),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    assert_eq!(again, plan);
+    let dup = client
+        .create_plan(authed(
+            create_request("create-2"),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(dup.code(), Code::AlreadyExists);
+}
+
+#[tokio::test]
+async fn almo_cannot_read_another_almos_plan() {
+    let (_app, mut client) = app().await;
+    let plan = create(&mut client).await;
+    for (org, role) in [
+        (HOMES_FOR_HARINGEY, Role::AlmoOfficer),
+        (HARINGEY, Role::CouncilOfficer),
+        (LEEDS_ENE, Role::AlmoOfficer),
+    ] {
+        let err = client
+            .get_plan(authed(
+                pb::GetPlanRequest {
+                    plan_id: plan.plan_id.clone(),
+                    ..Default::default()
+                },
+                org,
+                role,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied, "{org}");
+        let status = client
+            .get_plan_status(authed(
+                pb::GetPlanStatusRequest {
+                    plan_id: plan.plan_id.clone(),
+                },
+                org,
+                role,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied, "{org}");
+        let listed = client
+            .list_plans(authed(pb::ListPlansRequest::default(), org, role))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(listed.plans.is_empty(), "{org} sees no other pair's plan");
+        let exceptions = client
+            .list_exceptions(authed(pb::ListExceptionsRequest::default(), org, role))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(exceptions.exceptions.is_empty());
+    }
+    // An id that does not exist looks the same as one that is not yours.
+    let err = client
+        .get_plan(authed(
+            pb::GetPlanRequest {
+                plan_id: "NO-SUCH-PLAN".into(),
+                ..Default::default()
+            },
+            HOMES_FOR_HARINGEY,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn only_the_council_writes_its_plans_and_variances() {
+    let (_app, mut client) = app().await;
+    for (org, role) in [
+        (LAMBETH_LIVING, Role::AlmoOfficer),
+        (REGULATOR, Role::Regulator),
+        (HARINGEY, Role::CouncilOfficer),
+        (LAMBETH, Role::CouncilFinance),
+    ] {
+        let err = client
+            .create_plan(authed(create_request("c"), org, role))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied, "{org} {role}");
+    }
+    let plan = create(&mut client).await;
+    let err = client
+        .record_variance(authed(
+            pb::RecordVarianceRequest {
+                request_id: "r".into(),
+                plan_id: plan.plan_id.clone(),
+                record: Some(rec("a", "BV66a", month(1), 97.0)),
+            },
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = client
+        .push_variances(authed(
+            tokio_stream::iter(vec![pb::PushVariancesRequest {
+                request_id: "p".into(),
+                plan_id: plan.plan_id.clone(),
+                records: vec![rec("a", "BV66a", month(1), 97.0)],
+            }]),
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    // A council may not plan for another council's ALMO.
+    let mut other = create_request("c2");
+    other.almo_id = HOMES_FOR_HARINGEY.into();
+    let err = client
+        .create_plan(authed(other, LAMBETH, Role::CouncilOfficer))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), vec!["almo_id"]);
+}
+
+#[tokio::test]
+async fn malformed_plan_fields_are_refused_by_name() {
+    let (_app, mut client) = app().await;
+    let mut r = create_request("bad");
+    r.title = " ".into();
+    r.last_year = fy(2024);
+    r.effective_date = "1 April 2026".into();
+    let err = client
+        .create_plan(authed(r, LAMBETH, Role::CouncilOfficer))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        bad_fields(&err),
+        vec!["effective_date", "last_year", "title"]
+    );
+
+    let mut r = create_request("bad2");
+    let c = r.content.as_mut().unwrap();
+    c.targets[0].kind = 0;
+    c.targets[1].direction = 0;
+    c.targets[2].tolerance = None;
+    c.capital_profile[1].amount = Some(Money {
+        pence: 100_000_001,
+        currency_code: "GBP".into(),
+    });
+    c.annual_cost_effectiveness_percent = 1.5;
+    c.delegated_functions.clear();
+    c.decent_homes.as_mut().unwrap().target_date = "2029-02-30".into();
+    let err = client
+        .create_plan(authed(r, LAMBETH, Role::CouncilOfficer))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        bad_fields(&err),
+        vec![
+            "content.annual_cost_effectiveness_percent",
+            "content.capital_profile",
+            "content.decent_homes.target_date",
+            "content.delegated_functions",
+            "content.targets[0].kind",
+            "content.targets[1].direction",
+            "content.targets[2].tolerance",
+        ]
+    );
+    let mut r = create_request("bad3");
+    r.content = None;
+    r.request_id = String::new();
+    let err = client
+        .create_plan(authed(r, LAMBETH, Role::CouncilOfficer))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), vec!["content"]);
+}
+
+async fn propose(
+    client: &mut Client,
+    plan: &pb::Plan,
+    etag: &str,
+    effective: &str,
+    org: &str,
+    role: Role,
+    request_id: &str,
+) -> Result<pb::Amendment, Status> {
+    let mut c = plan.content.clone().unwrap();
+    c.targets[1].yearly_targets[0].value = 35.0;
+    client
+        .propose_amendment(authed(
+            pb::ProposeAmendmentRequest {
+                request_id: request_id.into(),
+                plan_id: plan.plan_id.clone(),
+                etag: etag.into(),
+                reason: "Relet target relaxed while the voids contract is re-let".into(),
+                effective_date: effective.into(),
+                content: Some(c),
+            },
+            org,
+            role,
+        ))
+        .await
+        .map(|r| r.into_inner().amendment.unwrap())
+}
+
+fn agree(id: &str, etag: &str, request_id: &str) -> pb::AgreeAmendmentRequest {
+    pb::AgreeAmendmentRequest {
+        request_id: request_id.into(),
+        amendment_id: id.into(),
+        etag: etag.into(),
+        note: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn amendment_takes_effect_only_on_the_other_partys_agreement() {
+    let (_app, mut client) = app().await;
+    let plan = create(&mut client).await;
+    let a = propose(
+        &mut client,
+        &plan,
+        "v1",
+        "2026-10-01",
+        LAMBETH_LIVING,
+        Role::AlmoOfficer,
+        "p1",
+    )
+    .await
+    .unwrap();
+    assert_eq!(a.state, pb::AmendmentState::Proposed as i32);
+    assert_eq!(a.proposed_by, pb::Party::Almo as i32);
+    // The proposer cannot agree its own amendment; the plan is unchanged.
+    let err = client
+        .agree_amendment(authed(
+            agree(&a.amendment_id, &a.etag, "g1"),
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    // Neither can a reader.
+    let err = client
+        .agree_amendment(authed(
+            agree(&a.amendment_id, &a.etag, "g2"),
+            REGULATOR,
+            Role::Regulator,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let versions = client
+        .list_plan_versions(authed(
+            pb::ListPlanVersionsRequest {
+                plan_id: plan.plan_id.clone(),
+            },
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .versions;
+    assert_eq!(versions.len(), 1);
+    // The council agrees: version 2 exists, made by this amendment.
+    let agreed = client
+        .agree_amendment(authed(
+            agree(&a.amendment_id, &a.etag, "g3"),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let v2 = agreed.plan.unwrap();
+    assert_eq!((v2.version, v2.etag.as_str()), (2, "v2"));
+    assert_eq!(v2.amendment_id, a.amendment_id);
+    assert_eq!(v2.effective_date, "2026-10-01");
+    let am = agreed.amendment.unwrap();
+    assert_eq!(am.state, pb::AmendmentState::Agreed as i32);
+    assert_eq!(am.resulting_version, 2);
+    assert_eq!(am.decided_by_organisation_id, LAMBETH);
+    // Once agreed it cannot be rejected.
+    let err = client
+        .reject_amendment(authed(
+            pb::RejectAmendmentRequest {
+                request_id: "x1".into(),
+                amendment_id: a.amendment_id.clone(),
+                etag: am.etag.clone(),
+                note: "no".into(),
+            },
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+}
+
+#[tokio::test]
+async fn earlier_versions_remain_readable_by_date() {
+    let (_app, mut client) = app().await;
+    let plan = create(&mut client).await;
+    let a = propose(
+        &mut client,
+        &plan,
+        "v1",
+        "2026-10-01",
+        LAMBETH,
+        Role::CouncilOfficer,
+        "p1",
+    )
+    .await
+    .unwrap();
+    client
+        .agree_amendment(authed(
+            agree(&a.amendment_id, &a.etag, "g1"),
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap();
+    let read = |on: &str, version: i32| pb::GetPlanRequest {
+        plan_id: plan.plan_id.clone(),
+        as_of_date: on.into(),
+        version,
+    };
+    let relet = |p: &pb::Plan| p.content.as_ref().unwrap().targets[1].yearly_targets[0].value;
+    for (on, want_version, want_relet) in [
+        ("2026-09-30", 1, 30.0),
+        ("2026-10-01", 2, 35.0),
+        ("2027-06-01", 2, 35.0),
+    ] {
+        let p = client
+            .get_plan(authed(read(on, 0), LAMBETH_LIVING, Role::AlmoOfficer))
+            .await
+            .unwrap()
+            .into_inner()
+            .plan
+            .unwrap();
+        assert_eq!(
+            (p.version, relet(&p)),
+            (want_version, want_relet),
+            "on {on}"
+        );
+        assert_eq!(
+            p.etag, "v2",
+            "the etag is the plan's, whichever version is read"
+        );
+    }
+    let v1 = client
+        .get_plan(authed(read("", 1), REGULATOR, Role::Regulator))
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    assert_eq!(relet(&v1), 30.0);
+    let before = client
+        .get_plan(authed(read("2026-03-31", 0), LAMBETH, Role::CouncilOfficer))
+        .await
+        .unwrap_err();
+    assert_eq!(before.code(), Code::NotFound);
+    let bad = client
+        .get_plan(authed(read("yesterday", 0), LAMBETH, Role::CouncilOfficer))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&bad), vec!["as_of_date"]);
+}
+
+#[tokio::test]
+async fn stale_etag_refused() {
+    let (_app, mut client) = app().await;
+    let plan = create(&mut client).await;
+    // Two amendments proposed against version 1.
+    let first = propose(
+        &mut client,
+        &plan,
+        "v1",
+        "2026-10-01",
+        LAMBETH_LIVING,
+        Role::AlmoOfficer,
+        "p1",
+    )
+    .await
+    .unwrap();
+    let second = propose(
+        &mut client,
+        &plan,
+        "v1",
+        "2026-11-01",
+        LAMBETH_LIVING,
+        Role::AlmoOfficer,
+        "p2",
+    )
+    .await
+    .unwrap();
+    client
+        .agree_amendment(authed(
+            agree(&first.amendment_id, &first.etag, "g1"),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap();
+    // The plan has moved on: the second amendment can no longer be agreed as it stands...
+    let err = client
+        .agree_amendment(authed(
+            agree(&second.amendment_id, &second.etag, "g2"),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Aborted);
+    assert_eq!(reason(&err), "STALE_ETAG");
+    // ...nor can a new one be proposed against version 1.
+    let err = propose(
+        &mut client,
+        &plan,
+        "v1",
+        "2026-12-01",
+        LAMBETH,
+        Role::CouncilOfficer,
+        "p3",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::Aborted);
+    // An amendment's own etag is checked too.
+    let third = propose(
+        &mut client,
+        &plan,
+        "v2",
+        "2026-12-01",
+        LAMBETH,
+        Role::CouncilOfficer,
+        "p4",
+    )
+    .await
+    .unwrap();
+    let err = client
+        .agree_amendment(authed(
+            agree(&third.amendment_id, "a0", "g3"),
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Aborted);
+    // Nothing changed: still two versions, the second amendment still pending.
+    let amendments = client
+        .list_amendments(authed(
+            pb::ListAmendmentsRequest {
+                plan_id: plan.plan_id.clone(),
+            },
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .amendments;
+    assert_eq!(amendments.len(), 3);
+    let pending = amendments
+        .iter()
+        .filter(|a| a.state == pb::AmendmentState::Proposed as i32)
+        .count();
+    assert_eq!(pending, 2);
+}
+
+#[tokio::test]
+async fn only_the_proposer_withdraws_and_a_rejection_says_why() {
+    let (_app, mut client) = app().await;
+    let plan = create(&mut client).await;
+    let a = propose(
+        &mut client,
+        &plan,
+        "v1",
+        "2026-10-01",
+        LAMBETH,
+        Role::CouncilOfficer,
+        "p1",
+    )
+    .await
+    .unwrap();
+    let withdraw = |org, role, rid: &str| {
+        authed(
+            pb::WithdrawAmendmentRequest {
+                request_id: rid.into(),
+                amendment_id: a.amendment_id.clone(),
+                etag: a.etag.clone(),
+                note: String::new(),
+            },
+            org,
+            role,
+        )
+    };
+    let err = client
+        .withdraw_amendment(withdraw(LAMBETH_LIVING, Role::AlmoOfficer, "w1"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let reject = pb::RejectAmendmentRequest {
+        request_id: "r1".into(),
+        amendment_id: a.amendment_id.clone(),
+        etag: a.etag.clone(),
+        note: " ".into(),
+    };
+    let err = client
+        .reject_amendment(authed(reject, LAMBETH_LIVING, Role::AlmoOfficer))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), vec!["note"]);
+    let w = client
+        .withdraw_amendment(withdraw(LAMBETH, Role::CouncilOfficer, "w2"))
+        .await
+        .unwrap()
+        .into_inner()
+        .amendment
+        .unwrap();
+    assert_eq!(w.state, pb::AmendmentState::Withdrawn as i32);
+    // Amendments effective before the current version are refused.
+    let err = propose(
+        &mut client,
+        &plan,
+        "v1",
+        "2026-03-01",
+        LAMBETH,
+        Role::CouncilOfficer,
+        "p2",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(bad_fields(&err), vec!["effective_date"]);
+}
+
+fn bulk(n: usize) -> Vec<pb::VarianceRecord> {
+    // n records across the three years, monthly, of BV66a and LOCAL-RELET, then quarterly
+    // figures under distinct ids until n is reached.
+    let mut out = Vec::with_capacity(n);
+    let mut i = 0;
+    'outer: for year in 2026..=2028 {
+        for m in 1..=12 {
+            for code in ["BV66a", "LOCAL-RELET"] {
+                if out.len() == n {
+                    break 'outer;
+                }
+                out.push(pb::VarianceRecord {
+                    sender_record_id: format!("LBH-{year}-M{m:02}-{code}"),
+                    target_code: code.into(),
+                    period: Some(Period {
+                        year: fy(year),
+                        kind: PeriodKind::Month as i32,
+                        number: m,
+                    }),
+                    actual: if code == "BV66a" { 97.0 } else { 29.0 },
+                    forecast: Some(97.5),
+                    commentary: format!("record {i}"),
+                });
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn repeated_push_changes_nothing() {
+    let (app, mut client) = app().await;
+    let plan = create(&mut client).await;
+    let mut records = bulk(72);
+    // Two refusals among them: an unknown target and a value outside its unit.
+    records.push(rec("bad-1", "BV999", month(1), 97.0));
+    records.push(rec("bad-2", "BV66a", quarter(1), 101.0));
+    let first = push(&mut client, &plan.plan_id, "push-1", records.clone(), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            first.received,
+            first.accepted,
+            first.corrected,
+            first.unchanged,
+            first.refused
+        ),
+        (74, 72, 0, 0, 2)
+    );
+    let refusals: Vec<(i32, &str, &str)> = first
+        .refusals
+        .iter()
+        .map(|r| (r.index, r.sender_record_id.as_str(), r.field.as_str()))
+        .collect();
+    assert_eq!(
+        refusals,
+        vec![(72, "bad-1", "target_code"), (73, "bad-2", "actual")]
+    );
+    // The same push under the same request id replays the first answer.
+    let replay = push(&mut client, &plan.plan_id, "push-1", records.clone(), 25)
+        .await
+        .unwrap();
+    assert_eq!(replay, first);
+    // Sent again as a new push: nothing changes, and the reply says so.
+    let again = push(&mut client, &plan.plan_id, "push-2", records, 7)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            again.received,
+            again.accepted,
+            again.corrected,
+            again.unchanged,
+            again.refused
+        ),
+        (74, 0, 0, 72, 2)
+    );
+    use almo_db::entity::dp_variance;
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let rows = dp_variance::Entity::find()
+        .count(app.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(
+        rows, 72,
+        "refused records are not written, repeated ones not twice"
+    );
+}
+
+#[tokio::test]
+async fn corrected_figure_supersedes_and_keeps_history() {
+    let (_app, mut client) = app().await;
+    let plan = create(&mut client).await;
+    let first = record(
+        &mut client,
+        &plan.plan_id,
+        "r1",
+        rec("LBH-M01", "BV66a", month(1), 95.0),
+    )
+    .await;
+    assert_eq!(first.outcome, pb::RecordOutcome::Accepted as i32);
+    let mut corrected = rec("LBH-M01", "BV66a", month(1), 97.2);
+    corrected.commentary = "Housing benefit backlog cleared".into();
+    let second = record(&mut client, &plan.plan_id, "r2", corrected).await;
+    assert_eq!(second.outcome, pb::RecordOutcome::Corrected as i32);
+    let history = client
+        .list_variance_history(authed(
+            pb::ListVarianceHistoryRequest {
+                plan_id: plan.plan_id.clone(),
+                sender_record_id: "LBH-M01".into(),
+            },
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .variances;
+    let summary: Vec<(i32, bool, f64)> = history
+        .iter()
+        .map(|v| (v.revision, v.superseded, v.record.as_ref().unwrap().actual))
+        .collect();
+    assert_eq!(summary, vec![(1, true, 95.0), (2, false, 97.2)]);
+    // The dashboard counts the corrected figure only.
+    let status = client
+        .get_plan_status(authed(
+            pb::GetPlanStatusRequest {
+                plan_id: plan.plan_id.clone(),
+            },
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let bv66a = &status.targets[0];
+    assert_eq!(bv66a.periods.len(), 1);
+    assert_eq!(bv66a.periods[0].actual, 97.2);
+    assert_eq!(bv66a.latest_status, pb::RagStatus::OnTrack as i32);
+}
+
+#[tokio::test]
+async fn malformed_variance_records_are_refused_one_by_one() {
+    let (_app, mut client) = app().await;
+    let plan = create(&mut client).await;
+    let mut no_kind = rec("c", "BV66a", month(2), 97.0);
+    no_kind.period.as_mut().unwrap().kind = PeriodKind::Year as i32;
+    let mut bad_forecast = rec("g", "BV66a", month(4), 97.0);
+    bad_forecast.forecast = Some(f64::NAN);
+    let records = vec![
+        rec("", "BV66a", month(1), 97.0),
+        no_kind,
+        rec("d", "BV66a", month(13), 97.0),
+        rec("e", "BV66a", None, 97.0),
+        rec("f", "LOCAL-DECENT", month(3), -4.0),
+        bad_forecast,
+        rec(
+            "h",
+            "BV66a",
+            Some(Period {
+                year: fy(2029),
+                kind: PeriodKind::Month as i32,
+                number: 1,
+            }),
+            97.0,
+        ),
+        rec("ok", "BV66a", month(5), 97.0),
+    ];
+    let resp = push(&mut client, &plan.plan_id, "push-1", records, 3)
+        .await
+        .unwrap();
+    assert_eq!((resp.accepted, resp.refused), (1, 7));
+    let fields: Vec<&str> = resp.refusals.iter().map(|r| r.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        vec![
+            "sender_record_id",
+            "period",
+            "period",
+            "period",
+            "actual",
+            "forecast",
+            "period"
+        ]
+    );
+    // Sent alone, a malformed record is refused as the call's INVALID_ARGUMENT.
+    for (r, field) in [
+        (rec("u1", "BV66a", month(14), 97.0), "record.period"),
+        (rec("u2", "NOPE", month(1), 97.0), "record.target_code"),
+        (rec("u3", "BV66a", month(6), 120.0), "record.actual"),
+    ] {
+        let err = client
+            .record_variance(authed(
+                pb::RecordVarianceRequest {
+                    request_id: format!("unary-{field}"),
+                    plan_id: plan.plan_id.clone(),
+                    record: Some(r),
+                },
+                LAMBETH,
+                Role::CouncilOfficer,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(bad_fields(&err), vec![field]);
+    }
+    // A push with no plan is refused as a whole.
+    let err = push(
+        &mut client,
+        "",
+        "push-2",
+        vec![rec("x", "BV66a", month(1), 1.0)],
+        1,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(bad_fields(&err), vec!["plan_id"]);
+    // The same request id with another payload is refused.
+    let err = push(
+        &mut client,
+        &plan.plan_id,
+        "push-1",
+        vec![rec("y", "BV66a", month(6), 97.0)],
+        1,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(reason(&err), "REQUEST_ID_REUSED");
+}
+
+#[tokio::test]
+async fn lower_is_better_targets_get_the_right_status() {
+    let (_app, mut client) = app().await;
+    let plan = create(&mut client).await;
+    // Days to relet, target 30, amber 10% (33), red 20% (36).
+    let figures = [(1, 25.0), (2, 33.0), (3, 34.0), (4, 36.5), (5, 31.0)];
+    let records = figures
+        .iter()
+        .map(|(m, v)| rec(&format!("relet-{m}"), "LOCAL-RELET", month(*m), *v))
+        .collect();
+    push(&mut client, &plan.plan_id, "p", records, 100)
+        .await
+        .unwrap();
+    let status = client
+        .get_plan_status(authed(
+            pb::GetPlanStatusRequest {
+                plan_id: plan.plan_id.clone(),
+            },
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let relet = status
+        .targets
+        .iter()
+        .find(|t| t.code == "LOCAL-RELET")
+        .unwrap();
+    use pb::RagStatus::*;
+    use pb::Trend::*;
+    let got: Vec<(i32, i32)> = relet.periods.iter().map(|p| (p.status, p.trend)).collect();
+    assert_eq!(
+        got,
+        vec![
+            (OnTrack as i32, First as i32),
+            (OnTrack as i32, Worsening as i32),
+            (AtRisk as i32, Worsening as i32),
+            (OffTrack as i32, Worsening as i32),
+            (OnTrack as i32, Improving as i32),
+        ]
+    );
+    assert_eq!(relet.latest_status, OnTrack as i32);
+}
+
+#[tokio::test]
+async fn exception_raised_after_n_consecutive_off_track_periods_and_not_before() {
+    let (_app, mut client) = app().await;
+    let plan = create(&mut client).await;
+    let one = record(
+        &mut client,
+        &plan.plan_id,
+        "r1",
+        rec("q1", "BV66a", quarter(1), 95.0),
+    )
+    .await;
+    assert!(
+        one.exceptions_raised.is_empty(),
+        "one quarter off track is not yet an exception"
+    );
+    let none = client
+        .list_exceptions(authed(
+            pb::ListExceptionsRequest::default(),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(none.exceptions.is_empty());
+    let two = record(
+        &mut client,
+        &plan.plan_id,
+        "r2",
+        rec("q2", "BV66a", quarter(2), 95.2),
+    )
+    .await;
+    assert_eq!(two.exceptions_raised.len(), 1);
+    let e = &two.exceptions_raised[0];
+    assert_eq!(
+        (e.target_code.as_str(), e.consecutive_periods),
+        ("BV66a", 2)
+    );
+    assert_eq!(e.first_period, quarter(1));
+    assert_eq!(e.last_period, quarter(2));
+    // A third period off track does not raise a second exception while the first is open.
+    let three = record(
+        &mut client,
+        &plan.plan_id,
+        "r3",
+        rec("q3", "BV66a", quarter(3), 95.0),
+    )
+    .await;
+    assert!(three.exceptions_raised.is_empty());
+    let listed = client
+        .list_exceptions(authed(
+            pb::ListExceptionsRequest {
+                plan_id: plan.plan_id.clone(),
+                ..Default::default()
+            },
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.exceptions.len(), 1);
+    let status = client
+        .get_plan_status(authed(
+            pb::GetPlanStatusRequest {
+                plan_id: plan.plan_id.clone(),
+            },
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(status.targets[0].in_exception);
+    assert!(!status.targets[1].in_exception);
+    assert_eq!(status.open_exceptions.len(), 1);
+}
+
+#[tokio::test]
+async fn countdown_forecast_date() {
+    let (_app, mut client) = app().await;
+    let plan = create(&mut client).await;
+    // 3,000 non-decent homes from 1 April 2026, all decent by 31 March 2029. Two quarters in,
+    // 400 made decent: 400 homes in 183 days.
+    for (q, made) in [(1, 150.0), (2, 250.0)] {
+        record(
+            &mut client,
+            &plan.plan_id,
+            &format!("dh{q}"),
+            rec(&format!("dh{q}"), "LOCAL-DECENT", quarter(q), made),
+        )
+        .await;
+    }
+    let c = client
+        .get_plan_status(authed(
+            pb::GetPlanStatusRequest {
+                plan_id: plan.plan_id.clone(),
+            },
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .decent_homes
+        .unwrap();
+    assert_eq!((c.made_decent, c.still_non_decent), (400, 2600));
+    assert_eq!(c.as_of_date, "2026-09-30");
+    // 2,600 more at 400 per 182 days: ceil(2600 * 182 / 400) = 1183 days after 30 Sep 2026.
+    assert_eq!(c.forecast_completion_date, "2029-12-26");
+    assert!(c.behind_schedule);
+    assert!(c.warning.contains("2029-12-26"), "{}", c.warning);
+    assert!((c.rate_achieved_per_year - 400.0 / (182.0 / 365.25)).abs() < 1e-6);
+    assert!((c.rate_needed_per_year - 2600.0 / (913.0 / 365.25)).abs() < 1e-6);
+}
+
+#[tokio::test]
+async fn demo_plan_shows_amendments_an_exception_and_a_programme_behind_schedule() {
+    let (app, mut client) = app().await;
+    almo_delivery_plan::demo::seed(&app.db).await.unwrap();
+    almo_delivery_plan::demo::seed(&app.db).await.unwrap();
+    let plan_id = almo_delivery_plan::demo::PLAN_ID.to_string();
+    let status = client
+        .get_plan_status(authed(
+            pb::GetPlanStatusRequest {
+                plan_id: plan_id.clone(),
+            },
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let status_copy = status.clone();
+    assert_eq!(status.plan.unwrap().latest_version, 2);
+    assert!(
+        status
+            .targets
+            .iter()
+            .any(|t| t.code == "LOCAL-RELET" && t.in_exception)
+    );
+    assert!(status.decent_homes.unwrap().behind_schedule);
+    let amendments = client
+        .list_amendments(authed(
+            pb::ListAmendmentsRequest { plan_id },
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .amendments;
+    let states: Vec<i32> = amendments.iter().map(|a| a.state).collect();
+    let text = almo_delivery_plan::cli::render_status(&status_copy);
+    assert!(text.contains("LOCAL-RELET      OFF TRACK"), "{text}");
+    assert!(text.contains("WARNING: behind schedule"), "{text}");
+    use pb::AmendmentState::*;
+    assert_eq!(
+        states,
+        vec![Proposed as i32, Rejected as i32, Agreed as i32]
+    );
+}
+
+#[tokio::test]
+async fn the_almo_answers_an_exception_and_the_council_accepts_or_escalates() {
+    let (_app, mut client) = app().await;
+    let plan = create(&mut client).await;
+    record(
+        &mut client,
+        &plan.plan_id,
+        "r1",
+        rec("q1", "BV66a", quarter(1), 95.0),
+    )
+    .await;
+    let raised = record(
+        &mut client,
+        &plan.plan_id,
+        "r2",
+        rec("q2", "BV66a", quarter(2), 95.0),
+    )
+    .await
+    .exceptions_raised
+    .remove(0);
+    let report = |rid: &str, etag: &str| pb::SubmitExceptionReportRequest {
+        request_id: rid.into(),
+        exception_id: raised.exception_id.clone(),
+        etag: etag.into(),
+        cause: "Universal credit migration delayed payments".into(),
+        recovery_action: "Two more income officers from January".into(),
+        recovery_date: "2099-06-30".into(),
+    };
+    let decide = |rid: &str, etag: &str, d: pb::ExceptionDecision, note: &str| {
+        pb::DecideExceptionReportRequest {
+            request_id: rid.into(),
+            exception_id: raised.exception_id.clone(),
+            etag: etag.into(),
+            decision: d as i32,
+            note: note.into(),
+        }
+    };
+    // The council cannot decide before the ALMO reports, nor report for it.
+    let err = client
+        .decide_exception_report(authed(
+            decide("d0", &raised.etag, pb::ExceptionDecision::Accept, ""),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    let err = client
+        .submit_exception_report(authed(
+            report("s0", &raised.etag),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let mut bad = report("s1", &raised.etag);
+    bad.cause = String::new();
+    bad.recovery_date = "2001-01-01".into();
+    let err = client
+        .submit_exception_report(authed(bad, LAMBETH_LIVING, Role::AlmoOfficer))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), vec!["cause", "recovery_date"]);
+    let answered = client
+        .submit_exception_report(authed(
+            report("s2", &raised.etag),
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .exception
+        .unwrap();
+    assert_eq!(answered.state, pb::ExceptionState::Answered as i32);
+    assert_eq!(
+        answered.report.as_ref().unwrap().recovery_date,
+        "2099-06-30"
+    );
+    // A decision against the etag as first read is stale.
+    let err = client
+        .decide_exception_report(authed(
+            decide("d1", &raised.etag, pb::ExceptionDecision::Accept, ""),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Aborted);
+    let err = client
+        .decide_exception_report(authed(
+            decide("d2", &answered.etag, pb::ExceptionDecision::Escalate, ""),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), vec!["note"]);
+    let escalated = client
+        .decide_exception_report(authed(
+            decide(
+                "d3",
+                &answered.etag,
+                pb::ExceptionDecision::Escalate,
+                "To cabinet: recovery too slow",
+            ),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .exception
+        .unwrap();
+    assert_eq!(escalated.state, pb::ExceptionState::Escalated as i32);
+    let revised = client
+        .submit_exception_report(authed(
+            report("s3", &escalated.etag),
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .exception
+        .unwrap();
+    let accepted = client
+        .decide_exception_report(authed(
+            decide("d4", &revised.etag, pb::ExceptionDecision::Accept, "Agreed"),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .exception
+        .unwrap();
+    assert_eq!(accepted.state, pb::ExceptionState::Accepted as i32);
+    // Accepted is closed: no longer listed, and a target still off track can raise a new one.
+    let open = client
+        .list_exceptions(authed(
+            pb::ListExceptionsRequest::default(),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .exceptions;
+    assert!(open.is_empty());
+    let again = record(
+        &mut client,
+        &plan.plan_id,
+        "r3",
+        rec("q3", "BV66a", quarter(3), 95.0),
+    )
+    .await;
+    assert_eq!(again.exceptions_raised.len(), 1);
+    assert_eq!(again.exceptions_raised[0].consecutive_periods, 3);
+}
+
+#[tokio::test]
+async fn a_push_of_ten_thousand_figures_is_taken_in_whole_and_again_changes_nothing() {
+    use pb::{Direction::*, TargetKind::*, ToleranceKind::*, Unit::*};
+    let (app, mut client) = app().await;
+    let mut r = create_request("big");
+    let c = r.content.as_mut().unwrap();
+    for i in 0..278 {
+        c.targets.push(target(
+            &format!("LOCAL-M{i:03}"),
+            Local,
+            Percent,
+            HigherIsBetter,
+            [90.0, 90.0, 90.0],
+            (Absolute, 1.0, 2.0),
+        ));
+    }
+    let plan = client
+        .create_plan(authed(r, LAMBETH, Role::CouncilOfficer))
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    let codes: Vec<String> = plan
+        .content
+        .as_ref()
+        .unwrap()
+        .targets
+        .iter()
+        .map(|t| t.code.clone())
+        .collect();
+    let mut records = Vec::new();
+    for code in codes.iter().filter(|c| c.starts_with("LOCAL-M")) {
+        for year in 2026..=2028 {
+            for m in 1..=12 {
+                records.push(pb::VarianceRecord {
+                    sender_record_id: format!("{code}/{year}/{m}"),
+                    target_code: code.clone(),
+                    period: Some(Period {
+                        year: fy(year),
+                        kind: PeriodKind::Month as i32,
+                        number: m,
+                    }),
+                    // The last two months of each target are off track.
+                    actual: if year == 2028 && m >= 11 { 80.0 } else { 91.0 },
+                    forecast: None,
+                    commentary: String::new(),
+                });
+            }
+        }
+    }
+    assert!(records.len() >= 10_000);
+    let n = records.len() as i32;
+    let first = push(&mut client, &plan.plan_id, "big-1", records.clone(), 1000)
+        .await
+        .unwrap();
+    assert_eq!((first.received, first.accepted, first.refused), (n, n, 0));
+    assert_eq!(first.exceptions_raised.len(), 278);
+    let again = push(&mut client, &plan.plan_id, "big-2", records, 1000)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.accepted, again.unchanged, again.corrected),
+        (0, n, 0)
+    );
+    assert!(again.exceptions_raised.is_empty());
+    use almo_db::entity::dp_variance;
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let rows = dp_variance::Entity::find()
+        .count(app.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(rows, n as u64);
+    let status = client
+        .get_plan_status(authed(
+            pb::GetPlanStatusRequest {
+                plan_id: plan.plan_id.clone(),
+            },
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let t = status
+        .targets
+        .iter()
+        .find(|t| t.code == "LOCAL-M000")
+        .unwrap();
+    assert_eq!(t.periods.len(), 36);
+    assert_eq!(t.latest_status, pb::RagStatus::OffTrack as i32);
+    assert!(t.in_exception);
+}
+
+async fn next_event(stream: &mut tonic::Streaming<pb::WatchPlanEventsResponse>) -> pb::PlanEvent {
+    // A generous bound so a broken stream fails the test instead of hanging it.
+    tokio::time::timeout(std::time::Duration::from_secs(20), stream.message())
+        .await
+        .expect("an event arrives")
+        .unwrap()
+        .expect("the stream is open")
+        .event
+        .unwrap()
+}
+
+#[tokio::test]
+async fn watchers_see_what_happens_to_the_plan_and_resume_from_a_cursor() {
+    use pb::PlanEventKind as K;
+    let (_app, mut client) = app().await;
+    let plan = create(&mut client).await;
+    let watch = |cursor: &str, org: &str, role: Role| {
+        authed(
+            pb::WatchPlanEventsRequest {
+                plan_id: plan.plan_id.clone(),
+                after_cursor: cursor.into(),
+            },
+            org,
+            role,
+        )
+    };
+    let mut almo_watch = client
+        .watch_plan_events(watch("", LAMBETH_LIVING, Role::AlmoOfficer))
+        .await
+        .unwrap()
+        .into_inner();
+    let err = client
+        .watch_plan_events(watch("", HOMES_FOR_HARINGEY, Role::AlmoOfficer))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    record(
+        &mut client,
+        &plan.plan_id,
+        "r1",
+        rec("q1", "BV66a", quarter(1), 95.0),
+    )
+    .await;
+    record(
+        &mut client,
+        &plan.plan_id,
+        "r2",
+        rec("q2", "BV66a", quarter(2), 95.0),
+    )
+    .await;
+    let a = propose(
+        &mut client,
+        &plan,
+        "v1",
+        "2026-10-01",
+        LAMBETH_LIVING,
+        Role::AlmoOfficer,
+        "p1",
+    )
+    .await
+    .unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        seen.push(next_event(&mut almo_watch).await);
+    }
+    let kinds: Vec<i32> = seen.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            K::VariancesRecorded as i32,
+            // Q1: no status -> off track. Q2 stays off track: no change, but an exception.
+            K::StatusChanged as i32,
+            K::VariancesRecorded as i32,
+            K::ExceptionRaised as i32,
+            K::AmendmentProposed as i32,
+        ]
+    );
+    assert_eq!(seen[1].subject_id, "BV66a");
+    assert_eq!(seen[4].subject_id, a.amendment_id);
+    drop(almo_watch);
+    // Reconnecting after the second event replays the rest, and nothing before it.
+    let mut resumed = client
+        .watch_plan_events(watch(&seen[1].cursor, LAMBETH, Role::CouncilOfficer))
+        .await
+        .unwrap()
+        .into_inner();
+    for expected in &seen[2..] {
+        assert_eq!(&next_event(&mut resumed).await, expected);
+    }
+}
+
+#[tokio::test]
+async fn csv_push_of_ten_thousand_rows_reports_refusals_by_line_and_is_safe_to_rerun() {
+    use pb::{Direction::*, TargetKind::*, ToleranceKind::*, Unit::*};
+    use std::fmt::Write as _;
+    let (app, mut client) = app().await;
+    let mut r = create_request("csv");
+    let c = r.content.as_mut().unwrap();
+    for i in 0..278 {
+        c.targets.push(target(
+            &format!("LOCAL-C{i:03}"),
+            Local,
+            Percent,
+            HigherIsBetter,
+            [90.0, 90.0, 90.0],
+            (Absolute, 1.0, 2.0),
+        ));
+    }
+    let plan = client
+        .create_plan(authed(r, LAMBETH, Role::CouncilOfficer))
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    let mut csv = format!("{}\n", almo_delivery_plan::cli::HEADER);
+    let mut rows = 0;
+    for i in 0..278 {
+        for year in 2026..=2028 {
+            for m in 1..=12 {
+                writeln!(csv, "C{i}-{year}-{m},LOCAL-C{i:03},{year}/{:02},M{m},91.5,92,\"steady, as planned\"", (year + 1) % 100).unwrap();
+                rows += 1;
+            }
+        }
+    }
+    // Line rows+2: an unknown target (refused by the server); line rows+3: unreadable.
+    writeln!(csv, "X-1,LOCAL-NOPE,2026,M1,50,,").unwrap();
+    writeln!(csv, "X-2,LOCAL-C000,2026,M1,fifty,,").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("variances.csv");
+    std::fs::write(&path, &csv).unwrap();
+    let token = almo_testkit::token(LAMBETH, Role::CouncilOfficer);
+    let addr = format!("http://{}", app.addr);
+    let mut progress = Vec::new();
+    let first = almo_delivery_plan::cli::push_file(
+        &addr,
+        &token,
+        &plan.plan_id,
+        &path,
+        1000,
+        &mut progress,
+    )
+    .await
+    .unwrap();
+    assert!(rows >= 10_000);
+    assert_eq!(first.response.accepted, rows);
+    assert_eq!(first.refused.len(), 1);
+    assert_eq!(
+        first.refused[0].0,
+        rows as usize + 2,
+        "refusals carry the CSV line number"
+    );
+    assert_eq!(first.refused[0].2, "target_code");
+    assert_eq!(first.unreadable.len(), 1);
+    assert_eq!(first.unreadable[0].line, rows as usize + 3);
+    assert!(String::from_utf8_lossy(&progress).contains(&format!(
+        "{}/{} rows sent",
+        rows + 1,
+        rows + 1
+    )));
+    // Re-running the same file changes nothing, and says so.
+    let again = almo_delivery_plan::cli::push_file(
+        &addr,
+        &token,
+        &plan.plan_id,
+        &path,
+        700,
+        &mut Vec::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (again.response.accepted, again.response.unchanged),
+        (0, rows)
+    );
+    assert_eq!(again.refused, first.refused);
+    let status = client
+        .get_plan_status(authed(
+            pb::GetPlanStatusRequest {
+                plan_id: plan.plan_id.clone(),
+            },
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let t = status
+        .targets
+        .iter()
+        .find(|t| t.code == "LOCAL-C000")
+        .unwrap();
+    assert_eq!(t.periods.len(), 36);
+    assert_eq!(t.latest_status, pb::RagStatus::OnTrack as i32);
+}
+
+#[tokio::test]
+async fn capital_is_reprofiled_within_a_year_without_an_amendment_but_not_between_years() {
+    let (_app, mut client) = app().await;
+    let plan = create(&mut client).await;
+    let share = |c: pb::CapitalCategory, pence| pb::CapitalShare {
+        category: c as i32,
+        amount: Some(Money {
+            pence,
+            currency_code: "GBP".into(),
+        }),
+    };
+    let req = |rid: &str, etag: &str, lines: Vec<pb::CapitalShare>| pb::ReprofileCapitalRequest {
+        request_id: rid.into(),
+        plan_id: plan.plan_id.clone(),
+        etag: etag.into(),
+        year: fy(2026),
+        lines,
+        reason: "Boiler replacements brought forward".into(),
+        effective_date: "2026-07-01".into(),
+    };
+    use pb::CapitalCategory::*;
+    // 2026/27 holds £20m: moving £1m out of the year needs an amendment.
+    let err = client
+        .reprofile_capital(authed(
+            req(
+                "r1",
+                "v1",
+                vec![
+                    share(DecentHomes, 1_800_000_000),
+                    share(Sustainability, 100_000_000),
+                ],
+            ),
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), vec!["lines"]);
+    // Nor may it push sustainability works past 5% of the year.
+    let err = client
+        .reprofile_capital(authed(
+            req(
+                "r2",
+                "v1",
+                vec![
+                    share(DecentHomes, 1_800_000_000),
+                    share(Sustainability, 200_000_000),
+                ],
+            ),
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), vec!["lines"]);
+    let err = client
+        .reprofile_capital(authed(
+            req("r3", "v1", vec![share(DecentHomes, 2_000_000_000)]),
+            REGULATOR,
+            Role::Regulator,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let v2 = client
+        .reprofile_capital(authed(
+            req(
+                "r4",
+                "v1",
+                vec![
+                    share(DecentHomes, 1_700_000_000),
+                    share(EstateImprovement, 250_000_000),
+                    share(Sustainability, 50_000_000),
+                ],
+            ),
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    assert_eq!((v2.version, v2.amendment_id.as_str()), (2, ""));
+    assert!(v2.change_note.contains("re-profiled"), "{}", v2.change_note);
+    assert_eq!(v2.content.as_ref().unwrap().capital_profile.len(), 3);
+    let err = client
+        .reprofile_capital(authed(
+            req("r5", "v1", vec![share(DecentHomes, 2_000_000_000)]),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Aborted);
+}
+
+#[tokio::test]
+async fn almo_plan_amend_proposes_a_target_change_for_the_other_party() {
+    let (app, mut client) = app().await;
+    let plan = create(&mut client).await;
+    let addr = format!("http://{}", app.addr);
+    let token = almo_testkit::token(LAMBETH_LIVING, Role::AlmoOfficer);
+    let a = almo_delivery_plan::cli::propose_target_change(
+        &addr,
+        &token,
+        &plan.plan_id,
+        "LOCAL-RELET",
+        "2026/27",
+        35.0,
+        "2026-12-01",
+        "Voids contract re-let",
+    )
+    .await
+    .unwrap();
+    assert_eq!(a.proposed_by, pb::Party::Almo as i32);
+    assert_eq!(a.base_version, 1);
+    let relet = &a.content.unwrap().targets[1];
+    assert_eq!(relet.yearly_targets[0].value, 35.0);
+    assert_eq!(relet.yearly_targets[1].value, 28.0);
+    let err = almo_delivery_plan::cli::propose_target_change(
+        &addr,
+        &token,
+        &plan.plan_id,
+        "LOCAL-NOPE",
+        "2026",
+        1.0,
+        "2026-12-01",
+        "x",
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("not a target"), "{err}");
+}
