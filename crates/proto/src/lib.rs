@@ -16,6 +16,11 @@ pub mod almo {
             include!(concat!(env!("OUT_DIR"), "/almo.directory.v1.rs"));
         }
     }
+    pub mod sla_charging {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/almo.sla_charging.v1.rs"));
+        }
+    }
     pub mod bench {
         pub mod v1 {
             include!(concat!(env!("OUT_DIR"), "/almo.bench.v1.rs"));
@@ -25,3 +30,4 @@ pub mod almo {
 
 pub use almo::common::v1 as common;
 pub use almo::directory::v1 as directory;
+pub use almo::sla_charging::v1 as sla_charging;

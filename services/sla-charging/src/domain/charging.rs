@@ -74,6 +74,28 @@ impl VatTreatment {
         }
     }
 
+    pub const ALL: [VatTreatment; 5] = [
+        VatTreatment::Standard,
+        VatTreatment::Reduced,
+        VatTreatment::Zero,
+        VatTreatment::Exempt,
+        VatTreatment::OutsideScope,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VatTreatment::Standard => "standard",
+            VatTreatment::Reduced => "reduced",
+            VatTreatment::Zero => "zero",
+            VatTreatment::Exempt => "exempt",
+            VatTreatment::OutsideScope => "outside_scope",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
     /// VAT on one line's net amount, rounded per line by the rule (a credit carries negative VAT).
     pub fn vat_on(self, net: i64) -> i64 {
         share(net, self.rate_basis_points(), 10_000)
@@ -89,6 +111,21 @@ pub enum Account {
     Hra,
     /// The General Fund.
     GeneralFund,
+}
+
+impl Account {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Account::Hra => "hra",
+            Account::GeneralFund => "general_fund",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Account::Hra, Account::GeneralFund]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+    }
 }
 
 #[cfg(test)]
