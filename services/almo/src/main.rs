@@ -66,7 +66,7 @@ enum Command {
 
 /// The services this build carries. Services not built yet are simply not mounted.
 fn mounts() -> Vec<ServiceMount> {
-    vec![almo_directory::mount()]
+    vec![almo_directory::mount(), almo_sla_charging::mount()]
 }
 
 #[tokio::main]
@@ -90,6 +90,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 almo_directory::demo::seed(&ctx.db)
                     .await
                     .context("loading the demo directory")?;
+                almo_sla_charging::demo::seed(&ctx.db)
+                    .await
+                    .context("loading the demo SLA agreements and invoices")?;
                 tracing::info!("demo data loaded");
             }
             print_welcome(&server, demo);

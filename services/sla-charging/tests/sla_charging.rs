@@ -590,7 +590,7 @@ async fn rerun_billing_creates_no_duplicate_invoice() {
     issue(&mut c, &second.invoices[0]).await.unwrap();
     let third = run(&mut c, "r3", LAMBETH, month(1)).await;
     assert!(third.invoices.is_empty());
-    assert_eq!(third.already_issued_agreement_ids, [a.agreement_id.clone()]);
+    assert_eq!(third.already_issued_agreement_ids, vec![a.agreement_id]);
     let q = run(&mut c, "r4", LAMBETH, quarter(1)).await;
     assert!(q.invoices.is_empty());
     assert_eq!(

@@ -91,7 +91,7 @@ impl Terms {
                     "a per-unit line names its unit, e.g. \"hour of legal work\"".into(),
                 ));
             }
-            if !(0..=1_000_000_000_00).contains(&l.unit_price) {
+            if !(0..=100_000_000_000).contains(&l.unit_price) {
                 v.push((f("unit_price"), "pence, from 0 to £1bn".into()));
             }
             if l.benchmark_unit_cost < 0 {
