@@ -69,6 +69,7 @@ pub async fn run(
     period: BillingPeriod,
     now: DateTime<Utc>,
 ) -> Result<RunOutcome, DbErr> {
+    storage::lock_council(conn, council_id).await?;
     let mut out = RunOutcome::default();
     let keys = overlapping_keys(&period);
     let months: Vec<String> = period.months().iter().map(|m| m.key()).collect();

@@ -541,6 +541,8 @@ struct UsageBatch {
     rows: Vec<sla_usage::Model>,
     /// Index in the request, for error messages.
     index: Vec<usize>,
+    /// The supplying councils of the agreements touched.
+    councils: Vec<String>,
 }
 
 impl SlaCharging {
@@ -560,6 +562,7 @@ impl SlaCharging {
         let mut batch = UsageBatch {
             rows: Vec::with_capacity(records.len()),
             index: Vec::with_capacity(records.len()),
+            councils: Vec::new(),
         };
         for (i, r) in records.iter().enumerate() {
             let f = |name: &str| format!("{}.{name}", prefix(i));
@@ -590,6 +593,7 @@ impl SlaCharging {
                 let found = match storage::get_agreement(conn, &agreement_id).await? {
                     Some((a, versions)) => {
                         require_supplier(p, &a.supplier_council_id)?;
+                        batch.councils.push(a.supplier_council_id.clone());
                         let terms = billing::active_terms(&versions)?
                             .into_iter()
                             .map(|(_, t)| t)
@@ -666,6 +670,11 @@ impl SlaCharging {
         }
         let mut fresh = Vec::new();
         let mut already = 0;
+        let councils: std::collections::BTreeSet<&str> =
+            batch.councils.iter().map(String::as_str).collect();
+        for council in councils {
+            storage::lock_council(txn, council).await?;
+        }
         for (agreement_id, ks) in by_agreement {
             let ids: Vec<String> = ks
                 .iter()
@@ -1235,6 +1244,9 @@ impl SlaChargingService for SlaCharging {
             .map_err(AppError::from)?
             .ok_or_else(|| denied(&p, &format!("agreement {:?}", res.agreement_id)))?;
         require_supplier(&p, &a.supplier_council_id)?;
+        storage::lock_council(write.txn(), &a.supplier_council_id)
+            .await
+            .map_err(AppError::from)?;
         let terms = billing::active_terms(&versions).map_err(AppError::from)?;
         let Some(level) = terms
             .iter()

@@ -476,14 +476,13 @@ pub enum Sequence {
     CreditNote,
 }
 
-/// Takes the next number of `seq` and the next feed position for `council_id`, holding the
-/// council's counter row locked until the transaction ends: concurrent issuers (on any replica)
-/// queue on the lock, so numbers and feed positions are gapless and committed in order.
-pub async fn next_numbers(
+/// Locks the council's counter row (creating it if needed) until the transaction ends. Billing
+/// runs, usage, results and issuing for one council queue on it, so no usage can slip into a
+/// period while its invoice is being issued, and two runs of one period never race.
+pub async fn lock_council(
     conn: &impl ConnectionTrait,
     council_id: &str,
-    seq: Sequence,
-) -> Result<(i64, i64), DbErr> {
+) -> Result<sla_council_counter::Model, DbErr> {
     sla_council_counter::Entity::insert(sla_council_counter::ActiveModel {
         council_id: Set(council_id.to_string()),
         last_invoice_number: Set(0),
@@ -502,6 +501,18 @@ pub async fn next_numbers(
         .one(conn)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("counter of {council_id}")))?;
+    Ok(counter)
+}
+
+/// Takes the next number of `seq` and the next feed position for `council_id`, holding the
+/// council's counter row locked until the transaction ends: concurrent issuers (on any replica)
+/// queue on the lock, so numbers and feed positions are gapless and committed in order.
+pub async fn next_numbers(
+    conn: &impl ConnectionTrait,
+    council_id: &str,
+    seq: Sequence,
+) -> Result<(i64, i64), DbErr> {
+    let counter = lock_council(conn, council_id).await?;
     let (col, number) = match seq {
         Sequence::Invoice => (
             sla_council_counter::Column::LastInvoiceNumber,
