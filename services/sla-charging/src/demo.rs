@@ -1,10 +1,12 @@
 //! Demo data for `almo up --demo`: an active agreement between Lambeth (E09000022) and Lambeth
 //! Living with a line on every charging basis (legal by the hour, IT per user, payroll per FTE,
 //! HR as a fixed fee), three months of usage, a missed IT service level, two issued invoices,
-//! a draft for June and a credit note. Loaded once: a second run finds the agreement and stops.
+//! a draft for June, a credit note and an open dispute. Loaded once: a second run finds the agreement and stops.
 
 use almo_db::Db;
-use almo_db::entity::{sla_agreement, sla_agreement_version, sla_level_result, sla_usage};
+use almo_db::entity::{
+    sla_agreement, sla_agreement_version, sla_dispute, sla_level_result, sla_usage,
+};
 use chrono::{NaiveDate, Utc};
 use sea_orm::DbErr;
 
@@ -12,6 +14,7 @@ use crate::billing;
 use crate::domain::agreement::{Direction, ServiceLevel, ServiceLine, Terms, VersionStatus};
 use crate::domain::charging::{Account, ChargingBasis, VatTreatment};
 use crate::domain::credit_note::{CreditableLine, credit_line};
+use crate::domain::dispute::DisputeStatus;
 use crate::domain::period::{BillingPeriod, PeriodKind};
 use crate::storage;
 
@@ -202,6 +205,32 @@ pub async fn seed(db: &Db) -> Result<(), DbErr> {
         "Two hours of legal work were for the council's housing strategy, not for Lambeth Living",
         &[(legal.line_number, net, vat)],
         now,
+    )
+    .await?;
+    // Lambeth Living disputes May's IT line; the council has not answered yet.
+    let may = &drafts[1];
+    let it = may
+        .lines
+        .iter()
+        .find(|l| l.line_code == "IT")
+        .expect("May bills IT users");
+    storage::insert_dispute(
+        &txn,
+        sla_dispute::Model {
+            id: "dsp-demo-2026-m02-it".into(),
+            invoice_id: may.invoice.id.clone(),
+            invoice_line_number: it.line_number,
+            supplier_council_id: LAMBETH.into(),
+            customer_almo_id: LAMBETH_LIVING.into(),
+            reason: "Five of the 120 IT users billed for May left Lambeth Living in April".into(),
+            status: DisputeStatus::Open.as_str().into(),
+            raised_by: "almo_finance@LAMBETH-LIVING".into(),
+            raised_at: now,
+            response: None,
+            credit_note_id: None,
+            resolved_at: None,
+            row_version: 1,
+        },
     )
     .await?;
     txn.commit().await

@@ -3,7 +3,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use almo_auth::{OrgKind, Role};
-use almo_db::entity::{sla_agreement, sla_agreement_version, sla_level_result, sla_usage};
+use almo_db::entity::{
+    sla_agreement, sla_agreement_version, sla_dispute, sla_level_result, sla_usage,
+};
 use almo_db::{Begun, CallContext};
 use almo_proto::common::{self, Money};
 use almo_proto::sla_charging::sla_charging_service_server::SlaChargingService;
@@ -20,6 +22,7 @@ use crate::domain::agreement::{
 };
 use crate::domain::charging::{Account as DAccount, ChargingBasis as DBasis, VatTreatment as DVat};
 use crate::domain::credit_note::{CreditError, CreditableLine, credit_line};
+use crate::domain::dispute::{DisputeError, DisputeStatus, Resolution, may_dispute, resolve};
 use crate::domain::invoice::{self, InvoiceLine as DInvoiceLine, InvoiceStatus, LineKind as DKind};
 use crate::domain::period::{BillingPeriod, PeriodKind as DPeriodKind};
 use crate::domain::proration::DaySpan;
@@ -777,6 +780,84 @@ fn parse_watermark(w: &str) -> Result<i64, AppError> {
             "the watermark of a previous ListInvoices response, or empty",
         )
     })
+}
+
+/// Checks each (line number, net) credit against what the line charged and what has been
+/// credited already; returns (line number, net, VAT) to store. `field(i, name)` names the
+/// request field of entry `i`.
+async fn checked_credits(
+    txn: &impl ConnectionTrait,
+    rows: &InvoiceRows,
+    requested: &[(i32, i64)],
+    field: impl Fn(usize, &str) -> String,
+) -> Result<Vec<(i32, i64, i64)>, AppError> {
+    let credited = storage::credited_per_line(txn, &rows.invoice.id)
+        .await
+        .map_err(AppError::from)?;
+    let mut v = Violations::new();
+    let mut lines = Vec::new();
+    for (i, (number, net)) in requested.iter().copied().enumerate() {
+        let Some(row) = rows.lines.iter().find(|l| l.line_number == number) else {
+            v.add(
+                field(i, "invoice_line_number"),
+                format!("the invoice has no line {number}"),
+            );
+            continue;
+        };
+        let line = domain_line(row)?;
+        let (cn, cv) = credited.get(&number).copied().unwrap_or_default();
+        match credit_line(
+            &CreditableLine {
+                net: line.net,
+                vat: line.vat,
+                treatment: line.vat_treatment,
+                credited_net: cn,
+                credited_vat: cv,
+            },
+            net,
+        ) {
+            Ok((n, vat)) => lines.push((number, n, vat)),
+            Err(e) => v.add(field(i, "net"), credit_error(e)),
+        }
+    }
+    v.into_result()?;
+    Ok(lines)
+}
+
+fn dispute_to_proto(d: &sla_dispute::Model) -> pb::Dispute {
+    pb::Dispute {
+        dispute_id: d.id.clone(),
+        invoice_id: d.invoice_id.clone(),
+        invoice_line_number: d.invoice_line_number,
+        supplier_council_id: d.supplier_council_id.clone(),
+        customer_almo_id: d.customer_almo_id.clone(),
+        reason: d.reason.clone(),
+        status: match DisputeStatus::parse(&d.status) {
+            Some(DisputeStatus::Open) => pb::DisputeStatus::Open,
+            Some(DisputeStatus::Credited) => pb::DisputeStatus::Credited,
+            Some(DisputeStatus::Rejected) => pb::DisputeStatus::Rejected,
+            None => pb::DisputeStatus::Unspecified,
+        } as i32,
+        raise_time: Some(ts(d.raised_at)),
+        response: d.response.clone().unwrap_or_default(),
+        credit_note_id: d.credit_note_id.clone().unwrap_or_default(),
+        resolve_time: d.resolved_at.map(ts),
+        etag: etag(d.row_version),
+    }
+}
+
+impl From<DisputeError> for AppError {
+    fn from(e: DisputeError) -> Self {
+        match e {
+            DisputeError::AlreadyResolved => {
+                AppError::failed_precondition("DISPUTE_RESOLVED", e.to_string())
+            }
+            DisputeError::AlreadyDisputed => {
+                AppError::failed_precondition("ALREADY_DISPUTED", e.to_string())
+            }
+            DisputeError::ResponseTooShort => AppError::invalid("response", e.to_string()),
+        }
+    }
 }
 
 #[tonic::async_trait]
@@ -1576,36 +1657,10 @@ impl SlaChargingService for SlaCharging {
             )
             .into());
         }
-        let credited = storage::credited_per_line(write.txn(), id)
-            .await
-            .map_err(AppError::from)?;
-        let mut v = Violations::new();
-        let mut lines = Vec::new();
-        for (i, (number, net)) in requested.into_iter().enumerate() {
-            let Some(row) = rows.lines.iter().find(|l| l.line_number == number) else {
-                v.add(
-                    format!("lines[{i}].invoice_line_number"),
-                    format!("the invoice has no line {number}"),
-                );
-                continue;
-            };
-            let line = domain_line(row)?;
-            let (cn, cv) = credited.get(&number).copied().unwrap_or_default();
-            match credit_line(
-                &CreditableLine {
-                    net: line.net,
-                    vat: line.vat,
-                    treatment: line.vat_treatment,
-                    credited_net: cn,
-                    credited_vat: cv,
-                },
-                net,
-            ) {
-                Ok((n, vat)) => lines.push((number, n, vat)),
-                Err(e) => v.add(format!("lines[{i}].net"), credit_error(e)),
-            }
-        }
-        v.into_result()?;
+        let lines = checked_credits(write.txn(), &rows, &requested, |i, f| {
+            format!("lines[{i}].{f}")
+        })
+        .await?;
         let note = billing::store_credit_note(
             write.txn(),
             &rows.invoice,
@@ -1634,5 +1689,268 @@ impl SlaChargingService for SlaCharging {
             .await
             .map_err(AppError::from)?;
         Ok(Response::new(resp))
+    }
+
+    async fn dispute_invoice_line(
+        &self,
+        request: Request<DisputeInvoiceLineRequest>,
+    ) -> Result<Response<DisputeInvoiceLineResponse>, Status> {
+        let p = self.principal(&request).await?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        let id = r.invoice_id.trim();
+        v.check(id.is_empty(), "invoice_id", "required");
+        v.check(
+            r.invoice_line_number < 1,
+            "invoice_line_number",
+            "the line disputed, 1 or more",
+        );
+        v.check(
+            r.reason.trim().chars().count() < 10 || r.reason.chars().count() > 2000,
+            "reason",
+            "why the line is disputed: 10 to 2000 characters",
+        );
+        v.into_result()?;
+        let vis = visibility(&p)?;
+        // Disputing is a finance decision of the ALMO.
+        if !matches!(vis, Visibility::Customer(_)) || p.caller.role != Role::AlmoFinance {
+            return Err(AppError::PermissionDenied(
+                "only the invoiced ALMO's finance team disputes an invoice line".into(),
+            )
+            .into());
+        }
+        let ctx = call_context(&p, "DisputeInvoiceLine", &r.request_id);
+        let write = match self
+            .ctx
+            .db
+            .begin_idempotent(&ctx, r)
+            .await
+            .map_err(AppError::from)?
+        {
+            Begun::Replay(resp) => return Ok(Response::new(resp)),
+            Begun::Fresh(w) => w,
+        };
+        let rows = storage::get_invoice(write.txn(), id)
+            .await
+            .map_err(AppError::from)?
+            .filter(|i| vis.sees_invoice(&i.invoice))
+            .ok_or_else(|| denied(&p, &format!("invoice {id:?}")))?;
+        if !rows
+            .lines
+            .iter()
+            .any(|l| l.line_number == r.invoice_line_number)
+        {
+            return Err(AppError::invalid(
+                "invoice_line_number",
+                format!("the invoice has no line {}", r.invoice_line_number),
+            )
+            .into());
+        }
+        let existing: Vec<DisputeStatus> =
+            storage::disputes_of_line(write.txn(), id, r.invoice_line_number)
+                .await
+                .map_err(AppError::from)?
+                .iter()
+                .filter_map(|d| DisputeStatus::parse(&d.status))
+                .collect();
+        may_dispute(&existing).map_err(AppError::from)?;
+        let now = Utc::now();
+        let d = sla_dispute::Model {
+            id: format!(
+                "dsp-{}-{}",
+                now.format("%Y%m%d%H%M%S%6f"),
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ),
+            invoice_id: id.to_string(),
+            invoice_line_number: r.invoice_line_number,
+            supplier_council_id: rows.invoice.supplier_council_id.clone(),
+            customer_almo_id: rows.invoice.customer_almo_id.clone(),
+            reason: r.reason.trim().to_string(),
+            status: DisputeStatus::Open.as_str().into(),
+            raised_by: p.caller.subject.clone(),
+            raised_at: now,
+            response: None,
+            credit_note_id: None,
+            resolved_at: None,
+            row_version: 1,
+        };
+        storage::insert_dispute(write.txn(), d.clone())
+            .await
+            .map_err(AppError::from)?;
+        let resp = DisputeInvoiceLineResponse {
+            dispute: Some(dispute_to_proto(&d)),
+        };
+        write
+            .finish(&resp, &format!("slaDisputes/{}", d.id))
+            .await
+            .map_err(AppError::from)?;
+        Ok(Response::new(resp))
+    }
+
+    async fn resolve_dispute(
+        &self,
+        request: Request<ResolveDisputeRequest>,
+    ) -> Result<Response<ResolveDisputeResponse>, Status> {
+        let p = self.principal(&request).await?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        let id = r.dispute_id.trim();
+        v.check(id.is_empty(), "dispute_id", "required");
+        v.check(
+            r.etag.trim().is_empty(),
+            "etag",
+            "required: the dispute's etag as read",
+        );
+        let resolution = match pb::DisputeResolution::try_from(r.resolution) {
+            Ok(pb::DisputeResolution::Credit) => Some(Resolution::Credit),
+            Ok(pb::DisputeResolution::Reject) => Some(Resolution::Reject),
+            _ => {
+                v.add(
+                    "resolution",
+                    "DISPUTE_RESOLUTION_CREDIT or DISPUTE_RESOLUTION_REJECT",
+                );
+                None
+            }
+        };
+        let credit_net = match resolution {
+            Some(Resolution::Credit) => Some(pence(&mut v, "credit_net", &r.credit_net)),
+            _ => {
+                v.check(
+                    r.credit_net.is_some(),
+                    "credit_net",
+                    "only for DISPUTE_RESOLUTION_CREDIT",
+                );
+                None
+            }
+        };
+        v.into_result()?;
+        let resolution = resolution.expect("checked");
+        let vis = visibility(&p)?;
+        let ctx = call_context(&p, "ResolveDispute", &r.request_id);
+        let write = match self
+            .ctx
+            .db
+            .begin_idempotent(&ctx, r)
+            .await
+            .map_err(AppError::from)?
+        {
+            Begun::Replay(resp) => return Ok(Response::new(resp)),
+            Begun::Fresh(w) => w,
+        };
+        let mut d = storage::get_dispute(write.txn(), id)
+            .await
+            .map_err(AppError::from)?
+            .filter(|d| match &vis {
+                Visibility::Supplier(c) => d.supplier_council_id == *c,
+                Visibility::Customer(a) => d.customer_almo_id == *a,
+            })
+            .ok_or_else(|| denied(&p, &format!("dispute {id:?}")))?;
+        require_supplier(&p, &d.supplier_council_id)?;
+        if etag(d.row_version) != r.etag.trim() {
+            return Err(AppError::stale_etag(&format!("slaDisputes/{id}")).into());
+        }
+        let status = DisputeStatus::parse(&d.status)
+            .ok_or_else(|| AppError::Internal(format!("dispute status {:?}", d.status)))?;
+        let next = resolve(status, resolution, &r.response).map_err(AppError::from)?;
+        let now = Utc::now();
+        let mut credit_note = None;
+        if let Some(net) = credit_net {
+            let rows = storage::get_invoice(write.txn(), &d.invoice_id)
+                .await
+                .map_err(AppError::from)?
+                .ok_or_else(|| AppError::Internal("disputed invoice vanished".into()))?;
+            let lines = checked_credits(
+                write.txn(),
+                &rows,
+                &[(d.invoice_line_number, net)],
+                |_, f| {
+                    if f == "net" {
+                        "credit_net".into()
+                    } else {
+                        f.into()
+                    }
+                },
+            )
+            .await?;
+            let note = billing::store_credit_note(
+                write.txn(),
+                &rows.invoice,
+                r.response.trim(),
+                &lines,
+                now,
+            )
+            .await
+            .map_err(AppError::from)?;
+            let after = storage::get_invoice(write.txn(), &d.invoice_id)
+                .await
+                .map_err(AppError::from)?
+                .ok_or_else(|| AppError::Internal("invoice vanished".into()))?;
+            credit_note = invoice_to_proto(&after)?
+                .credit_notes
+                .into_iter()
+                .find(|n| n.credit_note_id == note.id);
+            d.credit_note_id = Some(note.id);
+        }
+        let expected = d.row_version;
+        d.status = next.as_str().into();
+        d.response = Some(r.response.trim().to_string());
+        d.resolved_at = Some(now);
+        d.row_version += 1;
+        if !storage::resolve_dispute(write.txn(), &d, expected)
+            .await
+            .map_err(AppError::from)?
+        {
+            return Err(AppError::stale_etag(&format!("slaDisputes/{id}")).into());
+        }
+        let resp = ResolveDisputeResponse {
+            dispute: Some(dispute_to_proto(&d)),
+            credit_note,
+        };
+        write
+            .finish(&resp, &format!("slaDisputes/{id}"))
+            .await
+            .map_err(AppError::from)?;
+        Ok(Response::new(resp))
+    }
+
+    async fn list_disputes(
+        &self,
+        request: Request<ListDisputesRequest>,
+    ) -> Result<Response<ListDisputesResponse>, Status> {
+        let p = self.principal(&request).await?;
+        let vis = visibility(&p)?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        let size = v.take("page_size", paging::page_size(r.page_size));
+        let after = v.take("page_token", paging::decode_token(&r.page_token));
+        let status = match pb::DisputeStatus::try_from(r.status) {
+            Ok(pb::DisputeStatus::Unspecified) => None,
+            Ok(pb::DisputeStatus::Open) => Some(DisputeStatus::Open.as_str()),
+            Ok(pb::DisputeStatus::Credited) => Some(DisputeStatus::Credited.as_str()),
+            Ok(pb::DisputeStatus::Rejected) => Some(DisputeStatus::Rejected.as_str()),
+            Err(_) => {
+                v.add("status", "not a DisputeStatus");
+                None
+            }
+        };
+        v.into_result()?;
+        let (Some(size), Some(after)) = (size, after) else {
+            unreachable!("violations were reported above")
+        };
+        let mut rows = storage::list_disputes(self.ctx.db.conn(), &vis, status, after, size + 1)
+            .await
+            .map_err(AppError::from)?;
+        let next_page_token = if rows.len() as u64 > size {
+            rows.truncate(size as usize);
+            rows.last()
+                .map(|d| paging::encode_token(&d.id))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(ListDisputesResponse {
+            disputes: rows.iter().map(dispute_to_proto).collect(),
+            next_page_token,
+        }))
     }
 }

@@ -7,7 +7,8 @@ use almo_proto::sla_charging::*;
 use almo_testkit::{TestApp, authed};
 
 #[tokio::test]
-async fn demo_loads_idempotently_with_issued_invoices_a_service_credit_and_a_credit_note() {
+async fn demo_loads_idempotently_with_issued_invoices_a_service_credit_a_credit_note_and_a_dispute()
+{
     let app = TestApp::spawn(vec![almo_sla_charging::mount()])
         .await
         .unwrap();
@@ -39,6 +40,20 @@ async fn demo_loads_idempotently_with_issued_invoices_a_service_credit_and_a_cre
             .iter()
             .any(|l| l.kind == LineKind::ServiceCredit as i32 && l.line_code == "IT")
     );
+    let open = c
+        .list_disputes(authed(
+            ListDisputesRequest {
+                status: DisputeStatus::Open as i32,
+                ..Default::default()
+            },
+            "LAMBETH-LIVING",
+            Role::AlmoFinance,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(open.disputes.len(), 1);
+    assert_eq!(open.disputes[0].invoice_id, may.invoice_id);
     let bases: Vec<i32> = c
         .get_agreement(authed(
             GetAgreementRequest {

@@ -1126,3 +1126,180 @@ async fn a_repeated_request_id_replays_the_first_answer() {
         .unwrap_err();
     assert_eq!(reason(&err), "REQUEST_ID_REUSED");
 }
+
+#[tokio::test]
+async fn almo_disputes_a_line_and_the_council_resolves_it_by_rejection_or_credit() {
+    let (_app, mut c) = app().await;
+    let a = active_agreement(&mut c, LAMBETH, LAMBETH_LIVING, "2026-04-01").await;
+    c.record_usage(authed(
+        usage("l", &a.agreement_id, "LEGAL", 1, 10_000),
+        LAMBETH,
+        Role::CouncilFinance,
+    ))
+    .await
+    .unwrap();
+    let draft = run(&mut c, "run", LAMBETH, month(1))
+        .await
+        .invoices
+        .remove(0);
+    let inv = issue(&mut c, &draft).await.unwrap();
+    let legal = inv
+        .lines
+        .iter()
+        .find(|l| l.line_code == "LEGAL")
+        .unwrap()
+        .line_number;
+    let dispute = |rid: &str, org: &str, role: Role| {
+        authed(
+            DisputeInvoiceLineRequest {
+                request_id: rid.into(),
+                invoice_id: inv.invoice_id.clone(),
+                invoice_line_number: legal,
+                reason: "We only instructed four hours of legal work in April".into(),
+            },
+            org,
+            role,
+        )
+    };
+    for (org, role) in [
+        (LAMBETH_LIVING, Role::AlmoOfficer),
+        (LAMBETH, Role::CouncilFinance),
+        (HOMES_FOR_HARINGEY, Role::AlmoFinance),
+    ] {
+        let err = c
+            .dispute_invoice_line(dispute("d0", org, role))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied, "{org}");
+    }
+    let d = c
+        .dispute_invoice_line(dispute("d1", LAMBETH_LIVING, Role::AlmoFinance))
+        .await
+        .unwrap()
+        .into_inner()
+        .dispute
+        .unwrap();
+    assert_eq!(d.status, DisputeStatus::Open as i32);
+    let err = c
+        .dispute_invoice_line(dispute("d2", LAMBETH_LIVING, Role::AlmoFinance))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "ALREADY_DISPUTED");
+    let resolve = |rid: &str,
+                   etag: &str,
+                   resolution: DisputeResolution,
+                   response: &str,
+                   credit: Option<i64>| {
+        authed(
+            ResolveDisputeRequest {
+                request_id: rid.into(),
+                dispute_id: d.dispute_id.clone(),
+                etag: etag.into(),
+                resolution: resolution as i32,
+                response: response.into(),
+                credit_net: credit.and_then(gbp),
+            },
+            LAMBETH,
+            Role::CouncilFinance,
+        )
+    };
+    let err = c
+        .resolve_dispute(resolve(
+            "r0",
+            &d.etag,
+            DisputeResolution::Reject,
+            "no",
+            None,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&err), ["response"]);
+    // More than the line charged cannot be credited (£950.00 net).
+    let err = c
+        .resolve_dispute(resolve(
+            "r1",
+            &d.etag,
+            DisputeResolution::Credit,
+            "Six hours were not instructed",
+            Some(95_001),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&err), ["credit_net"]);
+    let done = c
+        .resolve_dispute(resolve(
+            "r2",
+            &d.etag,
+            DisputeResolution::Credit,
+            "Six hours were not instructed",
+            Some(57_000),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let resolved = done.dispute.unwrap();
+    assert_eq!(resolved.status, DisputeStatus::Credited as i32);
+    let note = done.credit_note.unwrap();
+    assert_eq!(resolved.credit_note_id, note.credit_note_id);
+    assert_eq!(pence(&note.gross), 68_400);
+    // Resolved once: a second answer is refused.
+    let err = c
+        .resolve_dispute(resolve(
+            "r3",
+            &resolved.etag,
+            DisputeResolution::Reject,
+            "On reflection, no",
+            None,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "DISPUTE_RESOLVED");
+    // The line can be disputed again, and this time rejected in writing.
+    let d2 = c
+        .dispute_invoice_line(dispute("d3", LAMBETH_LIVING, Role::AlmoFinance))
+        .await
+        .unwrap()
+        .into_inner()
+        .dispute
+        .unwrap();
+    let rejected = c
+        .resolve_dispute(authed(
+            ResolveDisputeRequest {
+                request_id: "r4".into(),
+                dispute_id: d2.dispute_id.clone(),
+                etag: d2.etag.clone(),
+                resolution: DisputeResolution::Reject as i32,
+                response: "The four hours are on the signed timesheet".into(),
+                credit_net: None,
+            },
+            LAMBETH,
+            Role::CouncilFinance,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .dispute
+        .unwrap();
+    assert_eq!(rejected.status, DisputeStatus::Rejected as i32);
+    assert!(rejected.credit_note_id.is_empty());
+    // Lists are filtered by who may see them.
+    let list = |org: &str, role: Role| authed(ListDisputesRequest::default(), org, role);
+    let mine = c
+        .list_disputes(list(LAMBETH_LIVING, Role::AlmoOfficer))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(mine.disputes.len(), 2);
+    assert_eq!(mine.disputes[0].dispute_id, d.dispute_id);
+    let theirs = c
+        .list_disputes(list(HARINGEY, Role::CouncilFinance))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(theirs.disputes.is_empty());
+    let err = c
+        .list_disputes(list(REGULATOR, Role::Regulator))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+}

@@ -10,6 +10,7 @@ pub mod sla_agreement_version;
 pub mod sla_council_counter;
 pub mod sla_credit_note;
 pub mod sla_credit_note_line;
+pub mod sla_dispute;
 pub mod sla_feed_entry;
 pub mod sla_invoice;
 pub mod sla_invoice_line;

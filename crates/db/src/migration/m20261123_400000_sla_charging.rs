@@ -136,6 +136,24 @@ enum SlaCreditNoteLines {
 }
 
 #[derive(DeriveIden)]
+enum SlaDisputes {
+    Table,
+    Id,
+    InvoiceId,
+    InvoiceLineNumber,
+    SupplierCouncilId,
+    CustomerAlmoId,
+    Reason,
+    Status,
+    RaisedBy,
+    RaisedAt,
+    Response,
+    CreditNoteId,
+    ResolvedAt,
+    RowVersion,
+}
+
+#[derive(DeriveIden)]
 enum Organisations {
     Table,
     Id,
@@ -466,6 +484,41 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
+            .create_table(
+                Table::create()
+                    .table(SlaDisputes::Table)
+                    .col(string(SlaDisputes::Id).primary_key())
+                    .col(string(SlaDisputes::InvoiceId))
+                    .col(integer(SlaDisputes::InvoiceLineNumber))
+                    .col(string(SlaDisputes::SupplierCouncilId))
+                    .col(string(SlaDisputes::CustomerAlmoId))
+                    .col(text(SlaDisputes::Reason))
+                    .col(string(SlaDisputes::Status))
+                    .col(string(SlaDisputes::RaisedBy))
+                    .col(timestamp_with_time_zone(SlaDisputes::RaisedAt))
+                    .col(text_null(SlaDisputes::Response))
+                    .col(string_null(SlaDisputes::CreditNoteId))
+                    .col(timestamp_with_time_zone_null(SlaDisputes::ResolvedAt))
+                    .col(big_integer(SlaDisputes::RowVersion))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_sla_disputes_invoice")
+                            .from(SlaDisputes::Table, SlaDisputes::InvoiceId)
+                            .to(SlaInvoices::Table, SlaInvoices::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index(
+                "idx_sla_disputes_invoice_line",
+                SlaDisputes::Table,
+                &[&|| SlaDisputes::InvoiceId.into_iden(), &|| {
+                    SlaDisputes::InvoiceLineNumber.into_iden()
+                }],
+            ))
+            .await?;
+        manager
             .create_index(index(
                 "idx_sla_credit_note_lines_invoice",
                 SlaCreditNoteLines::Table,
@@ -477,6 +530,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for table in [
+            SlaDisputes::Table.into_iden(),
             SlaCreditNoteLines::Table.into_iden(),
             SlaCreditNotes::Table.into_iden(),
             SlaFeedEntries::Table.into_iden(),

@@ -4,6 +4,7 @@
 pub mod agreement;
 pub mod charging;
 pub mod credit_note;
+pub mod dispute;
 pub mod invoice;
 pub mod period;
 pub mod proration;
