@@ -1303,3 +1303,80 @@ async fn almo_disputes_a_line_and_the_council_resolves_it_by_rejection_or_credit
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
 }
+
+#[tokio::test]
+async fn another_council_cannot_bill_issue_or_record_for_lambeth() {
+    let (_app, mut c) = app().await;
+    let a = active_agreement(&mut c, LAMBETH, LAMBETH_LIVING, "2026-04-01").await;
+    let draft = run(&mut c, "run", LAMBETH, month(1))
+        .await
+        .invoices
+        .remove(0);
+    let err = c
+        .run_billing(authed(
+            RunBillingRequest {
+                request_id: "h-run".into(),
+                supplier_council_id: LAMBETH.into(),
+                period: month(1),
+            },
+            HARINGEY,
+            Role::CouncilFinance,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = c
+        .issue_invoice(authed(
+            IssueInvoiceRequest {
+                request_id: "h-issue".into(),
+                invoice_id: draft.invoice_id.clone(),
+                etag: draft.etag.clone(),
+            },
+            HARINGEY,
+            Role::CouncilFinance,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = c
+        .record_usage(authed(
+            usage("h-u", &a.agreement_id, "LEGAL", 1, 1_000),
+            HARINGEY,
+            Role::CouncilFinance,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    // Lambeth's own council officers are not its finance team.
+    let err = c
+        .run_billing(authed(
+            RunBillingRequest {
+                request_id: "o-run".into(),
+                supplier_council_id: LAMBETH.into(),
+                period: month(1),
+            },
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    // A year is not a billing period.
+    let err = c
+        .run_billing(authed(
+            RunBillingRequest {
+                request_id: "y-run".into(),
+                supplier_council_id: LAMBETH.into(),
+                period: Some(Period {
+                    year: Some(FinancialYear { start_year: 2026 }),
+                    kind: PeriodKind::Year as i32,
+                    number: 1,
+                }),
+            },
+            LAMBETH,
+            Role::CouncilFinance,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&err), ["period.kind"]);
+}
