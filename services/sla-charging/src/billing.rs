@@ -9,9 +9,10 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::domain::agreement::{Terms, VersionStatus, windows};
-use crate::domain::invoice::{BillingInput, InvoiceStatus, bill, invoice_number, totals};
-use crate::domain::period::{BillingPeriod, PeriodKind};
+use crate::domain::invoice::{BillingInput, InvoiceStatus, LineKind, bill, invoice_number, totals};
+use crate::domain::period::{BillingPeriod, PeriodKind, fy_days};
 use crate::domain::proration::DaySpan;
+use crate::domain::value_for_money::years_milli;
 use crate::storage::{self, InvoiceRows, Sequence};
 
 /// Parses the stored terms of a version.
@@ -255,6 +256,48 @@ pub async fn store_credit_note(
     )
     .await?;
     Ok(note)
+}
+
+/// One line's year, summed from issued invoices and their credit notes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineYear {
+    pub units_milli: i64,
+    pub net_paid: i64,
+    /// Days of fixed fee billed, turned into thousandths of a year once at the end so that
+    /// rounding is not repeated per invoice.
+    fixed_days: i64,
+}
+
+/// Per line code: units billed (a fixed fee counts years, in thousandths) and net paid (charges
+/// less service credits and credit notes) on the agreement's issued invoices for year `fy`.
+pub async fn line_years(
+    conn: &impl ConnectionTrait,
+    agreement_id: &str,
+    fy: i32,
+) -> Result<std::collections::BTreeMap<String, LineYear>, DbErr> {
+    let invoices = storage::issued_invoices_in_year(conn, agreement_id, fy).await?;
+    let mut out: std::collections::BTreeMap<String, LineYear> = Default::default();
+    for inv in storage::load_invoices(conn, invoices).await? {
+        let mut credited: std::collections::HashMap<i32, i64> = Default::default();
+        for (_, lines) in &inv.credit_notes {
+            for l in lines {
+                *credited.entry(l.invoice_line_number).or_default() += l.net;
+            }
+        }
+        for l in &inv.lines {
+            let y = out.entry(l.line_code.clone()).or_default();
+            y.net_paid += l.net - credited.get(&l.line_number).copied().unwrap_or(0);
+            match LineKind::parse(&l.kind) {
+                Some(LineKind::Usage) => y.units_milli += l.quantity_milli,
+                Some(LineKind::FixedFee) => y.fixed_days += l.quantity_milli / 1000,
+                _ => {}
+            }
+        }
+    }
+    for y in out.values_mut() {
+        y.units_milli += years_milli(y.fixed_days, fy_days(fy));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

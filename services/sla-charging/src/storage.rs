@@ -719,3 +719,18 @@ pub async fn list_disputes(
         .all(conn)
         .await
 }
+
+/// The issued invoices of an agreement for periods of one financial year.
+pub async fn issued_invoices_in_year(
+    conn: &impl ConnectionTrait,
+    agreement_id: &str,
+    fy_start_year: i32,
+) -> Result<Vec<sla_invoice::Model>, DbErr> {
+    sla_invoice::Entity::find()
+        .filter(sla_invoice::Column::AgreementId.eq(agreement_id))
+        .filter(sla_invoice::Column::FyStartYear.eq(fy_start_year))
+        .filter(sla_invoice::Column::Status.eq("issued"))
+        .order_by_asc(sla_invoice::Column::PeriodKey)
+        .all(conn)
+        .await
+}

@@ -10,3 +10,4 @@ pub mod period;
 pub mod proration;
 pub mod rounding;
 pub mod service_credit;
+pub mod value_for_money;
