@@ -34,6 +34,9 @@ use crate::storage::{self, InvoiceRows, Visibility};
 
 pub const SERVICE_NAME: &str = "almo.sla_charging.v1.SlaChargingService";
 
+/// Feed entries per ExportInvoices message.
+const EXPORT_BATCH: u64 = 500;
+
 /// Usage quantities above this (a billion units) are a keying error.
 const MAX_QUANTITY_MILLI: i64 = 1_000_000_000_000;
 
@@ -863,6 +866,89 @@ impl From<DisputeError> for AppError {
     }
 }
 
+impl SlaCharging {
+    /// Whose feed the caller reads: its council's, narrowed to one ALMO (always its own for an
+    /// ALMO; optional, and one of its own ALMOs, for the council).
+    async fn feed_of(
+        &self,
+        p: &Principal,
+        vis: &Visibility,
+        customer_almo_id: &str,
+    ) -> Result<(String, Option<String>), AppError> {
+        let wanted = Some(customer_almo_id.trim().to_string()).filter(|a| !a.is_empty());
+        Ok(match vis {
+            Visibility::Supplier(c) => {
+                if let Some(a) = &wanted {
+                    match self.ctx.access.scope(a).await? {
+                        Some(s) if s.council_id.as_deref() == Some(c.as_str()) => {}
+                        _ => return Err(denied(p, &format!("the invoices of {a:?}"))),
+                    }
+                }
+                (c.clone(), wanted)
+            }
+            Visibility::Customer(a) => {
+                if wanted.as_ref().is_some_and(|w| w != a) {
+                    return Err(denied(p, "another ALMO's invoices"));
+                }
+                let council = p
+                    .org
+                    .council_id
+                    .clone()
+                    .ok_or_else(|| AppError::Internal(format!("ALMO {a} has no council")))?;
+                (council, Some(a.clone()))
+            }
+        })
+    }
+}
+
+/// The feed entries after `after`, at most `size`, with each invoice as it stands.
+async fn feed_page(
+    conn: &impl ConnectionTrait,
+    council: &str,
+    almo: Option<&str>,
+    after: i64,
+    size: u64,
+) -> Result<ListInvoicesResponse, AppError> {
+    let mut entries = storage::feed_after(conn, council, almo, after, size + 1)
+        .await
+        .map_err(AppError::from)?;
+    let has_more = entries.len() as u64 > size;
+    entries.truncate(size as usize);
+    let mut ids: Vec<String> = entries.iter().map(|e| e.invoice_id.clone()).collect();
+    let mut seen = HashSet::new();
+    ids.retain(|i| seen.insert(i.clone()));
+    let invoices = storage::invoices_by_ids(conn, &ids)
+        .await
+        .map_err(AppError::from)?;
+    let loaded: HashMap<String, pb::Invoice> = storage::load_invoices(conn, invoices)
+        .await
+        .map_err(AppError::from)?
+        .iter()
+        .map(|r| Ok((r.invoice.id.clone(), invoice_to_proto(r)?)))
+        .collect::<Result<_, AppError>>()?;
+    let watermark = entries
+        .last()
+        .map(|e| e.position)
+        .unwrap_or(after)
+        .to_string();
+    Ok(ListInvoicesResponse {
+        entries: entries
+            .into_iter()
+            .map(|e| pb::InvoiceFeedEntry {
+                position: e.position,
+                kind: match e.kind.as_str() {
+                    "invoice_issued" => FeedEventKind::InvoiceIssued,
+                    _ => FeedEventKind::CreditNoteIssued,
+                } as i32,
+                invoice: loaded.get(&e.invoice_id).cloned(),
+                credit_note_id: e.credit_note_id.unwrap_or_default(),
+            })
+            .collect(),
+        watermark,
+        has_more,
+    })
+}
+
 #[tonic::async_trait]
 impl SlaChargingService for SlaCharging {
     async fn create_agreement(
@@ -1540,68 +1626,9 @@ impl SlaChargingService for SlaCharging {
         let (Some(size), Some(after)) = (size, after) else {
             unreachable!("violations were reported above")
         };
-        let wanted = Some(r.customer_almo_id.trim().to_string()).filter(|a| !a.is_empty());
-        let (council, almo) = match &vis {
-            Visibility::Supplier(c) => {
-                if let Some(a) = &wanted {
-                    match self.ctx.access.scope(a).await? {
-                        Some(s) if s.council_id.as_deref() == Some(c.as_str()) => {}
-                        _ => return Err(denied(&p, &format!("the invoices of {a:?}")).into()),
-                    }
-                }
-                (c.clone(), wanted)
-            }
-            Visibility::Customer(a) => {
-                if wanted.as_ref().is_some_and(|w| w != a) {
-                    return Err(denied(&p, "another ALMO's invoices").into());
-                }
-                let council = p
-                    .org
-                    .council_id
-                    .clone()
-                    .ok_or_else(|| AppError::Internal(format!("ALMO {a} has no council")))?;
-                (council, Some(a.clone()))
-            }
-        };
-        let conn = self.ctx.db.conn();
-        let mut entries = storage::feed_after(conn, &council, almo.as_deref(), after, size + 1)
-            .await
-            .map_err(AppError::from)?;
-        let has_more = entries.len() as u64 > size;
-        entries.truncate(size as usize);
-        let mut ids: Vec<String> = entries.iter().map(|e| e.invoice_id.clone()).collect();
-        let mut seen = HashSet::new();
-        ids.retain(|i| seen.insert(i.clone()));
-        let invoices = storage::invoices_by_ids(conn, &ids)
-            .await
-            .map_err(AppError::from)?;
-        let loaded: HashMap<String, pb::Invoice> = storage::load_invoices(conn, invoices)
-            .await
-            .map_err(AppError::from)?
-            .iter()
-            .map(|r| Ok((r.invoice.id.clone(), invoice_to_proto(r)?)))
-            .collect::<Result<_, AppError>>()?;
-        let watermark = entries
-            .last()
-            .map(|e| e.position)
-            .unwrap_or(after)
-            .to_string();
-        Ok(Response::new(ListInvoicesResponse {
-            entries: entries
-                .into_iter()
-                .map(|e| pb::InvoiceFeedEntry {
-                    position: e.position,
-                    kind: match e.kind.as_str() {
-                        "invoice_issued" => FeedEventKind::InvoiceIssued,
-                        _ => FeedEventKind::CreditNoteIssued,
-                    } as i32,
-                    invoice: loaded.get(&e.invoice_id).cloned(),
-                    credit_note_id: e.credit_note_id.unwrap_or_default(),
-                })
-                .collect(),
-            watermark,
-            has_more,
-        }))
+        let (council, almo) = self.feed_of(&p, &vis, &r.customer_almo_id).await?;
+        let page = feed_page(self.ctx.db.conn(), &council, almo.as_deref(), after, size).await?;
+        Ok(Response::new(page))
     }
 
     async fn create_credit_note(
@@ -2039,5 +2066,57 @@ impl SlaChargingService for SlaCharging {
             review_status: status as i32,
             review_date: date,
         }))
+    }
+
+    type ExportInvoicesStream = std::pin::Pin<
+        Box<dyn tokio_stream::Stream<Item = Result<ExportInvoicesResponse, Status>> + Send>,
+    >;
+
+    async fn export_invoices(
+        &self,
+        request: Request<ExportInvoicesRequest>,
+    ) -> Result<Response<Self::ExportInvoicesStream>, Status> {
+        let p = self.principal(&request).await?;
+        let vis = visibility(&p)?;
+        let r = request.get_ref();
+        let mut after = parse_watermark(&r.watermark)?;
+        let (council, almo) = self.feed_of(&p, &vis, &r.customer_almo_id).await?;
+        let db = self.ctx.db.clone();
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            loop {
+                let page = match feed_page(
+                    db.conn(),
+                    &council,
+                    almo.as_deref(),
+                    after,
+                    EXPORT_BATCH,
+                )
+                .await
+                {
+                    Ok(page) => page,
+                    Err(e) => {
+                        let _ = tx.send(Err(e.into())).await;
+                        return;
+                    }
+                };
+                if page.entries.is_empty() {
+                    return;
+                }
+                after = page.watermark.parse().unwrap_or(after);
+                let more = page.has_more;
+                let batch = ExportInvoicesResponse {
+                    entries: page.entries,
+                    watermark: page.watermark,
+                };
+                // The client hung up: stop reading.
+                if tx.send(Ok(batch)).await.is_err() || !more {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 }

@@ -34,6 +34,46 @@ async fn demo_loads_idempotently_with_issued_invoices_a_service_credit_a_credit_
             FeedEventKind::CreditNoteIssued as i32
         ]
     );
+    // The export streams the same feed, and nothing after its last watermark.
+    let mut export = c
+        .export_invoices(authed(
+            ExportInvoicesRequest::default(),
+            "LAMBETH-LIVING",
+            Role::AlmoFinance,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut exported = Vec::new();
+    let mut watermark = String::new();
+    while let Some(batch) = export.message().await.unwrap() {
+        exported.extend(batch.entries);
+        watermark = batch.watermark;
+    }
+    assert_eq!(exported, feed.entries);
+    assert_eq!(watermark, feed.watermark);
+    let mut rest = c
+        .export_invoices(authed(
+            ExportInvoicesRequest {
+                watermark,
+                ..Default::default()
+            },
+            "LAMBETH-LIVING",
+            Role::AlmoFinance,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(rest.message().await.unwrap().is_none());
+    let err = c
+        .export_invoices(authed(
+            ExportInvoicesRequest::default(),
+            "RSH",
+            Role::Regulator,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::PermissionDenied);
     let may = feed.entries[1].invoice.as_ref().unwrap();
     assert_eq!(may.invoice_number, "SLA-E09000022-000002");
     assert!(
