@@ -54,6 +54,11 @@ enum Command {
         #[command(flatten)]
         auth: AuthArgs,
     },
+    /// SLA invoices for ALMO finance.
+    Invoices {
+        #[command(subcommand)]
+        command: InvoicesCommand,
+    },
     /// Exit 0 when the server at ADDR reports SERVING (gRPC health protocol), 1 otherwise.
     Healthcheck {
         #[arg(long, env = "ALMO_HEALTHCHECK_ADDR", default_value = "127.0.0.1:50051")]
@@ -61,6 +66,33 @@ enum Command {
         /// One service's health; empty for the whole server.
         #[arg(long, default_value = "")]
         service: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum InvoicesCommand {
+    /// Pull every invoice issued or credited since a watermark into a CSV or JSON Lines file
+    /// (one row per invoice line; credit-note lines negative). Prints the watermark to pass as
+    /// --since next time.
+    Pull {
+        /// The server.
+        #[arg(long, env = "ALMO_SERVER", default_value = "http://127.0.0.1:50051")]
+        server: String,
+        /// A bearer token for ALMO (or council) finance, e.g. from `almo token`.
+        #[arg(long, env = "ALMO_TOKEN")]
+        token: String,
+        /// The watermark printed by the last pull; empty for everything.
+        #[arg(long, default_value = "")]
+        since: String,
+        /// Only this ALMO's invoices (a council pulling for one of its ALMOs).
+        #[arg(long, default_value = "")]
+        almo: String,
+        /// csv or json (JSON Lines).
+        #[arg(long, default_value = "csv")]
+        format: almo_sla_charging::pull::Format,
+        /// The file to write.
+        #[arg(long)]
+        output: std::path::PathBuf,
     },
 }
 
@@ -137,6 +169,39 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     role,
                     ttl_secs,
                 })
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Invoices {
+            command:
+                InvoicesCommand::Pull {
+                    server,
+                    token,
+                    since,
+                    almo,
+                    format,
+                    output,
+                },
+        } => {
+            let file = std::fs::File::create(&output)
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            let mut out = std::io::BufWriter::new(file);
+            let pulled = almo_sla_charging::pull::pull(
+                &server,
+                &token,
+                &since,
+                &almo,
+                format,
+                &mut out,
+                |events| eprint!("\rpulled {events} invoice events"),
+            )
+            .await?;
+            eprintln!(
+                "\r{} events, {} rows written to {}; next time: --since {}",
+                pulled.events,
+                pulled.rows,
+                output.display(),
+                pulled.watermark
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -6,6 +6,7 @@ mod billing;
 pub mod demo;
 pub mod domain;
 mod grpc;
+pub mod pull;
 mod storage;
 
 use almo_proto::sla_charging::sla_charging_service_server::SlaChargingServiceServer;
