@@ -2,11 +2,11 @@
 //! stored rows. The gRPC layer and the demo loader both go through here.
 
 use almo_db::entity::{
-    sla_agreement, sla_agreement_version, sla_credit_note, sla_credit_note_line, sla_feed_entry,
-    sla_invoice, sla_invoice_line,
+    organisation, sla_agreement, sla_agreement_version, sla_credit_note, sla_credit_note_line,
+    sla_feed_entry, sla_invoice, sla_invoice_line,
 };
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 
 use crate::domain::agreement::{Terms, VersionStatus, windows};
 use crate::domain::invoice::{BillingInput, InvoiceStatus, LineKind, bill, invoice_number, totals};
@@ -23,6 +23,23 @@ pub fn terms_of(v: &sla_agreement_version::Model) -> Result<Terms, DbErr> {
 
 pub fn term_of(a: &sla_agreement::Model) -> DaySpan {
     DaySpan::new(a.start_date, a.end_date).expect("a stored term starts before it ends")
+}
+
+/// The agreement's term, cut short on the customer ALMO's end date if it has one; `None` when the
+/// ALMO ended before the agreement started.
+async fn ended_term(
+    conn: &impl ConnectionTrait,
+    a: &sla_agreement::Model,
+) -> Result<Option<DaySpan>, DbErr> {
+    let end = organisation::Entity::find_by_id(a.customer_almo_id.clone())
+        .one(conn)
+        .await?
+        .and_then(|o| o.end_date);
+    let term = term_of(a);
+    Ok(match end {
+        Some(end) => DaySpan::new(term.first, end.min(term.last)),
+        None => Some(term),
+    })
 }
 
 /// The active versions of an agreement as (effective from, terms).
@@ -97,9 +114,14 @@ pub async fn run(
             storage::delete_draft(conn, &draft.id).await?;
         }
         let refs: Vec<(chrono::NaiveDate, &Terms)> = active.iter().map(|(d, t)| (*d, t)).collect();
+        // An ALMO that is wound up stops buying services: its SLA ends with a final prorated
+        // period on its end date (DOMAIN.md, "An ALMO's life").
+        let Some(term) = ended_term(conn, &a).await? else {
+            continue;
+        };
         let input = BillingInput {
             period,
-            windows: windows(term_of(&a), &refs),
+            windows: windows(term, &refs),
             usage: storage::usage_totals(conn, &a.id, &months).await?,
             results: storage::results_for(conn, &a.id, &period.key()).await?,
         };

@@ -1380,3 +1380,33 @@ async fn another_council_cannot_bill_issue_or_record_for_lambeth() {
         .unwrap_err();
     assert_eq!(fields(&err), ["period.kind"]);
 }
+
+#[tokio::test]
+async fn sla_ends_with_a_final_prorated_period_when_the_almo_is_wound_up() {
+    use almo_db::entity::organisation;
+    use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+    let (app, mut c) = app().await;
+    active_agreement(&mut c, LAMBETH, LAMBETH_LIVING, "2026-04-01").await;
+    organisation::Entity::update_many()
+        .col_expr(
+            organisation::Column::EndDate,
+            Expr::value("2026-04-10".parse::<chrono::NaiveDate>().unwrap()),
+        )
+        .filter(organisation::Column::Id.eq(LAMBETH_LIVING))
+        .exec(app.db.conn())
+        .await
+        .unwrap();
+    let april = run(&mut c, "apr", LAMBETH, month(1))
+        .await
+        .invoices
+        .remove(0);
+    assert_eq!(april.lines.len(), 1);
+    assert_eq!(april.lines[0].quantity_milli, 10_000);
+    assert_eq!(pence(&april.lines[0].net), 100_000); // 10 days at £100
+    assert!(
+        run(&mut c, "may", LAMBETH, month(2))
+            .await
+            .invoices
+            .is_empty()
+    );
+}
