@@ -206,11 +206,14 @@ pub fn bill(input: &BillingInput<'_>) -> Vec<InvoiceLine> {
             kind: LineKind::ServiceCredit,
             line_code: line.code.clone(),
             description: format!(
-                "Service credit: {} was {value} against a target of {}",
-                level.measure, level.target
+                "Service credit: {} was {value} against a target of {}; {}% of {}",
+                level.measure,
+                level.target,
+                format_quantity(level.credit_basis_points * 10),
+                format_pounds(charge)
             ),
             quantity_milli: 0,
-            unit_price: level.credit_basis_points,
+            unit_price: 0,
             net,
             vat_treatment: line.vat,
             vat: line.vat.vat_on(net),
@@ -230,6 +233,21 @@ pub fn format_quantity(milli: i64) -> String {
     } else {
         format!("{whole}.{}", format!("{frac:03}").trim_end_matches('0'))
     }
+}
+
+/// 222000 -> "£2,220.00".
+pub fn format_pounds(pence: i64) -> String {
+    let sign = if pence < 0 { "-" } else { "" };
+    let p = pence.unsigned_abs();
+    let pounds = (p / 100).to_string();
+    let mut grouped = String::new();
+    for (i, ch) in pounds.chars().enumerate() {
+        if i > 0 && (pounds.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    format!("{sign}£{grouped}.{:02}", p % 100)
 }
 
 /// Where an invoice is in its life.
@@ -392,6 +410,11 @@ mod tests {
             .unwrap();
         assert_eq!(credit.line_code, "IT");
         assert_eq!((credit.net, credit.vat), (-11_100, -2_220));
+        assert!(
+            credit.description.ends_with("5% of £2,220.00"),
+            "{}",
+            credit.description
+        );
         assert_eq!(credit.account, Account::Hra);
         assert_eq!(totals(&lines).account(Account::Hra).net, 222_000 - 11_100);
     }
@@ -428,6 +451,9 @@ mod tests {
         assert_eq!(format_quantity(7_500), "7.5");
         assert_eq!(format_quantity(120_000), "120");
         assert_eq!(format_quantity(1_005), "1.005");
+        assert_eq!(format_pounds(222_000), "£2,220.00");
+        assert_eq!(format_pounds(-5), "-£0.05");
+        assert_eq!(format_pounds(123_456_789), "£1,234,567.89");
     }
 
     fn arb_line() -> impl Strategy<Value = InvoiceLine> {
