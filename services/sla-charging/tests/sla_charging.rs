@@ -1410,3 +1410,49 @@ async fn sla_ends_with_a_final_prorated_period_when_the_almo_is_wound_up() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn concurrent_billing_runs_of_one_period_leave_one_invoice() {
+    let (app, mut c) = app().await;
+    active_agreement(&mut c, LAMBETH, LAMBETH_LIVING, "2026-04-01").await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..4 {
+        let mut client = SlaChargingServiceClient::new(app.channel().await);
+        tasks.spawn(async move {
+            loop {
+                let req = authed(
+                    RunBillingRequest {
+                        request_id: format!("concurrent-{n}"),
+                        supplier_council_id: LAMBETH.into(),
+                        period: month(1),
+                    },
+                    LAMBETH,
+                    Role::CouncilFinance,
+                );
+                match client.run_billing(req).await {
+                    Ok(r) => return r.into_inner().invoices.len(),
+                    Err(e) if e.code() == Code::Aborted => continue,
+                    Err(e) => panic!("{e:?}"),
+                }
+            }
+        });
+    }
+    assert_eq!(tasks.join_all().await, [1, 1, 1, 1]);
+    assert_eq!(
+        sla_invoice::Entity::find()
+            .count(app.db.conn())
+            .await
+            .unwrap(),
+        1
+    );
+    // Every run is attributable: one audit row each.
+    let runs = almo_db::entity::audit_log::Entity::find()
+        .all(app.db.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.method.ends_with("/RunBilling"))
+        .inspect(|a| assert_eq!(a.target, "councils/E09000022/billingRuns/2026-M01"))
+        .count();
+    assert_eq!(runs, 4);
+}
