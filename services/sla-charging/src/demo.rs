@@ -217,7 +217,7 @@ pub async fn seed(db: &Db) -> Result<(), DbErr> {
     storage::insert_dispute(
         &txn,
         sla_dispute::Model {
-            id: "dsp-demo-2026-m02-it".into(),
+            id: format!("dsp-{}-demo0001", now.format("%Y%m%d%H%M%S%6f")),
             invoice_id: may.invoice.id.clone(),
             invoice_line_number: it.line_number,
             supplier_council_id: LAMBETH.into(),

@@ -987,6 +987,19 @@ impl SlaChargingService for SlaCharging {
             }
         }
         let (start, end) = (start.expect("checked"), end.expect("checked"));
+        // A wound-up ALMO buys nothing more: its SLAs ended with it.
+        let ended = almo_db::entity::organisation::Entity::find_by_id(almo.to_string())
+            .one(self.ctx.db.conn())
+            .await
+            .map_err(AppError::from)?
+            .and_then(|o| o.end_date);
+        if let Some(e) = ended.filter(|e| *e < start) {
+            return Err(AppError::invalid(
+                "customer_almo_id",
+                format!("{almo} was wound up on {e}, before the agreement would start"),
+            )
+            .into());
+        }
         let ctx = call_context(&p, "CreateAgreement", &r.request_id);
         let write = match self
             .ctx

@@ -333,6 +333,17 @@ async fn bad_fields_are_named_in_the_bad_request() {
         .await
         .unwrap_err();
     assert_eq!(fields(&err), ["customer_almo_id"]);
+    // An ALMO wound up in 2016 takes no new SLA.
+    let err = c
+        .create_agreement(authed(
+            create_request("hackney", "E09000012", "HACKNEY-HOMES", "2026-04-01"),
+            "E09000012",
+            Role::CouncilFinance,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&err), ["customer_almo_id"]);
+    assert!(err.message().contains("wound up"), "{}", err.message());
 }
 
 #[tokio::test]
