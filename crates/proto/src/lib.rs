@@ -31,6 +31,11 @@ pub mod almo {
             include!(concat!(env!("OUT_DIR"), "/almo.pi_returns.v1.rs"));
         }
     }
+    pub mod sla_charging {
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/almo.sla_charging.v1.rs"));
+        }
+    }
     pub mod bench {
         pub mod v1 {
             include!(concat!(env!("OUT_DIR"), "/almo.bench.v1.rs"));
@@ -43,3 +48,4 @@ pub use almo::delivery_plan::v1 as delivery_plan;
 pub use almo::directory::v1 as directory;
 pub use almo::inspection::v1 as inspection;
 pub use almo::pi_returns::v1 as pi_returns;
+pub use almo::sla_charging::v1 as sla_charging;

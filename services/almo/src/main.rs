@@ -81,6 +81,11 @@ enum Command {
         #[command(subcommand)]
         command: almo_delivery_plan::cli::PlanCommand,
     },
+    /// SLA invoices for ALMO finance.
+    Invoices {
+        #[command(subcommand)]
+        command: InvoicesCommand,
+    },
     /// Exit 0 when the server at ADDR reports SERVING (gRPC health protocol), 1 otherwise.
     Healthcheck {
         #[arg(long, env = "ALMO_HEALTHCHECK_ADDR", default_value = "127.0.0.1:50051")]
@@ -114,11 +119,39 @@ enum InspectionsCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum InvoicesCommand {
+    /// Pull every invoice issued or credited since a watermark into a CSV or JSON Lines file
+    /// (one row per invoice line; credit-note lines negative). Prints the watermark to pass as
+    /// --since next time.
+    Pull {
+        /// The server.
+        #[arg(long, env = "ALMO_SERVER", default_value = "http://127.0.0.1:50051")]
+        server: String,
+        /// A bearer token for ALMO (or council) finance, e.g. from `almo token`.
+        #[arg(long, env = "ALMO_TOKEN")]
+        token: String,
+        /// The watermark printed by the last pull; empty for everything.
+        #[arg(long, default_value = "")]
+        since: String,
+        /// Only this ALMO's invoices (a council pulling for one of its ALMOs).
+        #[arg(long, default_value = "")]
+        almo: String,
+        /// csv or json (JSON Lines).
+        #[arg(long, default_value = "csv")]
+        format: almo_sla_charging::pull::Format,
+        /// The file to write.
+        #[arg(long)]
+        output: std::path::PathBuf,
+    },
+}
+
 /// The services this build carries. Services not built yet are simply not mounted.
 fn mounts() -> Vec<ServiceMount> {
     vec![
         almo_directory::mount(),
         almo_delivery_plan::mount(),
+        almo_sla_charging::mount(),
         almo_pi_returns::mount(),
         almo_inspection_scheduling::mount(),
     ]
@@ -154,6 +187,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 almo_inspection_scheduling::demo::seed(&ctx.db)
                     .await
                     .context("loading the inspection scheduling demo")?;
+                almo_sla_charging::demo::seed(&ctx.db)
+                    .await
+                    .context("loading the demo SLA agreements and invoices")?;
                 tracing::info!("demo data loaded");
             }
             print_welcome(&server, demo);
@@ -227,6 +263,39 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plan { command } => almo_delivery_plan::cli::run_plan(command).await,
         Command::Catalogue { command } => {
             pi::run_catalogue(command).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Invoices {
+            command:
+                InvoicesCommand::Pull {
+                    server,
+                    token,
+                    since,
+                    almo,
+                    format,
+                    output,
+                },
+        } => {
+            let file = std::fs::File::create(&output)
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            let mut out = std::io::BufWriter::new(file);
+            let pulled = almo_sla_charging::pull::pull(
+                &server,
+                &token,
+                &since,
+                &almo,
+                format,
+                &mut out,
+                |events| eprint!("\rpulled {events} invoice events"),
+            )
+            .await?;
+            eprintln!(
+                "\r{} events, {} rows written to {}; next time: --since {}",
+                pulled.events,
+                pulled.rows,
+                output.display(),
+                pulled.watermark
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Healthcheck { addr, service } => Ok(almo_server::healthcheck(addr, service).await),

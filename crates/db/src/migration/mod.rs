@@ -7,6 +7,7 @@ mod m20261123_000001_foundation;
 mod m20261123_100000_delivery_plan;
 mod m20261123_200000_pi_returns;
 mod m20261123_300000_inspection_scheduling;
+mod m20261123_400000_sla_charging;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_100000_delivery_plan::Migration),
             Box::new(m20261123_200000_pi_returns::Migration),
             Box::new(m20261123_300000_inspection_scheduling::Migration),
+            Box::new(m20261123_400000_sla_charging::Migration),
         ]
     }
 }

@@ -1,0 +1,339 @@
+//! Billing runs, issuing and crediting over one transaction: the domain rules applied to the
+//! stored rows. The gRPC layer and the demo loader both go through here.
+
+use almo_db::entity::{
+    organisation, sla_agreement, sla_agreement_version, sla_credit_note, sla_credit_note_line,
+    sla_feed_entry, sla_invoice, sla_invoice_line,
+};
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
+
+use crate::domain::agreement::{Terms, VersionStatus, windows};
+use crate::domain::invoice::{BillingInput, InvoiceStatus, LineKind, bill, invoice_number, totals};
+use crate::domain::period::{BillingPeriod, PeriodKind, fy_days};
+use crate::domain::proration::DaySpan;
+use crate::domain::value_for_money::years_milli;
+use crate::storage::{self, InvoiceRows, Sequence};
+
+/// Parses the stored terms of a version.
+pub fn terms_of(v: &sla_agreement_version::Model) -> Result<Terms, DbErr> {
+    serde_json::from_str(&v.terms)
+        .map_err(|e| DbErr::Custom(format!("terms of {} v{}: {e}", v.agreement_id, v.version)))
+}
+
+pub fn term_of(a: &sla_agreement::Model) -> DaySpan {
+    DaySpan::new(a.start_date, a.end_date).expect("a stored term starts before it ends")
+}
+
+/// The agreement's term, cut short on the customer ALMO's end date if it has one; `None` when the
+/// ALMO ended before the agreement started.
+async fn ended_term(
+    conn: &impl ConnectionTrait,
+    a: &sla_agreement::Model,
+) -> Result<Option<DaySpan>, DbErr> {
+    let end = organisation::Entity::find_by_id(a.customer_almo_id.clone())
+        .one(conn)
+        .await?
+        .and_then(|o| o.end_date);
+    let term = term_of(a);
+    Ok(match end {
+        Some(end) => DaySpan::new(term.first, end.min(term.last)),
+        None => Some(term),
+    })
+}
+
+/// The active versions of an agreement as (effective from, terms).
+pub fn active_terms(
+    versions: &[sla_agreement_version::Model],
+) -> Result<Vec<(chrono::NaiveDate, Terms)>, DbErr> {
+    versions
+        .iter()
+        .filter(|v| VersionStatus::parse(&v.status) == Some(VersionStatus::Active))
+        .map(|v| Ok((v.effective_from, terms_of(v)?)))
+        .collect()
+}
+
+/// The keys of every period an invoice for `period` would overlap: itself, and its months (a
+/// quarter) or its quarter (a month). One agreement is never invoiced twice for the same days.
+pub fn overlapping_keys(period: &BillingPeriod) -> Vec<String> {
+    let mut keys = vec![period.key()];
+    match period.kind {
+        PeriodKind::Quarter => keys.extend(period.months().iter().map(|m| m.key())),
+        PeriodKind::Month => {
+            let q = BillingPeriod {
+                fy_start_year: period.fy_start_year,
+                kind: PeriodKind::Quarter,
+                number: (period.number - 1) / 3 + 1,
+            };
+            keys.push(q.key());
+        }
+    }
+    keys
+}
+
+/// What a billing run did.
+#[derive(Debug, Default)]
+pub struct RunOutcome {
+    pub drafts: Vec<InvoiceRows>,
+    pub already_issued: Vec<String>,
+}
+
+/// Drafts the invoices of every agreement of `council_id` with an active version covering part
+/// of `period`. A draft from an earlier run of the same period is replaced (same id, next etag);
+/// an agreement already invoiced for these days is left alone.
+pub async fn run(
+    conn: &impl ConnectionTrait,
+    council_id: &str,
+    period: BillingPeriod,
+    now: DateTime<Utc>,
+) -> Result<RunOutcome, DbErr> {
+    storage::lock_council(conn, council_id).await?;
+    let mut out = RunOutcome::default();
+    let keys = overlapping_keys(&period);
+    let months: Vec<String> = period.months().iter().map(|m| m.key()).collect();
+    for (a, versions) in
+        storage::agreements_overlapping(conn, council_id, period.start(), period.end()).await?
+    {
+        let active = active_terms(&versions)?;
+        if active.is_empty() {
+            continue;
+        }
+        let existing = storage::invoices_for_periods(conn, &a.id, &keys).await?;
+        if existing
+            .iter()
+            .any(|i| i.status == InvoiceStatus::Issued.as_str())
+        {
+            out.already_issued.push(a.id.clone());
+            continue;
+        }
+        let mut previous_version = 0;
+        for draft in &existing {
+            if draft.period_key == period.key() {
+                previous_version = draft.row_version;
+            }
+            storage::delete_draft(conn, &draft.id).await?;
+        }
+        let refs: Vec<(chrono::NaiveDate, &Terms)> = active.iter().map(|(d, t)| (*d, t)).collect();
+        // An ALMO that is wound up stops buying services: its SLA ends with a final prorated
+        // period on its end date (DOMAIN.md, "An ALMO's life").
+        let Some(term) = ended_term(conn, &a).await? else {
+            continue;
+        };
+        let input = BillingInput {
+            period,
+            windows: windows(term, &refs),
+            usage: storage::usage_totals(conn, &a.id, &months).await?,
+            results: storage::results_for(conn, &a.id, &period.key()).await?,
+        };
+        let lines = bill(&input);
+        if lines.is_empty() {
+            continue;
+        }
+        let t = totals(&lines);
+        let id = format!("{}.{}", a.id, period.key());
+        let invoice = sla_invoice::Model {
+            id: id.clone(),
+            agreement_id: a.id.clone(),
+            supplier_council_id: a.supplier_council_id.clone(),
+            customer_almo_id: a.customer_almo_id.clone(),
+            period_key: period.key(),
+            fy_start_year: period.fy_start_year,
+            period_kind: match period.kind {
+                PeriodKind::Month => "month",
+                PeriodKind::Quarter => "quarter",
+            }
+            .into(),
+            period_number: period.number as i32,
+            status: InvoiceStatus::Draft.as_str().into(),
+            invoice_number: None,
+            issued_at: None,
+            net: t.net,
+            vat: t.vat,
+            row_version: previous_version + 1,
+            created_at: now,
+        };
+        let rows: Vec<sla_invoice_line::Model> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| sla_invoice_line::Model {
+                invoice_id: id.clone(),
+                line_number: i as i32 + 1,
+                kind: l.kind.as_str().into(),
+                line_code: l.line_code.clone(),
+                description: l.description.clone(),
+                quantity_milli: l.quantity_milli,
+                unit_price: l.unit_price,
+                net: l.net,
+                vat_treatment: l.vat_treatment.as_str().into(),
+                vat: l.vat,
+                account: l.account.as_str().into(),
+            })
+            .collect();
+        storage::insert_invoice(conn, invoice.clone(), rows.clone()).await?;
+        out.drafts.push(InvoiceRows {
+            invoice,
+            lines: rows,
+            credit_notes: Vec::new(),
+        });
+    }
+    Ok(out)
+}
+
+/// Why an invoice could not be issued.
+#[derive(Debug)]
+pub enum IssueError {
+    AlreadyIssued,
+    StaleEtag,
+    Db(DbErr),
+}
+
+impl From<DbErr> for IssueError {
+    fn from(e: DbErr) -> Self {
+        IssueError::Db(e)
+    }
+}
+
+/// Issues a draft at `expected_version`: the council's next invoice number and the next feed
+/// position, taken under the council's counter lock in this transaction.
+pub async fn issue(
+    conn: &impl ConnectionTrait,
+    invoice: &sla_invoice::Model,
+    expected_version: i64,
+    now: DateTime<Utc>,
+) -> Result<(), IssueError> {
+    if InvoiceStatus::parse(&invoice.status) != Some(InvoiceStatus::Draft) {
+        return Err(IssueError::AlreadyIssued);
+    }
+    if invoice.row_version != expected_version {
+        return Err(IssueError::StaleEtag);
+    }
+    let (seq, position) =
+        storage::next_numbers(conn, &invoice.supplier_council_id, Sequence::Invoice).await?;
+    let number = invoice_number(&invoice.supplier_council_id, seq);
+    if !storage::mark_issued(conn, &invoice.id, expected_version, &number, now).await? {
+        return Err(IssueError::StaleEtag);
+    }
+    storage::insert_feed_entry(
+        conn,
+        sla_feed_entry::Model {
+            council_id: invoice.supplier_council_id.clone(),
+            position,
+            customer_almo_id: invoice.customer_almo_id.clone(),
+            kind: "invoice_issued".into(),
+            invoice_id: invoice.id.clone(),
+            credit_note_id: None,
+            at: now,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Stores a credit note whose lines have been checked against the charge, numbering it in the
+/// council's credit-note sequence and putting it on the feed.
+pub async fn store_credit_note(
+    conn: &impl ConnectionTrait,
+    invoice: &sla_invoice::Model,
+    reason: &str,
+    lines: &[(i32, i64, i64)],
+    now: DateTime<Utc>,
+) -> Result<sla_credit_note::Model, DbErr> {
+    let (seq, position) =
+        storage::next_numbers(conn, &invoice.supplier_council_id, Sequence::CreditNote).await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let note = sla_credit_note::Model {
+        id: id.clone(),
+        council_id: invoice.supplier_council_id.clone(),
+        credit_note_number: format!("SLA-CN-{}-{seq:06}", invoice.supplier_council_id),
+        invoice_id: invoice.id.clone(),
+        reason: reason.to_string(),
+        issued_at: now,
+    };
+    storage::insert_credit_note(
+        conn,
+        note.clone(),
+        lines
+            .iter()
+            .map(|(n, net, vat)| sla_credit_note_line::Model {
+                credit_note_id: id.clone(),
+                invoice_line_number: *n,
+                invoice_id: invoice.id.clone(),
+                net: *net,
+                vat: *vat,
+            })
+            .collect(),
+    )
+    .await?;
+    storage::insert_feed_entry(
+        conn,
+        sla_feed_entry::Model {
+            council_id: invoice.supplier_council_id.clone(),
+            position,
+            customer_almo_id: invoice.customer_almo_id.clone(),
+            kind: "credit_note_issued".into(),
+            invoice_id: invoice.id.clone(),
+            credit_note_id: Some(id),
+            at: now,
+        },
+    )
+    .await?;
+    Ok(note)
+}
+
+/// One line's year, summed from issued invoices and their credit notes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineYear {
+    pub units_milli: i64,
+    pub net_paid: i64,
+    /// Days of fixed fee billed, turned into thousandths of a year once at the end so that
+    /// rounding is not repeated per invoice.
+    fixed_days: i64,
+}
+
+/// Per line code: units billed (a fixed fee counts years, in thousandths) and net paid (charges
+/// less service credits and credit notes) on the agreement's issued invoices for year `fy`.
+pub async fn line_years(
+    conn: &impl ConnectionTrait,
+    agreement_id: &str,
+    fy: i32,
+) -> Result<std::collections::BTreeMap<String, LineYear>, DbErr> {
+    let invoices = storage::issued_invoices_in_year(conn, agreement_id, fy).await?;
+    let mut out: std::collections::BTreeMap<String, LineYear> = Default::default();
+    for inv in storage::load_invoices(conn, invoices).await? {
+        let mut credited: std::collections::HashMap<i32, i64> = Default::default();
+        for (_, lines) in &inv.credit_notes {
+            for l in lines {
+                *credited.entry(l.invoice_line_number).or_default() += l.net;
+            }
+        }
+        for l in &inv.lines {
+            let y = out.entry(l.line_code.clone()).or_default();
+            y.net_paid += l.net - credited.get(&l.line_number).copied().unwrap_or(0);
+            match LineKind::parse(&l.kind) {
+                Some(LineKind::Usage) => y.units_milli += l.quantity_milli,
+                Some(LineKind::FixedFee) => y.fixed_days += l.quantity_milli / 1000,
+                _ => {}
+            }
+        }
+    }
+    for y in out.values_mut() {
+        y.units_milli += years_milli(y.fixed_days, fy_days(fy));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_month_overlaps_its_quarter_and_a_quarter_its_months() {
+        let m = BillingPeriod::new(2026, PeriodKind::Month, 5).unwrap();
+        assert_eq!(overlapping_keys(&m), ["2026-M05", "2026-Q2"]);
+        let q = BillingPeriod::new(2026, PeriodKind::Quarter, 4).unwrap();
+        assert_eq!(
+            overlapping_keys(&q),
+            ["2026-Q4", "2026-M10", "2026-M11", "2026-M12"]
+        );
+    }
+}

@@ -1,0 +1,191 @@
+//! The demo SLA data loads on top of the demo directory, loads twice without change, and reads
+//! as ALMO finance would see it.
+
+use almo_auth::Role;
+use almo_proto::sla_charging::sla_charging_service_client::SlaChargingServiceClient;
+use almo_proto::sla_charging::*;
+use almo_testkit::{TestApp, authed};
+use tonic_types::StatusExt;
+
+#[tokio::test]
+async fn demo_loads_idempotently_with_issued_invoices_a_service_credit_a_credit_note_and_a_dispute()
+{
+    let app = TestApp::spawn(vec![almo_sla_charging::mount()])
+        .await
+        .unwrap();
+    almo_sla_charging::demo::seed(&app.db).await.unwrap();
+    almo_sla_charging::demo::seed(&app.db).await.unwrap();
+    let mut c = SlaChargingServiceClient::new(app.channel().await);
+    let feed = c
+        .list_invoices(authed(
+            ListInvoicesRequest::default(),
+            "LAMBETH-LIVING",
+            Role::AlmoFinance,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let kinds: Vec<i32> = feed.entries.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            FeedEventKind::InvoiceIssued as i32,
+            FeedEventKind::InvoiceIssued as i32,
+            FeedEventKind::CreditNoteIssued as i32
+        ]
+    );
+    // The export streams the same feed, and nothing after its last watermark.
+    let mut export = c
+        .export_invoices(authed(
+            ExportInvoicesRequest::default(),
+            "LAMBETH-LIVING",
+            Role::AlmoFinance,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut exported = Vec::new();
+    let mut watermark = String::new();
+    while let Some(batch) = export.message().await.unwrap() {
+        exported.extend(batch.entries);
+        watermark = batch.watermark;
+    }
+    assert_eq!(exported, feed.entries);
+    assert_eq!(watermark, feed.watermark);
+    let mut rest = c
+        .export_invoices(authed(
+            ExportInvoicesRequest {
+                watermark,
+                ..Default::default()
+            },
+            "LAMBETH-LIVING",
+            Role::AlmoFinance,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(rest.message().await.unwrap().is_none());
+    let err = c
+        .export_invoices(authed(
+            ExportInvoicesRequest::default(),
+            "RSH",
+            Role::Regulator,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::PermissionDenied);
+    let may = feed.entries[1].invoice.as_ref().unwrap();
+    assert_eq!(may.invoice_number, "SLA-E09000022-000002");
+    assert!(
+        may.lines
+            .iter()
+            .any(|l| l.kind == LineKind::ServiceCredit as i32 && l.line_code == "IT")
+    );
+    let open = c
+        .list_disputes(authed(
+            ListDisputesRequest {
+                status: DisputeStatus::Open as i32,
+                ..Default::default()
+            },
+            "LAMBETH-LIVING",
+            Role::AlmoFinance,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(open.disputes.len(), 1);
+    assert_eq!(open.disputes[0].invoice_id, may.invoice_id);
+    let bases: Vec<i32> = c
+        .get_agreement(authed(
+            GetAgreementRequest {
+                agreement_id: almo_sla_charging::demo::AGREEMENT_ID.into(),
+            },
+            "E09000022",
+            Role::CouncilFinance,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .agreement
+        .unwrap()
+        .versions[0]
+        .lines
+        .iter()
+        .map(|l| l.basis)
+        .collect();
+    for basis in [
+        ChargingBasis::FixedAnnualFee,
+        ChargingBasis::PerUnit,
+        ChargingBasis::PerUser,
+        ChargingBasis::PerFte,
+    ] {
+        assert!(bases.contains(&(basis as i32)));
+    }
+}
+
+#[tokio::test]
+async fn value_for_money_compares_actual_unit_costs_with_benchmarks_and_flags_the_review() {
+    let app = TestApp::spawn(vec![almo_sla_charging::mount()])
+        .await
+        .unwrap();
+    almo_sla_charging::demo::seed(&app.db).await.unwrap();
+    let mut c = SlaChargingServiceClient::new(app.channel().await);
+    let vfm = c
+        .get_value_for_money(authed(
+            GetValueForMoneyRequest {
+                agreement_id: almo_sla_charging::demo::AGREEMENT_ID.into(),
+                financial_year: Some(almo_proto::common::FinancialYear { start_year: 2026 }),
+            },
+            "LAMBETH-LIVING",
+            Role::AlmoFinance,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let legal = vfm.lines.iter().find(|l| l.line_code == "LEGAL").unwrap();
+    // April and May are issued: 80.5 hours at £95, less the £190 credit note.
+    assert_eq!(legal.units_milli, 80_500);
+    assert_eq!(legal.net_paid.as_ref().unwrap().pence, 764_750 - 19_000);
+    assert_eq!(legal.actual_unit_cost.as_ref().unwrap().pence, 9_264);
+    assert_eq!(legal.variance_basis_points, 527);
+    assert!(legal.above_benchmark);
+    let hr = vfm.lines.iter().find(|l| l.line_code == "HR").unwrap();
+    assert_eq!(hr.unit_name, "year");
+    assert_eq!(hr.units_milli, 167); // 61 of 365 days
+    // Lambeth Living went live in April 2008; this agreement is no review within 12 months.
+    assert_eq!(vfm.go_live_date, "2008-04-01");
+    assert_eq!(vfm.review_status, ReviewStatus::Overdue as i32);
+    assert_eq!(vfm.review_date, "2009-04-01");
+    let err = c
+        .get_value_for_money(authed(
+            GetValueForMoneyRequest {
+                agreement_id: almo_sla_charging::demo::AGREEMENT_ID.into(),
+                financial_year: None,
+            },
+            "LAMBETH-LIVING",
+            Role::AlmoFinance,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert_eq!(
+        err.get_error_details()
+            .bad_request()
+            .unwrap()
+            .field_violations[0]
+            .field,
+        "financial_year"
+    );
+    let err = c
+        .get_value_for_money(authed(
+            GetValueForMoneyRequest {
+                agreement_id: almo_sla_charging::demo::AGREEMENT_ID.into(),
+                financial_year: Some(almo_proto::common::FinancialYear { start_year: 2026 }),
+            },
+            "RSH",
+            Role::Regulator,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::PermissionDenied);
+}
