@@ -12,15 +12,16 @@ use almo_directory::domain::region::canonical_region;
 use almo_proto::common::{Money, PeriodKind};
 use almo_proto::inspection::inspection_scheduling_service_server::InspectionSchedulingService;
 use almo_proto::inspection::{
-    self as pb, BookInspectionRequest, BookInspectionResponse, CreateInspectorRequest,
-    CreateInspectorResponse, DeclareReadinessRequest, DeclareReadinessResponse,
-    ExportCalendarRequest, ExportCalendarResponse, FindSlotsRequest, FindSlotsResponse,
-    GetFundingEligibilityRequest, GetFundingEligibilityResponse, GetInspectionRequest,
-    GetInspectionResponse, GetReadinessRequest, GetReadinessResponse, ListInspectionsRequest,
-    ListInspectionsResponse, ListInspectorsRequest, ListInspectorsResponse,
+    self as pb, BookInspectionRequest, BookInspectionResponse, CancelInspectionRequest,
+    CancelInspectionResponse, CreateInspectorRequest, CreateInspectorResponse,
+    DeclareReadinessRequest, DeclareReadinessResponse, ExportCalendarRequest,
+    ExportCalendarResponse, FindSlotsRequest, FindSlotsResponse, GetFundingEligibilityRequest,
+    GetFundingEligibilityResponse, GetInspectionRequest, GetInspectionResponse,
+    GetReadinessRequest, GetReadinessResponse, ListInspectionsRequest, ListInspectionsResponse,
+    ListInspectorsRequest, ListInspectorsResponse, MoveInspectionRequest, MoveInspectionResponse,
     ProposeProgrammeRequest, ProposeProgrammeResponse, RecordOutcomeRequest, RecordOutcomeResponse,
     RecordStageDateRequest, RecordStageDateResponse, RecordUnavailabilityRequest,
-    RecordUnavailabilityResponse,
+    RecordUnavailabilityResponse, ReplaceTeamMemberRequest, ReplaceTeamMemberResponse,
 };
 use almo_server::{AppError, Principal, ServiceContext, Violations, caller, method_path, paging};
 use chrono::{NaiveDate, Utc};
@@ -750,6 +751,26 @@ impl InspectionScheduling {
             .ok_or_else(|| AppError::NotFound(format!("no inspector {:?}", r.inspector_id)))?;
         if etag(current.version) != r.etag.trim() {
             return Err(AppError::stale_etag(&resource));
+        }
+        // Unavailability over a week already booked would leave a booking that breaks a hard rule
+        // unseen: refused, naming the bookings, until the re-plan is applied.
+        let before = storage::staff(write.txn(), Some(std::slice::from_ref(&current.id))).await?;
+        let clashes: Vec<String> = before
+            .iter()
+            .flat_map(|m| m.domain.booked.iter())
+            .filter(|(week, _)| week.overlaps(&period))
+            .map(|(week, id)| format!("inspection {id} (on site {week})"))
+            .collect();
+        if !clashes.is_empty() {
+            return Err(AppError::failed_precondition(
+                "INSPECTOR_BOOKED",
+                format!(
+                    "{} is booked on {} inside {period}: replace them on the booking \
+                     (ReplaceTeamMember or MoveInspection) before recording the unavailability",
+                    current.id,
+                    clashes.join(", ")
+                ),
+            ));
         }
         if !storage::add_unavailability(
             write.txn(),
@@ -1593,6 +1614,300 @@ impl InspectionScheduling {
     }
 }
 
+/// Changing a booking already made: a new team member, a new week, or none at all.
+impl InspectionScheduling {
+    /// The booking to change, read in the write's transaction: the etag as last read, and not yet
+    /// on site (a team on site or a report under way is recorded, not re-planned).
+    async fn changeable(
+        txn: &impl sea_orm::ConnectionTrait,
+        id: &str,
+        given_etag: &str,
+    ) -> Result<insp_inspection::Model, AppError> {
+        let current = storage::inspection(txn, id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no inspection {id:?}")))?;
+        if etag(current.version) != given_etag.trim() {
+            return Err(AppError::stale_etag(&format!("inspections/{id}")));
+        }
+        if current.open_almo_id.is_none() || current.on_site_actual.is_some() {
+            return Err(AppError::failed_precondition(
+                "ALREADY_ON_SITE",
+                format!(
+                    "inspection {id} has been on site since {}; only a booking not yet on site may be changed",
+                    date_str(current.on_site_actual.or(Some(current.on_site_date)))
+                ),
+            ));
+        }
+        Ok(current)
+    }
+
+    /// The team `team_ids` for `current` in the week of `monday`, checked against every team hard
+    /// rule (and, when the week moves, every readiness rule), the booking's own week excluded.
+    async fn checked_team(
+        txn: &impl sea_orm::ConnectionTrait,
+        current: &insp_inspection::Model,
+        monday: NaiveDate,
+        team_ids: &[String],
+        field: &str,
+    ) -> Result<Vec<(String, InspectorRole)>, AppError> {
+        let almo = almo_row(txn, &current.almo_id).await?;
+        let (mut history, previous) = storage::history(txn, &current.almo_id).await?;
+        if history.open_inspection.as_deref() == Some(current.id.as_str()) {
+            history.open_inspection = None;
+        }
+        let target = target_of(&almo, previous.map(|(s, _)| s));
+        let mut staff = storage::staff(txn, Some(team_ids)).await?;
+        let unknown: Vec<&String> = team_ids
+            .iter()
+            .filter(|id| !staff.iter().any(|m| &m.row.id == *id))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(AppError::invalid(
+                field,
+                format!("no inspector {unknown:?}"),
+            ));
+        }
+        for m in &mut staff {
+            m.domain.booked.retain(|(_, id)| *id != current.id);
+        }
+        let week = on_site_week(monday);
+        let mut broken = Vec::new();
+        if monday != current.on_site_date {
+            let stored = storage::readiness(txn, &current.almo_id).await?;
+            let readiness = stored.to_domain(almo.go_live_date, almo.end_date);
+            broken.extend(crate::domain::readiness::almo_rules(
+                &readiness, &history, week,
+            ));
+        }
+        let team: Vec<&Inspector> = staff.iter().map(|m| &m.domain).collect();
+        broken.extend(team_rules(&target, &team, week));
+        if !broken.is_empty() {
+            return Err(refused(&broken));
+        }
+        Ok(team.iter().map(|i| (i.id.clone(), i.role)).collect())
+    }
+
+    async fn replace_team_member_impl(
+        &self,
+        request: Request<ReplaceTeamMemberRequest>,
+    ) -> Result<Response<ReplaceTeamMemberResponse>, AppError> {
+        let p = self.principal(&request).await?;
+        let r = request.get_ref();
+        let id = r.inspection_id.trim();
+        let leaving = r.leaving_inspector_id.trim();
+        let joining = r.joining_inspector_id.trim();
+        let mut v = Violations::new();
+        v.check(id.is_empty(), "inspection_id", "required");
+        v.check(leaving.is_empty(), "leaving_inspector_id", "required");
+        v.check(joining.is_empty(), "joining_inspector_id", "required");
+        v.check(
+            !joining.is_empty() && joining == leaving,
+            "joining_inspector_id",
+            "the same inspector as leaving_inspector_id",
+        );
+        v.check(
+            r.etag.trim().is_empty(),
+            "etag",
+            "required: the inspection's etag as last read",
+        );
+        v.into_result()?;
+        require_inspectorate(&p, "change inspection teams")?;
+        let ctx = Self::call_context(&p, "ReplaceTeamMember", &r.request_id);
+        let write = match self
+            .ctx
+            .db
+            .begin_idempotent(&ctx, r)
+            .await
+            .map_err(AppError::from)?
+        {
+            Begun::Replay(resp) => return Ok(Response::new(resp)),
+            Begun::Fresh(w) => w,
+        };
+        let txn = write.txn();
+        let current = Self::changeable(txn, id, &r.etag).await?;
+        let members: Vec<String> = storage::teams(txn, std::slice::from_ref(&current.id))
+            .await?
+            .into_iter()
+            .map(|(m, _)| m.inspector_id)
+            .collect();
+        if !members.iter().any(|m| m == leaving) {
+            return Err(AppError::invalid(
+                "leaving_inspector_id",
+                format!("{leaving} is not on the team of inspection {id}"),
+            ));
+        }
+        if members.iter().any(|m| m == joining) {
+            return Err(AppError::invalid(
+                "joining_inspector_id",
+                format!("{joining} is already on the team of inspection {id}"),
+            ));
+        }
+        let mut team_ids: Vec<String> = members.into_iter().filter(|m| m != leaving).collect();
+        team_ids.push(joining.to_string());
+        team_ids.sort();
+        let team = Self::checked_team(
+            txn,
+            &current,
+            current.on_site_date,
+            &team_ids,
+            "joining_inspector_id",
+        )
+        .await?;
+        let now = Utc::now();
+        let resource = format!("inspections/{id}");
+        if !storage::rebook_inspection(
+            txn,
+            &current.id,
+            current.version,
+            current.on_site_date,
+            &team,
+            now,
+        )
+        .await
+        .map_err(booking_conflict)?
+        {
+            return Err(AppError::stale_etag(&resource));
+        }
+        let row = storage::inspection(txn, id)
+            .await?
+            .ok_or_else(|| AppError::Internal(format!("inspection {id} vanished")))?;
+        let resp = ReplaceTeamMemberResponse {
+            inspection: Some(self.inspection_reply(txn, &row).await?),
+        };
+        write
+            .finish(&resp, &resource)
+            .await
+            .map_err(booking_conflict)?;
+        Ok(Response::new(resp))
+    }
+
+    async fn move_inspection_impl(
+        &self,
+        request: Request<MoveInspectionRequest>,
+    ) -> Result<Response<MoveInspectionResponse>, AppError> {
+        let p = self.principal(&request).await?;
+        let r = request.get_ref();
+        let id = r.inspection_id.trim();
+        let mut v = Violations::new();
+        v.check(id.is_empty(), "inspection_id", "required");
+        let monday = parse_date(&mut v, "on_site_start_date", &r.on_site_start_date, true);
+        if let Some(m) = monday {
+            v.check(
+                !is_monday(m),
+                "on_site_start_date",
+                "the team arrives on a Monday",
+            );
+        }
+        let mut team_ids: Vec<String> = r
+            .team_inspector_ids
+            .iter()
+            .map(|i| i.trim().to_string())
+            .collect();
+        team_ids.sort();
+        let before = team_ids.len();
+        team_ids.dedup();
+        v.check(
+            team_ids.len() != before,
+            "team_inspector_ids",
+            "lists an inspector twice",
+        );
+        v.check(team_ids.len() > 20, "team_inspector_ids", "at most 20");
+        v.check(
+            r.etag.trim().is_empty(),
+            "etag",
+            "required: the inspection's etag as last read",
+        );
+        v.into_result()?;
+        let monday = monday.expect("validated");
+        require_inspectorate(&p, "move inspections")?;
+        let ctx = Self::call_context(&p, "MoveInspection", &r.request_id);
+        let write = match self
+            .ctx
+            .db
+            .begin_idempotent(&ctx, r)
+            .await
+            .map_err(AppError::from)?
+        {
+            Begun::Replay(resp) => return Ok(Response::new(resp)),
+            Begun::Fresh(w) => w,
+        };
+        let txn = write.txn();
+        let current = Self::changeable(txn, id, &r.etag).await?;
+        if team_ids.is_empty() {
+            team_ids = storage::teams(txn, std::slice::from_ref(&current.id))
+                .await?
+                .into_iter()
+                .map(|(m, _)| m.inspector_id)
+                .collect();
+        }
+        let team =
+            Self::checked_team(txn, &current, monday, &team_ids, "team_inspector_ids").await?;
+        let resource = format!("inspections/{id}");
+        if !storage::rebook_inspection(txn, &current.id, current.version, monday, &team, Utc::now())
+            .await
+            .map_err(booking_conflict)?
+        {
+            return Err(AppError::stale_etag(&resource));
+        }
+        let row = storage::inspection(txn, id)
+            .await?
+            .ok_or_else(|| AppError::Internal(format!("inspection {id} vanished")))?;
+        let resp = MoveInspectionResponse {
+            inspection: Some(self.inspection_reply(txn, &row).await?),
+        };
+        write
+            .finish(&resp, &resource)
+            .await
+            .map_err(booking_conflict)?;
+        Ok(Response::new(resp))
+    }
+
+    async fn cancel_inspection_impl(
+        &self,
+        request: Request<CancelInspectionRequest>,
+    ) -> Result<Response<CancelInspectionResponse>, AppError> {
+        let p = self.principal(&request).await?;
+        let r = request.get_ref();
+        let id = r.inspection_id.trim();
+        let mut v = Violations::new();
+        v.check(id.is_empty(), "inspection_id", "required");
+        v.check(
+            r.etag.trim().is_empty(),
+            "etag",
+            "required: the inspection's etag as last read",
+        );
+        v.into_result()?;
+        require_inspectorate(&p, "cancel inspections")?;
+        let ctx = Self::call_context(&p, "CancelInspection", &r.request_id);
+        let write = match self
+            .ctx
+            .db
+            .begin_idempotent(&ctx, r)
+            .await
+            .map_err(AppError::from)?
+        {
+            Begun::Replay(resp) => return Ok(Response::new(resp)),
+            Begun::Fresh(w) => w,
+        };
+        let txn = write.txn();
+        let current = Self::changeable(txn, id, &r.etag).await?;
+        // The reply shows the booking as it stood, before its team is removed.
+        let inspection = self.inspection_reply(txn, &current).await?;
+        let resource = format!("inspections/{id}");
+        if !storage::cancel_inspection(txn, &current.id, current.version).await? {
+            return Err(AppError::stale_etag(&resource));
+        }
+        let resp = CancelInspectionResponse {
+            inspection: Some(inspection),
+        };
+        write
+            .finish(&resp, &resource)
+            .await
+            .map_err(AppError::from)?;
+        Ok(Response::new(resp))
+    }
+}
+
 /// iCalendar export.
 impl InspectionScheduling {
     async fn export_calendar_impl(
@@ -1688,6 +2003,26 @@ impl InspectionScheduling {
 
 #[tonic::async_trait]
 impl InspectionSchedulingService for InspectionScheduling {
+    async fn replace_team_member(
+        &self,
+        request: Request<ReplaceTeamMemberRequest>,
+    ) -> Result<Response<ReplaceTeamMemberResponse>, Status> {
+        Ok(self.replace_team_member_impl(request).await?)
+    }
+
+    async fn move_inspection(
+        &self,
+        request: Request<MoveInspectionRequest>,
+    ) -> Result<Response<MoveInspectionResponse>, Status> {
+        Ok(self.move_inspection_impl(request).await?)
+    }
+
+    async fn cancel_inspection(
+        &self,
+        request: Request<CancelInspectionRequest>,
+    ) -> Result<Response<CancelInspectionResponse>, Status> {
+        Ok(self.cancel_inspection_impl(request).await?)
+    }
     async fn export_calendar(
         &self,
         request: Request<ExportCalendarRequest>,

@@ -630,3 +630,104 @@ pub async fn inspections_of_almo(
         .all(conn)
         .await
 }
+
+/// Claims an inspection for a change: bumps its version if it is still `expected_version`.
+async fn bump_version(
+    conn: &impl ConnectionTrait,
+    id: &str,
+    expected_version: i64,
+    on_site_date: NaiveDate,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, DbErr> {
+    let res = insp_inspection::Entity::update_many()
+        .col_expr(
+            insp_inspection::Column::OnSiteDate,
+            Expr::value(on_site_date),
+        )
+        .col_expr(
+            insp_inspection::Column::Version,
+            Expr::value(expected_version + 1),
+        )
+        .col_expr(insp_inspection::Column::UpdatedAt, Expr::value(now))
+        .filter(insp_inspection::Column::Id.eq(id))
+        .filter(insp_inspection::Column::Version.eq(expected_version))
+        .exec(conn)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+async fn delete_team(conn: &impl ConnectionTrait, id: &str) -> Result<(), DbErr> {
+    insp_inspector_week::Entity::delete_many()
+        .filter(insp_inspector_week::Column::InspectionId.eq(id))
+        .exec(conn)
+        .await?;
+    insp_team_member::Entity::delete_many()
+        .filter(insp_team_member::Column::InspectionId.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+async fn insert_team(
+    conn: &impl ConnectionTrait,
+    id: &str,
+    week: NaiveDate,
+    team: &[(String, InspectorRole)],
+) -> Result<(), DbErr> {
+    if team.is_empty() {
+        return Ok(());
+    }
+    insp_team_member::Entity::insert_many(team.iter().map(|(i, role)| {
+        insp_team_member::ActiveModel {
+            inspection_id: Set(id.to_string()),
+            inspector_id: Set(i.clone()),
+            role: Set(role.as_str().to_string()),
+        }
+    }))
+    .exec_without_returning(conn)
+    .await?;
+    insp_inspector_week::Entity::insert_many(team.iter().map(|(i, _)| {
+        insp_inspector_week::ActiveModel {
+            inspector_id: Set(i.clone()),
+            week_start: Set(week),
+            inspection_id: Set(id.to_string()),
+        }
+    }))
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+/// Gives an inspection a new on-site week and team if it is still at `expected_version`. The
+/// primary key of the weeks refuses a concurrent double booking. False when the etag is stale.
+pub async fn rebook_inspection(
+    conn: &impl ConnectionTrait,
+    id: &str,
+    expected_version: i64,
+    week: NaiveDate,
+    team: &[(String, InspectorRole)],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, DbErr> {
+    if !bump_version(conn, id, expected_version, week, now).await? {
+        return Ok(false);
+    }
+    delete_team(conn, id).await?;
+    insert_team(conn, id, week, team).await?;
+    Ok(true)
+}
+
+/// Removes a booking not yet on site, its team and its members' weeks, if it is still at
+/// `expected_version`. False when the etag is stale.
+pub async fn cancel_inspection(
+    conn: &impl ConnectionTrait,
+    id: &str,
+    expected_version: i64,
+) -> Result<bool, DbErr> {
+    delete_team(conn, id).await?;
+    let res = insp_inspection::Entity::delete_many()
+        .filter(insp_inspection::Column::Id.eq(id))
+        .filter(insp_inspection::Column::Version.eq(expected_version))
+        .exec(conn)
+        .await?;
+    Ok(res.rows_affected == 1)
+}

@@ -1247,3 +1247,552 @@ async fn replanning_after_a_drop_out_swaps_one_member_and_keeps_the_week() {
         .unwrap_err();
     assert_eq!(bad_fields(&err), vec!["dropped_inspector_id"]);
 }
+
+fn replace(
+    request_id: &str,
+    inspection_id: &str,
+    leaving: &str,
+    joining: &str,
+    etag: &str,
+) -> pb::ReplaceTeamMemberRequest {
+    pb::ReplaceTeamMemberRequest {
+        request_id: request_id.into(),
+        inspection_id: inspection_id.into(),
+        leaving_inspector_id: leaving.into(),
+        joining_inspector_id: joining.into(),
+        etag: etag.into(),
+    }
+}
+
+fn move_to(
+    request_id: &str,
+    inspection_id: &str,
+    monday: &str,
+    team: &[&str],
+    etag: &str,
+) -> pb::MoveInspectionRequest {
+    pb::MoveInspectionRequest {
+        request_id: request_id.into(),
+        inspection_id: inspection_id.into(),
+        on_site_start_date: monday.into(),
+        team_inspector_ids: team.iter().map(|t| t.to_string()).collect(),
+        etag: etag.into(),
+    }
+}
+
+fn cancel(request_id: &str, inspection_id: &str, etag: &str) -> pb::CancelInspectionRequest {
+    pb::CancelInspectionRequest {
+        request_id: request_id.into(),
+        inspection_id: inspection_id.into(),
+        etag: etag.into(),
+    }
+}
+
+fn leave(
+    request_id: &str,
+    inspector: &str,
+    from: &str,
+    to: &str,
+    etag: &str,
+) -> RecordUnavailabilityRequest {
+    RecordUnavailabilityRequest {
+        request_id: request_id.into(),
+        inspector_id: inspector.into(),
+        unavailability: Some(pb::Unavailability {
+            start_date: from.into(),
+            end_date: to.into(),
+            reason: "sick leave".into(),
+        }),
+        etag: etag.into(),
+    }
+}
+
+/// A request from the Housing Inspectorate.
+fn ins<T>(r: T) -> tonic::Request<T> {
+    authed(r, INSPECTORATE, Role::Inspectorate)
+}
+
+fn team_ids(i: &pb::Inspection) -> Vec<String> {
+    i.team.iter().map(|m| m.inspector_id.clone()).collect()
+}
+
+/// Leeds West North West declares what Leeds ENE declared.
+async fn declare_leeds_wnw(client: &mut Client) {
+    let wnw = DeclareReadinessRequest {
+        almo_id: LEEDS_WNW.into(),
+        ..leeds_ene_readiness("ready-wnw", "")
+    };
+    client
+        .declare_readiness(authed(wnw, LEEDS_WNW, Role::AlmoOfficer))
+        .await
+        .unwrap();
+}
+
+async fn book(
+    client: &mut Client,
+    rid: &str,
+    almo: &str,
+    monday: &str,
+    team: &[&str],
+) -> pb::Inspection {
+    client
+        .book_inspection(authed(
+            booking(rid, almo, monday, team),
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .inspection
+        .unwrap()
+}
+
+#[tokio::test]
+async fn replacing_a_team_member_keeps_every_team_hard_rule() {
+    use almo_db::entity::audit_log;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let (app, mut client) = app().await;
+    let ene = book_leeds_ene(&mut client).await;
+    let id = ene.inspection_id.clone();
+    declare_leeds_wnw(&mut client).await;
+    let wnw = book(
+        &mut client,
+        "book-wnw",
+        LEEDS_WNW,
+        "2007-10-22",
+        &["LEAD-HUGHES", "INSP-ADEYEMI", "INSP-MORGAN", "TIA-DUNCAN"],
+    )
+    .await;
+    client
+        .record_unavailability(authed(
+            leave("u-singh", "INSP-SINGH", "2007-10-22", "2007-10-26", "v1"),
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap();
+
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (
+            "INSP-KOWALSKI",
+            "INSP-ADEYEMI",
+            "INSPECTOR_DOUBLE_BOOKED",
+            &wnw.inspection_id,
+        ),
+        (
+            "INSP-KOWALSKI",
+            "INSP-SINGH",
+            "INSPECTOR_UNAVAILABLE",
+            "INSP-SINGH unavailable",
+        ),
+        (
+            "TIA-HALL",
+            "TIA-GREEN",
+            "TIA_OWN_LANDLORD",
+            "TIA TIA-GREEN is a tenant of LEEDS-ENE-HOMES",
+        ),
+        (
+            "INSP-KOWALSKI",
+            "LEAD-OKAFOR",
+            "ONE_LEAD_INSPECTOR",
+            "exactly one lead inspector",
+        ),
+        ("TIA-HALL", "INSP-BRENNAN", "TEAM_SIZE", "no TIA available"),
+    ];
+    for (i, (leaving, joining, code, text)) in cases.iter().enumerate() {
+        let err = client
+            .replace_team_member(authed(
+                replace(&format!("bad-{i}"), &id, leaving, joining, "v1"),
+                INSPECTORATE,
+                Role::Inspectorate,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition, "{joining}: {err:?}");
+        assert_eq!(reason(&err), *code, "{joining}: {err:?}");
+        assert!(err.message().contains(text), "{joining}: {}", err.message());
+    }
+
+    // Only the inspectorate; only with the etag as last read; only a member of the team leaves.
+    let err = client
+        .replace_team_member(authed(
+            replace("r-almo", &id, "INSP-KOWALSKI", "INSP-BRENNAN", "v1"),
+            LEEDS_ENE,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = client
+        .replace_team_member(authed(
+            replace("r-stale", &id, "INSP-KOWALSKI", "INSP-BRENNAN", "v0"),
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Aborted);
+    let err = client
+        .replace_team_member(authed(
+            replace("r-who", &id, "INSP-MORGAN", "INSP-BRENNAN", "v1"),
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), vec!["leaving_inspector_id"]);
+
+    let swap = replace("r-ok", &id, "INSP-KOWALSKI", "INSP-BRENNAN", "v1");
+    let changed = client
+        .replace_team_member(authed(swap.clone(), INSPECTORATE, Role::Inspectorate))
+        .await
+        .unwrap()
+        .into_inner()
+        .inspection
+        .unwrap();
+    assert_eq!(changed.etag, "v2");
+    assert_eq!(changed.on_site_start_date, "2007-10-22");
+    let team = team_ids(&changed);
+    assert!(team.contains(&"INSP-BRENNAN".to_string()), "{team:?}");
+    assert!(!team.contains(&"INSP-KOWALSKI".to_string()), "{team:?}");
+    assert_eq!(team.len(), 4);
+    // The same request again is the same answer, not a second change.
+    let again = client
+        .replace_team_member(authed(swap, INSPECTORATE, Role::Inspectorate))
+        .await
+        .unwrap()
+        .into_inner()
+        .inspection
+        .unwrap();
+    assert_eq!(again.etag, "v2");
+    let rows = audit_log::Entity::find()
+        .filter(audit_log::Column::Target.eq(format!("inspections/{id}")))
+        .all(app.db.conn())
+        .await
+        .unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r.request_id == "r-ok" && r.method.ends_with("/ReplaceTeamMember")),
+        "{rows:?}"
+    );
+    // Kowalski's week is free again: the other booking may take her.
+    let wnw2 = client
+        .replace_team_member(authed(
+            replace(
+                "r-wnw",
+                &wnw.inspection_id,
+                "INSP-ADEYEMI",
+                "INSP-KOWALSKI",
+                "v1",
+            ),
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .inspection
+        .unwrap();
+    assert!(team_ids(&wnw2).contains(&"INSP-KOWALSKI".to_string()));
+}
+
+#[tokio::test]
+async fn moving_or_cancelling_a_booking_frees_the_week_and_keeps_one_open_inspection_per_almo() {
+    let (_app, mut client) = app().await;
+    let ene = book_leeds_ene(&mut client).await;
+    let id = ene.inspection_id.clone();
+
+    // Every readiness rule holds for the new week.
+    let err = client
+        .move_inspection(ins(move_to("m-audit", &id, "2007-10-15", &[], "v1")))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "CLASHES_WITH_DECLARED_AUDIT");
+    assert!(err.message().contains("internal audit 2007-10-15..19"));
+    let err = client
+        .move_inspection(authed(
+            move_to("m-almo", &id, "2007-10-29", &[], "v1"),
+            LEEDS_ENE,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let moved = client
+        .move_inspection(ins(move_to("m-ok", &id, "2007-10-29", &[], "v1")))
+        .await
+        .unwrap()
+        .into_inner()
+        .inspection
+        .unwrap();
+    assert_eq!(moved.inspection_id, id);
+    assert_eq!(moved.on_site_start_date, "2007-10-29");
+    assert_eq!(moved.etag, "v2");
+    assert_eq!(team_ids(&moved).len(), 4);
+    let err = client
+        .move_inspection(ins(move_to("m-stale", &id, "2007-11-05", &[], "v1")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Aborted);
+    // Still the ALMO's one open inspection.
+    let err = client
+        .book_inspection(ins(booking("b-again", LEEDS_ENE, "2007-11-12", LEEDS_TEAM)))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "INSPECTION_IN_PROGRESS");
+
+    // The week of 22 October is free again for the same team.
+    declare_leeds_wnw(&mut client).await;
+    let wnw = book(&mut client, "b-wnw", LEEDS_WNW, "2007-10-22", LEEDS_TEAM).await;
+    let err = client
+        .move_inspection(ins(move_to("m-clash", &id, "2007-10-22", &[], "v2")))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "INSPECTOR_DOUBLE_BOOKED");
+    assert!(err.message().contains(&wnw.inspection_id));
+
+    // Cancelling: only the inspectorate, with the etag as last read; the weeks and the ALMO free.
+    let err = client
+        .cancel_inspection(authed(
+            cancel("c-almo", &id, "v2"),
+            LEEDS_ENE,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = client
+        .cancel_inspection(ins(cancel("c-stale", &id, "v1")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Aborted);
+    let gone = client
+        .cancel_inspection(ins(cancel("c-ok", &id, "v2")))
+        .await
+        .unwrap()
+        .into_inner()
+        .inspection
+        .unwrap();
+    assert_eq!(gone.on_site_start_date, "2007-10-29");
+    let replay = client
+        .cancel_inspection(ins(cancel("c-ok", &id, "v2")))
+        .await
+        .unwrap()
+        .into_inner()
+        .inspection
+        .unwrap();
+    assert_eq!(replay.inspection_id, id);
+    let err = client
+        .get_inspection(ins(GetInspectionRequest {
+            inspection_id: id.clone(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    let rebooked = book(
+        &mut client,
+        "b-after",
+        LEEDS_ENE,
+        "2007-10-29",
+        &["LEAD-HUGHES", "INSP-KOWALSKI", "INSP-ADEYEMI", "TIA-DUNCAN"],
+    )
+    .await;
+    assert_eq!(rebooked.etag, "v1");
+
+    // A team on site is recorded, not re-planned.
+    let on_site = client
+        .record_stage_date(ins(RecordStageDateRequest {
+            request_id: "s-wnw".into(),
+            inspection_id: wnw.inspection_id.clone(),
+            stage: pb::Stage::OnSite as i32,
+            actual_date: "2007-10-22".into(),
+            etag: "v1".into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .inspection
+        .unwrap();
+    let err = client
+        .cancel_inspection(ins(cancel("c-wnw", &wnw.inspection_id, &on_site.etag)))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "ALREADY_ON_SITE");
+    let err = client
+        .move_inspection(ins(move_to(
+            "m-wnw",
+            &wnw.inspection_id,
+            "2007-11-05",
+            &[],
+            &on_site.etag,
+        )))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "ALREADY_ON_SITE");
+}
+
+#[tokio::test]
+async fn unavailability_over_a_booked_week_is_refused_naming_the_booking() {
+    let (_app, mut client) = app().await;
+    let ene = book_leeds_ene(&mut client).await;
+    let err = client
+        .record_unavailability(authed(
+            leave("u-1", "INSP-KOWALSKI", "2007-10-24", "2007-10-25", "v1"),
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(reason(&err), "INSPECTOR_BOOKED");
+    assert!(
+        err.message().contains(&ene.inspection_id),
+        "{}",
+        err.message()
+    );
+    assert!(
+        err.message().contains("2007-10-22..26"),
+        "{}",
+        err.message()
+    );
+    // Nothing recorded: the etag is unchanged, and a period clear of the booking is accepted.
+    let ok = client
+        .record_unavailability(authed(
+            leave("u-2", "INSP-KOWALSKI", "2007-10-29", "2007-11-02", "v1"),
+            INSPECTORATE,
+            Role::Inspectorate,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .inspector
+        .unwrap();
+    assert_eq!(ok.etag, "v2");
+    assert_eq!(ok.unavailability.len(), 1);
+}
+
+#[tokio::test]
+async fn replan_after_a_drop_out_is_applied_so_no_booking_names_the_dropped_inspector() {
+    use almo_proto::common::{FinancialYear, Period, PeriodKind};
+    use almo_proto::inspection::ProposeProgrammeRequest;
+
+    let (_app, mut client) = app().await;
+    book_leeds_ene(&mut client).await;
+    declare_leeds_wnw(&mut client).await;
+    book(
+        &mut client,
+        "book-wnw",
+        LEEDS_WNW,
+        "2007-10-29",
+        &["LEAD-HUGHES", "INSP-KOWALSKI", "INSP-ADEYEMI", "TIA-DUNCAN"],
+    )
+    .await;
+    let prog = client
+        .propose_programme(ins(ProposeProgrammeRequest {
+            quarter: Some(Period {
+                year: Some(FinancialYear { start_year: 2007 }),
+                kind: PeriodKind::Quarter as i32,
+                number: 3,
+            }),
+            almo_ids: vec![LEEDS_ENE.into(), LEEDS_WNW.into()],
+            seed: 7,
+            max_steps: 20,
+            time_budget_ms: 5000,
+            dropped_inspector_id: "INSP-KOWALSKI".into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let changed: Vec<&pb::ProgrammeAssignment> =
+        prog.assignments.iter().filter(|a| a.changed).collect();
+    assert_eq!(changed.len(), 2, "{prog:?}");
+
+    // Apply it: one replacement in the same week, otherwise a move with the proposed team.
+    for (n, a) in changed.iter().enumerate() {
+        let current = client
+            .list_inspections(ins(ListInspectionsRequest {
+                almo_id: a.almo_id.clone(),
+                page_size: 0,
+                page_token: String::new(),
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .inspections
+            .remove(0);
+        let proposed: Vec<String> = a.team.iter().map(|m| m.inspector_id.clone()).collect();
+        let old = team_ids(&current);
+        let leaving: Vec<&String> = old.iter().filter(|i| !proposed.contains(i)).collect();
+        let joining: Vec<&String> = proposed.iter().filter(|i| !old.contains(i)).collect();
+        let applied = if a.on_site_start_date == current.on_site_start_date
+            && leaving.len() == 1
+            && joining.len() == 1
+        {
+            client
+                .replace_team_member(ins(replace(
+                    &format!("apply-{n}"),
+                    &current.inspection_id,
+                    leaving[0],
+                    joining[0],
+                    &current.etag,
+                )))
+                .await
+                .unwrap()
+                .into_inner()
+                .inspection
+                .unwrap()
+        } else {
+            let team: Vec<&str> = proposed.iter().map(String::as_str).collect();
+            client
+                .move_inspection(ins(move_to(
+                    &format!("apply-{n}"),
+                    &current.inspection_id,
+                    &a.on_site_start_date,
+                    &team,
+                    &current.etag,
+                )))
+                .await
+                .unwrap()
+                .into_inner()
+                .inspection
+                .unwrap()
+        };
+        assert_eq!(applied.on_site_start_date, a.on_site_start_date);
+        let mut got = team_ids(&applied);
+        let mut want = proposed.clone();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want);
+    }
+
+    let all = client
+        .list_inspections(ins(ListInspectionsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner()
+        .inspections;
+    // Published inspections are history; no booking still to come names her.
+    for i in all
+        .iter()
+        .filter(|i| i.stage != pb::Stage::Published as i32)
+    {
+        assert!(
+            !team_ids(i).contains(&"INSP-KOWALSKI".to_string()),
+            "{} still names INSP-KOWALSKI",
+            i.inspection_id
+        );
+    }
+    // Now her absence can be recorded over both weeks.
+    client
+        .record_unavailability(ins(leave(
+            "u-k",
+            "INSP-KOWALSKI",
+            "2007-10-22",
+            "2007-11-02",
+            "v1",
+        )))
+        .await
+        .unwrap();
+}
