@@ -9,7 +9,7 @@
 //!
 //! ```text
 //! sender_record_id,target_code,year,period,actual,forecast,commentary
-//! LBH-2026-M01-BV66a,BV66a,2026,M1,97.2,97.5,"Benefit backlog, now cleared"
+//! LBH-2026-M01-RP02,RP02,2026,M1,97.2,97.5,"Benefit backlog, now cleared"
 //! LBH-2026-Q1-LOCAL-DECENT,LOCAL-DECENT,2026/27,Q1,150,,
 //! ```
 //!
@@ -602,7 +602,7 @@ mod tests {
     #[test]
     fn unreadable_rows_are_reported_by_line_number() {
         let text = format!(
-            "{HEADER}\nr1,BV66a,2026/27,M1,97.2,,\"ok, fine\"\nr2,BV66a,2026,M13x,97,,\n\nr3,BV66a,2026,Q2,abc,,\nr4,BV66a,2026\n"
+            "{HEADER}\nr1,RP02,2026/27,M1,97.2,,\"ok, fine\"\nr2,RP02,2026,M13x,97,,\n\nr3,RP02,2026,Q2,abc,,\nr4,RP02,2026\n"
         );
         let (records, bad) = parse_csv(&text).unwrap();
         assert_eq!(records.len(), 1);
