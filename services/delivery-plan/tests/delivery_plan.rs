@@ -2141,3 +2141,25 @@ async fn pi_targets_name_an_indicator_defined_for_the_plans_years_and_take_its_u
         .unwrap_err();
     assert_eq!(bad_fields(&err), vec!["content.targets[0].code"]);
 }
+
+#[tokio::test]
+async fn the_documented_plan_file_creates_a_plan_with_pi_units_from_the_catalogue() {
+    let (_app, mut client) = app().await;
+    let request =
+        almo_delivery_plan::plan_file::create_request(include_str!("../docs/plan.example.json"))
+            .unwrap();
+    let plan = client
+        .create_plan(authed(request, LAMBETH, Role::CouncilOfficer))
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    assert_eq!(plan.plan_id, "LAMBETH-LIVING-2029-2033");
+    let tp01 = &plan.content.as_ref().unwrap().targets[0];
+    assert_eq!(
+        (tp01.unit(), tp01.direction()),
+        (pb::Unit::Percent, pb::Direction::HigherIsBetter)
+    );
+    assert_eq!(tp01.milestones, vec![milestone("2031-09-30", 73.0)]);
+}
