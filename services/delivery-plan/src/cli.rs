@@ -9,7 +9,7 @@
 //!
 //! ```text
 //! sender_record_id,target_code,year,period,actual,forecast,commentary
-//! LBH-2026-M01-RP02,RP02,2026,M1,97.2,97.5,"Benefit backlog, now cleared"
+//! LBH-2026-M01-RP02,RP02,2026,M1,97.2,97.5,"Contractor backlog, now cleared"
 //! LBH-2026-Q1-LOCAL-DECENT,LOCAL-DECENT,2026/27,Q1,150,,
 //! ```
 //!

@@ -1259,6 +1259,32 @@ async fn demo_plan_shows_amendments_an_exception_and_a_programme_behind_schedule
     let text = almo_delivery_plan::cli::render_status(&status_copy);
     assert!(text.contains("LOCAL-RELET      OFF TRACK"), "{text}");
     assert!(text.contains("WARNING: behind schedule"), "{text}");
+    // 244 homes made decent by the end of September against the 500 of the milestone.
+    assert_eq!(
+        milestone_row(&status_copy, "LOCAL-DECENT"),
+        vec![
+            (
+                "2026-09-30".into(),
+                500.0,
+                true,
+                Some(6),
+                244.0,
+                pb::RagStatus::OffTrack
+            ),
+            (
+                "2027-09-30".into(),
+                1500.0,
+                false,
+                None,
+                0.0,
+                pb::RagStatus::Unspecified
+            ),
+        ]
+    );
+    assert!(
+        text.contains("milestone LOCAL-DECENT 2026-09-30: 244.0 against 500.0, OFF TRACK"),
+        "{text}"
+    );
     use pb::AmendmentState::*;
     assert_eq!(
         states,

@@ -133,7 +133,7 @@ pub fn assess_milestones<'a>(
         })
         .map(|m| (m.date, m.value))
         .collect();
-    milestones.sort_by(|a, b| a.0.cmp(&b.0));
+    milestones.sort_by_key(|m| m.0);
     milestones.dedup_by_key(|m| m.0);
     let figures: Vec<&Figure> = figures
         .into_iter()
