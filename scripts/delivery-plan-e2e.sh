@@ -12,9 +12,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build -q -p almo
-ALMO=$PWD/target/debug/almo
+ALMO=${CARGO_TARGET_DIR:-$PWD/target}/debug/almo
 port=${ALMO_E2E_PORT:-50161}
 addr=127.0.0.1:$port
+if "$ALMO" healthcheck --addr "$addr" >/dev/null 2>&1; then
+  echo "something already answers on $addr: set ALMO_E2E_PORT to a free port"; exit 1
+fi
 work=$(mktemp -d)
 ALMO_LISTEN=$addr ALMO_DATABASE_URL="sqlite://$work/almo.db?mode=rwc" "$ALMO" up --demo \
   >"$work/server.log" 2>&1 &
