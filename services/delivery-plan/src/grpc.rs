@@ -806,7 +806,8 @@ impl DeliveryPlans {
 
     /// The plan, if the caller may see it. A plan the caller may not see is PERMISSION_DENIED
     /// whether or not it exists; NOT_FOUND only for those who read everyone's.
-    /// The catalogue definitions of the PI codes `content` names.
+    /// The catalogue definitions of the codes `content`'s targets name (a local measure's too:
+    /// it may not take an indicator's code).
     async fn pi_catalogue(
         &self,
         content: Option<&pb::PlanContent>,
@@ -814,7 +815,6 @@ impl DeliveryPlans {
         let codes: Vec<String> = content
             .into_iter()
             .flat_map(|c| &c.targets)
-            .filter(|t| t.kind == pb::TargetKind::Pi as i32)
             .map(|t| t.code.trim().to_string())
             .collect();
         storage::pi_definitions(self.ctx.db.conn(), &codes)

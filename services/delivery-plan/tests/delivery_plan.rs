@@ -2147,9 +2147,10 @@ async fn pi_targets_name_an_indicator_defined_for_the_plans_years_and_take_its_u
         ("LOCAL-RELET", Days, LowerIsBetter)
     );
 
-    // An amendment is held to the catalogue too.
+    // An amendment is held to the catalogue too, and a local measure may not take a PI code.
     let mut content = plan.content.clone().unwrap();
     content.targets[0].code = "BV212".into();
+    content.targets[1].code = "TP02".into();
     let err = client
         .propose_amendment(authed(
             pb::ProposeAmendmentRequest {
@@ -2165,7 +2166,10 @@ async fn pi_targets_name_an_indicator_defined_for_the_plans_years_and_take_its_u
         ))
         .await
         .unwrap_err();
-    assert_eq!(bad_fields(&err), vec!["content.targets[0].code"]);
+    assert_eq!(
+        bad_fields(&err),
+        vec!["content.targets[0].code", "content.targets[1].kind"]
+    );
 }
 
 #[tokio::test]

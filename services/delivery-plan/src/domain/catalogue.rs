@@ -68,11 +68,21 @@ pub fn resolve(
     field: &str,
 ) -> Vec<Violation> {
     let mut v = Vec::new();
-    if t.kind != TargetKind::Pi {
-        return v;
-    }
     let f = |name: &str| format!("{field}.{name}");
     let defined: Vec<&PiDefinition> = catalogue.iter().filter(|d| d.code == t.code).collect();
+    if t.kind != TargetKind::Pi {
+        // A local measure may not borrow an indicator's code and so escape its definition.
+        if !defined.is_empty() {
+            v.push((
+                f("kind"),
+                format!(
+                    "{} is an indicator in the catalogue: its target is TARGET_KIND_PI",
+                    t.code
+                ),
+            ));
+        }
+        return v;
+    }
     if defined.is_empty() {
         v.push((
             f("code"),
@@ -292,9 +302,17 @@ mod tests {
     }
 
     #[test]
-    fn a_local_measure_is_not_checked_against_the_catalogue() {
+    fn a_local_measure_is_not_checked_against_the_catalogue_but_may_not_take_a_pi_code() {
         let mut t = pi("LOCAL-RENT");
         t.kind = TargetKind::Local;
-        assert_eq!(resolve(&mut t, BOTH, SPAN, &[], "t"), vec![]);
+        t.unit = Unit::Days;
+        assert_eq!(resolve(&mut t, BOTH, SPAN, &catalogue(), "t"), vec![]);
+        assert_eq!(t.unit, Unit::Days);
+        let mut t = pi("TP01");
+        t.kind = TargetKind::Local;
+        assert_eq!(
+            fields(&resolve(&mut t, BOTH, SPAN, &catalogue(), "t")),
+            vec!["t.kind"]
+        );
     }
 }
