@@ -174,6 +174,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let _telemetry = almo_telemetry::init("almo", server.log_format)?;
             let ctx = almo_server::connect_context(&server).await?;
             ctx.db.migrate().await.context("applying migrations")?;
+            // Delivery plans check PI targets against the indicator catalogue, which must be
+            // there before the first plan is created, not only once PI returns is first called.
+            almo_pi_returns::seed_catalogue(ctx.db.conn())
+                .await
+                .context("loading the indicator catalogue")?;
             if demo {
                 almo_directory::demo::seed(&ctx.db)
                     .await

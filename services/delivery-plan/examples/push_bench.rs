@@ -48,6 +48,7 @@ fn content() -> pb::PlanContent {
                     amber: 1.0,
                     red: 2.0,
                 }),
+                milestones: Vec::new(),
             })
             .collect(),
         decent_homes: None,

@@ -9,7 +9,7 @@
 //!
 //! ```text
 //! sender_record_id,target_code,year,period,actual,forecast,commentary
-//! LBH-2026-M01-BV66a,BV66a,2026,M1,97.2,97.5,"Benefit backlog, now cleared"
+//! LBH-2026-M01-RP02,RP02,2026,M1,97.2,97.5,"Contractor backlog, now cleared"
 //! LBH-2026-Q1-LOCAL-DECENT,LOCAL-DECENT,2026/27,Q1,150,,
 //! ```
 //!
@@ -55,6 +55,19 @@ pub enum VariancesCommand {
 /// The `almo plan ...` commands.
 #[derive(clap::Subcommand, Debug)]
 pub enum PlanCommand {
+    /// Create a plan (version 1) from a JSON file: council officers only. The file's format is
+    /// in services/delivery-plan/README.md; the server names any field at fault.
+    Create {
+        /// The plan file.
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// The server.
+        #[arg(long, env = "ALMO_ADDR", default_value = "http://127.0.0.1:50051")]
+        addr: String,
+        /// A bearer token for a council officer (see `almo token`).
+        #[arg(long, env = "ALMO_TOKEN")]
+        token: String,
+    },
     /// Print a plan's dashboard: every target's latest status and trend, open exceptions and the
     /// Decent Homes countdown.
     Status {
@@ -226,6 +239,27 @@ pub fn render_status(s: &almo_proto::delivery_plan::GetPlanStatusResponse) -> St
             if t.in_exception { "  [exception]" } else { "" }
         );
     }
+    for t in &s.targets {
+        for m in &t.milestones {
+            if m.reached {
+                let _ = writeln!(
+                    out,
+                    "milestone {} {}: {:.1} against {:.1}, {}",
+                    t.code,
+                    m.date,
+                    m.judged,
+                    m.target,
+                    rag(m.status)
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "milestone {} {}: {:.1}, not reached yet",
+                    t.code, m.date, m.target
+                );
+            }
+        }
+    }
     for e in &s.open_exceptions {
         let _ = writeln!(
             out,
@@ -258,6 +292,35 @@ pub fn render_status(s: &almo_proto::delivery_plan::GetPlanStatusResponse) -> St
 /// Runs an `almo plan ...` command.
 pub async fn run_plan(cmd: PlanCommand) -> anyhow::Result<std::process::ExitCode> {
     match cmd {
+        PlanCommand::Create { file, addr, token } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let request = crate::plan_file::create_request(&text)
+                .with_context(|| format!("{}", file.display()))?;
+            let mut client = connect(&addr).await?;
+            match client.create_plan(with_token(request, &token)?).await {
+                Ok(reply) => {
+                    let plan = reply.into_inner().plan.context("no plan in the reply")?;
+                    let targets = plan.content.as_ref().map_or(0, |c| c.targets.len());
+                    println!(
+                        "created plan {}: version 1 in force from {}, {} targets (etag {})",
+                        plan.plan_id, plan.effective_date, targets, plan.etag
+                    );
+                    Ok(std::process::ExitCode::SUCCESS)
+                }
+                Err(status) if status.code() == tonic::Code::InvalidArgument => {
+                    use tonic_types::StatusExt;
+                    eprintln!("the plan was refused: {}", status.message());
+                    if let Some(bad) = status.get_error_details().bad_request() {
+                        for v in &bad.field_violations {
+                            eprintln!("  {}: {}", v.field, v.description);
+                        }
+                    }
+                    Ok(std::process::ExitCode::from(2))
+                }
+                Err(s) => bail!("{:?}: {}", s.code(), s.message()),
+            }
+        }
         PlanCommand::Status { plan, addr, token } => {
             let mut client = connect(&addr).await?;
             let status = client
@@ -602,7 +665,7 @@ mod tests {
     #[test]
     fn unreadable_rows_are_reported_by_line_number() {
         let text = format!(
-            "{HEADER}\nr1,BV66a,2026/27,M1,97.2,,\"ok, fine\"\nr2,BV66a,2026,M13x,97,,\n\nr3,BV66a,2026,Q2,abc,,\nr4,BV66a,2026\n"
+            "{HEADER}\nr1,RP02,2026/27,M1,97.2,,\"ok, fine\"\nr2,RP02,2026,M13x,97,,\n\nr3,RP02,2026,Q2,abc,,\nr4,RP02,2026\n"
         );
         let (records, bad) = parse_csv(&text).unwrap();
         assert_eq!(records.len(), 1);

@@ -14,8 +14,8 @@ use sea_orm::DbErr;
 
 use crate::domain::period::{Period, PeriodKind};
 use crate::domain::plan::{
-    CapitalCategory, CapitalLine, DecentHomes, Direction, History, PlanContent, Target, TargetKind,
-    Tolerance, ToleranceKind, Unit, Version,
+    CapitalCategory, CapitalLine, DecentHomes, Direction, History, Milestone, PlanContent, Target,
+    TargetKind, Tolerance, ToleranceKind, Unit, Version,
 };
 use crate::domain::status::{Figure, assess_target, exception_run};
 use crate::storage;
@@ -38,7 +38,7 @@ fn target(
 ) -> Target {
     Target {
         code: code.into(),
-        kind: if code.starts_with("BV") {
+        kind: if !code.starts_with("LOCAL") {
             TargetKind::Pi
         } else {
             TargetKind::Local
@@ -49,6 +49,7 @@ fn target(
         baseline,
         yearly: (2026..=2028).zip(yearly).collect(),
         tolerance,
+        milestones: Vec::new(),
     }
 }
 
@@ -73,10 +74,10 @@ pub fn first_version() -> PlanContent {
             pence: pounds(0.6),
         });
     }
-    PlanContent {
+    let mut content = PlanContent {
         targets: vec![
             target(
-                "BV66a",
+                "LOCAL-RENT",
                 "Rent collected as a percentage of rent due",
                 Unit::Percent,
                 Direction::HigherIsBetter,
@@ -131,7 +132,17 @@ pub fn first_version() -> PlanContent {
             "Delivery of the Decent Homes programme".into(),
         ],
         exception_after: 2,
-    }
+    };
+    // Milestones on the way to every home decent (003 §71): homes made decent since the plan
+    // began, by the end of each September.
+    content.targets[2].milestones = [("2026-09-30", 500.0), ("2027-09-30", 1500.0)]
+        .into_iter()
+        .map(|(d, value)| Milestone {
+            date: date(d),
+            value,
+        })
+        .collect();
+    content
 }
 
 /// After the first amendment: £0.5m of Decent Homes capital moved from 2026/27 to 2027/28.
@@ -151,7 +162,7 @@ pub fn second_version() -> PlanContent {
 
 /// Seven months of figures, April to October 2026: (code, figures).
 const FIGURES: &[(&str, [f64; 7])] = &[
-    ("BV66a", [97.2, 97.0, 96.8, 96.9, 97.1, 97.3, 97.0]),
+    ("LOCAL-RENT", [97.2, 97.0, 96.8, 96.9, 97.1, 97.3, 97.0]),
     ("LOCAL-RELET", [29.0, 31.0, 34.0, 37.0, 38.0, 41.0, 39.0]),
     ("LOCAL-DECENT", [40.0, 45.0, 38.0, 42.0, 35.0, 44.0, 36.0]),
 ];
@@ -324,7 +335,7 @@ pub async fn seed(db: &Db) -> Result<(), DbErr> {
     first_sent.actual = 96.4;
     let mut superseded = storage::variance_row(
         PLAN_ID,
-        "LBH-2026-M02-BV66a",
+        "LBH-2026-M02-RENT",
         1,
         &first_sent,
         LOADER,

@@ -16,15 +16,18 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::domain::amendment::{self, AmendmentState, Answer, AnswerRefusal, Party};
+use crate::domain::catalogue::{self, PiDefinition, Stated};
 use crate::domain::countdown::{Countdown, countdown};
 use crate::domain::exception::{ExceptionState, decide_report, submit_report};
 use crate::domain::ingest::{self, Decision, Held, Incoming};
 use crate::domain::period::{Period, PeriodKind};
 use crate::domain::plan::{
     CapitalCategory, CapitalLine, DEFAULT_EXCEPTION_AFTER, DecentHomes, Direction, History,
-    PlanContent, Span, Target, TargetKind, Tolerance, ToleranceKind, Unit, Version,
+    Milestone, PlanContent, Span, Target, TargetKind, Tolerance, ToleranceKind, Unit, Version,
 };
-use crate::domain::status::{Assessed, Figure, assess_target, exception_run, latest_status};
+use crate::domain::status::{
+    Assessed, Figure, assess_milestones, assess_target, exception_run, latest_status,
+};
 use crate::domain::tolerance::{Rag, Trend};
 use crate::storage::{self, Visibility};
 
@@ -150,7 +153,9 @@ fn finite(v: &mut Violations, field: &str, x: f64) -> f64 {
     x
 }
 
-fn target_from_proto(v: &mut Violations, f: &str, t: &pb::Target) -> Target {
+/// Decodes one target. A PI target may leave its unit and direction to the catalogue
+/// ([`catalogue::resolve`]); `Stated` says which it gave.
+fn target_from_proto(v: &mut Violations, f: &str, t: &pb::Target) -> (Target, Stated) {
     let kind = match pb::TargetKind::try_from(t.kind) {
         Ok(pb::TargetKind::Pi) => TargetKind::Pi,
         Ok(pb::TargetKind::Local) => TargetKind::Local,
@@ -167,7 +172,13 @@ fn target_from_proto(v: &mut Violations, f: &str, t: &pb::Target) -> Target {
             }
         }
     };
+    let pi = t.kind == pb::TargetKind::Pi as i32;
+    let stated = Stated {
+        unit: t.unit != pb::Unit::Unspecified as i32,
+        direction: t.direction != pb::Direction::Unspecified as i32,
+    };
     let unit = match pb::Unit::try_from(t.unit) {
+        Ok(pb::Unit::Unspecified) if pi => Unit::Ratio,
         Ok(pb::Unit::Percent) => Unit::Percent,
         Ok(pb::Unit::Count) => Unit::Count,
         Ok(pb::Unit::Days) => Unit::Days,
@@ -181,6 +192,7 @@ fn target_from_proto(v: &mut Violations, f: &str, t: &pb::Target) -> Target {
         }
     };
     let direction = match pb::Direction::try_from(t.direction) {
+        Ok(pb::Direction::Unspecified) if pi => Direction::HigherIsBetter,
         Ok(pb::Direction::HigherIsBetter) => Direction::HigherIsBetter,
         Ok(pb::Direction::LowerIsBetter) => Direction::LowerIsBetter,
         _ => {
@@ -228,7 +240,16 @@ fn target_from_proto(v: &mut Violations, f: &str, t: &pb::Target) -> Target {
             }
         }
     };
-    Target {
+    let mut milestones = Vec::with_capacity(t.milestones.len());
+    for (j, m) in t.milestones.iter().enumerate() {
+        let field = format!("{f}.milestones[{j}]");
+        let value = finite(v, &format!("{field}.value"), m.value);
+        // An undated milestone keeps its place, so later ones are reported by their own index;
+        // its date is already refused.
+        let date = parse_date(v, &format!("{field}.date"), &m.date, true).unwrap_or(NaiveDate::MIN);
+        milestones.push(Milestone { date, value });
+    }
+    let target = Target {
         code: t.code.trim().to_string(),
         kind,
         name: t.name.trim().to_string(),
@@ -237,7 +258,9 @@ fn target_from_proto(v: &mut Violations, f: &str, t: &pb::Target) -> Target {
         baseline: t.baseline,
         yearly,
         tolerance,
-    }
+        milestones,
+    };
+    (target, stated)
 }
 
 /// Decodes plan content, recording every malformed field; the plan rules are checked after.
@@ -245,7 +268,7 @@ fn content_from_proto(
     v: &mut Violations,
     prefix: &str,
     c: Option<&pb::PlanContent>,
-) -> Option<PlanContent> {
+) -> Option<(PlanContent, Vec<Stated>)> {
     let Some(c) = c else {
         v.add(
             prefix,
@@ -253,12 +276,12 @@ fn content_from_proto(
         );
         return None;
     };
-    let targets = c
+    let (targets, stated): (Vec<Target>, Vec<Stated>) = c
         .targets
         .iter()
         .enumerate()
         .map(|(i, t)| target_from_proto(v, &format!("{prefix}.targets[{i}]"), t))
-        .collect();
+        .unzip();
     let decent_homes = c.decent_homes.as_ref().map(|dh| {
         let f = format!("{prefix}.decent_homes");
         let target_date =
@@ -328,7 +351,7 @@ fn content_from_proto(
             DEFAULT_EXCEPTION_AFTER
         }
     };
-    Some(PlanContent {
+    let content = PlanContent {
         targets,
         decent_homes,
         capital,
@@ -339,7 +362,8 @@ fn content_from_proto(
             .map(|d| d.trim().to_string())
             .collect(),
         exception_after,
-    })
+    };
+    Some((content, stated))
 }
 
 /// Decodes and checks plan content against the plan rules. A field that could not be decoded
@@ -349,6 +373,7 @@ fn checked_content(
     prefix: &str,
     c: Option<&pb::PlanContent>,
     span: Option<Span>,
+    catalogue: &[PiDefinition],
 ) -> Option<PlanContent> {
     let mut decoding = Violations::new();
     let content = content_from_proto(&mut decoding, prefix, c);
@@ -359,8 +384,20 @@ fn checked_content(
             v.add(f.field, f.description);
         }
     }
-    let content = content?;
+    let (mut content, stated) = content?;
     if let Some(span) = span {
+        for (i, (t, stated)) in content.targets.iter_mut().zip(stated).enumerate() {
+            let field = format!("{prefix}.targets[{i}]");
+            // A target of no stated kind is already refused; its code was only guessed at.
+            if reported.contains(&format!("{field}.kind")) {
+                continue;
+            }
+            for (field, reason) in catalogue::resolve(t, stated, span, catalogue, &field) {
+                if reported.insert(field.clone()) {
+                    v.add(field, reason);
+                }
+            }
+        }
         for (field, reason) in crate::domain::plan::violations(&content, span, prefix) {
             if !reported.contains(&field) {
                 v.add(field, reason);
@@ -441,6 +478,14 @@ fn content_to_proto(c: &PlanContent) -> pb::PlanContent {
                     amber: t.tolerance.amber,
                     red: t.tolerance.red,
                 }),
+                milestones: t
+                    .milestones
+                    .iter()
+                    .map(|m| pb::MilestoneTarget {
+                        date: m.date.to_string(),
+                        value: m.value,
+                    })
+                    .collect(),
             })
             .collect(),
         decent_homes: c.decent_homes.as_ref().map(|dh| pb::DecentHomesProgramme {
@@ -761,6 +806,22 @@ impl DeliveryPlans {
 
     /// The plan, if the caller may see it. A plan the caller may not see is PERMISSION_DENIED
     /// whether or not it exists; NOT_FOUND only for those who read everyone's.
+    /// The catalogue definitions of the codes `content`'s targets name (a local measure's too:
+    /// it may not take an indicator's code).
+    async fn pi_catalogue(
+        &self,
+        content: Option<&pb::PlanContent>,
+    ) -> Result<Vec<PiDefinition>, AppError> {
+        let codes: Vec<String> = content
+            .into_iter()
+            .flat_map(|c| &c.targets)
+            .map(|t| t.code.trim().to_string())
+            .collect();
+        storage::pi_definitions(self.ctx.db.conn(), &codes)
+            .await
+            .map_err(db)
+    }
+
     async fn visible_plan(&self, p: &Principal, plan_id: &str) -> Result<dp_plan::Model, AppError> {
         let plan_id = plan_id.trim();
         if plan_id.is_empty() {
@@ -1316,7 +1377,8 @@ impl DeliveryPlanService for DeliveryPlans {
                 format!("must fall on or before the plan's end, {}", span.end()),
             );
         }
-        let content = checked_content(&mut v, "content", r.content.as_ref(), span);
+        let catalogue = self.pi_catalogue(r.content.as_ref()).await?;
+        let content = checked_content(&mut v, "content", r.content.as_ref(), span, &catalogue);
         v.into_result()?;
         let (Some(span), Some(content)) = (span, content) else {
             unreachable!("violations were reported above")
@@ -1500,11 +1562,13 @@ impl DeliveryPlanService for DeliveryPlans {
         } else {
             Some(self.visible_plan(&p, &r.plan_id).await?)
         };
+        let catalogue = self.pi_catalogue(r.content.as_ref()).await?;
         let content = checked_content(
             &mut v,
             "content",
             r.content.as_ref(),
             plan.as_ref().map(span_of),
+            &catalogue,
         );
         v.into_result()?;
         let (Some(plan), Some(effective), Some(content)) = (plan, effective, content) else {
@@ -1953,17 +2017,26 @@ impl DeliveryPlanService for DeliveryPlans {
             .targets
             .iter()
             .map(|t| {
-                let assessed: Vec<Assessed> = assess_target(
-                    &history,
-                    &t.code,
-                    grouped.get(t.code.as_str()).into_iter().flatten().copied(),
-                );
+                let own = || grouped.get(t.code.as_str()).into_iter().flatten().copied();
+                let assessed: Vec<Assessed> = assess_target(&history, &t.code, own());
+                let milestones = assess_milestones(&history, &t.code, own())
+                    .into_iter()
+                    .map(|m| pb::MilestoneStatus {
+                        date: m.date.to_string(),
+                        target: m.target,
+                        reached: m.period.is_some(),
+                        period: m.period.map(period_to_proto),
+                        judged: m.judged.unwrap_or_default(),
+                        status: rag_to_proto(m.rag) as i32,
+                    })
+                    .collect();
                 pb::TargetStatus {
                     code: t.code.clone(),
                     name: t.name.clone(),
                     direction: direction_to_proto(t.direction) as i32,
                     latest_status: rag_to_proto(latest_status(&assessed)) as i32,
                     in_exception: open.iter().any(|e| e.target_code == t.code),
+                    milestones,
                     periods: assessed
                         .iter()
                         .map(|a| pb::PeriodStatus {

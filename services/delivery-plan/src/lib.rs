@@ -7,6 +7,7 @@ pub mod cli;
 pub mod demo;
 pub mod domain;
 mod grpc;
+pub mod plan_file;
 mod storage;
 
 use almo_proto::delivery_plan::delivery_plan_service_server::DeliveryPlanServiceServer;

@@ -3,8 +3,11 @@
 
 use almo_db::entity::{
     dp_amendment, dp_event, dp_exception, dp_plan, dp_plan_version, dp_variance,
+    pi_indicator_definition,
 };
 use sea_orm::sea_query::{Expr, Query};
+
+use crate::domain::catalogue::PiDefinition;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -37,6 +40,50 @@ impl Visibility {
             Visibility::Almo(id) => Condition::all().add(dp_plan::Column::AlmoId.eq(id)),
         }
     }
+}
+
+/// The fields of a catalogue definition (the PI returns service's JSON) a plan needs.
+#[derive(serde::Deserialize)]
+struct StoredDefinition {
+    unit: String,
+    direction: String,
+    valid_min: f64,
+    valid_max: f64,
+}
+
+/// Every definition, of every year, of the indicator codes named. The PI returns service owns
+/// and loads the catalogue (table `pi_indicator_definitions`); this only reads it.
+pub async fn pi_definitions(
+    conn: &impl ConnectionTrait,
+    codes: &[String],
+) -> Result<Vec<PiDefinition>, DbErr> {
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = pi_indicator_definition::Entity::find()
+        .filter(pi_indicator_definition::Column::Code.is_in(codes.iter().cloned()))
+        .order_by_asc(pi_indicator_definition::Column::FromYear)
+        .all(conn)
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            let d: StoredDefinition = serde_json::from_str(&r.definition).map_err(|e| {
+                DbErr::Custom(format!(
+                    "indicator definition {} {}: {e}",
+                    r.code, r.from_year
+                ))
+            })?;
+            Ok(PiDefinition {
+                code: r.code,
+                from_year: r.from_year,
+                to_year: r.to_year,
+                unit_name: d.unit,
+                direction_name: d.direction,
+                valid_min: d.valid_min,
+                valid_max: d.valid_max,
+            })
+        })
+        .collect()
 }
 
 pub async fn get_plan(

@@ -17,6 +17,10 @@ async fn app() -> (TestApp, Client) {
     let app = TestApp::spawn(vec![almo_delivery_plan::mount()])
         .await
         .unwrap();
+    // PI targets are checked against the indicator catalogue, which the PI returns service owns.
+    almo_pi_returns::seed_catalogue(app.db.conn())
+        .await
+        .unwrap();
     let client = DeliveryPlanServiceClient::new(app.channel().await);
     (app, client)
 }
@@ -49,6 +53,7 @@ fn target(
             amber: tolerance.1,
             red: tolerance.2,
         }),
+        milestones: Vec::new(),
     }
 }
 
@@ -65,7 +70,7 @@ fn content() -> pb::PlanContent {
     pb::PlanContent {
         targets: vec![
             target(
-                "BV66a",
+                "RP02",
                 Pi,
                 Percent,
                 HigherIsBetter,
@@ -380,7 +385,7 @@ async fn only_the_council_writes_its_plans_and_variances() {
             pb::RecordVarianceRequest {
                 request_id: "r".into(),
                 plan_id: plan.plan_id.clone(),
-                record: Some(rec("a", "BV66a", month(1), 97.0)),
+                record: Some(rec("a", "RP02", month(1), 97.0)),
             },
             LAMBETH_LIVING,
             Role::AlmoOfficer,
@@ -393,7 +398,7 @@ async fn only_the_council_writes_its_plans_and_variances() {
             tokio_stream::iter(vec![pb::PushVariancesRequest {
                 request_id: "p".into(),
                 plan_id: plan.plan_id.clone(),
-                records: vec![rec("a", "BV66a", month(1), 97.0)],
+                records: vec![rec("a", "RP02", month(1), 97.0)],
             }]),
             LAMBETH_LIVING,
             Role::AlmoOfficer,
@@ -826,13 +831,13 @@ async fn only_the_proposer_withdraws_and_a_rejection_says_why() {
 }
 
 fn bulk(n: usize) -> Vec<pb::VarianceRecord> {
-    // n records across the three years, monthly, of BV66a and LOCAL-RELET, then quarterly
+    // n records across the three years, monthly, of RP02 and LOCAL-RELET, then quarterly
     // figures under distinct ids until n is reached.
     let mut out = Vec::with_capacity(n);
     let mut i = 0;
     'outer: for year in 2026..=2028 {
         for m in 1..=12 {
-            for code in ["BV66a", "LOCAL-RELET"] {
+            for code in ["RP02", "LOCAL-RELET"] {
                 if out.len() == n {
                     break 'outer;
                 }
@@ -844,7 +849,7 @@ fn bulk(n: usize) -> Vec<pb::VarianceRecord> {
                         kind: PeriodKind::Month as i32,
                         number: m,
                     }),
-                    actual: if code == "BV66a" { 97.0 } else { 29.0 },
+                    actual: if code == "RP02" { 97.0 } else { 29.0 },
                     forecast: Some(97.5),
                     commentary: format!("record {i}"),
                 });
@@ -862,7 +867,7 @@ async fn repeated_push_changes_nothing() {
     let mut records = bulk(72);
     // Two refusals among them: an unknown target and a value outside its unit.
     records.push(rec("bad-1", "BV999", month(1), 97.0));
-    records.push(rec("bad-2", "BV66a", quarter(1), 101.0));
+    records.push(rec("bad-2", "RP02", quarter(1), 101.0));
     let first = push(&mut client, &plan.plan_id, "push-1", records.clone(), 10)
         .await
         .unwrap();
@@ -924,11 +929,11 @@ async fn corrected_figure_supersedes_and_keeps_history() {
         &mut client,
         &plan.plan_id,
         "r1",
-        rec("LBH-M01", "BV66a", month(1), 95.0),
+        rec("LBH-M01", "RP02", month(1), 95.0),
     )
     .await;
     assert_eq!(first.outcome, pb::RecordOutcome::Accepted as i32);
-    let mut corrected = rec("LBH-M01", "BV66a", month(1), 97.2);
+    let mut corrected = rec("LBH-M01", "RP02", month(1), 97.2);
     corrected.commentary = "Housing benefit backlog cleared".into();
     let second = record(&mut client, &plan.plan_id, "r2", corrected).await;
     assert_eq!(second.outcome, pb::RecordOutcome::Corrected as i32);
@@ -972,20 +977,20 @@ async fn corrected_figure_supersedes_and_keeps_history() {
 async fn malformed_variance_records_are_refused_one_by_one() {
     let (_app, mut client) = app().await;
     let plan = create(&mut client).await;
-    let mut no_kind = rec("c", "BV66a", month(2), 97.0);
+    let mut no_kind = rec("c", "RP02", month(2), 97.0);
     no_kind.period.as_mut().unwrap().kind = PeriodKind::Year as i32;
-    let mut bad_forecast = rec("g", "BV66a", month(4), 97.0);
+    let mut bad_forecast = rec("g", "RP02", month(4), 97.0);
     bad_forecast.forecast = Some(f64::NAN);
     let records = vec![
-        rec("", "BV66a", month(1), 97.0),
+        rec("", "RP02", month(1), 97.0),
         no_kind,
-        rec("d", "BV66a", month(13), 97.0),
-        rec("e", "BV66a", None, 97.0),
+        rec("d", "RP02", month(13), 97.0),
+        rec("e", "RP02", None, 97.0),
         rec("f", "LOCAL-DECENT", month(3), -4.0),
         bad_forecast,
         rec(
             "h",
-            "BV66a",
+            "RP02",
             Some(Period {
                 year: fy(2029),
                 kind: PeriodKind::Month as i32,
@@ -993,7 +998,7 @@ async fn malformed_variance_records_are_refused_one_by_one() {
             }),
             97.0,
         ),
-        rec("ok", "BV66a", month(5), 97.0),
+        rec("ok", "RP02", month(5), 97.0),
     ];
     let resp = push(&mut client, &plan.plan_id, "push-1", records, 3)
         .await
@@ -1014,9 +1019,9 @@ async fn malformed_variance_records_are_refused_one_by_one() {
     );
     // Sent alone, a malformed record is refused as the call's INVALID_ARGUMENT.
     for (r, field) in [
-        (rec("u1", "BV66a", month(14), 97.0), "record.period"),
+        (rec("u1", "RP02", month(14), 97.0), "record.period"),
         (rec("u2", "NOPE", month(1), 97.0), "record.target_code"),
-        (rec("u3", "BV66a", month(6), 120.0), "record.actual"),
+        (rec("u3", "RP02", month(6), 120.0), "record.actual"),
     ] {
         let err = client
             .record_variance(authed(
@@ -1037,7 +1042,7 @@ async fn malformed_variance_records_are_refused_one_by_one() {
         &mut client,
         "",
         "push-2",
-        vec![rec("x", "BV66a", month(1), 1.0)],
+        vec![rec("x", "RP02", month(1), 1.0)],
         1,
     )
     .await
@@ -1048,7 +1053,7 @@ async fn malformed_variance_records_are_refused_one_by_one() {
         &mut client,
         &plan.plan_id,
         "push-1",
-        vec![rec("y", "BV66a", month(6), 97.0)],
+        vec![rec("y", "RP02", month(6), 97.0)],
         1,
     )
     .await
@@ -1109,7 +1114,7 @@ async fn exception_raised_after_n_consecutive_off_track_periods_and_not_before()
         &mut client,
         &plan.plan_id,
         "r1",
-        rec("q1", "BV66a", quarter(1), 95.0),
+        rec("q1", "RP02", quarter(1), 95.0),
     )
     .await;
     assert!(
@@ -1130,15 +1135,12 @@ async fn exception_raised_after_n_consecutive_off_track_periods_and_not_before()
         &mut client,
         &plan.plan_id,
         "r2",
-        rec("q2", "BV66a", quarter(2), 95.2),
+        rec("q2", "RP02", quarter(2), 95.2),
     )
     .await;
     assert_eq!(two.exceptions_raised.len(), 1);
     let e = &two.exceptions_raised[0];
-    assert_eq!(
-        (e.target_code.as_str(), e.consecutive_periods),
-        ("BV66a", 2)
-    );
+    assert_eq!((e.target_code.as_str(), e.consecutive_periods), ("RP02", 2));
     assert_eq!(e.first_period, quarter(1));
     assert_eq!(e.last_period, quarter(2));
     // A third period off track does not raise a second exception while the first is open.
@@ -1146,7 +1148,7 @@ async fn exception_raised_after_n_consecutive_off_track_periods_and_not_before()
         &mut client,
         &plan.plan_id,
         "r3",
-        rec("q3", "BV66a", quarter(3), 95.0),
+        rec("q3", "RP02", quarter(3), 95.0),
     )
     .await;
     assert!(three.exceptions_raised.is_empty());
@@ -1257,6 +1259,32 @@ async fn demo_plan_shows_amendments_an_exception_and_a_programme_behind_schedule
     let text = almo_delivery_plan::cli::render_status(&status_copy);
     assert!(text.contains("LOCAL-RELET      OFF TRACK"), "{text}");
     assert!(text.contains("WARNING: behind schedule"), "{text}");
+    // 244 homes made decent by the end of September against the 500 of the milestone.
+    assert_eq!(
+        milestone_row(&status_copy, "LOCAL-DECENT"),
+        vec![
+            (
+                "2026-09-30".into(),
+                500.0,
+                true,
+                Some(6),
+                244.0,
+                pb::RagStatus::OffTrack
+            ),
+            (
+                "2027-09-30".into(),
+                1500.0,
+                false,
+                None,
+                0.0,
+                pb::RagStatus::Unspecified
+            ),
+        ]
+    );
+    assert!(
+        text.contains("milestone LOCAL-DECENT 2026-09-30: 244.0 against 500.0, OFF TRACK"),
+        "{text}"
+    );
     use pb::AmendmentState::*;
     assert_eq!(
         states,
@@ -1272,14 +1300,14 @@ async fn the_almo_answers_an_exception_and_the_council_accepts_or_escalates() {
         &mut client,
         &plan.plan_id,
         "r1",
-        rec("q1", "BV66a", quarter(1), 95.0),
+        rec("q1", "RP02", quarter(1), 95.0),
     )
     .await;
     let raised = record(
         &mut client,
         &plan.plan_id,
         "r2",
-        rec("q2", "BV66a", quarter(2), 95.0),
+        rec("q2", "RP02", quarter(2), 95.0),
     )
     .await
     .exceptions_raised
@@ -1419,7 +1447,7 @@ async fn the_almo_answers_an_exception_and_the_council_accepts_or_escalates() {
         &mut client,
         &plan.plan_id,
         "r3",
-        rec("q3", "BV66a", quarter(3), 95.0),
+        rec("q3", "RP02", quarter(3), 95.0),
     )
     .await;
     assert_eq!(again.exceptions_raised.len(), 1);
@@ -1560,14 +1588,14 @@ async fn watchers_see_what_happens_to_the_plan_and_resume_from_a_cursor() {
         &mut client,
         &plan.plan_id,
         "r1",
-        rec("q1", "BV66a", quarter(1), 95.0),
+        rec("q1", "RP02", quarter(1), 95.0),
     )
     .await;
     record(
         &mut client,
         &plan.plan_id,
         "r2",
-        rec("q2", "BV66a", quarter(2), 95.0),
+        rec("q2", "RP02", quarter(2), 95.0),
     )
     .await;
     let a = propose(
@@ -1597,7 +1625,7 @@ async fn watchers_see_what_happens_to_the_plan_and_resume_from_a_cursor() {
             K::AmendmentProposed as i32,
         ]
     );
-    assert_eq!(seen[1].subject_id, "BV66a");
+    assert_eq!(seen[1].subject_id, "RP02");
     assert_eq!(seen[4].subject_id, a.amendment_id);
     drop(almo_watch);
     // Reconnecting after the second event replays the rest, and nothing before it.
@@ -1849,4 +1877,319 @@ async fn almo_plan_amend_proposes_a_target_change_for_the_other_party() {
     .await
     .unwrap_err();
     assert!(err.to_string().contains("not a target"), "{err}");
+}
+
+fn milestone(date: &str, value: f64) -> pb::MilestoneTarget {
+    pb::MilestoneTarget {
+        date: date.into(),
+        value,
+    }
+}
+
+fn milestone_row(
+    status: &pb::GetPlanStatusResponse,
+    code: &str,
+) -> Vec<(String, f64, bool, Option<i32>, f64, pb::RagStatus)> {
+    status
+        .targets
+        .iter()
+        .find(|t| t.code == code)
+        .unwrap()
+        .milestones
+        .iter()
+        .map(|m| {
+            (
+                m.date.clone(),
+                m.target,
+                m.reached,
+                m.period.as_ref().map(|p| p.number),
+                m.judged,
+                m.status(),
+            )
+        })
+        .collect()
+}
+
+async fn status_of(client: &mut Client, plan_id: &str) -> pb::GetPlanStatusResponse {
+    client
+        .get_plan_status(authed(
+            pb::GetPlanStatusRequest {
+                plan_id: plan_id.into(),
+            },
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test]
+async fn milestones_are_judged_when_a_period_reaches_their_date_and_amendments_change_them() {
+    use pb::RagStatus::*;
+    let (_app, mut client) = app().await;
+    let mut r = create_request("milestones");
+    let c = r.content.as_mut().unwrap();
+    // RP02: amber 0.5, red 1.5. LOCAL-DECENT (a count): amber 25, red 75.
+    c.targets[0].milestones = vec![milestone("2026-06-30", 97.5), milestone("2027-06-30", 98.0)];
+    c.targets[2].milestones = vec![milestone("2026-09-30", 500.0)];
+    let plan = client
+        .create_plan(authed(r, LAMBETH, Role::CouncilOfficer))
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    let held = &plan.content.as_ref().unwrap().targets[0].milestones;
+    assert_eq!(
+        held,
+        &vec![milestone("2026-06-30", 97.5), milestone("2027-06-30", 98.0)]
+    );
+
+    let mut records = vec![
+        rec("r1", "RP02", month(1), 97.6),
+        rec("r3", "RP02", month(3), 96.5),
+    ];
+    for m in 1..=6 {
+        records.push(rec(&format!("d{m}"), "LOCAL-DECENT", month(m), 70.0));
+    }
+    push(&mut client, &plan.plan_id, "push-m", records, 100)
+        .await
+        .unwrap();
+    let status = status_of(&mut client, &plan.plan_id).await;
+    assert_eq!(
+        milestone_row(&status, "RP02"),
+        vec![
+            // June reaches 30 June: 96.5 is 1.0 short of 97.5, past amber, within red.
+            ("2026-06-30".into(), 97.5, true, Some(3), 96.5, AtRisk),
+            ("2027-06-30".into(), 98.0, false, None, 0.0, Unspecified),
+        ]
+    );
+    // Counts are judged on the homes made decent since the plan began: 420 of 500.
+    assert_eq!(
+        milestone_row(&status, "LOCAL-DECENT"),
+        vec![("2026-09-30".into(), 500.0, true, Some(6), 420.0, OffTrack)]
+    );
+
+    // The ALMO proposes a June milestone of 96.5 from 1 June; the council agrees.
+    let mut content = plan.content.clone().unwrap();
+    content.targets[0].milestones[0].value = 96.5;
+    let a = client
+        .propose_amendment(authed(
+            pb::ProposeAmendmentRequest {
+                request_id: "amend-m".into(),
+                plan_id: plan.plan_id.clone(),
+                etag: plan.etag.clone(),
+                reason: "June milestone re-set after the repairs contractor changed".into(),
+                effective_date: "2026-06-01".into(),
+                content: Some(content.clone()),
+            },
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .amendment
+        .unwrap();
+    // Until the council agrees, June is still judged against 97.5.
+    let before = status_of(&mut client, &plan.plan_id).await;
+    assert_eq!(milestone_row(&before, "RP02")[0].5, AtRisk);
+    client
+        .agree_amendment(authed(
+            agree(&a.amendment_id, &a.etag, "agree-m"),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap();
+    let after = status_of(&mut client, &plan.plan_id).await;
+    assert_eq!(
+        milestone_row(&after, "RP02")[0],
+        ("2026-06-30".into(), 96.5, true, Some(3), 96.5, OnTrack)
+    );
+
+    // A milestone outside the plan, undated, outside the unit or out of date order is refused
+    // by its own field.
+    content.targets[0].milestones = vec![
+        milestone("2026-03-31", 97.0),
+        milestone("30 June 2027", 97.0),
+        milestone("2027-06-30", 101.0),
+        milestone("2026-12-31", 97.0),
+    ];
+    content.targets[1].milestones = vec![milestone("2029-04-01", 30.0)];
+    let err = client
+        .propose_amendment(authed(
+            pb::ProposeAmendmentRequest {
+                request_id: "amend-m-bad".into(),
+                plan_id: plan.plan_id.clone(),
+                etag: "v2".into(),
+                reason: "Bad milestones".into(),
+                effective_date: "2026-07-01".into(),
+                content: Some(content),
+            },
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        bad_fields(&err),
+        vec![
+            "content.targets[0].milestones[0].date",
+            "content.targets[0].milestones[1].date",
+            "content.targets[0].milestones[2].value",
+            "content.targets[0].milestones[3].date",
+            "content.targets[1].milestones[0].date",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn pi_targets_name_an_indicator_defined_for_the_plans_years_and_take_its_unit_and_direction()
+{
+    let (_app, mut client) = app().await;
+    let refused = |code: &str, unit: pb::Unit, direction: pb::Direction| {
+        let mut r = create_request(&format!("pi-{code}-{unit:?}-{direction:?}"));
+        let t = &mut r.content.as_mut().unwrap().targets[0];
+        t.code = code.into();
+        t.unit = unit as i32;
+        t.direction = direction as i32;
+        r
+    };
+    use pb::{Direction::*, Unit::*};
+    for (code, unit, direction, fields) in [
+        // Not an indicator at all, or not one the catalogue defines for 2026/27 to 2028/29.
+        (
+            "BV66a",
+            Percent,
+            HigherIsBetter,
+            vec!["content.targets[0].code"],
+        ),
+        (
+            "BVPI 66a",
+            Percent,
+            HigherIsBetter,
+            vec!["content.targets[0].code"],
+        ),
+        // A context measure is not ranked, so it cannot be a target.
+        (
+            "CH01",
+            Ratio,
+            HigherIsBetter,
+            vec!["content.targets[0].code"],
+        ),
+        // RP02 is a percentage, higher is better.
+        (
+            "RP02",
+            Percent,
+            LowerIsBetter,
+            vec!["content.targets[0].direction"],
+        ),
+        (
+            "RP02",
+            Days,
+            LowerIsBetter,
+            vec!["content.targets[0].direction", "content.targets[0].unit"],
+        ),
+    ] {
+        let err = client
+            .create_plan(authed(
+                refused(code, unit, direction),
+                LAMBETH,
+                Role::CouncilOfficer,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(bad_fields(&err), fields, "{code} {unit:?} {direction:?}");
+    }
+    let err = client
+        .create_plan(authed(
+            refused("BVPI 66a", Percent, HigherIsBetter),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap_err();
+    let why = err
+        .get_error_details()
+        .bad_request()
+        .unwrap()
+        .field_violations[0]
+        .description
+        .clone();
+    assert!(why.contains("2026/27"), "{why}");
+
+    // Left unspecified, the unit and direction come from the catalogue; a local measure keeps
+    // its own.
+    let plan = client
+        .create_plan(authed(
+            refused("RP02", pb::Unit::Unspecified, pb::Direction::Unspecified),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    let targets = &plan.content.as_ref().unwrap().targets;
+    assert_eq!(
+        (targets[0].unit(), targets[0].direction()),
+        (Percent, HigherIsBetter)
+    );
+    assert_eq!(
+        (
+            targets[1].code.as_str(),
+            targets[1].unit(),
+            targets[1].direction()
+        ),
+        ("LOCAL-RELET", Days, LowerIsBetter)
+    );
+
+    // An amendment is held to the catalogue too, and a local measure may not take a PI code.
+    let mut content = plan.content.clone().unwrap();
+    content.targets[0].code = "BV212".into();
+    content.targets[1].code = "TP02".into();
+    let err = client
+        .propose_amendment(authed(
+            pb::ProposeAmendmentRequest {
+                request_id: "amend-pi".into(),
+                plan_id: plan.plan_id.clone(),
+                etag: plan.etag.clone(),
+                reason: "Swap the measure".into(),
+                effective_date: "2026-07-01".into(),
+                content: Some(content),
+            },
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        bad_fields(&err),
+        vec!["content.targets[0].code", "content.targets[1].kind"]
+    );
+}
+
+#[tokio::test]
+async fn the_documented_plan_file_creates_a_plan_with_pi_units_from_the_catalogue() {
+    let (_app, mut client) = app().await;
+    let request =
+        almo_delivery_plan::plan_file::create_request(include_str!("../docs/plan.example.json"))
+            .unwrap();
+    let plan = client
+        .create_plan(authed(request, LAMBETH, Role::CouncilOfficer))
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    assert_eq!(plan.plan_id, "LAMBETH-LIVING-2029-2033");
+    let tp01 = &plan.content.as_ref().unwrap().targets[0];
+    assert_eq!(
+        (tp01.unit(), tp01.direction()),
+        (pb::Unit::Percent, pb::Direction::HigherIsBetter)
+    );
+    assert_eq!(tp01.milestones, vec![milestone("2031-09-30", 73.0)]);
 }

@@ -13,6 +13,9 @@ use almo_server::{ServiceContext, ServiceMount};
 use tonic::service::interceptor::InterceptedService;
 
 pub use grpc::{PiReturns, SERVICE_NAME, definition_to_proto};
+/// Loads the shipped indicator catalogue into `pi_indicator_definitions` (safe to repeat), for
+/// other services that read it before anyone has called this one.
+pub use storage::seed_catalogue;
 
 /// The PI returns service, ready to mount.
 pub fn mount() -> ServiceMount {

@@ -1,6 +1,7 @@
 //! The rules of delivery-plan monitoring, as plain Rust: no gRPC, no database.
 
 pub mod amendment;
+pub mod catalogue;
 pub mod countdown;
 pub mod exception;
 pub mod ingest;

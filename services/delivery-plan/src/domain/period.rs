@@ -86,6 +86,26 @@ impl Period {
         self.kind == next.kind && next.ordinal() == self.ordinal() + 1
     }
 
+    /// The first day of the period.
+    pub fn start_date(&self) -> NaiveDate {
+        let first_month = match self.kind {
+            PeriodKind::Month => self.number,
+            PeriodKind::Quarter => self.number * 3 - 2,
+        };
+        let calendar_month = ((first_month + 2) % 12 + 1) as u32;
+        let calendar_year = if first_month <= 9 {
+            self.year
+        } else {
+            self.year + 1
+        };
+        NaiveDate::from_ymd_opt(calendar_year, calendar_month, 1).expect("valid date")
+    }
+
+    /// Whether `date` falls in the period.
+    pub fn contains(&self, date: NaiveDate) -> bool {
+        (self.start_date()..=self.end_date()).contains(&date)
+    }
+
     /// The last day of the period.
     pub fn end_date(&self) -> NaiveDate {
         let months_in = match self.kind {
@@ -177,6 +197,12 @@ mod tests {
             let p = Period::new(year, kind, n).unwrap();
             prop_assert_eq!(financial_year_of(p.end_date()), year);
             prop_assert!(p.end_date() <= year_end(year));
+            prop_assert!(p.start_date() >= year_start(year));
+            prop_assert!(p.contains(p.start_date()) && p.contains(p.end_date()));
+            if p.number > 1 {
+                let before = Period::new(year, kind, p.number - 1).unwrap();
+                prop_assert_eq!(before.end_date().succ_opt().unwrap(), p.start_date());
+            }
         }
     }
 }

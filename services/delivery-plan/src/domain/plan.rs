@@ -87,6 +87,17 @@ pub struct Target {
     /// Financial year (start year) -> target.
     pub yearly: BTreeMap<i32, f64>,
     pub tolerance: Tolerance,
+    /// Dated milestone targets inside the plan's span, in date order (five-year targets with
+    /// milestone targets, 003 §71). For counts a milestone is the total since the plan began.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub milestones: Vec<Milestone>,
+}
+
+/// A figure to reach by a date, on the way to a later year's target.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Milestone {
+    pub date: NaiveDate,
+    pub value: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -177,17 +188,13 @@ impl Span {
     }
 }
 
+/// Whether `code` could be an indicator code as the PI catalogue writes them (`TP01`,
+/// `BVPI 66a`, `old BVPI 68`); whether it is one is the catalogue's to say (`catalogue.rs`).
 pub fn is_pi_code(code: &str) -> bool {
-    // National PI codes as the catalogue writes them: letters then digits, an optional
-    // lower-case suffix (BV66a, BV212, HIP12).
-    let letters = code.chars().take_while(|c| c.is_ascii_uppercase()).count();
-    let rest = &code[letters..];
-    let digits = rest.chars().take_while(|c| c.is_ascii_digit()).count();
-    let suffix = &rest[digits..];
-    (2..=5).contains(&letters)
-        && (1..=4).contains(&digits)
-        && suffix.len() <= 1
-        && suffix.chars().all(|c| c.is_ascii_lowercase())
+    (1..=40).contains(&code.len())
+        && code.trim() == code
+        && code.chars().any(|c| c.is_ascii_digit())
+        && code.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ')
 }
 
 fn is_local_code(code: &str) -> bool {
@@ -218,7 +225,7 @@ pub fn violations(content: &PlanContent, span: Span, prefix: &str) -> Vec<Violat
         };
         if !code_ok {
             let want = match t.kind {
-                TargetKind::Pi => "a PI code such as BV66a or BV212",
+                TargetKind::Pi => "an indicator code such as TP01 or BVPI 66a",
                 TargetKind::Local => "a local code of capitals, digits and hyphens, at most 40",
             };
             add(f("code"), format!("{:?} is not {want}", t.code));
@@ -251,6 +258,33 @@ pub fn violations(content: &PlanContent, span: Span, prefix: &str) -> Vec<Violat
                 );
             } else if let Err(e) = t.unit.check(*value) {
                 add(f("yearly_targets"), format!("{year}: {e}"));
+            }
+        }
+        let mut previous: Option<NaiveDate> = None;
+        for (j, m) in t.milestones.iter().enumerate() {
+            let mf = |name: &str| f(&format!("milestones[{j}].{name}"));
+            if m.date < span.start() || m.date > span.end() {
+                add(
+                    mf("date"),
+                    format!(
+                        "{} is outside the plan, which runs {} to {}",
+                        m.date,
+                        span.start(),
+                        span.end()
+                    ),
+                );
+            } else if previous.is_some_and(|p| m.date <= p) {
+                add(
+                    mf("date"),
+                    format!(
+                        "{} must come after the milestone before it: milestones in date order, one per date",
+                        m.date
+                    ),
+                );
+            }
+            previous = Some(m.date);
+            if let Err(e) = t.unit.check(m.value) {
+                add(mf("value"), e);
             }
         }
         let tol = &t.tolerance;
@@ -495,6 +529,7 @@ pub(crate) mod tests {
                 amber: 1.0,
                 red: 3.0,
             },
+            milestones: Vec::new(),
         }
     }
 
@@ -594,7 +629,7 @@ pub(crate) mod tests {
     #[test]
     fn malformed_targets_are_refused_field_by_field() {
         let mut c = content();
-        c.targets[0].code = "bv66".into();
+        c.targets[0].code = "BV-66".into();
         c.targets[1].name = " ".into();
         c.targets[1].tolerance.red = 0.5;
         c.delegated_functions.push("repairs".into());
@@ -696,6 +731,33 @@ pub(crate) mod tests {
         )
         .unwrap();
         assert_eq!(violations(&greener, SPAN, "content").len(), 1);
+    }
+
+    #[test]
+    fn milestones_fall_inside_the_plan_within_the_unit_in_date_order() {
+        let mut c = content();
+        let m = |date: &str, value| Milestone {
+            date: date.parse().unwrap(),
+            value,
+        };
+        c.targets[0].milestones = vec![m("2026-09-30", 97.5), m("2027-09-30", 98.0)];
+        assert_eq!(violations(&c, SPAN, "content"), vec![]);
+        c.targets[0].milestones = vec![
+            m("2027-09-30", 98.0),
+            m("2026-09-30", 97.5),
+            m("2027-12-31", 100.5),
+            m("2028-04-01", 99.0),
+            m("2026-03-31", 99.0),
+        ];
+        assert_eq!(
+            fields(&violations(&c, SPAN, "content")),
+            vec![
+                "content.targets[0].milestones[1].date",
+                "content.targets[0].milestones[2].value",
+                "content.targets[0].milestones[3].date",
+                "content.targets[0].milestones[4].date",
+            ]
+        );
     }
 
     #[test]

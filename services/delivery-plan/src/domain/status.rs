@@ -4,8 +4,10 @@
 //! target; counts (homes made decent, repairs done) are flows, so the year's total so far is
 //! judged against the year's target profiled to the end of the period.
 
+use chrono::NaiveDate;
+
 use super::exception::{OffTrackRun, exception_due};
-use super::period::Period;
+use super::period::{Period, PeriodKind};
 use super::plan::{History, Unit};
 use super::tolerance::{Rag, Trend, assess, trend};
 
@@ -95,6 +97,93 @@ pub fn assess_target<'a>(
     out
 }
 
+/// A milestone of a target and how the target stood when a period reached its date.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MilestoneAssessed {
+    pub date: NaiveDate,
+    pub target: f64,
+    /// The period with a figure that contains the milestone's date (a month before a quarter);
+    /// `None` until there is one.
+    pub period: Option<Period>,
+    /// Rates: that period's figure. Counts: the total of the series since the plan began, up to
+    /// and including that period.
+    pub judged: Option<f64>,
+    pub rag: Option<Rag>,
+}
+
+/// The milestones of target `code`, each as set by the plan version in force on its date (an
+/// amendment can move, change or drop them), in date order, judged once a period with a figure
+/// reaches the date.
+pub fn assess_milestones<'a>(
+    history: &History,
+    code: &str,
+    figures: impl IntoIterator<Item = &'a Figure>,
+) -> Vec<MilestoneAssessed> {
+    let mut milestones: Vec<(NaiveDate, f64)> = history
+        .versions
+        .iter()
+        .filter_map(|v| v.content.target(code))
+        .flat_map(|t| t.milestones.iter())
+        .filter(|m| {
+            history
+                .governing(m.date)
+                .content
+                .target(code)
+                .is_some_and(|t| t.milestones.contains(m))
+        })
+        .map(|m| (m.date, m.value))
+        .collect();
+    milestones.sort_by_key(|m| m.0);
+    milestones.dedup_by_key(|m| m.0);
+    let figures: Vec<&Figure> = figures
+        .into_iter()
+        .filter(|f| f.target_code == code)
+        .collect();
+    milestones
+        .into_iter()
+        .map(|(date, value)| {
+            let target = history.governing(date).content.target(code);
+            let reached = [PeriodKind::Month, PeriodKind::Quarter]
+                .into_iter()
+                .find_map(|kind| {
+                    figures
+                        .iter()
+                        .find(|f| f.period.kind == kind && f.period.contains(date))
+                });
+            let (period, judged, rag) = match (reached, target) {
+                (Some(f), Some(t)) => {
+                    let judged = if t.unit == Unit::Count {
+                        figures
+                            .iter()
+                            .filter(|g| {
+                                g.period.kind == f.period.kind
+                                    && g.period.ordinal() <= f.period.ordinal()
+                            })
+                            .map(|g| g.actual)
+                            .sum()
+                    } else {
+                        f.actual
+                    };
+                    (
+                        Some(f.period),
+                        Some(judged),
+                        Some(assess(value, judged, t.direction, &t.tolerance)),
+                    )
+                }
+                (Some(f), None) => (Some(f.period), Some(f.actual), None),
+                _ => (None, None, None),
+            };
+            MilestoneAssessed {
+                date,
+                target: value,
+                period,
+                judged,
+                rag,
+            }
+        })
+        .collect()
+}
+
 /// The status of the newest period with a figure (months before quarters ending the same day).
 pub fn latest_status(assessed: &[Assessed]) -> Option<Rag> {
     assessed
@@ -109,7 +198,7 @@ pub fn exception_run(assessed: &[Assessed], threshold: u32) -> Option<OffTrackRu
     let series = |monthly: bool| -> Vec<(Period, Rag)> {
         assessed
             .iter()
-            .filter(|a| (a.period.kind == super::period::PeriodKind::Month) == monthly)
+            .filter(|a| (a.period.kind == PeriodKind::Month) == monthly)
             .map(|a| (a.period, a.rag.unwrap_or(Rag::OnTrack)))
             .collect()
     };
@@ -122,9 +211,8 @@ pub fn exception_run(assessed: &[Assessed], threshold: u32) -> Option<OffTrackRu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::period::PeriodKind;
     use crate::domain::plan::tests::{content, target};
-    use crate::domain::plan::{Direction, Version};
+    use crate::domain::plan::{Direction, Milestone, Version};
 
     fn fig(code: &str, month: i32, actual: f64) -> Figure {
         Figure {
@@ -236,5 +324,90 @@ mod tests {
         assert_eq!(a[1].trend, Trend::Improving);
         assert_eq!(exception_run(&a, 2), None, "recovered in June");
         assert_eq!(exception_run(&a[..2], 2).unwrap().length, 2);
+    }
+
+    fn milestone(date: &str, value: f64) -> Milestone {
+        Milestone {
+            date: date.parse().unwrap(),
+            value,
+        }
+    }
+
+    #[test]
+    fn a_milestone_is_judged_when_a_period_reaches_its_date_by_the_version_then_in_force() {
+        let mut v1 = content();
+        v1.targets[0].milestones = vec![
+            milestone("2026-06-15", 96.0),
+            milestone("2026-11-30", 98.0),
+            milestone("2027-06-30", 97.5),
+        ];
+        // From October the parties agreed November's milestone at 95 instead of 98.
+        let mut v2 = v1.clone();
+        v2.targets[0].milestones[1].value = 95.0;
+        let h = History {
+            versions: vec![
+                Version {
+                    number: 1,
+                    effective: "2026-04-01".parse().unwrap(),
+                    content: v1,
+                },
+                Version {
+                    number: 2,
+                    effective: "2026-10-01".parse().unwrap(),
+                    content: v2,
+                },
+            ],
+        };
+        let figures = vec![
+            fig("BV66a", 2, 99.0),
+            fig("BV66a", 3, 94.0),
+            fig("BV66a", 8, 95.5),
+        ];
+        let m = assess_milestones(&h, "BV66a", &figures);
+        let got: Vec<_> = m
+            .iter()
+            .map(|a| (a.target, a.period.map(|p| p.number), a.judged, a.rag))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                // June's figure (94) reaches 15 June: 2 short of 96, past amber (1), within red (3).
+                (96.0, Some(3), Some(94.0), Some(Rag::AtRisk)),
+                // November's milestone as amended (95), judged by November's figure.
+                (95.0, Some(8), Some(95.5), Some(Rag::OnTrack)),
+                // No figure yet for June 2027.
+                (97.5, None, None, None),
+            ]
+        );
+        // Before the amendment the same figure missed the 98 first agreed.
+        let first_only = History {
+            versions: vec![h.versions[0].clone()],
+        };
+        assert_eq!(
+            assess_milestones(&first_only, "BV66a", &figures)[1].rag,
+            Some(Rag::AtRisk)
+        );
+    }
+
+    #[test]
+    fn a_count_milestone_is_judged_on_the_total_since_the_plan_began() {
+        let mut c = content();
+        // LOCAL-DECENT: amber 1, red 3 (absolute).
+        c.targets[1].milestones = vec![milestone("2027-04-30", 340.0)];
+        let h = History {
+            versions: vec![Version {
+                number: 1,
+                effective: "2026-04-01".parse().unwrap(),
+                content: c,
+            }],
+        };
+        let mut figures: Vec<Figure> = (1..=12).map(|m| fig("LOCAL-DECENT", m, 25.0)).collect();
+        figures.push(Figure {
+            period: Period::new(2027, PeriodKind::Month, 1).unwrap(),
+            ..fig("LOCAL-DECENT", 1, 38.0)
+        });
+        let m = assess_milestones(&h, "LOCAL-DECENT", &figures);
+        assert_eq!(m[0].judged, Some(338.0));
+        assert_eq!(m[0].rag, Some(Rag::AtRisk));
     }
 }
