@@ -69,6 +69,37 @@ fi
 cat "$work/err"
 grep -q 'PermissionDenied' "$work/err" || fail "expected PermissionDenied"
 
+call() { # TOKEN DATA METHOD
+  "$GRPCURL" -plaintext -H "authorization: Bearer $1" -d "$2" "$addr" "$3"
+}
+
+echo "== Delivery plan: the status dashboard of Lambeth Living's plan, as the council"
+call "$TOKEN" '{"plan_id":"LAMBETH-LIVING-2026-2028"}' \
+  almo.delivery_plan.v1.DeliveryPlanService/GetPlanStatus >"$work/plan"
+grep -q '"decentHomes"' "$work/plan" || fail "no Decent Homes countdown in the dashboard"
+grep -q '"openExceptions"' "$work/plan" || fail "no open exceptions in the demo dashboard"
+OTHER=$("$ALMO" token --org HOMES-FOR-HARINGEY --role almo_officer)
+if call "$OTHER" '{"plan_id":"LAMBETH-LIVING-2026-2028"}' \
+  almo.delivery_plan.v1.DeliveryPlanService/GetPlanStatus 2>"$work/err"; then
+  fail "another ALMO read Lambeth Living's plan"
+fi
+grep -q 'PermissionDenied' "$work/err" || fail "expected PermissionDenied for another ALMO's plan"
+
+echo "== SLA charging: Lambeth Living's finance team pulls its invoices"
+FIN=$("$ALMO" token --org LAMBETH-LIVING --role almo_finance)
+call "$FIN" '{"page_size":10}' almo.sla_charging.v1.SlaChargingService/ListInvoices >"$work/invoices"
+grep -q '"SLA-E09000022-000001"' "$work/invoices" || fail "the first issued invoice is not in the pull"
+
+echo "== PI returns: 2001/02 rent collected, district councils (003 Table 6: upper quartile 98.6)"
+call "$REG" '{"indicator_code":"BVPI 66a","year":{"start_year":2001},"authority_type":"district"}' \
+  almo.pi_returns.v1.PiReturnsService/GetBenchmark >"$work/bench"
+grep -q '"upperQuartile": 98.6' "$work/bench" || fail "district upper quartile is not 98.6"
+
+echo "== Inspection: Lambeth Living's funding eligibility, as the regulator"
+call "$REG" '{"almo_id":"LAMBETH-LIVING"}' \
+  almo.inspection.v1.InspectionSchedulingService/GetFundingEligibility >"$work/eligibility"
+grep -q '"eligible": true' "$work/eligibility" || fail "Lambeth Living should be eligible at 2 stars"
+
 echo "== SIGTERM: the server drains and exits cleanly"
 kill -TERM "$server"
 status=0
