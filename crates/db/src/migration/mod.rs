@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m20261123_000001_foundation;
 mod m20261123_100000_delivery_plan;
 mod m20261123_200000_pi_returns;
+mod m20261123_210000_pi_returns_export_index;
 mod m20261123_300000_inspection_scheduling;
 mod m20261123_400000_sla_charging;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_foundation::Migration),
             Box::new(m20261123_100000_delivery_plan::Migration),
             Box::new(m20261123_200000_pi_returns::Migration),
+            Box::new(m20261123_210000_pi_returns_export_index::Migration),
             Box::new(m20261123_300000_inspection_scheduling::Migration),
             Box::new(m20261123_400000_sla_charging::Migration),
         ]
