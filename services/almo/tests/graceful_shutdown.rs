@@ -348,3 +348,79 @@ async fn sigterm_during_writes_loses_no_acknowledged_write_and_goes_not_serving_
     );
     db.tidy().await;
 }
+
+/// A client watching plan events (a long-lived server stream) must not hold a stopping process
+/// past its drain until the request time limit: an orchestrator kills it first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_open_event_stream_does_not_hold_the_process_after_sigterm() {
+    use almo_proto::delivery_plan::WatchPlanEventsRequest;
+    use almo_proto::delivery_plan::delivery_plan_service_client::DeliveryPlanServiceClient;
+    let started = Instant::now();
+    let db = TestDatabase::new().await;
+    let addr = format!("127.0.0.1:{}", free_port());
+    let child = Command::new(env!("CARGO_BIN_EXE_almo"))
+        .args(["up", "--demo"])
+        .current_dir(db._dir.path())
+        .env("ALMO_LISTEN", &addr)
+        .env("ALMO_DATABASE_URL", &db.url)
+        .env("ALMO_SHUTDOWN_DELAY_SECS", "1")
+        .env("ALMO_REQUEST_TIMEOUT_SECS", "60")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut guard = Guard(Some(child));
+    let endpoint = Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect_timeout(Duration::from_secs(1));
+    let channel = loop {
+        assert!(started.elapsed() < Duration::from_secs(20), "not SERVING");
+        if let Ok(c) = endpoint.connect().await
+            && health(&c).await == Some(ServingStatus::Serving)
+        {
+            break c;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut stream = DeliveryPlanServiceClient::new(channel)
+        .watch_plan_events(authed(
+            WatchPlanEventsRequest {
+                plan_id: "LAMBETH-LIVING-2026-2028".into(),
+                after_cursor: String::new(),
+            },
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let watcher = tokio::spawn(async move { stream.message().await });
+    let signalled = Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let exit = loop {
+        if let Some(s) = guard.0.as_mut().unwrap().try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(10),
+            "still running 10 s after SIGTERM (1 s delay) with an event stream open"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    guard.0 = None;
+    assert!(exit.success(), "{exit:?}");
+    eprintln!("exited {:?} after SIGTERM", signalled.elapsed());
+    // The watcher sees its stream end, not hang.
+    let _ = tokio::time::timeout(Duration::from_secs(5), watcher)
+        .await
+        .expect("the watcher's stream ends");
+    db.tidy().await;
+}
