@@ -504,3 +504,136 @@ async fn a_retried_write_sent_to_both_replicas_is_applied_once() {
         .unwrap();
     assert_eq!(audited, 1);
 }
+
+/// Two writers who read the same etag change one record through different replicas at once:
+/// one wins, the other is ABORTED and must re-read; never both applied, never a lost update.
+#[tokio::test]
+async fn writers_with_the_same_etag_on_both_replicas_one_wins_the_other_is_aborted() {
+    use almo_proto::directory::directory_service_client::DirectoryServiceClient;
+    use almo_proto::directory::{GetOrganisationRequest, UpdateAlmoLifecycleRequest};
+    use almo_proto::pi_returns::pi_returns_service_client::PiReturnsServiceClient;
+    use almo_proto::pi_returns::{GetReturnRequest, SetValuesRequest, ValueInput};
+    let r = Replicas::start().await;
+
+    // The directory: Lambeth Living's stock, from the etag both read.
+    let mut a = DirectoryServiceClient::new(r.a.channel().await);
+    let mut b = DirectoryServiceClient::new(r.b.channel().await);
+    let get = || {
+        authed(
+            GetOrganisationRequest {
+                id: LAMBETH_LIVING.into(),
+            },
+            LAMBETH,
+            Role::CouncilOfficer,
+        )
+    };
+    let read = a.get_organisation(get()).await.unwrap().into_inner();
+    let etag = read.organisation.unwrap().etag;
+    let update = |rid: &str, stock: i32| {
+        authed(
+            UpdateAlmoLifecycleRequest {
+                request_id: rid.into(),
+                almo_id: LAMBETH_LIVING.into(),
+                etag: etag.clone(),
+                stock_size: Some(stock),
+                ..Default::default()
+            },
+            LAMBETH,
+            Role::CouncilOfficer,
+        )
+    };
+    let (ra, rb) = tokio::join!(
+        a.update_almo_lifecycle(update("stock-a", 33_101)),
+        b.update_almo_lifecycle(update("stock-b", 33_202)),
+    );
+    let winner = match (&ra, &rb) {
+        (Ok(_), Err(e)) | (Err(e), Ok(_)) => {
+            assert_eq!(e.code(), Code::Aborted, "{e:?}");
+            if ra.is_ok() { 33_101 } else { 33_202 }
+        }
+        other => panic!("exactly one update must stand: {other:?}"),
+    };
+    let stored = almo_db::entity::organisation::Entity::find_by_id(LAMBETH_LIVING.to_string())
+        .one(r.b.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.stock_size, Some(winner));
+    assert_ne!(
+        b.get_organisation(get())
+            .await
+            .unwrap()
+            .into_inner()
+            .organisation
+            .unwrap()
+            .etag,
+        etag
+    );
+
+    // PI returns: Lambeth Living's draft 2024/25 return, one figure, from the etag both read.
+    let mut a = PiReturnsServiceClient::new(r.a.channel().await);
+    let mut b = PiReturnsServiceClient::new(r.b.channel().await);
+    let return_id = "LAMBETH-LIVING/2024/Y";
+    let get = || {
+        authed(
+            GetReturnRequest {
+                return_id: return_id.into(),
+                include_history: false,
+            },
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        )
+    };
+    let etag = a
+        .get_return(get())
+        .await
+        .unwrap()
+        .into_inner()
+        .pi_return
+        .unwrap()
+        .etag;
+    let set = |rid: &str, numerator: f64| {
+        authed(
+            SetValuesRequest {
+                request_id: rid.into(),
+                return_id: return_id.into(),
+                etag: etag.clone(),
+                values: vec![ValueInput {
+                    indicator_code: "TP01".into(),
+                    split: "lcra".into(),
+                    numerator: Some(numerator),
+                    denominator: Some(2000.0),
+                    ..Default::default()
+                }],
+                survey: None,
+            },
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        )
+    };
+    let (ra, rb) = tokio::join!(
+        a.set_values(set("tp01-a", 1440.0)),
+        b.set_values(set("tp01-b", 1460.0)),
+    );
+    let winner = match (&ra, &rb) {
+        (Ok(_), Err(e)) | (Err(e), Ok(_)) => {
+            assert_eq!(e.code(), Code::Aborted, "{e:?}");
+            if ra.is_ok() { 1440.0 } else { 1460.0 }
+        }
+        other => panic!("exactly one change must stand: {other:?}"),
+    };
+    let now = b
+        .get_return(get())
+        .await
+        .unwrap()
+        .into_inner()
+        .pi_return
+        .unwrap();
+    let tp01: Vec<_> = now
+        .values
+        .iter()
+        .filter(|v| v.indicator_code == "TP01" && v.split == "lcra")
+        .collect();
+    assert_eq!(tp01.len(), 1, "{tp01:?}");
+    assert_eq!(tp01[0].numerator, Some(winner), "{tp01:?}");
+}
