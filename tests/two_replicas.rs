@@ -637,3 +637,62 @@ async fn writers_with_the_same_etag_on_both_replicas_one_wins_the_other_is_abort
     assert_eq!(tp01.len(), 1, "{tp01:?}");
     assert_eq!(tp01[0].numerator, Some(winner), "{tp01:?}");
 }
+
+/// The same period's figures pushed through both replicas at once (a sender re-running its push
+/// against a load balancer, under a new request id): each sender record is held once.
+#[tokio::test]
+async fn the_same_variance_push_through_both_replicas_holds_each_record_once() {
+    let r = Replicas::start().await;
+    let records: Vec<dp::VarianceRecord> = (8..=12)
+        .flat_map(|m| {
+            ["LOCAL-RENT", "LOCAL-RELET", "LOCAL-DECENT"].map(|code| dp::VarianceRecord {
+                sender_record_id: format!("PUSH-2026-M{m:02}-{code}"),
+                target_code: code.into(),
+                period: dp_month(m),
+                actual: 50.0 + f64::from(m),
+                forecast: None,
+                commentary: String::new(),
+            })
+        })
+        .collect();
+    let push = |rid: &str| {
+        let messages: Vec<dp::PushVariancesRequest> = records
+            .chunks(4)
+            .enumerate()
+            .map(|(i, chunk)| dp::PushVariancesRequest {
+                request_id: if i == 0 { rid.into() } else { String::new() },
+                plan_id: if i == 0 {
+                    almo_delivery_plan::demo::PLAN_ID.into()
+                } else {
+                    String::new()
+                },
+                records: chunk.to_vec(),
+            })
+            .collect();
+        authed(tokio_stream::iter(messages), LAMBETH, Role::CouncilOfficer)
+    };
+    let mut a = DeliveryPlanServiceClient::new(r.a.channel().await);
+    let mut b = DeliveryPlanServiceClient::new(r.b.channel().await);
+    let (ra, rb) = tokio::join!(
+        async { retry_aborted!(a.push_variances(push("push-a"))) },
+        async { retry_aborted!(b.push_variances(push("push-b"))) },
+    );
+    let (ra, rb) = (ra.unwrap().into_inner(), rb.unwrap().into_inner());
+    for p in [&ra, &rb] {
+        assert_eq!(p.received, 15, "{p:?}");
+        assert_eq!(p.refused, 0, "{p:?}");
+        assert_eq!(p.corrected, 0, "{p:?}");
+    }
+    assert_eq!(ra.accepted + rb.accepted, 15, "{ra:?} {rb:?}");
+    assert_eq!(ra.unchanged + rb.unchanged, 15, "{ra:?} {rb:?}");
+    let rows = dp_variance::Entity::find()
+        .filter(dp_variance::Column::SenderRecordId.starts_with("PUSH-2026-"))
+        .all(r.a.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 15, "one row per sender record");
+    assert!(
+        rows.iter()
+            .all(|v| v.revision == rows[0].revision && !v.superseded)
+    );
+}
