@@ -46,6 +46,9 @@ pub struct ServiceContext {
     pub verifier: Arc<Verifier>,
     /// Largest request message, bytes.
     pub max_request_bytes: usize,
+    /// Set when the server starts draining (after the shutdown delay), so long-lived streams
+    /// can end instead of holding the drain open.
+    drain: Arc<watch::Sender<bool>>,
 }
 
 impl ServiceContext {
@@ -55,7 +58,15 @@ impl ServiceContext {
             db,
             verifier: Arc::new(verifier),
             max_request_bytes,
+            drain: Arc::new(watch::channel(false).0),
         }
+    }
+
+    /// Resolves once the server has begun draining calls in flight on shutdown. A server stream
+    /// that would otherwise run on (a watch) ends then, and its client resumes elsewhere.
+    pub async fn draining(&self) {
+        let mut rx = self.drain.subscribe();
+        let _ = rx.wait_for(|d| *d).await;
     }
 
     pub fn auth_interceptor(&self) -> AuthInterceptor {
@@ -154,6 +165,7 @@ pub async fn start(
     let delay = Duration::from_secs(args.shutdown_delay_secs);
     let shutdown_reporter = reporter.clone();
     let shutdown_names = names.clone();
+    let drain = ctx.drain.clone();
     let shutdown = async move {
         let _ = stop_rx.wait_for(|stop| *stop).await;
         tracing::info!("shutting down: reporting NOT_SERVING");
@@ -165,6 +177,7 @@ pub async fn start(
         .await;
         tokio::time::sleep(delay).await;
         tracing::info!("draining calls in flight");
+        drain.send_replace(true);
     };
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let server = Server::builder()

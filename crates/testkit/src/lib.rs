@@ -39,8 +39,10 @@ pub fn default_args() -> ServerArgs {
 /// A fresh, migrated, empty database.
 pub struct TestDb {
     pub db: Db,
-    /// Kept alive so the SQLite file outlives the test.
-    _dir: Option<tempfile::TempDir>,
+    /// How `db` was opened, so another pool can open the same database.
+    config: ConnectConfig,
+    /// Kept alive so the SQLite file outlives the test (and every pool sharing it).
+    _dir: Option<std::sync::Arc<tempfile::TempDir>>,
 }
 
 impl TestDb {
@@ -69,21 +71,37 @@ impl TestDb {
                 if migrate {
                     db.migrate().await?;
                 }
-                Ok(Self { db, _dir: None })
+                Ok(Self {
+                    db,
+                    config: cfg,
+                    _dir: None,
+                })
             }
             None => {
                 let dir = tempfile::tempdir()?;
                 let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
-                let db = almo_db::connect(&ConnectConfig::new(url)).await?;
+                let cfg = ConnectConfig::new(url);
+                let db = almo_db::connect(&cfg).await?;
                 if migrate {
                     db.migrate().await?;
                 }
                 Ok(Self {
                     db,
-                    _dir: Some(dir),
+                    config: cfg,
+                    _dir: Some(std::sync::Arc::new(dir)),
                 })
             }
         }
+    }
+
+    /// A second, independent connection pool on the same database (the same SQLite file or
+    /// PostgreSQL schema), as another replica of a service would open.
+    pub async fn another_pool(&self) -> anyhow::Result<Self> {
+        Ok(Self {
+            db: almo_db::connect(&self.config).await?,
+            config: self.config.clone(),
+            _dir: self._dir.clone(),
+        })
     }
 
     /// A fresh database with no tables yet (for start-up tests).

@@ -1277,7 +1277,7 @@ fn event_to_proto(e: &dp_event::Model) -> pb::WatchPlanEventsResponse {
 /// an in-process channel) lets every replica serve every plan's events.
 const WATCH_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 /// How long one watch call lasts before it ends cleanly; the client carries on from the last
-/// cursor. Services get no shutdown signal, so this bounds how long a drain waits for watches.
+/// cursor. A watch also ends as soon as the server starts draining on shutdown.
 const WATCH_MAX: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[tonic::async_trait]
@@ -1306,6 +1306,7 @@ impl DeliveryPlanService for DeliveryPlans {
         };
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         let db = self.ctx.db.clone();
+        let ctx = self.ctx.clone();
         let deadline = tokio::time::Instant::now() + WATCH_MAX;
         tokio::spawn(async move {
             loop {
@@ -1323,6 +1324,9 @@ impl DeliveryPlanService for DeliveryPlans {
                     tokio::select! {
                         _ = tokio::time::sleep(WATCH_POLL) => continue,
                         _ = tx.closed() => return,
+                        // Ends cleanly, as at WATCH_MAX: the client resumes from its last cursor
+                        // on another replica instead of holding this one's drain open.
+                        _ = ctx.draining() => return,
                     }
                 }
                 for row in rows {
