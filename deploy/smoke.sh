@@ -56,6 +56,8 @@ cleanup() {
   rm -rf "$work"
   if [ "$status" = 0 ]; then
     say "smoke passed"
+  elif [ "$status" = 124 ]; then
+    echo "smoke FAILED: not done within ${ALMO_SMOKE_TIMEOUT:-600} s" >&2
   else
     echo "smoke FAILED (exit $status)" >&2
   fi
