@@ -191,6 +191,12 @@ impl Violations {
         }
     }
 
+    /// The etag a change is based on (AIP-154) must be sent: `which` says whose, e.g. "the plan's
+    /// etag as last read".
+    pub fn require_etag(&mut self, etag: &str, which: &str) {
+        self.check(etag.trim().is_empty(), "etag", format!("required: {which}"));
+    }
+
     /// Keeps the value of `r`, or records its field violations (other errors are recorded as a
     /// violation of `field`).
     pub fn take<T>(&mut self, field: &str, r: Result<T, AppError>) -> Option<T> {

@@ -1097,11 +1097,7 @@ impl DeliveryPlans {
     ) -> Result<R, AppError> {
         let mut v = Violations::new();
         v.check(amendment_id.trim().is_empty(), "amendment_id", "required");
-        v.check(
-            etag.trim().is_empty(),
-            "etag",
-            "required: the amendment's etag as last read",
-        );
+        v.require_etag(etag, "the amendment's etag as last read");
         v.check(
             answer == Answer::Reject && note.trim().is_empty(),
             "note",
@@ -1548,11 +1544,7 @@ impl DeliveryPlanService for DeliveryPlans {
         let p = self.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
-        v.check(
-            r.etag.trim().is_empty(),
-            "etag",
-            "required: the plan's etag as last read",
-        );
+        v.require_etag(&r.etag, "the plan's etag as last read");
         let reason = r.reason.trim();
         v.check(
             reason.is_empty() || reason.chars().count() > 2000,
@@ -1725,11 +1717,7 @@ impl DeliveryPlanService for DeliveryPlans {
         let p = self.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
-        v.check(
-            r.etag.trim().is_empty(),
-            "etag",
-            "required: the plan's etag as last read",
-        );
+        v.require_etag(&r.etag, "the plan's etag as last read");
         let reason = r.reason.trim();
         v.check(
             reason.is_empty() || reason.chars().count() > 2000,
@@ -2137,11 +2125,7 @@ impl DeliveryPlanService for DeliveryPlans {
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(r.exception_id.trim().is_empty(), "exception_id", "required");
-        v.check(
-            r.etag.trim().is_empty(),
-            "etag",
-            "required: the exception's etag as last read",
-        );
+        v.require_etag(&r.etag, "the exception's etag as last read");
         for (field, value) in [("cause", &r.cause), ("recovery_action", &r.recovery_action)] {
             let t = value.trim();
             v.check(
@@ -2226,11 +2210,7 @@ impl DeliveryPlanService for DeliveryPlans {
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(r.exception_id.trim().is_empty(), "exception_id", "required");
-        v.check(
-            r.etag.trim().is_empty(),
-            "etag",
-            "required: the exception's etag as last read",
-        );
+        v.require_etag(&r.etag, "the exception's etag as last read");
         let accept = match pb::ExceptionDecision::try_from(r.decision) {
             Ok(pb::ExceptionDecision::Accept) => Some(true),
             Ok(pb::ExceptionDecision::Escalate) => Some(false),

@@ -513,11 +513,7 @@ impl DirectoryService for Directory {
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(r.almo_id.trim().is_empty(), "almo_id", "required");
-        v.check(
-            r.etag.trim().is_empty(),
-            "etag",
-            "required: the etag of the ALMO as last read",
-        );
+        v.require_etag(&r.etag, "the etag of the ALMO as last read");
         if let Some(name) = &r.name {
             check_name(&mut v, name);
         }

@@ -710,11 +710,7 @@ impl InspectionScheduling {
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(r.inspector_id.trim().is_empty(), "inspector_id", "required");
-        v.check(
-            r.etag.trim().is_empty(),
-            "etag",
-            "required: the inspector's etag as last read",
-        );
+        v.require_etag(&r.etag, "the inspector's etag as last read");
         let u = r.unavailability.clone().unwrap_or_default();
         let s = parse_date(&mut v, "unavailability.start_date", &u.start_date, true);
         let e = parse_date(&mut v, "unavailability.end_date", &u.end_date, true);
@@ -1106,11 +1102,7 @@ impl InspectionScheduling {
             "inspection_id",
             "required",
         );
-        v.check(
-            r.etag.trim().is_empty(),
-            "etag",
-            "required: the inspection's etag as last read",
-        );
+        v.require_etag(&r.etag, "the inspection's etag as last read");
         let stage = match pb::Stage::try_from(r.stage) {
             Ok(pb::Stage::OnSite) => Some(Stage::OnSite),
             Ok(pb::Stage::DraftReport) => Some(Stage::DraftReport),
@@ -1192,11 +1184,7 @@ impl InspectionScheduling {
             "inspection_id",
             "required",
         );
-        v.check(
-            r.etag.trim().is_empty(),
-            "etag",
-            "required: the inspection's etag as last read",
-        );
+        v.require_etag(&r.etag, "the inspection's etag as last read");
         v.check(
             !(0..=3).contains(&r.stars),
             "stars",
@@ -1705,11 +1693,7 @@ impl InspectionScheduling {
             "joining_inspector_id",
             "the same inspector as leaving_inspector_id",
         );
-        v.check(
-            r.etag.trim().is_empty(),
-            "etag",
-            "required: the inspection's etag as last read",
-        );
+        v.require_etag(&r.etag, "the inspection's etag as last read");
         v.into_result()?;
         require_inspectorate(&p, "change inspection teams")?;
         let ctx = Self::call_context(&p, "ReplaceTeamMember", &r.request_id);
@@ -1812,11 +1796,7 @@ impl InspectionScheduling {
             "lists an inspector twice",
         );
         v.check(team_ids.len() > 20, "team_inspector_ids", "at most 20");
-        v.check(
-            r.etag.trim().is_empty(),
-            "etag",
-            "required: the inspection's etag as last read",
-        );
+        v.require_etag(&r.etag, "the inspection's etag as last read");
         v.into_result()?;
         let monday = monday.expect("validated");
         require_inspectorate(&p, "move inspections")?;
@@ -1871,11 +1851,7 @@ impl InspectionScheduling {
         let id = r.inspection_id.trim();
         let mut v = Violations::new();
         v.check(id.is_empty(), "inspection_id", "required");
-        v.check(
-            r.etag.trim().is_empty(),
-            "etag",
-            "required: the inspection's etag as last read",
-        );
+        v.require_etag(&r.etag, "the inspection's etag as last read");
         v.into_result()?;
         require_inspectorate(&p, "cancel inspections")?;
         let ctx = Self::call_context(&p, "CancelInspection", &r.request_id);

@@ -1019,11 +1019,7 @@ impl PiReturnsService for PiReturns {
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(r.return_id.trim().is_empty(), "return_id", "required");
-        v.check(
-            r.etag.trim().is_empty(),
-            "etag",
-            "required: the etag of the return as last read",
-        );
+        v.require_etag(&r.etag, "the etag of the return as last read");
         v.into_result()?;
         self.require_author(&p, r.return_id.trim()).await?;
         // Read before the write transaction opens: on SQLite the first read may seed it.
@@ -1076,11 +1072,7 @@ impl PiReturnsService for PiReturns {
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(r.return_id.trim().is_empty(), "return_id", "required");
-        v.check(
-            r.etag.trim().is_empty(),
-            "etag",
-            "required: the etag of the return as last read",
-        );
+        v.require_etag(&r.etag, "the etag of the return as last read");
         v.into_result()?;
         self.require_author(&p, r.return_id.trim()).await?;
         let defs = self.catalogue().await?;
@@ -1182,11 +1174,7 @@ impl PiReturnsService for PiReturns {
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(r.return_id.trim().is_empty(), "return_id", "required");
-        v.check(
-            r.etag.trim().is_empty(),
-            "etag",
-            "required: the etag of the return as last read",
-        );
+        v.require_etag(&r.etag, "the etag of the return as last read");
         v.into_result()?;
         self.require_certifier(&p, r.return_id.trim()).await?;
         let (write, current) = match self
@@ -1231,11 +1219,7 @@ impl PiReturnsService for PiReturns {
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(r.return_id.trim().is_empty(), "return_id", "required");
-        v.check(
-            r.etag.trim().is_empty(),
-            "etag",
-            "required: the etag of the return as last read",
-        );
+        v.require_etag(&r.etag, "the etag of the return as last read");
         v.check(
             r.reason.trim().chars().count() < 10,
             "reason",
@@ -1284,11 +1268,7 @@ impl PiReturnsService for PiReturns {
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(r.return_id.trim().is_empty(), "return_id", "required");
-        v.check(
-            r.etag.trim().is_empty(),
-            "etag",
-            "required: the etag of the return as last read",
-        );
+        v.require_etag(&r.etag, "the etag of the return as last read");
         v.check(
             r.reason.trim().chars().count() < 10,
             "reason",
@@ -1548,11 +1528,7 @@ impl PiReturnsService for PiReturns {
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(r.return_id.trim().is_empty(), "return_id", "required");
-        v.check(
-            r.etag.trim().is_empty(),
-            "etag",
-            "required: the etag of the return as last read",
-        );
+        v.require_etag(&r.etag, "the etag of the return as last read");
         v.into_result()?;
         self.require_author(&p, r.return_id.trim()).await?;
         if p.org.kind != OrgKind::Council {

@@ -1058,11 +1058,7 @@ impl SlaChargingService for SlaCharging {
         let mut v = Violations::new();
         v.check(r.agreement_id.trim().is_empty(), "agreement_id", "required");
         v.check(r.version < 1, "version", "the version to agree, 1 or more");
-        v.check(
-            r.etag.trim().is_empty(),
-            "etag",
-            "required: the agreement's etag as last read",
-        );
+        v.require_etag(&r.etag, "the agreement's etag as last read");
         v.into_result()?;
         let vis = visibility(&p)?;
         // Agreeing is a finance decision on both sides.
@@ -1150,11 +1146,7 @@ impl SlaChargingService for SlaCharging {
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(r.agreement_id.trim().is_empty(), "agreement_id", "required");
-        v.check(
-            r.etag.trim().is_empty(),
-            "etag",
-            "required: the agreement's etag as last read",
-        );
+        v.require_etag(&r.etag, "the agreement's etag as last read");
         let from = parse_date(&mut v, "effective_from_date", &r.effective_from_date);
         let terms = decode_terms(&mut v, &r.lines, &r.levels);
         v.into_result()?;
@@ -1557,11 +1549,7 @@ impl SlaChargingService for SlaCharging {
         let mut v = Violations::new();
         let id = r.invoice_id.trim();
         v.check(id.is_empty(), "invoice_id", "required");
-        v.check(
-            r.etag.trim().is_empty(),
-            "etag",
-            "required: the draft's etag as reviewed",
-        );
+        v.require_etag(&r.etag, "the draft's etag as reviewed");
         v.into_result()?;
         let vis = visibility(&p)?;
         let ctx = call_context(&p, "IssueInvoice", &r.request_id);
@@ -1839,11 +1827,7 @@ impl SlaChargingService for SlaCharging {
         let mut v = Violations::new();
         let id = r.dispute_id.trim();
         v.check(id.is_empty(), "dispute_id", "required");
-        v.check(
-            r.etag.trim().is_empty(),
-            "etag",
-            "required: the dispute's etag as read",
-        );
+        v.require_etag(&r.etag, "the dispute's etag as read");
         let resolution = match pb::DisputeResolution::try_from(r.resolution) {
             Ok(pb::DisputeResolution::Credit) => Some(Resolution::Credit),
             Ok(pb::DisputeResolution::Reject) => Some(Resolution::Reject),
