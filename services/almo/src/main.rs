@@ -33,7 +33,8 @@ enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
-    /// Apply pending database migrations, then exit.
+    /// Apply pending database migrations and load the shipped reference data (the PI indicator
+    /// catalogue, which delivery plans check PI targets against), then exit.
     Migrate {
         #[command(flatten)]
         database: DatabaseArgs,
@@ -209,8 +210,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     format!("cannot open {}", almo_db::redact(&database.database_url))
                 })?;
             db.migrate().await.context("applying migrations")?;
+            // The standalone delivery-plan service checks PI targets against the catalogue:
+            // load it here, with the schema, not only when PI returns is first called.
+            almo_pi_returns::seed_catalogue(db.conn())
+                .await
+                .context("loading the indicator catalogue")?;
             eprintln!(
-                "migrations applied to {}",
+                "migrations applied and indicator catalogue loaded: {}",
                 almo_db::redact(&database.database_url)
             );
             Ok(ExitCode::SUCCESS)
