@@ -2,8 +2,8 @@
 //! organisation is, and whether it may read or write a target organisation's data.
 
 use almo_auth::{Caller, OrgKind, OrgScope, policy};
-use almo_db::Db;
 use almo_db::entity::organisation;
+use almo_db::{CallContext, Db};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::AppError;
@@ -34,6 +34,19 @@ impl Principal {
 
     pub fn is_operator(&self) -> bool {
         self.org.kind == OrgKind::Operator
+    }
+
+    /// Who is writing, for the audit row and the idempotency key of a write to `service`'s
+    /// `method`; also names the request id on the current span.
+    pub fn call_context(&self, service: &str, method: &str, request_id: &str) -> CallContext {
+        tracing::Span::current().record("request_id", request_id);
+        CallContext {
+            subject: self.caller.subject.clone(),
+            organisation_id: self.caller.organisation_id.clone(),
+            role: self.caller.role.to_string(),
+            method: crate::method_path(service, method),
+            request_id: request_id.to_string(),
+        }
     }
 }
 

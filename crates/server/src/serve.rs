@@ -17,7 +17,7 @@ use tonic::{Request, Status};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
-use crate::access::Access;
+use crate::access::{Access, Principal};
 use crate::config::{MigrateMode, ServerArgs};
 use crate::layer::RpcLayer;
 
@@ -60,6 +60,11 @@ impl ServiceContext {
             max_request_bytes,
             drain: Arc::new(watch::channel(false).0),
         }
+    }
+
+    /// The verified caller of `req` with its organisation's directory entry.
+    pub async fn principal<T>(&self, req: &Request<T>) -> Result<Principal, crate::AppError> {
+        self.access.principal(&crate::caller(req)?).await
     }
 
     /// Resolves once the server has begun draining calls in flight on shutdown. A server stream

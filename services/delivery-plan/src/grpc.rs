@@ -7,11 +7,11 @@ use almo_auth::{OrgKind, Role};
 use almo_db::entity::{
     dp_amendment, dp_event, dp_exception, dp_plan, dp_plan_version, dp_variance,
 };
-use almo_db::{Begun, CallContext, PendingWrite};
+use almo_db::{Begun, PendingWrite};
 use almo_proto::common;
 use almo_proto::delivery_plan::delivery_plan_service_server::DeliveryPlanService;
 use almo_proto::delivery_plan::{self as pb};
-use almo_server::{AppError, Principal, ServiceContext, Violations, caller, method_path, paging};
+use almo_server::{AppError, Principal, ServiceContext, Violations, paging};
 use chrono::{DateTime, NaiveDate, Utc};
 use tonic::{Request, Response, Status, Streaming};
 
@@ -789,21 +789,6 @@ impl DeliveryPlans {
         Self { ctx }
     }
 
-    async fn principal<T>(&self, req: &Request<T>) -> Result<Principal, AppError> {
-        self.ctx.access.principal(&caller(req)?).await
-    }
-
-    fn call_context(p: &Principal, method: &str, request_id: &str) -> CallContext {
-        tracing::Span::current().record("request_id", request_id);
-        CallContext {
-            subject: p.caller.subject.clone(),
-            organisation_id: p.caller.organisation_id.clone(),
-            role: p.caller.role.to_string(),
-            method: method_path(SERVICE_NAME, method),
-            request_id: request_id.to_string(),
-        }
-    }
-
     /// The plan, if the caller may see it. A plan the caller may not see is PERMISSION_DENIED
     /// whether or not it exists; NOT_FOUND only for those who read everyone's.
     /// The catalogue definitions of the codes `content`'s targets name (a local measure's too:
@@ -1135,7 +1120,7 @@ impl DeliveryPlans {
         if etag.trim() != amendment_etag(a.row_version) {
             return Err(AppError::stale_etag(&resource));
         }
-        let ctx = Self::call_context(p, method, request_id);
+        let ctx = p.call_context(SERVICE_NAME, method, request_id);
         let write = match self
             .ctx
             .db
@@ -1285,7 +1270,7 @@ impl DeliveryPlanService for DeliveryPlans {
         &self,
         request: Request<pb::WatchPlanEventsRequest>,
     ) -> Result<Response<Self::WatchPlanEventsStream>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let plan = self.visible_plan(&p, &r.plan_id).await?;
         let cursor = r.after_cursor.trim();
@@ -1342,7 +1327,7 @@ impl DeliveryPlanService for DeliveryPlans {
         &self,
         request: Request<pb::CreatePlanRequest>,
     ) -> Result<Response<pb::CreatePlanResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         let council_id = r.council_id.trim();
@@ -1394,7 +1379,7 @@ impl DeliveryPlanService for DeliveryPlans {
                 .into());
             }
         }
-        let ctx = Self::call_context(&p, "CreatePlan", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "CreatePlan", &r.request_id);
         let write = match self.ctx.db.begin_idempotent(&ctx, r).await.map_err(db)? {
             Begun::Replay(resp) => return Ok(Response::new(resp)),
             Begun::Fresh(w) => w,
@@ -1448,7 +1433,7 @@ impl DeliveryPlanService for DeliveryPlans {
         &self,
         request: Request<pb::GetPlanRequest>,
     ) -> Result<Response<pb::GetPlanResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         let on = parse_date(&mut v, "as_of_date", &r.as_of_date, false);
@@ -1487,7 +1472,7 @@ impl DeliveryPlanService for DeliveryPlans {
         &self,
         request: Request<pb::ListPlansRequest>,
     ) -> Result<Response<pb::ListPlansResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         let size = v.take("page_size", paging::page_size(r.page_size));
@@ -1526,7 +1511,7 @@ impl DeliveryPlanService for DeliveryPlans {
         &self,
         request: Request<pb::ListPlanVersionsRequest>,
     ) -> Result<Response<pb::ListPlanVersionsResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let plan = self.visible_plan(&p, &request.get_ref().plan_id).await?;
         let versions = storage::versions(self.ctx.db.conn(), &plan.id)
             .await
@@ -1541,7 +1526,7 @@ impl DeliveryPlanService for DeliveryPlans {
         &self,
         request: Request<pb::ProposeAmendmentRequest>,
     ) -> Result<Response<pb::ProposeAmendmentResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         v.require_etag(&r.etag, "the plan's etag as last read");
@@ -1575,7 +1560,7 @@ impl DeliveryPlanService for DeliveryPlans {
         if r.etag.trim() != plan_etag(plan.latest_version) {
             return Err(AppError::stale_etag(&resource).into());
         }
-        let ctx = Self::call_context(&p, "ProposeAmendment", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "ProposeAmendment", &r.request_id);
         let write = match self.ctx.db.begin_idempotent(&ctx, r).await.map_err(db)? {
             Begun::Replay(resp) => return Ok(Response::new(resp)),
             Begun::Fresh(w) => w,
@@ -1641,7 +1626,7 @@ impl DeliveryPlanService for DeliveryPlans {
         &self,
         request: Request<pb::AgreeAmendmentRequest>,
     ) -> Result<Response<pb::AgreeAmendmentResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let resp = self
             .decide(
@@ -1666,7 +1651,7 @@ impl DeliveryPlanService for DeliveryPlans {
         &self,
         request: Request<pb::RejectAmendmentRequest>,
     ) -> Result<Response<pb::RejectAmendmentResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let resp = self
             .decide(
@@ -1690,7 +1675,7 @@ impl DeliveryPlanService for DeliveryPlans {
         &self,
         request: Request<pb::WithdrawAmendmentRequest>,
     ) -> Result<Response<pb::WithdrawAmendmentResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let resp = self
             .decide(
@@ -1714,7 +1699,7 @@ impl DeliveryPlanService for DeliveryPlans {
         &self,
         request: Request<pb::ReprofileCapitalRequest>,
     ) -> Result<Response<pb::ReprofileCapitalResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         v.require_etag(&r.etag, "the plan's etag as last read");
@@ -1766,7 +1751,7 @@ impl DeliveryPlanService for DeliveryPlans {
                 AppError::invalid("year", format!("{year} is outside the plan's years")).into(),
             );
         }
-        let ctx = Self::call_context(&p, "ReprofileCapital", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "ReprofileCapital", &r.request_id);
         let write = match self.ctx.db.begin_idempotent(&ctx, r).await.map_err(db)? {
             Begun::Replay(resp) => return Ok(Response::new(resp)),
             Begun::Fresh(w) => w,
@@ -1843,7 +1828,7 @@ impl DeliveryPlanService for DeliveryPlans {
         &self,
         request: Request<pb::ListAmendmentsRequest>,
     ) -> Result<Response<pb::ListAmendmentsResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let plan = self.visible_plan(&p, &request.get_ref().plan_id).await?;
         let amendments = storage::list_amendments(self.ctx.db.conn(), &plan.id)
             .await
@@ -1858,14 +1843,14 @@ impl DeliveryPlanService for DeliveryPlans {
         &self,
         request: Request<pb::RecordVarianceRequest>,
     ) -> Result<Response<pb::RecordVarianceResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let Some(record) = r.record.clone() else {
             return Err(AppError::invalid("record", "required").into());
         };
         let plan = self.visible_plan(&p, &r.plan_id).await?;
         require_council_officer(&p, &plan.council_id, "record variances against its plans")?;
-        let ctx = Self::call_context(&p, "RecordVariance", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "RecordVariance", &r.request_id);
         let write = match self.ctx.db.begin_idempotent(&ctx, r).await.map_err(db)? {
             Begun::Replay(resp) => return Ok(Response::new(resp)),
             Begun::Fresh(w) => w,
@@ -1892,7 +1877,7 @@ impl DeliveryPlanService for DeliveryPlans {
         &self,
         request: Request<Streaming<pb::PushVariancesRequest>>,
     ) -> Result<Response<pb::PushVariancesResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let mut stream = request.into_inner();
         // The whole push is one write: gathered first, then decided and written in one
         // transaction, so a broken stream writes nothing.
@@ -1921,7 +1906,7 @@ impl DeliveryPlanService for DeliveryPlans {
             }
             all.records.extend(msg.records);
         }
-        let ctx = Self::call_context(&p, "PushVariances", &all.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "PushVariances", &all.request_id);
         let write = match self.ctx.db.begin_idempotent(&ctx, &all).await.map_err(db)? {
             Begun::Replay(resp) => return Ok(Response::new(resp)),
             Begun::Fresh(w) => w,
@@ -1954,7 +1939,7 @@ impl DeliveryPlanService for DeliveryPlans {
         &self,
         request: Request<pb::ListVarianceHistoryRequest>,
     ) -> Result<Response<pb::ListVarianceHistoryResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         if r.sender_record_id.trim().is_empty() {
             return Err(AppError::invalid("sender_record_id", "required").into());
@@ -1990,7 +1975,7 @@ impl DeliveryPlanService for DeliveryPlans {
         &self,
         request: Request<pb::GetPlanStatusRequest>,
     ) -> Result<Response<pb::GetPlanStatusResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let plan = self.visible_plan(&p, &request.get_ref().plan_id).await?;
         let conn = self.ctx.db.conn();
         let version_rows = storage::versions(conn, &plan.id).await.map_err(db)?;
@@ -2087,7 +2072,7 @@ impl DeliveryPlanService for DeliveryPlans {
         &self,
         request: Request<pb::ListExceptionsRequest>,
     ) -> Result<Response<pb::ListExceptionsResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         let size = v.take("page_size", paging::page_size(r.page_size));
@@ -2121,7 +2106,7 @@ impl DeliveryPlanService for DeliveryPlans {
         &self,
         request: Request<pb::SubmitExceptionReportRequest>,
     ) -> Result<Response<pb::SubmitExceptionReportResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(r.exception_id.trim().is_empty(), "exception_id", "required");
@@ -2160,7 +2145,7 @@ impl DeliveryPlanService for DeliveryPlans {
         if r.etag.trim() != exception_etag(e.row_version) {
             return Err(AppError::stale_etag(&resource).into());
         }
-        let ctx = Self::call_context(&p, "SubmitExceptionReport", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "SubmitExceptionReport", &r.request_id);
         let write = match self.ctx.db.begin_idempotent(&ctx, r).await.map_err(db)? {
             Begun::Replay(resp) => return Ok(Response::new(resp)),
             Begun::Fresh(w) => w,
@@ -2206,7 +2191,7 @@ impl DeliveryPlanService for DeliveryPlans {
         &self,
         request: Request<pb::DecideExceptionReportRequest>,
     ) -> Result<Response<pb::DecideExceptionReportResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(r.exception_id.trim().is_empty(), "exception_id", "required");
@@ -2251,7 +2236,7 @@ impl DeliveryPlanService for DeliveryPlans {
         if r.etag.trim() != exception_etag(e.row_version) {
             return Err(AppError::stale_etag(&resource).into());
         }
-        let ctx = Self::call_context(&p, "DecideExceptionReport", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "DecideExceptionReport", &r.request_id);
         let write = match self.ctx.db.begin_idempotent(&ctx, r).await.map_err(db)? {
             Begun::Replay(resp) => return Ok(Response::new(resp)),
             Begun::Fresh(w) => w,

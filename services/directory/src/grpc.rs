@@ -1,8 +1,8 @@
 //! `almo.directory.v1.DirectoryService`: decode -> check caller -> domain -> storage -> reply.
 
 use almo_auth::{OrgKind, Role, policy};
+use almo_db::Begun;
 use almo_db::entity::{organisation, peer_group};
-use almo_db::{Begun, CallContext};
 use almo_proto::directory::directory_service_server::DirectoryService;
 use almo_proto::directory::{
     self as pb, CreatePeerGroupRequest, CreatePeerGroupResponse, GetOrganisationRequest,
@@ -12,7 +12,7 @@ use almo_proto::directory::{
     UpdateAlmoLifecycleResponse, WhoAmIRequest, WhoAmIResponse,
 };
 use almo_server::access::scope_of_row;
-use almo_server::{AppError, Principal, ServiceContext, Violations, caller, method_path, paging};
+use almo_server::{AppError, Principal, ServiceContext, Violations, caller, paging};
 use chrono::{NaiveDate, Utc};
 use tonic::{Request, Response, Status};
 
@@ -30,21 +30,6 @@ pub struct Directory {
 impl Directory {
     pub fn new(ctx: ServiceContext) -> Self {
         Self { ctx }
-    }
-
-    async fn principal<T>(&self, req: &Request<T>) -> Result<Principal, AppError> {
-        self.ctx.access.principal(&caller(req)?).await
-    }
-
-    fn call_context(p: &Principal, method: &str, request_id: &str) -> CallContext {
-        tracing::Span::current().record("request_id", request_id);
-        CallContext {
-            subject: p.caller.subject.clone(),
-            organisation_id: p.caller.organisation_id.clone(),
-            role: p.caller.role.to_string(),
-            method: method_path(SERVICE_NAME, method),
-            request_id: request_id.to_string(),
-        }
     }
 
     async fn to_proto(
@@ -214,7 +199,7 @@ impl DirectoryService for Directory {
         &self,
         request: Request<WhoAmIRequest>,
     ) -> Result<Response<WhoAmIResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let row = storage::get(self.ctx.db.conn(), &p.org.id)
             .await
             .map_err(AppError::from)?
@@ -263,7 +248,7 @@ impl DirectoryService for Directory {
         &self,
         request: Request<ListOrganisationsRequest>,
     ) -> Result<Response<ListOrganisationsResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         let kind = match pb::OrganisationKind::try_from(r.kind) {
@@ -332,7 +317,7 @@ impl DirectoryService for Directory {
         &self,
         request: Request<RegisterCouncilRequest>,
     ) -> Result<Response<RegisterCouncilResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         require_operator(&p, "register councils")?;
         let r = request.get_ref();
         let mut v = Violations::new();
@@ -352,7 +337,7 @@ impl DirectoryService for Directory {
             ),
         );
         v.into_result()?;
-        let ctx = Self::call_context(&p, "RegisterCouncil", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "RegisterCouncil", &r.request_id);
         let write = match self
             .ctx
             .db
@@ -406,7 +391,7 @@ impl DirectoryService for Directory {
         &self,
         request: Request<RegisterAlmoRequest>,
     ) -> Result<Response<RegisterAlmoResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let council_id = r.council_id.trim().to_string();
         let mut v = Violations::new();
@@ -448,7 +433,7 @@ impl DirectoryService for Directory {
             ))
             .into());
         }
-        let ctx = Self::call_context(&p, "RegisterAlmo", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "RegisterAlmo", &r.request_id);
         let write = match self
             .ctx
             .db
@@ -509,7 +494,7 @@ impl DirectoryService for Directory {
         &self,
         request: Request<UpdateAlmoLifecycleRequest>,
     ) -> Result<Response<UpdateAlmoLifecycleResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(r.almo_id.trim().is_empty(), "almo_id", "required");
@@ -551,7 +536,7 @@ impl DirectoryService for Directory {
             )
             .into());
         }
-        let ctx = Self::call_context(&p, "UpdateAlmoLifecycle", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "UpdateAlmoLifecycle", &r.request_id);
         let write = match self
             .ctx
             .db
@@ -619,7 +604,7 @@ impl DirectoryService for Directory {
         &self,
         request: Request<CreatePeerGroupRequest>,
     ) -> Result<Response<CreatePeerGroupResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         if let Err(e) = codes::check_peer_group_id(&r.peer_group_id) {
@@ -682,7 +667,7 @@ impl DirectoryService for Directory {
             )
             .into());
         }
-        let ctx = Self::call_context(&p, "CreatePeerGroup", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "CreatePeerGroup", &r.request_id);
         let write = match self
             .ctx
             .db
@@ -741,7 +726,7 @@ impl DirectoryService for Directory {
         &self,
         request: Request<ListPeerGroupsRequest>,
     ) -> Result<Response<ListPeerGroupsResponse>, Status> {
-        let _p = self.principal(&request).await?;
+        let _p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let size = paging::page_size(r.page_size)?;
         let after = paging::decode_token(&r.page_token)?;

@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use almo_auth::{OrgKind, Role, policy};
+use almo_db::Begun;
 use almo_db::entity::{organisation, pi_return, pi_return_value};
-use almo_db::{Begun, CallContext};
 use almo_proto::common;
 use almo_proto::pi_returns::pi_returns_service_server::PiReturnsService;
 use almo_proto::pi_returns::{
@@ -19,7 +19,7 @@ use almo_proto::pi_returns::{
     SubmitReturnResponse,
 };
 use almo_server::access::scope_of_row;
-use almo_server::{AppError, Principal, ServiceContext, Violations, caller, method_path, paging};
+use almo_server::{AppError, Principal, ServiceContext, Violations, paging};
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tokio::sync::OnceCell;
@@ -77,21 +77,6 @@ impl PiReturns {
         Self {
             ctx,
             seeded: std::sync::Arc::new(OnceCell::new()),
-        }
-    }
-
-    async fn principal<T>(&self, req: &Request<T>) -> Result<Principal, AppError> {
-        self.ctx.access.principal(&caller(req)?).await
-    }
-
-    fn call_context(p: &Principal, method: &str, request_id: &str) -> CallContext {
-        tracing::Span::current().record("request_id", request_id);
-        CallContext {
-            subject: p.caller.subject.clone(),
-            organisation_id: p.caller.organisation_id.clone(),
-            role: p.caller.role.to_string(),
-            method: method_path(SERVICE_NAME, method),
-            request_id: request_id.to_string(),
         }
     }
 
@@ -248,7 +233,7 @@ impl PiReturns {
         return_id: &str,
         etag_given: &str,
     ) -> Result<Result<(almo_db::PendingWrite, pi_return::Model), R>, AppError> {
-        let ctx = Self::call_context(p, method, request_id);
+        let ctx = p.call_context(SERVICE_NAME, method, request_id);
         let write = match self.ctx.db.begin_idempotent(&ctx, payload).await? {
             Begun::Replay(resp) => return Ok(Err(resp)),
             Begun::Fresh(w) => w,
@@ -772,7 +757,7 @@ impl PiReturnsService for PiReturns {
         &self,
         request: Request<ListIndicatorsRequest>,
     ) -> Result<Response<ListIndicatorsResponse>, Status> {
-        let _p = self.principal(&request).await?;
+        let _p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let size = paging::page_size(r.page_size)?;
         let after = paging::decode_token(&r.page_token)?
@@ -811,7 +796,7 @@ impl PiReturnsService for PiReturns {
         &self,
         request: Request<GetIndicatorRequest>,
     ) -> Result<Response<GetIndicatorResponse>, Status> {
-        let _p = self.principal(&request).await?;
+        let _p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(r.code.trim().is_empty(), "code", "required");
@@ -835,7 +820,7 @@ impl PiReturnsService for PiReturns {
         &self,
         request: Request<ImportCatalogueRequest>,
     ) -> Result<Response<ImportCatalogueResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         if !p.is_operator() {
             return Err(AppError::PermissionDenied(format!(
                 "only the operator imports indicator definitions; {} is a {}",
@@ -864,7 +849,7 @@ impl PiReturnsService for PiReturns {
         v.into_result()?;
         // The shipped catalogue goes in first, so an import never shadows it by accident.
         self.catalogue().await?;
-        let ctx = Self::call_context(&p, "ImportCatalogue", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "ImportCatalogue", &r.request_id);
         let write = match self
             .ctx
             .db
@@ -905,7 +890,7 @@ impl PiReturnsService for PiReturns {
         &self,
         request: Request<CreateReturnRequest>,
     ) -> Result<Response<CreateReturnResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         let org_id = r.organisation_id.trim().to_string();
@@ -928,7 +913,7 @@ impl PiReturnsService for PiReturns {
             )
             .into());
         }
-        let ctx = Self::call_context(&p, "CreateReturn", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "CreateReturn", &r.request_id);
         let write = match self
             .ctx
             .db
@@ -1000,7 +985,7 @@ impl PiReturnsService for PiReturns {
         &self,
         request: Request<GetReturnRequest>,
     ) -> Result<Response<GetReturnResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         if r.return_id.trim().is_empty() {
             return Err(AppError::invalid("return_id", "required").into());
@@ -1015,7 +1000,7 @@ impl PiReturnsService for PiReturns {
         &self,
         request: Request<SetValuesRequest>,
     ) -> Result<Response<SetValuesResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(r.return_id.trim().is_empty(), "return_id", "required");
@@ -1068,7 +1053,7 @@ impl PiReturnsService for PiReturns {
         &self,
         request: Request<SubmitReturnRequest>,
     ) -> Result<Response<SubmitReturnResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(r.return_id.trim().is_empty(), "return_id", "required");
@@ -1170,7 +1155,7 @@ impl PiReturnsService for PiReturns {
         &self,
         request: Request<SignOffReturnRequest>,
     ) -> Result<Response<SignOffReturnResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(r.return_id.trim().is_empty(), "return_id", "required");
@@ -1215,7 +1200,7 @@ impl PiReturnsService for PiReturns {
         &self,
         request: Request<ReturnForCorrectionRequest>,
     ) -> Result<Response<ReturnForCorrectionResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(r.return_id.trim().is_empty(), "return_id", "required");
@@ -1264,7 +1249,7 @@ impl PiReturnsService for PiReturns {
         &self,
         request: Request<ReviseReturnRequest>,
     ) -> Result<Response<ReviseReturnResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(r.return_id.trim().is_empty(), "return_id", "required");
@@ -1328,7 +1313,7 @@ impl PiReturnsService for PiReturns {
         &self,
         request: Request<QueryReturnsRequest>,
     ) -> Result<Response<QueryReturnsResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         let filter = parse_filter(&mut v, r);
@@ -1364,7 +1349,7 @@ impl PiReturnsService for PiReturns {
         &self,
         request: Request<GetBenchmarkRequest>,
     ) -> Result<Response<GetBenchmarkResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         let code = r.indicator_code.trim();
@@ -1524,7 +1509,7 @@ impl PiReturnsService for PiReturns {
         &self,
         request: Request<CombineAlmoReturnsRequest>,
     ) -> Result<Response<CombineAlmoReturnsResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(r.return_id.trim().is_empty(), "return_id", "required");
@@ -1706,7 +1691,7 @@ impl PiReturnsService for PiReturns {
         &self,
         request: Request<ExportReturnsRequest>,
     ) -> Result<Response<Self::ExportReturnsStream>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let as_query = QueryReturnsRequest {
             indicator_code: r.indicator_code.clone(),
@@ -1789,7 +1774,7 @@ impl PiReturnsService for PiReturns {
         &self,
         request: Request<ListOutstandingReturnsRequest>,
     ) -> Result<Response<ListOutstandingReturnsResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         let period = parse_period(&mut v, r.period.as_ref());

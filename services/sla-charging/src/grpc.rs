@@ -3,14 +3,14 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use almo_auth::{OrgKind, Role};
+use almo_db::Begun;
 use almo_db::entity::{
     sla_agreement, sla_agreement_version, sla_dispute, sla_level_result, sla_usage,
 };
-use almo_db::{Begun, CallContext};
 use almo_proto::common::{self, Money};
 use almo_proto::sla_charging::sla_charging_service_server::SlaChargingService;
 use almo_proto::sla_charging::{self as pb, *};
-use almo_server::{AppError, Principal, ServiceContext, Violations, caller, method_path, paging};
+use almo_server::{AppError, Principal, ServiceContext, Violations, paging};
 use chrono::{NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, EntityTrait};
 use tonic::{Request, Response, Status, Streaming};
@@ -48,21 +48,6 @@ pub struct SlaCharging {
 impl SlaCharging {
     pub fn new(ctx: ServiceContext) -> Self {
         Self { ctx }
-    }
-
-    async fn principal<T>(&self, req: &Request<T>) -> Result<Principal, AppError> {
-        self.ctx.access.principal(&caller(req)?).await
-    }
-}
-
-fn call_context(p: &Principal, method: &str, request_id: &str) -> CallContext {
-    tracing::Span::current().record("request_id", request_id);
-    CallContext {
-        subject: p.caller.subject.clone(),
-        organisation_id: p.caller.organisation_id.clone(),
-        role: p.caller.role.to_string(),
-        method: method_path(SERVICE_NAME, method),
-        request_id: request_id.to_string(),
     }
 }
 
@@ -955,7 +940,7 @@ impl SlaChargingService for SlaCharging {
         &self,
         request: Request<CreateAgreementRequest>,
     ) -> Result<Response<CreateAgreementResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         let council = r.supplier_council_id.trim();
@@ -1000,7 +985,7 @@ impl SlaChargingService for SlaCharging {
             )
             .into());
         }
-        let ctx = call_context(&p, "CreateAgreement", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "CreateAgreement", &r.request_id);
         let write = match self
             .ctx
             .db
@@ -1053,7 +1038,7 @@ impl SlaChargingService for SlaCharging {
         &self,
         request: Request<AgreeAgreementVersionRequest>,
     ) -> Result<Response<AgreeAgreementVersionResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(r.agreement_id.trim().is_empty(), "agreement_id", "required");
@@ -1072,7 +1057,7 @@ impl SlaChargingService for SlaCharging {
                 .into());
             }
         };
-        let ctx = call_context(&p, "AgreeAgreementVersion", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "AgreeAgreementVersion", &r.request_id);
         let write = match self
             .ctx
             .db
@@ -1142,7 +1127,7 @@ impl SlaChargingService for SlaCharging {
         &self,
         request: Request<VaryAgreementRequest>,
     ) -> Result<Response<VaryAgreementResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(r.agreement_id.trim().is_empty(), "agreement_id", "required");
@@ -1152,7 +1137,7 @@ impl SlaChargingService for SlaCharging {
         v.into_result()?;
         let from = from.expect("checked");
         let vis = visibility(&p)?;
-        let ctx = call_context(&p, "VaryAgreement", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "VaryAgreement", &r.request_id);
         let write = match self
             .ctx
             .db
@@ -1223,7 +1208,7 @@ impl SlaChargingService for SlaCharging {
         &self,
         request: Request<GetAgreementRequest>,
     ) -> Result<Response<GetAgreementResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let vis = visibility(&p)?;
         let id = request.get_ref().agreement_id.trim();
         if id.is_empty() {
@@ -1243,7 +1228,7 @@ impl SlaChargingService for SlaCharging {
         &self,
         request: Request<ListAgreementsRequest>,
     ) -> Result<Response<ListAgreementsResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let vis = visibility(&p)?;
         let r = request.get_ref();
         let mut v = Violations::new();
@@ -1278,7 +1263,7 @@ impl SlaChargingService for SlaCharging {
         &self,
         request: Request<RecordUsageRequest>,
     ) -> Result<Response<RecordUsageResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         visibility(&p)?;
         let r = request.get_ref();
         let Some(record) = &r.record else {
@@ -1289,7 +1274,7 @@ impl SlaChargingService for SlaCharging {
                 "record".into()
             })
             .await?;
-        let ctx = call_context(&p, "RecordUsage", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "RecordUsage", &r.request_id);
         let write = match self
             .ctx
             .db
@@ -1334,7 +1319,7 @@ impl SlaChargingService for SlaCharging {
         &self,
         request: Request<Streaming<BulkRecordUsageRequest>>,
     ) -> Result<Response<BulkRecordUsageResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         visibility(&p)?;
         let mut stream = request.into_inner();
         // The whole stream is one write: one transaction, one idempotency key over every record.
@@ -1355,7 +1340,7 @@ impl SlaChargingService for SlaCharging {
         let batch = self
             .check_usage(self.ctx.db.conn(), &p, &all.records, prefix)
             .await?;
-        let ctx = call_context(&p, "BulkRecordUsage", &all.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "BulkRecordUsage", &all.request_id);
         let write = match self
             .ctx
             .db
@@ -1382,7 +1367,7 @@ impl SlaChargingService for SlaCharging {
         &self,
         request: Request<RecordServiceLevelResultRequest>,
     ) -> Result<Response<RecordServiceLevelResultResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         visibility(&p)?;
         let r = request.get_ref();
         let Some(res) = &r.result else {
@@ -1403,7 +1388,7 @@ impl SlaChargingService for SlaCharging {
         let period = billing_period(&mut v, "result.period", &res.period, false);
         v.into_result()?;
         let period = period.expect("checked");
-        let ctx = call_context(&p, "RecordServiceLevelResult", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "RecordServiceLevelResult", &r.request_id);
         let write = match self
             .ctx
             .db
@@ -1499,7 +1484,7 @@ impl SlaChargingService for SlaCharging {
         &self,
         request: Request<RunBillingRequest>,
     ) -> Result<Response<RunBillingResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         let council = r.supplier_council_id.trim();
@@ -1508,7 +1493,7 @@ impl SlaChargingService for SlaCharging {
         v.into_result()?;
         require_supplier(&p, council)?;
         let period = period.expect("checked");
-        let ctx = call_context(&p, "RunBilling", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "RunBilling", &r.request_id);
         let write = match self
             .ctx
             .db
@@ -1544,7 +1529,7 @@ impl SlaChargingService for SlaCharging {
         &self,
         request: Request<IssueInvoiceRequest>,
     ) -> Result<Response<IssueInvoiceResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         let id = r.invoice_id.trim();
@@ -1552,7 +1537,7 @@ impl SlaChargingService for SlaCharging {
         v.require_etag(&r.etag, "the draft's etag as reviewed");
         v.into_result()?;
         let vis = visibility(&p)?;
-        let ctx = call_context(&p, "IssueInvoice", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "IssueInvoice", &r.request_id);
         let write = match self
             .ctx
             .db
@@ -1597,7 +1582,7 @@ impl SlaChargingService for SlaCharging {
         &self,
         request: Request<GetInvoiceRequest>,
     ) -> Result<Response<GetInvoiceResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let vis = visibility(&p)?;
         let id = request.get_ref().invoice_id.trim();
         if id.is_empty() {
@@ -1617,7 +1602,7 @@ impl SlaChargingService for SlaCharging {
         &self,
         request: Request<ListInvoicesRequest>,
     ) -> Result<Response<ListInvoicesResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let vis = visibility(&p)?;
         let r = request.get_ref();
         let mut v = Violations::new();
@@ -1636,7 +1621,7 @@ impl SlaChargingService for SlaCharging {
         &self,
         request: Request<CreateCreditNoteRequest>,
     ) -> Result<Response<CreateCreditNoteResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         let id = r.invoice_id.trim();
@@ -1664,7 +1649,7 @@ impl SlaChargingService for SlaCharging {
         }
         v.into_result()?;
         let vis = visibility(&p)?;
-        let ctx = call_context(&p, "CreateCreditNote", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "CreateCreditNote", &r.request_id);
         let write = match self
             .ctx
             .db
@@ -1726,7 +1711,7 @@ impl SlaChargingService for SlaCharging {
         &self,
         request: Request<DisputeInvoiceLineRequest>,
     ) -> Result<Response<DisputeInvoiceLineResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         let id = r.invoice_id.trim();
@@ -1750,7 +1735,7 @@ impl SlaChargingService for SlaCharging {
             )
             .into());
         }
-        let ctx = call_context(&p, "DisputeInvoiceLine", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "DisputeInvoiceLine", &r.request_id);
         let write = match self
             .ctx
             .db
@@ -1822,7 +1807,7 @@ impl SlaChargingService for SlaCharging {
         &self,
         request: Request<ResolveDisputeRequest>,
     ) -> Result<Response<ResolveDisputeResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         let id = r.dispute_id.trim();
@@ -1853,7 +1838,7 @@ impl SlaChargingService for SlaCharging {
         v.into_result()?;
         let resolution = resolution.expect("checked");
         let vis = visibility(&p)?;
-        let ctx = call_context(&p, "ResolveDispute", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "ResolveDispute", &r.request_id);
         let write = match self
             .ctx
             .db
@@ -1944,7 +1929,7 @@ impl SlaChargingService for SlaCharging {
         &self,
         request: Request<ListDisputesRequest>,
     ) -> Result<Response<ListDisputesResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let vis = visibility(&p)?;
         let r = request.get_ref();
         let mut v = Violations::new();
@@ -1985,7 +1970,7 @@ impl SlaChargingService for SlaCharging {
         &self,
         request: Request<GetValueForMoneyRequest>,
     ) -> Result<Response<GetValueForMoneyResponse>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let vis = visibility(&p)?;
         let r = request.get_ref();
         let mut v = Violations::new();
@@ -2073,7 +2058,7 @@ impl SlaChargingService for SlaCharging {
         &self,
         request: Request<ExportInvoicesRequest>,
     ) -> Result<Response<Self::ExportInvoicesStream>, Status> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let vis = visibility(&p)?;
         let r = request.get_ref();
         let mut after = parse_watermark(&r.watermark)?;
