@@ -117,6 +117,10 @@ for s in services:
           f"compose {s}: traces to the collector")
     check(any(x.get("source", x) == "jwt_public_key" if isinstance(x, dict) else x == "jwt_public_key"
               for x in d.get("secrets", [])), f"compose {s}: jwt_public_key secret mounted")
+    grace = int(str(d.get("stop_grace_period", "10s")).rstrip("s"))
+    stopping = int(env.get("ALMO_SHUTDOWN_DELAY_SECS", 0)) + int(env.get("ALMO_DRAIN_TIMEOUT_SECS", 30))
+    check(stopping < grace, f"compose {s}: shutdown delay + drain timeout ({stopping} s) "
+                            f"must end within stop_grace_period ({grace} s)")
     hc = d.get("healthcheck", {})
     if has_healthcheck(f"almo-{s}"):
         check(hc.get("test") == ["CMD", "/usr/local/bin/service", "healthcheck"],
@@ -169,6 +173,14 @@ for path in sys.argv[2:]:
     cms = [n for n in by.get("ConfigMap", {}) if n.startswith("almo-config")]
     check(len(cms) == 1 and by["ConfigMap"][cms[0]]["data"].get("ALMO_MIGRATE") == "wait",
           f"{tag}: ConfigMap with ALMO_MIGRATE=wait")
+    # SIGTERM: NOT_SERVING for the delay, then the drain; both must end before the SIGKILL.
+    if len(cms) == 1:
+        cfg = by["ConfigMap"][cms[0]]["data"]
+        stopping = int(cfg.get("ALMO_SHUTDOWN_DELAY_SECS", 0)) + int(cfg.get("ALMO_DRAIN_TIMEOUT_SECS", 30))
+        for name, d in deps.items():
+            grace = d["spec"]["template"]["spec"].get("terminationGracePeriodSeconds", 30)
+            check(stopping < grace, f"{tag} {name}: shutdown delay + drain timeout ({stopping} s) "
+                                    f"must end within terminationGracePeriodSeconds ({grace} s)")
     job = by.get("Job", {}).get("almo-migrate")
     check(job is not None and job["spec"]["template"]["spec"]["containers"][0]["args"] == ["migrate"],
           f"{tag}: migration Job running `almo migrate`")

@@ -158,6 +158,10 @@ pub struct ServerArgs {
     /// need to notice), then drain in-flight calls.
     #[arg(long, env = "ALMO_SHUTDOWN_DELAY_SECS", default_value_t = 0)]
     pub shutdown_delay_secs: u64,
+    /// Once draining, wait this long at most for calls still open (a watch stream, a slow
+    /// export), then stop without them; their clients see the connection close and retry.
+    #[arg(long, env = "ALMO_DRAIN_TIMEOUT_SECS", default_value_t = 30)]
+    pub drain_timeout_secs: u64,
     /// Log format: text or json.
     #[arg(long, env = "ALMO_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,

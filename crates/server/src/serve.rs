@@ -190,8 +190,20 @@ pub async fn start(
         .layer(RpcLayer::new(args.max_concurrent_requests))
         .add_routes(routes.routes())
         .serve_with_incoming_shutdown(incoming, shutdown);
+    let drain_timeout = Duration::from_secs(args.drain_timeout_secs);
+    let mut drained = ctx.drain.subscribe();
+    let drain_deadline = async move {
+        let _ = drained.wait_for(|d| *d).await;
+        tokio::time::sleep(drain_timeout).await;
+    };
     let task = tokio::spawn(async move {
-        server.await.context("gRPC server failed")?;
+        tokio::select! {
+            served = server => served.context("gRPC server failed")?,
+            () = drain_deadline => tracing::warn!(
+                ?drain_timeout,
+                "calls still open when the drain time ran out: stopping without them"
+            ),
+        }
         tracing::info!("stopped");
         Ok(())
     });

@@ -119,6 +119,17 @@ async fn health(channel: &Channel) -> Option<ServingStatus> {
 
 /// Starts `almo up` (with the demo data when `demo`) on the test database, its log in `log`.
 fn spawn_almo(db: &TestDatabase, addr: &str, demo: bool, log: &str) -> Child {
+    spawn_almo_with(db, addr, demo, log, &[])
+}
+
+/// [`spawn_almo`] with more `ALMO_*` settings.
+fn spawn_almo_with(
+    db: &TestDatabase,
+    addr: &str,
+    demo: bool,
+    log: &str,
+    env: &[(&str, &str)],
+) -> Child {
     let log = std::fs::File::create(db._dir.path().join(log)).unwrap();
     let mut args = vec!["up"];
     if demo {
@@ -133,11 +144,38 @@ fn spawn_almo(db: &TestDatabase, addr: &str, demo: bool, log: &str) -> Child {
         .env_remove("ALMO_JWT_SECRET")
         .env_remove("ALMO_JWT_ALGORITHM")
         .env_remove("ALMO_MIGRATE")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
         .unwrap()
+}
+
+/// Sends SIGTERM to the child in `guard` and waits for it to exit by itself, within `limit`.
+async fn terminate(guard: &mut Guard, limit: Duration, why: &str) -> std::process::ExitStatus {
+    let child = guard.0.as_mut().unwrap();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let signalled = Instant::now();
+    let exit = loop {
+        if let Some(s) = guard.0.as_mut().unwrap().try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            signalled.elapsed() < limit,
+            "still running {limit:?} after SIGTERM: {why}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    guard.0 = None;
+    eprintln!("exited {:?} after SIGTERM", signalled.elapsed());
+    exit
 }
 
 /// Connects once `almo` at `endpoint` reports SERVING, within `within` of `started`.
@@ -427,32 +465,12 @@ async fn an_open_event_stream_does_not_hold_the_process_after_sigterm() {
     let started = Instant::now();
     let db = TestDatabase::new().await;
     let addr = format!("127.0.0.1:{}", free_port());
-    let child = Command::new(env!("CARGO_BIN_EXE_almo"))
-        .args(["up", "--demo"])
-        .current_dir(db._dir.path())
-        .env("ALMO_LISTEN", &addr)
-        .env("ALMO_DATABASE_URL", &db.url)
-        .env("ALMO_SHUTDOWN_DELAY_SECS", "1")
-        .env("ALMO_REQUEST_TIMEOUT_SECS", "60")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let mut guard = Guard(Some(child));
+    let env = [("ALMO_REQUEST_TIMEOUT_SECS", "60")];
+    let mut guard = Guard(Some(spawn_almo_with(&db, &addr, true, "almo.log", &env)));
     let endpoint = Endpoint::from_shared(format!("http://{addr}"))
         .unwrap()
         .connect_timeout(Duration::from_secs(1));
-    let channel = loop {
-        assert!(started.elapsed() < Duration::from_secs(20), "not SERVING");
-        if let Ok(c) = endpoint.connect().await
-            && health(&c).await == Some(ServingStatus::Serving)
-        {
-            break c;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let channel = wait_serving(&endpoint, started, Duration::from_secs(20)).await;
     let mut stream = DeliveryPlanServiceClient::new(channel)
         .watch_plan_events(authed(
             WatchPlanEventsRequest {
@@ -466,30 +484,73 @@ async fn an_open_event_stream_does_not_hold_the_process_after_sigterm() {
         .unwrap()
         .into_inner();
     let watcher = tokio::spawn(async move { stream.message().await });
-    let signalled = Instant::now();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let exit = loop {
-        if let Some(s) = guard.0.as_mut().unwrap().try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            signalled.elapsed() < Duration::from_secs(10),
-            "still running 10 s after SIGTERM (1 s delay) with an event stream open"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    guard.0 = None;
+    let exit = terminate(
+        &mut guard,
+        Duration::from_secs(10),
+        "1 s delay with an event stream open",
+    )
+    .await;
     assert!(exit.success(), "{exit:?}");
-    eprintln!("exited {:?} after SIGTERM", signalled.elapsed());
     // The watcher sees its stream end, not hang.
     let _ = tokio::time::timeout(Duration::from_secs(5), watcher)
         .await
         .expect("the watcher's stream ends");
+    db.tidy().await;
+}
+
+/// A stream the service cannot end itself (a client watching the health service) holds the
+/// drain for ALMO_DRAIN_TIMEOUT_SECS at most, not until the request time limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn drain_stops_waiting_for_open_calls_after_the_drain_timeout() {
+    let started = Instant::now();
+    let db = TestDatabase::new().await;
+    let addr = format!("127.0.0.1:{}", free_port());
+    let env = [
+        ("ALMO_REQUEST_TIMEOUT_SECS", "60"),
+        ("ALMO_DRAIN_TIMEOUT_SECS", "2"),
+    ];
+    let mut guard = Guard(Some(spawn_almo_with(&db, &addr, false, "almo.log", &env)));
+    let endpoint = Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect_timeout(Duration::from_secs(1));
+    let channel = wait_serving(&endpoint, started, Duration::from_secs(20)).await;
+    let mut watch = HealthClient::new(channel)
+        .watch(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = watch.message().await.unwrap().unwrap();
+    assert_eq!(first.status, ServingStatus::Serving as i32);
+    // The watcher reads on: it sees NOT_SERVING, then its connection close.
+    let watcher = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        while let Ok(Some(m)) = watch.message().await {
+            seen.push(m.status);
+        }
+        seen
+    });
+    let signalled = Instant::now();
+    let exit = terminate(
+        &mut guard,
+        Duration::from_secs(15),
+        "1 s delay + 2 s drain timeout with a health watch open",
+    )
+    .await;
+    assert!(exit.success(), "{exit:?}");
+    assert!(
+        signalled.elapsed() >= Duration::from_secs(3),
+        "exited before the delay and the drain timeout: {:?}",
+        signalled.elapsed()
+    );
+    let seen = tokio::time::timeout(Duration::from_secs(5), watcher)
+        .await
+        .expect("the watcher's stream ends")
+        .unwrap();
+    assert!(
+        seen.contains(&(ServingStatus::NotServing as i32)),
+        "the watcher was told NOT_SERVING first: {seen:?}"
+    );
     db.tidy().await;
 }
