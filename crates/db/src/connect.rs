@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
@@ -52,14 +52,31 @@ impl Db {
         }
     }
 
-    /// Applies every migration that has not run yet.
+    /// Applies every migration that has not run yet. Processes migrating one database at once
+    /// (replicas started in apply mode, a migration job run again) take turns: the whole run holds
+    /// a lock (PostgreSQL: an advisory lock per schema; SQLite: the write lock), so the second
+    /// finds nothing left to do instead of failing on a table the first has just created.
     pub async fn migrate(&self) -> Result<(), DbErr> {
-        Migrator::up(&self.conn, None).await
+        let txn = match self.backend {
+            Backend::Sqlite => self.begin_write().await?,
+            Backend::Postgres => {
+                let txn = self.conn.begin().await?;
+                txn.execute_unprepared(
+                    "SELECT pg_advisory_xact_lock(hashtext('almo-migrate:' || current_schema()))",
+                )
+                .await?;
+                txn
+            }
+        };
+        Migrator::up(&txn, None).await?;
+        txn.commit().await
     }
 
-    /// Whether every known migration has been applied.
+    /// Whether every known migration has been applied. Reads only: a service waiting for the
+    /// migration job polls this while the job runs, and must not create the migrations table
+    /// under it.
     pub async fn is_migrated(&self) -> Result<bool, DbErr> {
-        Ok(Migrator::get_pending_migrations(&self.conn)
+        Ok(Migrator::get_pending_migrations_read_only(&self.conn)
             .await?
             .is_empty())
     }
