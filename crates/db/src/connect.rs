@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, RuntimeErr,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
@@ -129,8 +129,24 @@ pub async fn connect(config: &ConnectConfig) -> Result<Db, DbErr> {
             .foreign_keys(true)
             .pragma("cache_size", "-65536")
     });
-    let conn = Database::connect(opts).await?;
+    let conn = Database::connect(opts).await.map_err(explain_tls_refusal)?;
     Ok(Db { conn, backend })
+}
+
+/// A server certificate refused by rustls reads only `invalid peer certificate: UnknownIssuer`
+/// (or `NotValidForName`, ...); say what to check, as it is the first thing met when pointing at
+/// a managed database with the wrong CA.
+fn explain_tls_refusal(e: DbErr) -> DbErr {
+    match e {
+        DbErr::Conn(inner) if inner.to_string().contains("invalid peer certificate") => {
+            DbErr::Conn(RuntimeErr::Internal(format!(
+                "{inner} (the PostgreSQL server's TLS certificate was refused: sslrootcert in the \
+                 URL must name the CA that signed it, and with sslmode=verify-full the certificate \
+                 must name the URL's host)"
+            )))
+        }
+        e => e,
+    }
 }
 
 /// Opens a pool and applies pending migrations.
@@ -210,7 +226,23 @@ pub fn redact(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{explain_tls_refusal, redact};
+    use sea_orm::{DbErr, RuntimeErr};
+
+    #[test]
+    fn a_refused_server_certificate_says_what_to_check() {
+        let refused = DbErr::Conn(RuntimeErr::Internal(
+            "error communicating with database: invalid peer certificate: UnknownIssuer".into(),
+        ));
+        let message = explain_tls_refusal(refused).to_string();
+        assert!(
+            message.contains("invalid peer certificate: UnknownIssuer"),
+            "{message}"
+        );
+        assert!(message.contains("sslrootcert"), "{message}");
+        let other = DbErr::Conn(RuntimeErr::Internal("connection refused".into()));
+        assert_eq!(explain_tls_refusal(other.clone()), other);
+    }
 
     #[test]
     fn redact_hides_the_password_only() {
