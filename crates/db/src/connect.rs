@@ -1,11 +1,14 @@
 //! Connection set-up: SQLite (a file, WAL, busy timeout, larger cache) or PostgreSQL by URL.
+//! PostgreSQL's TLS is asked for in the URL's query and handled by sqlx (rustls):
+//! `?sslmode=verify-full&sslrootcert=/path/ca.crt` (also `sslcert`/`sslkey` for a client
+//! certificate). The URL is passed on as written, so those parameters always reach sqlx.
 
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    RuntimeErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -93,7 +96,8 @@ impl Db {
 /// Options for [`connect`].
 #[derive(Debug, Clone)]
 pub struct ConnectConfig {
-    /// `sqlite://path?mode=rwc` or `postgres://user:pass@host/db`.
+    /// `sqlite://path?mode=rwc` or `postgres://user:pass@host/db`, TLS by query parameters
+    /// (`?sslmode=verify-full&sslrootcert=/path/ca.crt`).
     pub url: String,
     /// Pool size.
     pub max_connections: u32,
@@ -142,8 +146,24 @@ pub async fn connect(config: &ConnectConfig) -> Result<Db, DbErr> {
             .foreign_keys(true)
             .pragma("cache_size", "-65536")
     });
-    let conn = Database::connect(opts).await?;
+    let conn = Database::connect(opts).await.map_err(explain_tls_refusal)?;
     Ok(Db { conn, backend })
+}
+
+/// A server certificate refused by rustls reads only `invalid peer certificate: UnknownIssuer`
+/// (or `NotValidForName`, ...); say what to check, as it is the first thing met when pointing at
+/// a managed database with the wrong CA.
+fn explain_tls_refusal(e: DbErr) -> DbErr {
+    match e {
+        DbErr::Conn(inner) if inner.to_string().contains("invalid peer certificate") => {
+            DbErr::Conn(RuntimeErr::Internal(format!(
+                "{inner} (the PostgreSQL server's TLS certificate was refused: sslrootcert in the \
+                 URL must name the CA that signed it, and with sslmode=verify-full the certificate \
+                 must name the URL's host)"
+            )))
+        }
+        e => e,
+    }
 }
 
 /// Opens a pool and applies pending migrations.
@@ -168,28 +188,78 @@ fn ensure_sqlite_dir(url: &str) -> Result<(), DbErr> {
     Ok(())
 }
 
-/// The URL with any password replaced, for logs and errors.
+/// The URL with any password replaced, for logs and errors: the one in the user-info and a
+/// `password=` query parameter. Everything else, the TLS parameters (`sslmode`, `sslrootcert`,
+/// ...) included, is kept as written so the log says how the connection was asked for.
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let creds = &url[scheme_end + 3..at];
-            match creds.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &url[..scheme_end + 3],
-                    &creds[..colon],
-                    &url[at..]
-                ),
-                None => url.to_string(),
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let authority_start = scheme_end + 3;
+    // The authority ends where the path, query or fragment starts; an `@` after that (a
+    // certificate path in the query, say) is not a user-info separator.
+    let authority_end = url[authority_start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| authority_start + i);
+    let authority = &url[authority_start..authority_end];
+    let mut out = String::with_capacity(url.len());
+    out.push_str(&url[..authority_start]);
+    match authority.rfind('@') {
+        Some(at) => match authority[..at].find(':') {
+            Some(colon) => {
+                out.push_str(&authority[..colon]);
+                out.push_str(":***");
+                out.push_str(&authority[at..]);
             }
-        }
-        _ => url.to_string(),
+            None => out.push_str(authority),
+        },
+        None => out.push_str(authority),
     }
+    let rest = &url[authority_end..];
+    let (before_query, query_and_fragment) = match rest.find('?') {
+        Some(q) => (&rest[..=q], &rest[q + 1..]),
+        None => (rest, ""),
+    };
+    out.push_str(before_query);
+    let (query, fragment) = match query_and_fragment.find('#') {
+        Some(h) => query_and_fragment.split_at(h),
+        None => (query_and_fragment, ""),
+    };
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        match pair.split_once('=') {
+            Some((key, _)) if key == "password" => {
+                out.push_str(key);
+                out.push_str("=***");
+            }
+            _ => out.push_str(pair),
+        }
+    }
+    out.push_str(fragment);
+    out
 }
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{explain_tls_refusal, redact};
+    use sea_orm::{DbErr, RuntimeErr};
+
+    #[test]
+    fn a_refused_server_certificate_says_what_to_check() {
+        let refused = DbErr::Conn(RuntimeErr::Internal(
+            "error communicating with database: invalid peer certificate: UnknownIssuer".into(),
+        ));
+        let message = explain_tls_refusal(refused).to_string();
+        assert!(
+            message.contains("invalid peer certificate: UnknownIssuer"),
+            "{message}"
+        );
+        assert!(message.contains("sslrootcert"), "{message}");
+        let other = DbErr::Conn(RuntimeErr::Internal("connection refused".into()));
+        assert_eq!(explain_tls_refusal(other.clone()), other);
+    }
 
     #[test]
     fn redact_hides_the_password_only() {
@@ -198,5 +268,42 @@ mod tests {
             "postgres://almo:***@db:5432/almo"
         );
         assert_eq!(redact("sqlite://data/almo.db"), "sqlite://data/almo.db");
+        assert_eq!(
+            redact("sqlite://data/almo.db?mode=rwc"),
+            "sqlite://data/almo.db?mode=rwc"
+        );
+        assert_eq!(redact("postgres://almo@db/almo"), "postgres://almo@db/almo");
+    }
+
+    #[test]
+    fn redacted_url_keeps_the_tls_parameters_readable() {
+        assert_eq!(
+            redact(
+                "postgres://almo:secret@db.example:5432/almo\
+                 ?sslmode=verify-full&sslrootcert=/etc/almo/ca.crt"
+            ),
+            "postgres://almo:***@db.example:5432/almo\
+             ?sslmode=verify-full&sslrootcert=/etc/almo/ca.crt"
+        );
+    }
+
+    #[test]
+    fn an_at_sign_in_the_query_is_not_taken_for_the_credentials() {
+        assert_eq!(
+            redact("postgres://almo:secret@db/almo?sslrootcert=/certs/ca@2026.crt"),
+            "postgres://almo:***@db/almo?sslrootcert=/certs/ca@2026.crt"
+        );
+        assert_eq!(
+            redact("postgres://almo@db/almo?sslrootcert=/certs/ca@2026.crt"),
+            "postgres://almo@db/almo?sslrootcert=/certs/ca@2026.crt"
+        );
+    }
+
+    #[test]
+    fn a_password_in_the_query_is_hidden_too() {
+        assert_eq!(
+            redact("postgres://db/almo?user=almo&password=secret&sslmode=require"),
+            "postgres://db/almo?user=almo&password=***&sslmode=require"
+        );
     }
 }
