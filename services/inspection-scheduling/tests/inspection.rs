@@ -2282,3 +2282,48 @@ async fn almo_inspections_move_replace_member_and_cancel_commands_print_what_cha
     assert!(again.contains("INSPECTION_CANCELLED"), "{again}");
     assert!(again.contains("FailedPrecondition"), "{again}");
 }
+
+#[tokio::test]
+async fn cancelled_inspection_is_not_pinned_in_a_programme() {
+    use almo_proto::common::{FinancialYear, Period, PeriodKind};
+    use almo_proto::inspection::ProposeProgrammeRequest;
+
+    let (_app, mut client) = app().await;
+    let ene = book_leeds_ene(&mut client).await;
+    let request = ProposeProgrammeRequest {
+        // 2007/08 Q3: October to December 2007.
+        quarter: Some(Period {
+            year: Some(FinancialYear { start_year: 2007 }),
+            kind: PeriodKind::Quarter as i32,
+            number: 3,
+        }),
+        almo_ids: vec![LEEDS_ENE.into()],
+        seed: 42,
+        max_steps: 20,
+        time_budget_ms: 5000,
+        dropped_inspector_id: String::new(),
+    };
+    let before = client
+        .propose_programme(ins(request.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        before
+            .assignments
+            .iter()
+            .any(|a| a.pinned && a.almo_id == LEEDS_ENE)
+    );
+    cancel_ok(&mut client, cancel("c-ene", &ene.inspection_id, "v1")).await;
+    let after = client
+        .propose_programme(ins(request))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(after.assignments.iter().all(|a| !a.pinned), "{after:?}");
+    // The ALMO is placed afresh, in a week that keeps every hard rule.
+    assert!(
+        after.assignments.iter().any(|a| a.almo_id == LEEDS_ENE),
+        "{after:?}"
+    );
+}
