@@ -118,6 +118,74 @@ enum InspectionsCommand {
         #[arg(long, env = "ALMO_TOKEN")]
         token: String,
     },
+    /// Move a booking not yet on site to another week, with its team or a new one.
+    Move {
+        /// The inspection, e.g. LEEDS-ENE-HOMES-2007-10-22.
+        inspection: String,
+        /// The new Monday the team arrives (YYYY-MM-DD).
+        #[arg(long)]
+        week: String,
+        /// The team for the new week, comma-separated; omitted to keep the team as booked.
+        #[arg(long, value_delimiter = ',')]
+        team: Vec<String>,
+        #[command(flatten)]
+        write: InspectionWriteArgs,
+    },
+    /// Cancel a booking not yet on site; it is kept, cancelled, with the reason.
+    Cancel {
+        /// The inspection.
+        inspection: String,
+        /// Why (required, at most 500 characters).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        write: InspectionWriteArgs,
+    },
+    /// Replace one member of a booking's team for the same week.
+    ReplaceMember {
+        /// The inspection.
+        inspection: String,
+        /// The inspector leaving the team.
+        #[arg(long)]
+        leaving: String,
+        /// The inspector joining in their place.
+        #[arg(long)]
+        joining: String,
+        #[command(flatten)]
+        write: InspectionWriteArgs,
+    },
+}
+
+/// What every change to a booking needs: the server, a token, the etag, a request id.
+#[derive(clap::Args)]
+struct InspectionWriteArgs {
+    /// The server.
+    #[arg(long, env = "ALMO_ADDR", default_value = "http://127.0.0.1:50051")]
+    addr: String,
+    /// A bearer token for the inspectorate (see `almo token`).
+    #[arg(long, env = "ALMO_TOKEN")]
+    token: String,
+    /// The inspection's etag as last read; omitted to use its current one.
+    #[arg(long)]
+    etag: Option<String>,
+    /// Idempotency key: the same key again replays the first answer. Omitted: a new one.
+    #[arg(long)]
+    request_id: Option<String>,
+}
+
+impl InspectionWriteArgs {
+    fn server(&self) -> almo_inspection_scheduling::cli::Server {
+        almo_inspection_scheduling::cli::Server {
+            addr: self.addr.clone(),
+            token: self.token.clone(),
+        }
+    }
+
+    fn request_id(&self) -> String {
+        self.request_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+    }
 }
 
 #[derive(Subcommand)]
@@ -266,6 +334,67 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", calendar(&addr, &token, owner).await?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Inspections {
+            command:
+                InspectionsCommand::Move {
+                    inspection,
+                    week,
+                    team,
+                    write,
+                },
+        } => {
+            let done = almo_inspection_scheduling::cli::move_inspection(
+                &write.server(),
+                &inspection,
+                &week,
+                &team,
+                write.etag.as_deref(),
+                &write.request_id(),
+            )
+            .await?;
+            println!("{done}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Inspections {
+            command:
+                InspectionsCommand::Cancel {
+                    inspection,
+                    reason,
+                    write,
+                },
+        } => {
+            let done = almo_inspection_scheduling::cli::cancel_inspection(
+                &write.server(),
+                &inspection,
+                &reason,
+                write.etag.as_deref(),
+                &write.request_id(),
+            )
+            .await?;
+            println!("{done}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Inspections {
+            command:
+                InspectionsCommand::ReplaceMember {
+                    inspection,
+                    leaving,
+                    joining,
+                    write,
+                },
+        } => {
+            let done = almo_inspection_scheduling::cli::replace_team_member(
+                &write.server(),
+                &inspection,
+                &leaving,
+                &joining,
+                write.etag.as_deref(),
+                &write.request_id(),
+            )
+            .await?;
+            println!("{done}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Pi { command } => {
             pi::run(command).await?;
             Ok(ExitCode::SUCCESS)
@@ -337,5 +466,81 @@ fn print_welcome(server: &ServerArgs, demo: bool) {
             "    grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" {addr} \
              almo.directory.v1.DirectoryService/WhoAmI"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn inspections_move_reads_the_team_as_a_comma_separated_list() {
+        let cli = Cli::try_parse_from([
+            "almo",
+            "inspections",
+            "move",
+            "LEEDS-ENE-HOMES-2007-10-22",
+            "--week",
+            "2007-10-29",
+            "--team",
+            "LEAD-PATEL,INSP-WALSH",
+            "--token",
+            "t",
+        ])
+        .unwrap();
+        let Command::Inspections {
+            command:
+                InspectionsCommand::Move {
+                    inspection,
+                    week,
+                    team,
+                    write,
+                },
+        } = cli.command
+        else {
+            panic!("not inspections move");
+        };
+        assert_eq!(inspection, "LEEDS-ENE-HOMES-2007-10-22");
+        assert_eq!(week, "2007-10-29");
+        assert_eq!(team, ["LEAD-PATEL", "INSP-WALSH"]);
+        assert_eq!(write.etag, None);
+        // A fresh idempotency key each time unless one is given.
+        assert_ne!(write.request_id(), write.request_id());
+    }
+
+    #[test]
+    fn inspections_cancel_needs_a_reason() {
+        let without = Cli::try_parse_from(["almo", "inspections", "cancel", "X", "--token", "t"]);
+        assert!(without.is_err());
+        let with = Cli::try_parse_from([
+            "almo",
+            "inspections",
+            "cancel",
+            "X",
+            "--reason",
+            "postponed",
+            "--request-id",
+            "k-1",
+            "--etag",
+            "v3",
+            "--token",
+            "t",
+        ])
+        .unwrap();
+        let Command::Inspections {
+            command: InspectionsCommand::Cancel { reason, write, .. },
+        } = with.command
+        else {
+            panic!("not inspections cancel");
+        };
+        assert_eq!(reason, "postponed");
+        assert_eq!(write.request_id(), "k-1");
+        assert_eq!(write.etag.as_deref(), Some("v3"));
     }
 }

@@ -8,6 +8,7 @@ use almo_db::entity::{insp_inspection, insp_inspector, insp_readiness};
 use chrono::{NaiveDate, Utc};
 use sea_orm::DbErr;
 
+use crate::domain::cancellation::InspectionStatus;
 use crate::domain::fee::{ROUNDS_1_AND_2, fee_estimate};
 use crate::domain::team::InspectorRole;
 use crate::storage;
@@ -298,6 +299,11 @@ pub async fn seed(db: &Db) -> Result<(), DbErr> {
             version: 1,
             created_at: now,
             updated_at: now,
+            status: InspectionStatus::Booked.as_str().into(),
+            cancel_reason: None,
+            cancelled_by: None,
+            cancelled_by_org: None,
+            cancelled_at: None,
         };
         let members: Vec<(String, InspectorRole)> = team
             .iter()

@@ -30,6 +30,7 @@ use tonic::{Request, Response, Status};
 
 use crate::domain::HardRule;
 use crate::domain::calendar::{CalendarEvent, ics};
+use crate::domain::cancellation::{InspectionStatus, cancellation_reason};
 use crate::domain::fee::{ROUNDS_1_AND_2, fee_estimate};
 use crate::domain::lifecycle::{
     Stage, check_record, current_stage, default_span_weeks, overdue, planned_dates,
@@ -400,6 +401,55 @@ fn team_member(m: &insp_team_member::Model, name: &str) -> pb::TeamMember {
     }
 }
 
+fn status_of(r: &insp_inspection::Model) -> InspectionStatus {
+    // Unknown text is read as booked: the column is written only by this service.
+    InspectionStatus::parse(&r.status).unwrap_or(InspectionStatus::Booked)
+}
+
+fn status_to_proto(s: InspectionStatus) -> pb::InspectionStatus {
+    match s {
+        InspectionStatus::Booked => pb::InspectionStatus::Booked,
+        InspectionStatus::Cancelled => pb::InspectionStatus::Cancelled,
+    }
+}
+
+fn status_from_proto(s: i32) -> Option<InspectionStatus> {
+    match pb::InspectionStatus::try_from(s) {
+        Ok(pb::InspectionStatus::Booked) => Some(InspectionStatus::Booked),
+        Ok(pb::InspectionStatus::Cancelled) => Some(InspectionStatus::Cancelled),
+        _ => None,
+    }
+}
+
+fn cancellation_to_proto(r: &insp_inspection::Model) -> Option<pb::Cancellation> {
+    if status_of(r) != InspectionStatus::Cancelled {
+        return None;
+    }
+    Some(pb::Cancellation {
+        reason: r.cancel_reason.clone().unwrap_or_default(),
+        cancelled_by: r.cancelled_by.clone().unwrap_or_default(),
+        cancelled_by_organisation_id: r.cancelled_by_org.clone().unwrap_or_default(),
+        cancel_time: r.cancelled_at.map(ts),
+    })
+}
+
+/// Refuses any change or record to a cancelled inspection.
+fn not_cancelled(r: &insp_inspection::Model) -> Result<(), AppError> {
+    if status_of(r) == InspectionStatus::Cancelled {
+        return Err(AppError::failed_precondition(
+            "INSPECTION_CANCELLED",
+            format!(
+                "inspection {} was cancelled{}; book a new inspection instead",
+                r.id,
+                r.cancelled_at
+                    .map(|t| format!(" on {}", t.date_naive()))
+                    .unwrap_or_default()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn inspection_to_proto(
     r: &insp_inspection::Model,
     team: &[(insp_team_member::Model, String)],
@@ -436,6 +486,8 @@ fn inspection_to_proto(
         etag: etag(r.version),
         create_time: Some(ts(r.created_at)),
         update_time: Some(ts(r.updated_at)),
+        status: status_to_proto(status_of(r)) as i32,
+        cancellation: cancellation_to_proto(r),
     }
 }
 
@@ -1054,7 +1106,7 @@ impl InspectionScheduling {
             r.span_weeks as u32
         };
         let now = Utc::now();
-        let id = format!("{almo_id}-{monday}");
+        let id = storage::free_inspection_id(txn, &almo_id, monday).await?;
         let row = insp_inspection::Model {
             id: id.clone(),
             almo_id: almo_id.clone(),
@@ -1073,6 +1125,11 @@ impl InspectionScheduling {
             version: 1,
             created_at: now,
             updated_at: now,
+            status: InspectionStatus::Booked.as_str().into(),
+            cancel_reason: None,
+            cancelled_by: None,
+            cancelled_by_org: None,
+            cancelled_at: None,
         };
         let members: Vec<(String, InspectorRole)> =
             team.iter().map(|i| (i.id.clone(), i.role)).collect();
@@ -1139,6 +1196,7 @@ impl InspectionScheduling {
         let current = storage::inspection(write.txn(), r.inspection_id.trim())
             .await?
             .ok_or_else(|| AppError::NotFound(format!("no inspection {:?}", r.inspection_id)))?;
+        not_cancelled(&current)?;
         if etag(current.version) != r.etag.trim() {
             return Err(AppError::stale_etag(&resource));
         }
@@ -1215,6 +1273,7 @@ impl InspectionScheduling {
         let current = storage::inspection(write.txn(), r.inspection_id.trim())
             .await?
             .ok_or_else(|| AppError::NotFound(format!("no inspection {:?}", r.inspection_id)))?;
+        not_cancelled(&current)?;
         if etag(current.version) != r.etag.trim() {
             return Err(AppError::stale_etag(&resource));
         }
@@ -1265,6 +1324,21 @@ impl InspectionScheduling {
         let mut v = Violations::new();
         let size = v.take("page_size", paging::page_size(r.page_size));
         let after = v.take("page_token", paging::decode_token(&r.page_token));
+        let mut statuses = Vec::new();
+        for s in &r.statuses {
+            match status_from_proto(*s) {
+                Some(s) if !statuses.contains(&s) => statuses.push(s),
+                Some(_) => {}
+                None => v.add(
+                    "statuses",
+                    format!("{s} is not INSPECTION_STATUS_BOOKED or INSPECTION_STATUS_CANCELLED"),
+                ),
+            }
+        }
+        if statuses.is_empty() {
+            // What callers saw before cancelled inspections were kept.
+            statuses.push(InspectionStatus::Booked);
+        }
         v.into_result()?;
         let (Some(size), Some(after)) = (size, after) else {
             unreachable!("violations were reported above")
@@ -1274,7 +1348,7 @@ impl InspectionScheduling {
             self.ctx.access.require_read(&p, a).await?;
         }
         let conn = self.ctx.db.conn();
-        let mut rows = storage::list_inspections(conn, &p, almo_id, after, size + 1)
+        let mut rows = storage::list_inspections(conn, &p, almo_id, &statuses, after, size + 1)
             .await
             .map_err(AppError::from)?;
         let next_page_token = if rows.len() as u64 > size {
@@ -1604,8 +1678,9 @@ impl InspectionScheduling {
 
 /// Changing a booking already made: a new team member, a new week, or none at all.
 impl InspectionScheduling {
-    /// The booking to change, read in the write's transaction: the etag as last read, and not yet
-    /// on site (a team on site or a report under way is recorded, not re-planned).
+    /// The booking to change, read in the write's transaction: not cancelled, the etag as last
+    /// read, and not yet on site (a team on site or a report under way is recorded, not
+    /// re-planned).
     async fn changeable(
         txn: &impl sea_orm::ConnectionTrait,
         id: &str,
@@ -1614,6 +1689,9 @@ impl InspectionScheduling {
         let current = storage::inspection(txn, id)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("no inspection {id:?}")))?;
+        // Cancelled first: a stale etag on a cancelled inspection would only send the caller to
+        // read it again and be refused.
+        not_cancelled(&current)?;
         if etag(current.version) != given_etag.trim() {
             return Err(AppError::stale_etag(&format!("inspections/{id}")));
         }
@@ -1852,7 +1930,12 @@ impl InspectionScheduling {
         let mut v = Violations::new();
         v.check(id.is_empty(), "inspection_id", "required");
         v.require_etag(&r.etag, "the inspection's etag as last read");
+        let why = v.take(
+            "reason",
+            cancellation_reason(&r.reason).map_err(|e| AppError::invalid("reason", e)),
+        );
         v.into_result()?;
+        let why = why.expect("validated");
         require_inspectorate(&p, "cancel inspections")?;
         let ctx = Self::call_context(&p, "CancelInspection", &r.request_id);
         let write = match self
@@ -1867,14 +1950,21 @@ impl InspectionScheduling {
         };
         let txn = write.txn();
         let current = Self::changeable(txn, id, &r.etag).await?;
-        // The reply shows the booking as it stood, before its team is removed.
-        let inspection = self.inspection_reply(txn, &current).await?;
         let resource = format!("inspections/{id}");
-        if !storage::cancel_inspection(txn, &current.id, current.version).await? {
+        let cancellation = storage::Cancellation {
+            reason: &why,
+            subject: &p.caller.subject,
+            organisation_id: &p.caller.organisation_id,
+            at: Utc::now(),
+        };
+        if !storage::cancel_inspection(txn, &current.id, current.version, &cancellation).await? {
             return Err(AppError::stale_etag(&resource));
         }
+        let row = storage::inspection(txn, id)
+            .await?
+            .ok_or_else(|| AppError::Internal(format!("inspection {id} vanished")))?;
         let resp = CancelInspectionResponse {
-            inspection: Some(inspection),
+            inspection: Some(self.inspection_reply(txn, &row).await?),
         };
         write
             .finish(&resp, &resource)
@@ -1932,12 +2022,24 @@ impl InspectionScheduling {
         let mut events = Vec::new();
         for r in &rows {
             let almo = &almo_names[&r.almo_id];
+            let cancelled = status_of(r) == InspectionStatus::Cancelled;
+            let marked = |summary: String| {
+                if cancelled {
+                    format!("Cancelled: {summary}")
+                } else {
+                    summary
+                }
+            };
+            // Every change to the inspection is a new version; SEQUENCE follows it from 0 at
+            // booking so a subscriber takes a move, a new team or a cancellation (RFC 5545
+            // §3.8.7.4).
+            let sequence = u32::try_from(r.version - 1).unwrap_or(0);
             let team: Vec<String> = teams
                 .iter()
                 .filter(|(m, _)| m.inspection_id == r.id)
                 .map(|(m, n)| format!("{n} ({})", m.role))
                 .collect();
-            let description = format!(
+            let mut description = format!(
                 "Inspection {} of {almo} ({}). Team: {}. Fee estimate £{}.{:02}.",
                 r.id,
                 r.almo_id,
@@ -1945,13 +2047,21 @@ impl InspectionScheduling {
                 r.fee_pence / 100,
                 r.fee_pence % 100
             );
+            if cancelled {
+                description = format!(
+                    "Cancelled: {}. {description}",
+                    r.cancel_reason.as_deref().unwrap_or("no reason recorded")
+                );
+            }
             let week = on_site_week(r.on_site_date);
             events.push(CalendarEvent {
                 uid: format!("{}-on-site@almo-exchange", r.id),
-                summary: format!("ALMO inspection on site: {almo}"),
+                summary: marked(format!("ALMO inspection on site: {almo}")),
                 description: description.clone(),
                 first_day: week.start,
                 last_day: week.end,
+                sequence,
+                cancelled,
             });
             let planned = planned_of(r);
             let actual = actual_dates(r);
@@ -1962,10 +2072,12 @@ impl InspectionScheduling {
                 };
                 events.push(CalendarEvent {
                     uid: format!("{}-{}@almo-exchange", r.id, stage.label().replace(' ', "-")),
-                    summary: format!("{almo}: {}{kind}", stage.label()),
+                    summary: marked(format!("{almo}: {}{kind}", stage.label())),
                     description: description.clone(),
                     first_day: day,
                     last_day: day,
+                    sequence,
+                    cancelled,
                 });
             }
         }

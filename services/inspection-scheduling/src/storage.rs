@@ -16,6 +16,7 @@ use sea_orm::{
     QuerySelect, Set,
 };
 
+use crate::domain::cancellation::InspectionStatus;
 use crate::domain::outcome::Prospects;
 use crate::domain::readiness::{Blackout, History, Readiness};
 use crate::domain::team::{Inspector, InspectorRole};
@@ -236,6 +237,8 @@ pub async fn staff(
             .column(insp_inspection::Column::AlmoId)
             .column(insp_inspection::Column::CouncilId)
             .filter(insp_inspection::Column::Id.is_in(inspection_ids))
+            // A cancelled inspection's team never inspected the authority.
+            .filter(standing())
             .into_tuple::<(String, String, String)>()
             .all(conn)
             .await?
@@ -367,13 +370,20 @@ pub async fn add_unavailability(
     Ok(true)
 }
 
+/// Inspections that stand: not cancelled. Every rule that looks at inspections looks at these.
+fn standing() -> Condition {
+    Condition::all().add(insp_inspection::Column::Status.ne(InspectionStatus::Cancelled.as_str()))
+}
+
 /// What has happened to an ALMO's inspections, and its latest outcome (stars, prospects).
+/// Cancelled inspections count for nothing.
 pub async fn history(
     conn: &impl ConnectionTrait,
     almo_id: &str,
 ) -> Result<(History, Option<(u8, Prospects)>), DbErr> {
     let rows = insp_inspection::Entity::find()
         .filter(insp_inspection::Column::AlmoId.eq(almo_id))
+        .filter(standing())
         .order_by_asc(insp_inspection::Column::OnSiteDate)
         .all(conn)
         .await?;
@@ -458,14 +468,18 @@ fn visible_to(p: &Principal) -> Condition {
     }
 }
 
+/// A page of the inspections `p` may see with one of `statuses`.
 pub async fn list_inspections(
     conn: &impl ConnectionTrait,
     p: &Principal,
     almo_id: Option<&str>,
+    statuses: &[InspectionStatus],
     after: Option<String>,
     limit: u64,
 ) -> Result<Vec<insp_inspection::Model>, DbErr> {
-    let mut q = insp_inspection::Entity::find().filter(visible_to(p));
+    let mut q = insp_inspection::Entity::find()
+        .filter(visible_to(p))
+        .filter(insp_inspection::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
     if let Some(a) = almo_id {
         q = q.filter(insp_inspection::Column::AlmoId.eq(a));
     }
@@ -485,6 +499,7 @@ pub async fn latest_outcome(
 ) -> Result<Option<insp_inspection::Model>, DbErr> {
     insp_inspection::Entity::find()
         .filter(insp_inspection::Column::AlmoId.eq(almo_id))
+        .filter(standing())
         .filter(insp_inspection::Column::Stars.is_not_null())
         .order_by_desc(insp_inspection::Column::ScoreLetterActual)
         .one(conn)
@@ -590,6 +605,7 @@ pub async fn open_inspections_in(
 ) -> Result<Vec<insp_inspection::Model>, DbErr> {
     insp_inspection::Entity::find()
         .filter(insp_inspection::Column::OpenAlmoId.is_not_null())
+        .filter(standing())
         .filter(insp_inspection::Column::OnSiteDate.gte(period.start))
         .filter(insp_inspection::Column::OnSiteDate.lte(period.end))
         .order_by_asc(insp_inspection::Column::Id)
@@ -597,7 +613,8 @@ pub async fn open_inspections_in(
         .await
 }
 
-/// The inspections an inspector has been or is on, by on-site date.
+/// The inspections an inspector has been or is on, by on-site date, cancelled ones included (a
+/// calendar shows them cancelled so that subscribers remove them).
 pub async fn inspections_of_inspector(
     conn: &impl ConnectionTrait,
     inspector_id: &str,
@@ -619,7 +636,7 @@ pub async fn inspections_of_inspector(
         .await
 }
 
-/// An ALMO's inspections, by on-site date.
+/// An ALMO's inspections, by on-site date, cancelled ones included.
 pub async fn inspections_of_almo(
     conn: &impl ConnectionTrait,
     almo_id: &str,
@@ -716,18 +733,79 @@ pub async fn rebook_inspection(
     Ok(true)
 }
 
-/// Removes a booking not yet on site, its team and its members' weeks, if it is still at
-/// `expected_version`. False when the etag is stale.
+/// An id for a new booking: the ALMO and its Monday, numbered when a cancelled inspection
+/// already holds that id (`LEEDS-ENE-HOMES-2007-10-22-2`).
+pub async fn free_inspection_id(
+    conn: &impl ConnectionTrait,
+    almo_id: &str,
+    monday: NaiveDate,
+) -> Result<String, DbErr> {
+    let base = format!("{almo_id}-{monday}");
+    let taken: Vec<String> = insp_inspection::Entity::find()
+        .select_only()
+        .column(insp_inspection::Column::Id)
+        .filter(insp_inspection::Column::Id.starts_with(&base))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    if !taken.contains(&base) {
+        return Ok(base);
+    }
+    Ok((2..)
+        .map(|n| format!("{base}-{n}"))
+        .find(|id| !taken.contains(id))
+        .expect("an unused number"))
+}
+
+/// Who cancelled an inspection, when and why.
+pub struct Cancellation<'a> {
+    pub reason: &'a str,
+    pub subject: &'a str,
+    pub organisation_id: &'a str,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Cancels a booking not yet on site if it is still at `expected_version`: kept, with the
+/// cancellation, but no longer the ALMO's open inspection and holding none of its members'
+/// weeks (their rows go; the team rows stay to be seen). False when the etag is stale.
 pub async fn cancel_inspection(
     conn: &impl ConnectionTrait,
     id: &str,
     expected_version: i64,
+    c: &Cancellation<'_>,
 ) -> Result<bool, DbErr> {
-    delete_team(conn, id).await?;
-    let res = insp_inspection::Entity::delete_many()
+    let res = insp_inspection::Entity::update_many()
+        .col_expr(
+            insp_inspection::Column::Status,
+            Expr::value(InspectionStatus::Cancelled.as_str()),
+        )
+        .col_expr(
+            insp_inspection::Column::OpenAlmoId,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(insp_inspection::Column::CancelReason, Expr::value(c.reason))
+        .col_expr(insp_inspection::Column::CancelledBy, Expr::value(c.subject))
+        .col_expr(
+            insp_inspection::Column::CancelledByOrg,
+            Expr::value(c.organisation_id),
+        )
+        .col_expr(insp_inspection::Column::CancelledAt, Expr::value(c.at))
+        .col_expr(
+            insp_inspection::Column::Version,
+            Expr::value(expected_version + 1),
+        )
+        .col_expr(insp_inspection::Column::UpdatedAt, Expr::value(c.at))
         .filter(insp_inspection::Column::Id.eq(id))
         .filter(insp_inspection::Column::Version.eq(expected_version))
+        .filter(standing())
         .exec(conn)
         .await?;
-    Ok(res.rows_affected == 1)
+    if res.rows_affected != 1 {
+        return Ok(false);
+    }
+    insp_inspector_week::Entity::delete_many()
+        .filter(insp_inspector_week::Column::InspectionId.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(true)
 }

@@ -703,6 +703,7 @@ async fn each_sees_only_the_inspections_it_may() {
                 almo_id: almo.into(),
                 page_size: 0,
                 page_token: String::new(),
+                statuses: vec![],
             },
             org,
             role,
@@ -1281,10 +1282,25 @@ fn move_to(
 }
 
 fn cancel(request_id: &str, inspection_id: &str, etag: &str) -> pb::CancelInspectionRequest {
+    cancel_because(
+        request_id,
+        inspection_id,
+        etag,
+        "the ALMO's chief executive has left; the board asked to postpone",
+    )
+}
+
+fn cancel_because(
+    request_id: &str,
+    inspection_id: &str,
+    etag: &str,
+    reason: &str,
+) -> pb::CancelInspectionRequest {
     pb::CancelInspectionRequest {
         request_id: request_id.into(),
         inspection_id: inspection_id.into(),
         etag: etag.into(),
+        reason: reason.into(),
     }
 }
 
@@ -1584,13 +1600,17 @@ async fn moving_or_cancelling_a_booking_frees_the_week_and_keeps_one_open_inspec
         .inspection
         .unwrap();
     assert_eq!(replay.inspection_id, id);
-    let err = client
+    // Kept, cancelled.
+    let kept = client
         .get_inspection(ins(GetInspectionRequest {
             inspection_id: id.clone(),
         }))
         .await
-        .unwrap_err();
-    assert_eq!(err.code(), Code::NotFound);
+        .unwrap()
+        .into_inner()
+        .inspection
+        .unwrap();
+    assert_eq!(kept.status(), pb::InspectionStatus::Cancelled);
     let rebooked = book(
         &mut client,
         "b-after",
@@ -1716,6 +1736,7 @@ async fn replan_after_a_drop_out_is_applied_so_no_booking_names_the_dropped_insp
                 almo_id: a.almo_id.clone(),
                 page_size: 0,
                 page_token: String::new(),
+                statuses: vec![],
             }))
             .await
             .unwrap()
@@ -1795,4 +1816,514 @@ async fn replan_after_a_drop_out_is_applied_so_no_booking_names_the_dropped_insp
         )))
         .await
         .unwrap();
+}
+
+// Cancellations: a cancelled inspection is kept, with who cancelled it, when and why; it holds no
+// inspector's week and counts for no rule.
+
+async fn get(client: &mut Client, id: &str) -> pb::Inspection {
+    client
+        .get_inspection(ins(GetInspectionRequest {
+            inspection_id: id.into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .inspection
+        .unwrap()
+}
+
+async fn cancel_ok(client: &mut Client, request: pb::CancelInspectionRequest) -> pb::Inspection {
+    client
+        .cancel_inspection(ins(request))
+        .await
+        .unwrap()
+        .into_inner()
+        .inspection
+        .unwrap()
+}
+
+#[tokio::test]
+async fn cancelled_inspection_is_kept_with_who_cancelled_it_when_and_why() {
+    let (_app, mut client) = app().await;
+    let ene = book_leeds_ene(&mut client).await;
+    assert_eq!(ene.status(), pb::InspectionStatus::Booked);
+    assert!(ene.cancellation.is_none());
+    let id = ene.inspection_id.clone();
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+
+    let request = cancel_because("c-1", &id, "v1", "  lead inspector's caseload moved  ");
+    let cancelled = cancel_ok(&mut client, request.clone()).await;
+    assert_eq!(cancelled.status(), pb::InspectionStatus::Cancelled);
+    assert_eq!(cancelled.etag, "v2");
+    let c = cancelled.cancellation.clone().unwrap();
+    assert_eq!(c.reason, "lead inspector's caseload moved");
+    assert_eq!(c.cancelled_by_organisation_id, INSPECTORATE);
+    assert_eq!(c.cancelled_by, format!("inspectorate@{INSPECTORATE}"));
+    let at = c.cancel_time.unwrap().seconds;
+    assert!((before - 5..=before + 60).contains(&at), "{at} vs {before}");
+    // The team and the week as they were booked stay to be seen.
+    assert_eq!(cancelled.on_site_start_date, "2007-10-22");
+    assert_eq!(team_ids(&cancelled).len(), 4);
+
+    // GetInspection shows it to the inspectorate and to the ALMO itself.
+    let read = get(&mut client, &id).await;
+    assert_eq!(read, cancelled);
+    let own = client
+        .get_inspection(authed(
+            GetInspectionRequest {
+                inspection_id: id.clone(),
+            },
+            LEEDS_ENE,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .inspection
+        .unwrap();
+    assert_eq!(own.status(), pb::InspectionStatus::Cancelled);
+    assert_eq!(own.cancellation.unwrap().reason, c.reason);
+
+    // The same request again replays the answer; another request is refused.
+    let replay = cancel_ok(&mut client, request).await;
+    assert_eq!(replay, cancelled);
+    let err = client
+        .cancel_inspection(ins(cancel("c-2", &id, "v2")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(reason(&err), "INSPECTION_CANCELLED");
+    assert!(err.message().contains(&id), "{}", err.message());
+    assert_eq!(get(&mut client, &id).await.etag, "v2");
+}
+
+#[tokio::test]
+async fn cancellation_needs_a_reason() {
+    let (_app, mut client) = app().await;
+    let ene = book_leeds_ene(&mut client).await;
+    let id = ene.inspection_id.clone();
+    let long = "x".repeat(501);
+    for (i, why) in ["", "   \n\t", long.as_str()].iter().enumerate() {
+        let err = client
+            .cancel_inspection(ins(cancel_because(&format!("c-{i}"), &id, "v1", why)))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{why:?}");
+        assert_eq!(bad_fields(&err), vec!["reason"], "{why:?}");
+    }
+    // Nothing changed; 500 characters is enough.
+    let still = get(&mut client, &id).await;
+    assert_eq!(still.status(), pb::InspectionStatus::Booked);
+    assert_eq!(still.etag, "v1");
+    let done = cancel_ok(
+        &mut client,
+        cancel_because("c-ok", &id, "v1", &"y".repeat(500)),
+    )
+    .await;
+    assert_eq!(done.cancellation.unwrap().reason.chars().count(), 500);
+}
+
+#[tokio::test]
+async fn cancelled_inspection_frees_its_inspectors_weeks() {
+    let (_app, mut client) = app().await;
+    let ene = book_leeds_ene(&mut client).await;
+    declare_leeds_wnw(&mut client).await;
+    // While booked, the team is taken that week.
+    let err = client
+        .book_inspection(ins(booking("b-wnw-1", LEEDS_WNW, "2007-10-22", LEEDS_TEAM)))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "INSPECTOR_DOUBLE_BOOKED");
+    cancel_ok(&mut client, cancel("c-ene", &ene.inspection_id, "v1")).await;
+
+    // The same inspectors, the same week, another ALMO.
+    let wnw = book(&mut client, "b-wnw-2", LEEDS_WNW, "2007-10-22", LEEDS_TEAM).await;
+    assert_eq!(wnw.status(), pb::InspectionStatus::Booked);
+    assert_eq!(team_ids(&wnw).len(), 4);
+    // Their unavailability over that week is now refused for the new booking only.
+    let err = client
+        .record_unavailability(ins(leave(
+            "u-patel",
+            "LEAD-PATEL",
+            "2007-10-22",
+            "2007-10-26",
+            "v1",
+        )))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "INSPECTOR_BOOKED");
+    assert!(
+        err.message().contains(&wnw.inspection_id),
+        "{}",
+        err.message()
+    );
+    assert!(
+        !err.message().contains(&ene.inspection_id),
+        "{}",
+        err.message()
+    );
+}
+
+#[tokio::test]
+async fn almo_may_be_booked_again_for_the_same_week_after_cancelling() {
+    let (_app, mut client) = app().await;
+    let ene = book_leeds_ene(&mut client).await;
+    // One open inspection per ALMO while it is booked.
+    let err = client
+        .book_inspection(ins(booking("b-2", LEEDS_ENE, "2007-10-29", LEEDS_TEAM)))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "INSPECTION_IN_PROGRESS");
+    cancel_ok(&mut client, cancel("c-ene", &ene.inspection_id, "v1")).await;
+
+    // The same ALMO, the same Monday, the same team: nothing of the cancelled row stands in the way.
+    let again = book(&mut client, "b-3", LEEDS_ENE, "2007-10-22", LEEDS_TEAM).await;
+    assert_eq!(again.status(), pb::InspectionStatus::Booked);
+    assert_ne!(again.inspection_id, ene.inspection_id);
+    assert_eq!(again.on_site_start_date, "2007-10-22");
+    assert_eq!(again.etag, "v1");
+    assert_eq!(
+        get(&mut client, &ene.inspection_id).await.status(),
+        pb::InspectionStatus::Cancelled
+    );
+    // And the new booking is the ALMO's one open inspection again.
+    let err = client
+        .book_inspection(ins(booking("b-4", LEEDS_ENE, "2007-11-05", LEEDS_TEAM)))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "INSPECTION_IN_PROGRESS");
+    // Cancel that one too, and book the week a third time.
+    cancel_ok(&mut client, cancel("c-again", &again.inspection_id, "v1")).await;
+    let third = book(&mut client, "b-5", LEEDS_ENE, "2007-10-22", LEEDS_TEAM).await;
+    assert_ne!(third.inspection_id, again.inspection_id);
+    assert_ne!(third.inspection_id, ene.inspection_id);
+}
+
+#[tokio::test]
+async fn cancelled_inspection_cannot_be_moved() {
+    let (_app, mut client) = app().await;
+    let ene = book_leeds_ene(&mut client).await;
+    let id = ene.inspection_id.clone();
+    let cancelled = cancel_ok(&mut client, cancel("c-ene", &id, "v1")).await;
+    let etag = cancelled.etag.clone();
+
+    let err = client
+        .move_inspection(ins(move_to("m-1", &id, "2007-10-29", &[], &etag)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(reason(&err), "INSPECTION_CANCELLED");
+    let err = client
+        .replace_team_member(ins(replace(
+            "r-1",
+            &id,
+            "INSP-KOWALSKI",
+            "INSP-BRENNAN",
+            &etag,
+        )))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "INSPECTION_CANCELLED");
+    let err = client
+        .record_stage_date(ins(RecordStageDateRequest {
+            request_id: "s-1".into(),
+            inspection_id: id.clone(),
+            stage: pb::Stage::OnSite as i32,
+            actual_date: "2007-10-22".into(),
+            etag: etag.clone(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "INSPECTION_CANCELLED");
+    let err = client
+        .record_outcome(ins(RecordOutcomeRequest {
+            request_id: "o-1".into(),
+            inspection_id: id.clone(),
+            stars: 2,
+            prospects: pb::Prospects::Promising as i32,
+            score_letter_date: "2008-01-07".into(),
+            etag: etag.clone(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(reason(&err), "INSPECTION_CANCELLED");
+    // Nothing changed.
+    assert_eq!(get(&mut client, &id).await, cancelled);
+}
+
+#[tokio::test]
+async fn list_inspections_hides_cancelled_unless_asked() {
+    let (_app, mut client) = app().await;
+    let ene = book_leeds_ene(&mut client).await;
+    cancel_ok(&mut client, cancel("c-ene", &ene.inspection_id, "v1")).await;
+    let again = book(&mut client, "b-again", LEEDS_ENE, "2007-11-05", LEEDS_TEAM).await;
+    let list = |statuses: &[pb::InspectionStatus]| ListInspectionsRequest {
+        almo_id: LEEDS_ENE.into(),
+        page_size: 0,
+        page_token: String::new(),
+        statuses: statuses.iter().map(|s| *s as i32).collect(),
+    };
+    let ids = |r: pb::ListInspectionsResponse| -> Vec<String> {
+        r.inspections.into_iter().map(|i| i.inspection_id).collect()
+    };
+    // Unasked: what callers saw before, the booking only; the ALMO likewise.
+    let seen = client
+        .list_inspections(ins(list(&[])))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ids(seen), vec![again.inspection_id.clone()]);
+    let own = client
+        .list_inspections(authed(list(&[]), LEEDS_ENE, Role::AlmoOfficer))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ids(own), vec![again.inspection_id.clone()]);
+    let cancelled = client
+        .list_inspections(ins(list(&[pb::InspectionStatus::Cancelled])))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(cancelled.inspections.len(), 1);
+    assert_eq!(
+        cancelled.inspections[0].status(),
+        pb::InspectionStatus::Cancelled
+    );
+    assert_eq!(cancelled.inspections[0].inspection_id, ene.inspection_id);
+    let mut both = ids(client
+        .list_inspections(ins(list(&[
+            pb::InspectionStatus::Booked,
+            pb::InspectionStatus::Cancelled,
+        ])))
+        .await
+        .unwrap()
+        .into_inner());
+    both.sort();
+    let mut want = vec![ene.inspection_id.clone(), again.inspection_id.clone()];
+    want.sort();
+    assert_eq!(both, want);
+    // Another ALMO sees neither, cancelled or not.
+    let other = client
+        .list_inspections(authed(
+            ListInspectionsRequest {
+                almo_id: String::new(),
+                ..list(&[pb::InspectionStatus::Cancelled])
+            },
+            LEEDS_WNW,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(other.inspections.is_empty(), "{other:?}");
+    let err = client
+        .list_inspections(ins(ListInspectionsRequest {
+            statuses: vec![7],
+            ..list(&[])
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), vec!["statuses"]);
+}
+
+#[tokio::test]
+async fn cancelled_inspection_shows_in_calendar_as_cancelled() {
+    use almo_proto::inspection::ExportCalendarRequest;
+    use almo_proto::inspection::export_calendar_request::Owner;
+
+    let (_app, mut client) = app().await;
+    let ene = book_leeds_ene(&mut client).await;
+    let export = |owner: Owner| ExportCalendarRequest { owner: Some(owner) };
+    let on_site_uid = format!("UID:{}-on-site@almo-exchange", ene.inspection_id);
+    let event = |cal: &str| -> String {
+        let flat = cal.replace("\r\n ", "");
+        let start = flat.find(&on_site_uid).expect("the on-site event");
+        let end = start + flat[start..].find("END:VEVENT").unwrap();
+        flat[start..end].to_string()
+    };
+    let before = client
+        .export_calendar(ins(export(Owner::AlmoId(LEEDS_ENE.into()))))
+        .await
+        .unwrap()
+        .into_inner();
+    let booked = event(&before.calendar);
+    assert!(booked.contains("SEQUENCE:0\r\n"), "{booked}");
+    assert!(booked.contains("STATUS:CONFIRMED\r\n"), "{booked}");
+
+    cancel_ok(&mut client, cancel("c-ene", &ene.inspection_id, "v1")).await;
+    for (i, owner) in [
+        Owner::AlmoId(LEEDS_ENE.into()),
+        Owner::InspectorId("LEAD-PATEL".into()),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let after = client
+            .export_calendar(ins(export(owner)))
+            .await
+            .unwrap()
+            .into_inner();
+        // Kept, not dropped, so that subscribed calendars remove it (RFC 5545 §3.8.1.11, §3.8.7.4).
+        if i == 0 {
+            assert_eq!(after.event_count, before.event_count);
+        }
+        let cancelled = event(&after.calendar);
+        assert!(cancelled.contains("STATUS:CANCELLED\r\n"), "{cancelled}");
+        assert!(cancelled.contains("SEQUENCE:1\r\n"), "{cancelled}");
+        assert!(cancelled.contains("SUMMARY:Cancelled: "), "{cancelled}");
+        // Every event of the inspection, the milestones too.
+        let flat = after.calendar.replace("\r\n ", "");
+        assert_eq!(flat.matches("STATUS:CANCELLED").count(), 5, "{flat}");
+    }
+}
+
+#[tokio::test]
+async fn cancelled_inspection_does_not_count_as_having_inspected_the_authority() {
+    use almo_proto::inspection::ListInspectorsRequest;
+
+    let (_app, mut client) = app().await;
+    let ene = book_leeds_ene(&mut client).await;
+    let inspected = |r: pb::ListInspectorsResponse| -> Vec<String> {
+        r.inspectors
+            .into_iter()
+            .find(|i| i.inspector_id == "INSP-WALSH")
+            .unwrap()
+            .inspected_organisation_ids
+    };
+    let request = || ListInspectorsRequest {
+        role: pb::InspectorRole::Inspector as i32,
+        page_size: 100,
+        page_token: String::new(),
+    };
+    let booked = inspected(
+        client
+            .list_inspectors(ins(request()))
+            .await
+            .unwrap()
+            .into_inner(),
+    );
+    assert!(booked.contains(&LEEDS_ENE.to_string()), "{booked:?}");
+    cancel_ok(&mut client, cancel("c-ene", &ene.inspection_id, "v1")).await;
+    let after = inspected(
+        client
+            .list_inspectors(ins(request()))
+            .await
+            .unwrap()
+            .into_inner(),
+    );
+    assert!(!after.contains(&LEEDS_ENE.to_string()), "{after:?}");
+}
+
+#[tokio::test]
+async fn almo_inspections_move_replace_member_and_cancel_commands_print_what_changed() {
+    use almo_inspection_scheduling::cli::{self, Server};
+
+    let (app, mut client) = app().await;
+    let ene = book_leeds_ene(&mut client).await;
+    let id = ene.inspection_id.clone();
+    let server = Server {
+        addr: format!("http://{}", app.addr),
+        token: almo_testkit::token(INSPECTORATE, Role::Inspectorate),
+    };
+
+    // Without --etag the command reads the inspection's current etag.
+    let moved = cli::move_inspection(&server, &id, "2007-10-29", &[], None, "cli-m")
+        .await
+        .unwrap();
+    assert_eq!(
+        moved,
+        format!(
+            "moved {id} to the week of 2007-10-29, team LEAD-PATEL, INSP-KOWALSKI, INSP-WALSH, TIA-HALL (etag v2)"
+        )
+    );
+    assert_eq!(get(&mut client, &id).await.on_site_start_date, "2007-10-29");
+    let replaced = cli::replace_team_member(
+        &server,
+        &id,
+        "INSP-KOWALSKI",
+        "INSP-BRENNAN",
+        Some("v2"),
+        "cli-r",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        replaced,
+        format!("replaced INSP-KOWALSKI with INSP-BRENNAN on {id}, week of 2007-10-29 (etag v3)")
+    );
+    // A refusal prints the server's reason and the field.
+    let err = cli::cancel_inspection(&server, &id, " ", None, "cli-c0")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("InvalidArgument"), "{err}");
+    assert!(err.contains("reason: required"), "{err}");
+    let stale = cli::move_inspection(&server, &id, "2007-11-05", &[], Some("v1"), "cli-m2")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(stale.contains("Aborted"), "{stale}");
+    let cancelled = cli::cancel_inspection(&server, &id, "postponed by the board", None, "cli-c")
+        .await
+        .unwrap();
+    assert_eq!(
+        cancelled,
+        format!("cancelled {id} (week of 2007-10-29): postponed by the board (etag v4)")
+    );
+    let again = cli::cancel_inspection(&server, &id, "again", None, "cli-c2")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(again.contains("INSPECTION_CANCELLED"), "{again}");
+    assert!(again.contains("FailedPrecondition"), "{again}");
+}
+
+#[tokio::test]
+async fn cancelled_inspection_is_not_pinned_in_a_programme() {
+    use almo_proto::common::{FinancialYear, Period, PeriodKind};
+    use almo_proto::inspection::ProposeProgrammeRequest;
+
+    let (_app, mut client) = app().await;
+    let ene = book_leeds_ene(&mut client).await;
+    let request = ProposeProgrammeRequest {
+        // 2007/08 Q3: October to December 2007.
+        quarter: Some(Period {
+            year: Some(FinancialYear { start_year: 2007 }),
+            kind: PeriodKind::Quarter as i32,
+            number: 3,
+        }),
+        almo_ids: vec![LEEDS_ENE.into()],
+        seed: 42,
+        max_steps: 20,
+        time_budget_ms: 5000,
+        dropped_inspector_id: String::new(),
+    };
+    let before = client
+        .propose_programme(ins(request.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        before
+            .assignments
+            .iter()
+            .any(|a| a.pinned && a.almo_id == LEEDS_ENE)
+    );
+    cancel_ok(&mut client, cancel("c-ene", &ene.inspection_id, "v1")).await;
+    let after = client
+        .propose_programme(ins(request))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(after.assignments.iter().all(|a| !a.pinned), "{after:?}");
+    // The ALMO is placed afresh, in a week that keeps every hard rule.
+    assert!(
+        after.assignments.iter().any(|a| a.almo_id == LEEDS_ENE),
+        "{after:?}"
+    );
 }

@@ -25,6 +25,14 @@ pub struct Model {
     pub version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// 'booked' or 'cancelled'. A cancelled inspection is kept: its `open_almo_id` is NULL and its
+    /// members' `insp_inspector_weeks` rows are gone, so it holds neither the ALMO nor the weeks.
+    pub status: String,
+    /// Set once cancelled: why, who (token subject and organisation), when.
+    pub cancel_reason: Option<String>,
+    pub cancelled_by: Option<String>,
+    pub cancelled_by_org: Option<String>,
+    pub cancelled_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

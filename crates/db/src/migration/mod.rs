@@ -8,6 +8,7 @@ mod m20261123_100000_delivery_plan;
 mod m20261123_200000_pi_returns;
 mod m20261123_210000_pi_returns_export_index;
 mod m20261123_300000_inspection_scheduling;
+mod m20261123_310000_inspection_cancellations;
 mod m20261123_400000_sla_charging;
 
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_200000_pi_returns::Migration),
             Box::new(m20261123_210000_pi_returns_export_index::Migration),
             Box::new(m20261123_300000_inspection_scheduling::Migration),
+            Box::new(m20261123_310000_inspection_cancellations::Migration),
             Box::new(m20261123_400000_sla_charging::Migration),
         ]
     }

@@ -12,6 +12,12 @@ pub struct CalendarEvent {
     pub description: String,
     pub first_day: NaiveDate,
     pub last_day: NaiveDate,
+    /// Revision number (RFC 5545 §3.8.7.4): greater on every change, so a subscriber replaces
+    /// the copy it holds.
+    pub sequence: u32,
+    /// STATUS:CANCELLED rather than CONFIRMED (§3.8.1.11): kept in the feed so that subscribed
+    /// calendars remove the event instead of keeping the last copy they saw.
+    pub cancelled: bool,
 }
 
 /// TEXT escaping (RFC 5545 §3.3.11).
@@ -73,7 +79,22 @@ pub fn ics(name: &str, events: &[CalendarEvent], stamp: DateTime<Utc>) -> String
             format!("DTEND;VALUE=DATE:{}", ymd(end)),
             format!("SUMMARY:{}", escape(&e.summary)),
             format!("DESCRIPTION:{}", escape(&e.description)),
-            "TRANSP:OPAQUE".into(),
+            format!("SEQUENCE:{}", e.sequence),
+            format!(
+                "STATUS:{}",
+                if e.cancelled {
+                    "CANCELLED"
+                } else {
+                    "CONFIRMED"
+                }
+            ),
+            // A cancelled event no longer blocks the time.
+            if e.cancelled {
+                "TRANSP:TRANSPARENT"
+            } else {
+                "TRANSP:OPAQUE"
+            }
+            .into(),
             "END:VEVENT".into(),
         ] {
             fold(&l, &mut out);
@@ -101,6 +122,8 @@ mod tests {
             description: "Team: Owen Hughes (lead), Marta Kowalski; TIA Janet Green".into(),
             first_day: d("2008-11-03"),
             last_day: d("2008-11-07"),
+            sequence: 0,
+            cancelled: false,
         };
         let stamp = "2026-11-23T11:00:00Z".parse().unwrap();
         let text = ics("Lambeth Living inspections", &[e], stamp);
@@ -117,6 +140,23 @@ mod tests {
             "DESCRIPTION:Team: Owen Hughes (lead)\\, Marta Kowalski\\; TIA Janet Green\r\n"
         ));
         assert_eq!(text.matches("BEGIN:VEVENT").count(), 1);
+        assert!(flat.contains("SEQUENCE:0\r\nSTATUS:CONFIRMED\r\nTRANSP:OPAQUE\r\n"));
+    }
+
+    #[test]
+    fn cancelled_event_is_published_cancelled_with_a_greater_sequence() {
+        let e = CalendarEvent {
+            uid: "LEEDS-ENE-HOMES-2007-10-22-on-site@almo-exchange".into(),
+            summary: "Cancelled: ALMO inspection on site: Leeds ENE Homes".into(),
+            description: String::new(),
+            first_day: d("2007-10-22"),
+            last_day: d("2007-10-26"),
+            sequence: 1,
+            cancelled: true,
+        };
+        let text = unfold(&ics("n", &[e], "2026-01-01T00:00:00Z".parse().unwrap()));
+        assert!(text.contains("SEQUENCE:1\r\nSTATUS:CANCELLED\r\nTRANSP:TRANSPARENT\r\n"));
+        assert!(!text.contains("CONFIRMED"));
     }
 
     proptest! {
@@ -128,6 +168,8 @@ mod tests {
                 description: String::new(),
                 first_day: d("2004-05-10"),
                 last_day: d("2004-05-14"),
+                sequence: 0,
+                cancelled: false,
             };
             let text = ics("n", &[e], "2026-01-01T00:00:00Z".parse().unwrap());
             for line in text.split("\r\n") {

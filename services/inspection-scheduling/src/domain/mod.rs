@@ -2,6 +2,7 @@
 //! Nothing here knows about gRPC or the database.
 
 pub mod calendar;
+pub mod cancellation;
 pub mod fee;
 pub mod hard_rule;
 pub mod lifecycle;
