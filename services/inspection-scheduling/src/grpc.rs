@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use almo_auth::{OrgKind, Role};
+use almo_db::Begun;
 use almo_db::entity::{
     insp_inspection, insp_inspector, insp_readiness, insp_team_member, organisation,
 };
-use almo_db::{Begun, CallContext};
 use almo_directory::domain::region::canonical_region;
 use almo_proto::common::{Money, PeriodKind};
 use almo_proto::inspection::inspection_scheduling_service_server::InspectionSchedulingService;
@@ -23,7 +23,7 @@ use almo_proto::inspection::{
     RecordStageDateRequest, RecordStageDateResponse, RecordUnavailabilityRequest,
     RecordUnavailabilityResponse, ReplaceTeamMemberRequest, ReplaceTeamMemberResponse,
 };
-use almo_server::{AppError, Principal, ServiceContext, Violations, caller, method_path, paging};
+use almo_server::{AppError, Principal, ServiceContext, Violations, paging};
 use chrono::{NaiveDate, Utc};
 use std::time::Duration;
 use tonic::{Request, Response, Status};
@@ -63,21 +63,6 @@ pub struct InspectionScheduling {
 impl InspectionScheduling {
     pub fn new(ctx: ServiceContext) -> Self {
         Self { ctx }
-    }
-
-    async fn principal<T>(&self, req: &Request<T>) -> Result<Principal, AppError> {
-        self.ctx.access.principal(&caller(req)?).await
-    }
-
-    fn call_context(p: &Principal, method: &str, request_id: &str) -> CallContext {
-        tracing::Span::current().record("request_id", request_id);
-        CallContext {
-            subject: p.caller.subject.clone(),
-            organisation_id: p.caller.organisation_id.clone(),
-            role: p.caller.role.to_string(),
-            method: method_path(SERVICE_NAME, method),
-            request_id: request_id.to_string(),
-        }
     }
 
     /// The ALMO's directory entry, once the caller may read its data.
@@ -511,7 +496,7 @@ impl InspectionScheduling {
         &self,
         request: Request<DeclareReadinessRequest>,
     ) -> Result<Response<DeclareReadinessResponse>, AppError> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let almo_id = r.almo_id.trim().to_string();
         let mut v = Violations::new();
@@ -594,7 +579,7 @@ impl InspectionScheduling {
                 p.org.id, p.caller.role
             )));
         }
-        let ctx = Self::call_context(&p, "DeclareReadiness", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "DeclareReadiness", &r.request_id);
         let write = match self
             .ctx
             .db
@@ -645,7 +630,7 @@ impl InspectionScheduling {
         &self,
         request: Request<GetReadinessRequest>,
     ) -> Result<Response<GetReadinessResponse>, AppError> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let almo_id = request.get_ref().almo_id.trim();
         if almo_id.is_empty() {
             return Err(AppError::invalid("almo_id", "required"));
@@ -663,7 +648,7 @@ impl InspectionScheduling {
         &self,
         request: Request<CreateInspectorRequest>,
     ) -> Result<Response<CreateInspectorResponse>, AppError> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         check_code(&mut v, "inspector_id", &r.inspector_id);
@@ -701,7 +686,7 @@ impl InspectionScheduling {
         }
         v.into_result()?;
         require_inspectorate(&p, "manage inspectors")?;
-        let ctx = Self::call_context(&p, "CreateInspector", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "CreateInspector", &r.request_id);
         let write = match self
             .ctx
             .db
@@ -758,7 +743,7 @@ impl InspectionScheduling {
         &self,
         request: Request<RecordUnavailabilityRequest>,
     ) -> Result<Response<RecordUnavailabilityResponse>, AppError> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(r.inspector_id.trim().is_empty(), "inspector_id", "required");
@@ -782,7 +767,7 @@ impl InspectionScheduling {
         v.into_result()?;
         let period = period.expect("validated");
         require_inspectorate(&p, "record inspectors' unavailability")?;
-        let ctx = Self::call_context(&p, "RecordUnavailability", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "RecordUnavailability", &r.request_id);
         let write = match self
             .ctx
             .db
@@ -847,7 +832,7 @@ impl InspectionScheduling {
         &self,
         request: Request<ListInspectorsRequest>,
     ) -> Result<Response<ListInspectorsResponse>, AppError> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         let role = if r.role == 0 {
@@ -900,7 +885,7 @@ impl InspectionScheduling {
         &self,
         request: Request<FindSlotsRequest>,
     ) -> Result<Response<FindSlotsResponse>, AppError> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(r.almo_id.trim().is_empty(), "almo_id", "required");
@@ -1025,7 +1010,7 @@ impl InspectionScheduling {
         &self,
         request: Request<BookInspectionRequest>,
     ) -> Result<Response<BookInspectionResponse>, AppError> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let almo_id = r.almo_id.trim().to_string();
         let mut v = Violations::new();
@@ -1065,7 +1050,7 @@ impl InspectionScheduling {
         v.into_result()?;
         let monday = monday.expect("validated");
         require_inspectorate(&p, "book inspections")?;
-        let ctx = Self::call_context(&p, "BookInspection", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "BookInspection", &r.request_id);
         let write = match self
             .ctx
             .db
@@ -1151,7 +1136,7 @@ impl InspectionScheduling {
         &self,
         request: Request<RecordStageDateRequest>,
     ) -> Result<Response<RecordStageDateResponse>, AppError> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(
@@ -1181,7 +1166,7 @@ impl InspectionScheduling {
         v.into_result()?;
         let (stage, date) = (stage.expect("validated"), date.expect("validated"));
         require_inspectorate(&p, "record inspection stages")?;
-        let ctx = Self::call_context(&p, "RecordStageDate", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "RecordStageDate", &r.request_id);
         let write = match self
             .ctx
             .db
@@ -1234,7 +1219,7 @@ impl InspectionScheduling {
         &self,
         request: Request<RecordOutcomeRequest>,
     ) -> Result<Response<RecordOutcomeResponse>, AppError> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         v.check(
@@ -1258,7 +1243,7 @@ impl InspectionScheduling {
         v.into_result()?;
         let (prospects, letter) = (prospects.expect("validated"), letter.expect("validated"));
         require_inspectorate(&p, "record inspection outcomes")?;
-        let ctx = Self::call_context(&p, "RecordOutcome", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "RecordOutcome", &r.request_id);
         let write = match self
             .ctx
             .db
@@ -1304,7 +1289,7 @@ impl InspectionScheduling {
         &self,
         request: Request<GetInspectionRequest>,
     ) -> Result<Response<GetInspectionResponse>, AppError> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let id = request.get_ref().inspection_id.trim();
         if id.is_empty() {
             return Err(AppError::invalid("inspection_id", "required"));
@@ -1319,7 +1304,7 @@ impl InspectionScheduling {
         &self,
         request: Request<ListInspectionsRequest>,
     ) -> Result<Response<ListInspectionsResponse>, AppError> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         let size = v.take("page_size", paging::page_size(r.page_size));
@@ -1375,7 +1360,7 @@ impl InspectionScheduling {
         &self,
         request: Request<GetFundingEligibilityRequest>,
     ) -> Result<Response<GetFundingEligibilityResponse>, AppError> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let almo_id = request.get_ref().almo_id.trim();
         if almo_id.is_empty() {
             return Err(AppError::invalid("almo_id", "required"));
@@ -1419,7 +1404,7 @@ impl InspectionScheduling {
         &self,
         request: Request<ProposeProgrammeRequest>,
     ) -> Result<Response<ProposeProgrammeResponse>, AppError> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
         let quarter = match &r.quarter {
@@ -1757,7 +1742,7 @@ impl InspectionScheduling {
         &self,
         request: Request<ReplaceTeamMemberRequest>,
     ) -> Result<Response<ReplaceTeamMemberResponse>, AppError> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let id = r.inspection_id.trim();
         let leaving = r.leaving_inspector_id.trim();
@@ -1774,7 +1759,7 @@ impl InspectionScheduling {
         v.require_etag(&r.etag, "the inspection's etag as last read");
         v.into_result()?;
         require_inspectorate(&p, "change inspection teams")?;
-        let ctx = Self::call_context(&p, "ReplaceTeamMember", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "ReplaceTeamMember", &r.request_id);
         let write = match self
             .ctx
             .db
@@ -1847,7 +1832,7 @@ impl InspectionScheduling {
         &self,
         request: Request<MoveInspectionRequest>,
     ) -> Result<Response<MoveInspectionResponse>, AppError> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let id = r.inspection_id.trim();
         let mut v = Violations::new();
@@ -1878,7 +1863,7 @@ impl InspectionScheduling {
         v.into_result()?;
         let monday = monday.expect("validated");
         require_inspectorate(&p, "move inspections")?;
-        let ctx = Self::call_context(&p, "MoveInspection", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "MoveInspection", &r.request_id);
         let write = match self
             .ctx
             .db
@@ -1924,7 +1909,7 @@ impl InspectionScheduling {
         &self,
         request: Request<CancelInspectionRequest>,
     ) -> Result<Response<CancelInspectionResponse>, AppError> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let id = r.inspection_id.trim();
         let mut v = Violations::new();
@@ -1937,7 +1922,7 @@ impl InspectionScheduling {
         v.into_result()?;
         let why = why.expect("validated");
         require_inspectorate(&p, "cancel inspections")?;
-        let ctx = Self::call_context(&p, "CancelInspection", &r.request_id);
+        let ctx = p.call_context(SERVICE_NAME, "CancelInspection", &r.request_id);
         let write = match self
             .ctx
             .db
@@ -1980,7 +1965,7 @@ impl InspectionScheduling {
         &self,
         request: Request<ExportCalendarRequest>,
     ) -> Result<Response<ExportCalendarResponse>, AppError> {
-        let p = self.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let conn = self.ctx.db.conn();
         let (name, rows) = match &request.get_ref().owner {
             Some(pb::export_calendar_request::Owner::InspectorId(id)) if !id.trim().is_empty() => {
