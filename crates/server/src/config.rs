@@ -24,6 +24,8 @@ pub struct DatabaseArgs {
     #[arg(
         long,
         env = "ALMO_DATABASE_URL",
+        // It may carry a password: `--help` must not print it.
+        hide_env_values = true,
         default_value = "sqlite://data/almo.db?mode=rwc"
     )]
     pub database_url: String,

@@ -55,3 +55,25 @@ async fn migrate_loads_the_indicator_catalogue_once_so_standalone_plans_can_name
     );
     conn.close().await.unwrap();
 }
+
+#[test]
+fn help_never_prints_the_database_password() {
+    for command in [["up", "--help"], ["migrate", "--help"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_almo"))
+            .args(command)
+            .env(
+                "ALMO_DATABASE_URL",
+                "postgres://almo:s3cret-pw@db.internal/almo",
+            )
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains("ALMO_DATABASE_URL"), "{help}");
+        assert!(
+            !help.contains("s3cret-pw"),
+            "`almo {}` printed the password:\n{help}",
+            command.join(" ")
+        );
+    }
+}
