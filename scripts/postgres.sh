@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts a throw-away PostgreSQL on 127.0.0.1 for the integration tests and prints the URLs to
-# export: ALMO_TEST_DATABASE_URL (plain) and ALMO_TEST_DATABASE_TLS_URL (the same database over
+# export: ALMO_TEST_DATABASE_URL (plain: sslmode=disable) and ALMO_TEST_DATABASE_TLS_URL (the same database over
 # TLS, sslmode=verify-full against a throw-away CA generated with openssl into the server's
 # directory; the server certificate names 127.0.0.1 and localhost). The server accepts both.
 # Installs Debian's postgresql package when it is missing.
@@ -74,7 +74,7 @@ case "${1:-}" in
       start >&2
     as_postgres "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE DATABASE almo_test" >&2
     echo "export ALMO_PG_DIR=$dir"
-    echo "export ALMO_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:$port/almo_test"
+    echo "export ALMO_TEST_DATABASE_URL='postgres://postgres@127.0.0.1:$port/almo_test?sslmode=disable'"
     # Quoted: the query's & and ? must survive the eval.
     echo "export ALMO_TEST_DATABASE_TLS_URL='postgres://postgres@127.0.0.1:$port/almo_test?sslmode=verify-full&sslrootcert=$dir/ca.crt'"
     ;;
