@@ -316,83 +316,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Inspections {
-            command:
-                InspectionsCommand::Calendar {
-                    almo,
-                    inspector,
-                    addr,
-                    token,
-                },
-        } => {
-            use almo_inspection_scheduling::cli::{CalendarOwner, calendar};
-            let owner = match (almo, inspector) {
-                (Some(a), _) => CalendarOwner::Almo(a),
-                (None, Some(i)) => CalendarOwner::Inspector(i),
-                (None, None) => bail!("--almo or --inspector"),
-            };
-            print!("{}", calendar(&addr, &token, owner).await?);
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Inspections {
-            command:
-                InspectionsCommand::Move {
-                    inspection,
-                    week,
-                    team,
-                    write,
-                },
-        } => {
-            let done = almo_inspection_scheduling::cli::move_inspection(
-                &write.server(),
-                &inspection,
-                &week,
-                &team,
-                write.etag.as_deref(),
-                &write.request_id(),
-            )
-            .await?;
-            println!("{done}");
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Inspections {
-            command:
-                InspectionsCommand::Cancel {
-                    inspection,
-                    reason,
-                    write,
-                },
-        } => {
-            let done = almo_inspection_scheduling::cli::cancel_inspection(
-                &write.server(),
-                &inspection,
-                &reason,
-                write.etag.as_deref(),
-                &write.request_id(),
-            )
-            .await?;
-            println!("{done}");
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Inspections {
-            command:
-                InspectionsCommand::ReplaceMember {
-                    inspection,
-                    leaving,
-                    joining,
-                    write,
-                },
-        } => {
-            let done = almo_inspection_scheduling::cli::replace_team_member(
-                &write.server(),
-                &inspection,
-                &leaving,
-                &joining,
-                write.etag.as_deref(),
-                &write.request_id(),
-            )
-            .await?;
-            println!("{done}");
+        Command::Inspections { command } => {
+            print!("{}", run_inspections(command).await?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Pi { command } => {
@@ -440,6 +365,76 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Healthcheck { addr, service } => Ok(almo_server::healthcheck(addr, service).await),
     }
+}
+
+/// `almo inspections ...`: what to print (an iCalendar file, or one line saying what changed).
+async fn run_inspections(command: InspectionsCommand) -> anyhow::Result<String> {
+    use almo_inspection_scheduling::cli;
+    let changed = match command {
+        InspectionsCommand::Calendar {
+            almo,
+            inspector,
+            addr,
+            token,
+        } => {
+            let owner = match (almo, inspector) {
+                (Some(a), _) => cli::CalendarOwner::Almo(a),
+                (None, Some(i)) => cli::CalendarOwner::Inspector(i),
+                (None, None) => bail!("--almo or --inspector"),
+            };
+            return cli::calendar(&addr, &token, owner).await;
+        }
+        InspectionsCommand::Move {
+            inspection,
+            week,
+            team,
+            write,
+        } => {
+            let etag = write.etag.as_deref();
+            cli::move_inspection(
+                &write.server(),
+                &inspection,
+                &week,
+                &team,
+                etag,
+                &write.request_id(),
+            )
+            .await?
+        }
+        InspectionsCommand::Cancel {
+            inspection,
+            reason,
+            write,
+        } => {
+            let etag = write.etag.as_deref();
+            cli::cancel_inspection(
+                &write.server(),
+                &inspection,
+                &reason,
+                etag,
+                &write.request_id(),
+            )
+            .await?
+        }
+        InspectionsCommand::ReplaceMember {
+            inspection,
+            leaving,
+            joining,
+            write,
+        } => {
+            let (server, etag) = (write.server(), write.etag.as_deref());
+            cli::replace_team_member(
+                &server,
+                &inspection,
+                &leaving,
+                &joining,
+                etag,
+                &write.request_id(),
+            )
+            .await?
+        }
+    };
+    Ok(format!("{changed}\n"))
 }
 
 fn print_welcome(server: &ServerArgs, demo: bool) {
