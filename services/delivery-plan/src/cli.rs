@@ -109,6 +109,208 @@ pub enum PlanCommand {
         #[arg(long, env = "ALMO_TOKEN")]
         token: String,
     },
+    /// List a plan's amendments, newest first: id, state, who proposed it, against which version,
+    /// when it takes effect and why.
+    Amendments {
+        /// The plan, e.g. LAMBETH-LIVING-2026-2028.
+        #[arg(long)]
+        plan: String,
+        /// The server.
+        #[arg(long, env = "ALMO_ADDR", default_value = "http://127.0.0.1:50051")]
+        addr: String,
+        /// A bearer token (see `almo token`).
+        #[arg(long, env = "ALMO_TOKEN")]
+        token: String,
+    },
+    /// Agree the other party's amendment: the plan's next version comes into force.
+    Agree(DecideArgs),
+    /// Reject the other party's amendment (`--note` says why; required).
+    Reject(DecideArgs),
+    /// Withdraw your own amendment.
+    Withdraw(DecideArgs),
+}
+
+/// Which amendment to decide, and how.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DecideArgs {
+    /// The plan, e.g. LAMBETH-LIVING-2026-2028.
+    #[arg(long)]
+    pub plan: String,
+    /// The amendment's id (see `almo plan amendments`).
+    #[arg(long)]
+    pub amendment: String,
+    /// A note; why, when rejecting.
+    #[arg(long, default_value = "")]
+    pub note: String,
+    /// The amendment's etag as last read; read now when not given.
+    #[arg(long)]
+    pub etag: Option<String>,
+    /// Idempotency key: send the same one to retry without acting twice. A new one when not given.
+    #[arg(long)]
+    pub request_id: Option<String>,
+    /// The server.
+    #[arg(long, env = "ALMO_ADDR", default_value = "http://127.0.0.1:50051")]
+    pub addr: String,
+    /// A bearer token for the deciding party's officer (see `almo token`).
+    #[arg(long, env = "ALMO_TOKEN")]
+    pub token: String,
+}
+
+/// What to do with an amendment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Agree,
+    Reject,
+    Withdraw,
+}
+
+fn status_error(s: tonic::Status) -> anyhow::Error {
+    use tonic_types::StatusExt;
+    let mut message = format!("{:?}: {}", s.code(), s.message());
+    if let Some(bad) = s.get_error_details().bad_request() {
+        for v in &bad.field_violations {
+            message.push_str(&format!("\n  {}: {}", v.field, v.description));
+        }
+    }
+    anyhow::anyhow!(message)
+}
+
+/// A plan's amendments, newest first.
+pub async fn list_amendments(
+    addr: &str,
+    token: &str,
+    plan_id: &str,
+) -> anyhow::Result<Vec<almo_proto::delivery_plan::Amendment>> {
+    let mut client = connect(addr).await?;
+    Ok(client
+        .list_amendments(with_token(
+            almo_proto::delivery_plan::ListAmendmentsRequest {
+                plan_id: plan_id.to_string(),
+            },
+            token,
+        )?)
+        .await
+        .map_err(status_error)?
+        .into_inner()
+        .amendments)
+}
+
+/// One line per amendment.
+pub fn render_amendments(amendments: &[almo_proto::delivery_plan::Amendment]) -> String {
+    use almo_proto::delivery_plan::{AmendmentState, Party};
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    if amendments.is_empty() {
+        out.push_str("no amendments\n");
+    }
+    for a in amendments {
+        let state = match AmendmentState::try_from(a.state) {
+            Ok(AmendmentState::Proposed) => "proposed".to_string(),
+            Ok(AmendmentState::Agreed) => format!("agreed (version {})", a.resulting_version),
+            Ok(AmendmentState::Rejected) => "rejected".to_string(),
+            Ok(AmendmentState::Withdrawn) => "withdrawn".to_string(),
+            _ => "unknown".to_string(),
+        };
+        let party = match Party::try_from(a.proposed_by) {
+            Ok(Party::Council) => "council",
+            Ok(Party::Almo) => "ALMO",
+            _ => "?",
+        };
+        let _ = writeln!(
+            out,
+            "{}  {state}  proposed by {} ({party}) against version {}, effective {}: {}  [etag {}]",
+            a.amendment_id,
+            a.proposer_organisation_id,
+            a.base_version,
+            a.effective_date,
+            a.reason,
+            a.etag
+        );
+        if !a.decision_note.is_empty() {
+            let _ = writeln!(
+                out,
+                "    {}: {}",
+                a.decided_by_organisation_id, a.decision_note
+            );
+        }
+    }
+    out
+}
+
+/// Agrees, rejects or withdraws an amendment; returns it as it now stands.
+pub async fn decide_amendment(
+    decision: Decision,
+    args: &DecideArgs,
+) -> anyhow::Result<almo_proto::delivery_plan::Amendment> {
+    use almo_proto::delivery_plan as pb;
+    let etag = match &args.etag {
+        Some(e) => e.clone(),
+        None => {
+            list_amendments(&args.addr, &args.token, &args.plan)
+                .await?
+                .into_iter()
+                .find(|a| a.amendment_id == args.amendment)
+                .with_context(|| format!("{} has no amendment {}", args.plan, args.amendment))?
+                .etag
+        }
+    };
+    let request_id = args
+        .request_id
+        .clone()
+        .unwrap_or_else(|| format!("cli-{}", uuid::Uuid::new_v4()));
+    let (amendment_id, note) = (args.amendment.clone(), args.note.clone());
+    let mut client = connect(&args.addr).await?;
+    let amendment = match decision {
+        Decision::Agree => {
+            client
+                .agree_amendment(with_token(
+                    pb::AgreeAmendmentRequest {
+                        request_id,
+                        amendment_id,
+                        etag,
+                        note,
+                    },
+                    &args.token,
+                )?)
+                .await
+                .map_err(status_error)?
+                .into_inner()
+                .amendment
+        }
+        Decision::Reject => {
+            client
+                .reject_amendment(with_token(
+                    pb::RejectAmendmentRequest {
+                        request_id,
+                        amendment_id,
+                        etag,
+                        note,
+                    },
+                    &args.token,
+                )?)
+                .await
+                .map_err(status_error)?
+                .into_inner()
+                .amendment
+        }
+        Decision::Withdraw => {
+            client
+                .withdraw_amendment(with_token(
+                    pb::WithdrawAmendmentRequest {
+                        request_id,
+                        amendment_id,
+                        etag,
+                        note,
+                    },
+                    &args.token,
+                )?)
+                .await
+                .map_err(status_error)?
+                .into_inner()
+                .amendment
+        }
+    };
+    amendment.context("no amendment in the reply")
 }
 
 fn with_token<T>(msg: T, token: &str) -> anyhow::Result<tonic::Request<T>> {
@@ -153,7 +355,7 @@ pub async fn propose_target_change(
             token,
         )?)
         .await
-        .map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?
+        .map_err(status_error)?
         .into_inner()
         .versions
         .pop()
@@ -183,7 +385,7 @@ pub async fn propose_target_change(
             token,
         )?)
         .await
-        .map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?
+        .map_err(status_error)?
         .into_inner()
         .amendment
         .context("no amendment in the reply")?;
@@ -329,7 +531,7 @@ pub async fn run_plan(cmd: PlanCommand) -> anyhow::Result<std::process::ExitCode
                     &token,
                 )?)
                 .await
-                .map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?
+                .map_err(status_error)?
                 .into_inner();
             print!("{}", render_status(&status));
             Ok(std::process::ExitCode::SUCCESS)
@@ -352,6 +554,31 @@ pub async fn run_plan(cmd: PlanCommand) -> anyhow::Result<std::process::ExitCode
                 "amendment {} proposed against version {} (etag {}); the other party agrees or rejects it",
                 a.amendment_id, a.base_version, a.etag
             );
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        PlanCommand::Amendments { plan, addr, token } => {
+            print!(
+                "{}",
+                render_amendments(&list_amendments(&addr, &token, &plan).await?)
+            );
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        PlanCommand::Agree(args) => {
+            let a = decide_amendment(Decision::Agree, &args).await?;
+            println!(
+                "amendment {} agreed: version {} of {} in force from {}",
+                a.amendment_id, a.resulting_version, a.plan_id, a.effective_date
+            );
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        PlanCommand::Reject(args) => {
+            let a = decide_amendment(Decision::Reject, &args).await?;
+            println!("amendment {} rejected: {}", a.amendment_id, a.decision_note);
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        PlanCommand::Withdraw(args) => {
+            let a = decide_amendment(Decision::Withdraw, &args).await?;
+            println!("amendment {} withdrawn", a.amendment_id);
             Ok(std::process::ExitCode::SUCCESS)
         }
     }

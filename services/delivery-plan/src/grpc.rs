@@ -1094,6 +1094,19 @@ impl DeliveryPlans {
             "at most 2000 characters",
         );
         v.into_result()?;
+        // A retry of a decision already made replays its answer: look it up before checking the
+        // state and etag, which the first answer has moved on.
+        let ctx = p.call_context(SERVICE_NAME, method, request_id);
+        let write = match self
+            .ctx
+            .db
+            .begin_idempotent::<R>(&ctx, payload)
+            .await
+            .map_err(db)?
+        {
+            Begun::Replay(resp) => return Ok(resp),
+            Begun::Fresh(w) => w,
+        };
         let amendment_id = amendment_id.trim();
         let found = storage::get_amendment(self.ctx.db.conn(), amendment_id)
             .await
@@ -1120,17 +1133,6 @@ impl DeliveryPlans {
         if etag.trim() != amendment_etag(a.row_version) {
             return Err(AppError::stale_etag(&resource));
         }
-        let ctx = p.call_context(SERVICE_NAME, method, request_id);
-        let write = match self
-            .ctx
-            .db
-            .begin_idempotent::<R>(&ctx, payload)
-            .await
-            .map_err(db)?
-        {
-            Begun::Replay(resp) => return Ok(resp),
-            Begun::Fresh(w) => w,
-        };
         let txn = write.txn();
         let now = Utc::now();
         let current = storage::get_amendment(txn, &a.id)
@@ -1555,16 +1557,18 @@ impl DeliveryPlanService for DeliveryPlans {
         let (Some(plan), Some(effective), Some(content)) = (plan, effective, content) else {
             unreachable!("violations were reported above")
         };
-        let party = party_of(&p, &plan)?;
-        let resource = format!("plans/{}", plan.id);
-        if r.etag.trim() != plan_etag(plan.latest_version) {
-            return Err(AppError::stale_etag(&resource).into());
-        }
+        // A retry of a change already made replays its answer: look it up before checking the
+        // state and etag, which the first answer has moved on.
         let ctx = p.call_context(SERVICE_NAME, "ProposeAmendment", &r.request_id);
         let write = match self.ctx.db.begin_idempotent(&ctx, r).await.map_err(db)? {
             Begun::Replay(resp) => return Ok(Response::new(resp)),
             Begun::Fresh(w) => w,
         };
+        let party = party_of(&p, &plan)?;
+        let resource = format!("plans/{}", plan.id);
+        if r.etag.trim() != plan_etag(plan.latest_version) {
+            return Err(AppError::stale_etag(&resource).into());
+        }
         let txn = write.txn();
         let versions = storage::versions(txn, &plan.id).await.map_err(db)?;
         let latest = versions
@@ -1741,6 +1745,13 @@ impl DeliveryPlanService for DeliveryPlans {
         v.into_result()?;
         let year = year.expect("checked above");
         let plan = self.visible_plan(&p, &r.plan_id).await?;
+        // A retry of a change already made replays its answer: look it up before checking the
+        // state and etag, which the first answer has moved on.
+        let ctx = p.call_context(SERVICE_NAME, "ReprofileCapital", &r.request_id);
+        let write = match self.ctx.db.begin_idempotent(&ctx, r).await.map_err(db)? {
+            Begun::Replay(resp) => return Ok(Response::new(resp)),
+            Begun::Fresh(w) => w,
+        };
         let party = party_of(&p, &plan)?;
         let resource = format!("plans/{}", plan.id);
         if r.etag.trim() != plan_etag(plan.latest_version) {
@@ -1751,11 +1762,6 @@ impl DeliveryPlanService for DeliveryPlans {
                 AppError::invalid("year", format!("{year} is outside the plan's years")).into(),
             );
         }
-        let ctx = p.call_context(SERVICE_NAME, "ReprofileCapital", &r.request_id);
-        let write = match self.ctx.db.begin_idempotent(&ctx, r).await.map_err(db)? {
-            Begun::Replay(resp) => return Ok(Response::new(resp)),
-            Begun::Fresh(w) => w,
-        };
         let txn = write.txn();
         let now = Utc::now();
         let versions = storage::versions(txn, &plan.id).await.map_err(db)?;
@@ -2136,6 +2142,13 @@ impl DeliveryPlanService for DeliveryPlans {
             ))
             .into());
         }
+        // A retry of a change already made replays its answer: look it up before checking the
+        // state and etag, which the first answer has moved on.
+        let ctx = p.call_context(SERVICE_NAME, "SubmitExceptionReport", &r.request_id);
+        let write = match self.ctx.db.begin_idempotent(&ctx, r).await.map_err(db)? {
+            Begun::Replay(resp) => return Ok(Response::new(resp)),
+            Begun::Fresh(w) => w,
+        };
         let state = ExceptionState::parse(&e.state).ok_or_else(|| {
             AppError::Internal(format!("exception {}: state {:?}", e.id, e.state))
         })?;
@@ -2145,11 +2158,6 @@ impl DeliveryPlanService for DeliveryPlans {
         if r.etag.trim() != exception_etag(e.row_version) {
             return Err(AppError::stale_etag(&resource).into());
         }
-        let ctx = p.call_context(SERVICE_NAME, "SubmitExceptionReport", &r.request_id);
-        let write = match self.ctx.db.begin_idempotent(&ctx, r).await.map_err(db)? {
-            Begun::Replay(resp) => return Ok(Response::new(resp)),
-            Begun::Fresh(w) => w,
-        };
         let now = Utc::now();
         let mut updated = e.clone();
         updated.state = next.as_str().into();
@@ -2227,6 +2235,13 @@ impl DeliveryPlanService for DeliveryPlans {
             ))
             .into());
         }
+        // A retry of a change already made replays its answer: look it up before checking the
+        // state and etag, which the first answer has moved on.
+        let ctx = p.call_context(SERVICE_NAME, "DecideExceptionReport", &r.request_id);
+        let write = match self.ctx.db.begin_idempotent(&ctx, r).await.map_err(db)? {
+            Begun::Replay(resp) => return Ok(Response::new(resp)),
+            Begun::Fresh(w) => w,
+        };
         let state = ExceptionState::parse(&e.state).ok_or_else(|| {
             AppError::Internal(format!("exception {}: state {:?}", e.id, e.state))
         })?;
@@ -2236,11 +2251,6 @@ impl DeliveryPlanService for DeliveryPlans {
         if r.etag.trim() != exception_etag(e.row_version) {
             return Err(AppError::stale_etag(&resource).into());
         }
-        let ctx = p.call_context(SERVICE_NAME, "DecideExceptionReport", &r.request_id);
-        let write = match self.ctx.db.begin_idempotent(&ctx, r).await.map_err(db)? {
-            Begun::Replay(resp) => return Ok(Response::new(resp)),
-            Begun::Fresh(w) => w,
-        };
         let now = Utc::now();
         let mut updated = e.clone();
         updated.state = next.as_str().into();

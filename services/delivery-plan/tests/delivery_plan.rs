@@ -1368,6 +1368,19 @@ async fn the_almo_answers_an_exception_and_the_council_accepts_or_escalates() {
         .exception
         .unwrap();
     assert_eq!(answered.state, pb::ExceptionState::Answered as i32);
+    // A retry of the report (same request id, same etag as then) replays the answer.
+    let retried = client
+        .submit_exception_report(authed(
+            report("s2", &raised.etag),
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .expect("a retried report replays")
+        .into_inner()
+        .exception
+        .unwrap();
+    assert_eq!(retried, answered);
     assert_eq!(
         answered.report.as_ref().unwrap().recovery_date,
         "2099-06-30"
@@ -1431,6 +1444,18 @@ async fn the_almo_answers_an_exception_and_the_council_accepts_or_escalates() {
         .exception
         .unwrap();
     assert_eq!(accepted.state, pb::ExceptionState::Accepted as i32);
+    let retried = client
+        .decide_exception_report(authed(
+            decide("d4", &revised.etag, pb::ExceptionDecision::Accept, "Agreed"),
+            LAMBETH,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .expect("a retried decision replays")
+        .into_inner()
+        .exception
+        .unwrap();
+    assert_eq!(retried, accepted);
     // Accepted is closed: no longer listed, and a target still off track can raise a new one.
     let open = client
         .list_exceptions(authed(
@@ -1828,6 +1853,27 @@ async fn capital_is_reprofiled_within_a_year_without_an_amendment_but_not_betwee
         .plan
         .unwrap();
     assert_eq!((v2.version, v2.amendment_id.as_str()), (2, ""));
+    // A retry of the re-profile replays version 2 rather than calling the etag stale.
+    let retried = client
+        .reprofile_capital(authed(
+            req(
+                "r4",
+                "v1",
+                vec![
+                    share(DecentHomes, 1_700_000_000),
+                    share(EstateImprovement, 250_000_000),
+                    share(Sustainability, 50_000_000),
+                ],
+            ),
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .expect("a retried re-profile replays")
+        .into_inner()
+        .plan
+        .unwrap();
+    assert_eq!(retried, v2);
     assert!(v2.change_note.contains("re-profiled"), "{}", v2.change_note);
     assert_eq!(v2.content.as_ref().unwrap().capital_profile.len(), 3);
     let err = client
@@ -2192,4 +2238,119 @@ async fn the_documented_plan_file_creates_a_plan_with_pi_units_from_the_catalogu
         (pb::Unit::Percent, pb::Direction::HigherIsBetter)
     );
     assert_eq!(tp01.milestones, vec![milestone("2031-09-30", 73.0)]);
+}
+
+#[tokio::test]
+async fn almo_plan_agree_and_reject_decide_the_other_partys_amendment() {
+    use almo_delivery_plan::cli::{DecideArgs, Decision, decide_amendment, list_amendments};
+    let (app, mut client) = app().await;
+    let plan = create(&mut client).await;
+    let addr = format!("http://{}", app.addr);
+    let almo = almo_testkit::token(LAMBETH_LIVING, Role::AlmoOfficer);
+    let council = almo_testkit::token(LAMBETH, Role::CouncilOfficer);
+    let propose = |value: f64| {
+        almo_delivery_plan::cli::propose_target_change(
+            &addr,
+            &almo,
+            &plan.plan_id,
+            "LOCAL-RELET",
+            "2026/27",
+            value,
+            "2026-12-01",
+            "Voids contract re-let",
+        )
+    };
+    let first = propose(35.0).await.unwrap();
+    let args = |amendment: &str, note: &str, token: &str| DecideArgs {
+        plan: plan.plan_id.clone(),
+        amendment: amendment.to_string(),
+        note: note.to_string(),
+        etag: None,
+        request_id: None,
+        addr: addr.clone(),
+        token: token.to_string(),
+    };
+
+    // The council sees it waiting, and agrees: version 2 is in force.
+    let listed = list_amendments(&addr, &council, &plan.plan_id)
+        .await
+        .unwrap();
+    let text = almo_delivery_plan::cli::render_amendments(&listed);
+    assert!(
+        text.contains(&first.amendment_id) && text.contains("proposed"),
+        "{text}"
+    );
+    // The proposer cannot agree its own amendment.
+    let err = decide_amendment(Decision::Agree, &args(&first.amendment_id, "", &almo))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("PermissionDenied")
+            || err.to_string().contains("FailedPrecondition"),
+        "{err}"
+    );
+    let agreed = decide_amendment(
+        Decision::Agree,
+        &args(&first.amendment_id, "Fine", &council),
+    )
+    .await
+    .unwrap();
+    assert_eq!(agreed.state, pb::AmendmentState::Agreed as i32);
+    assert_eq!(agreed.resulting_version, 2);
+    // Agreeing again under a new request id is a new decision, refused: it is agreed already.
+    let mut again = args(&first.amendment_id, "Fine", &council);
+    again.request_id = Some("agree-once".into());
+    again.etag = Some(first.etag.clone());
+    let err = decide_amendment(Decision::Agree, &again).await.unwrap_err();
+    assert!(
+        err.to_string().contains("FailedPrecondition") || err.to_string().contains("Aborted"),
+        "a new request id is a new decision: {err}"
+    );
+
+    // A rejection needs a reason, named as the field; with one it is recorded.
+    let second = propose(20.0).await.unwrap();
+    let err = decide_amendment(Decision::Reject, &args(&second.amendment_id, "", &council))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("InvalidArgument") && err.to_string().contains("note"),
+        "{err}"
+    );
+    let rejected = decide_amendment(
+        Decision::Reject,
+        &args(&second.amendment_id, "Below the agreed floor", &council),
+    )
+    .await
+    .unwrap();
+    assert_eq!(rejected.state, pb::AmendmentState::Rejected as i32);
+
+    // The proposer withdraws a third; a retry with the same request id replays, not fails.
+    let third = propose(30.0).await.unwrap();
+    let mut withdraw = args(&third.amendment_id, "Superseded", &almo);
+    withdraw.request_id = Some("withdraw-once".into());
+    let withdrawn = decide_amendment(Decision::Withdraw, &withdraw)
+        .await
+        .unwrap();
+    assert_eq!(withdrawn.state, pb::AmendmentState::Withdrawn as i32);
+    withdraw.etag = Some(third.etag.clone());
+    let again = decide_amendment(Decision::Withdraw, &withdraw)
+        .await
+        .unwrap();
+    assert_eq!(again.etag, withdrawn.etag);
+
+    let text = almo_delivery_plan::cli::render_amendments(
+        &list_amendments(&addr, &council, &plan.plan_id)
+            .await
+            .unwrap(),
+    );
+    assert!(text.contains("agreed (version 2)"), "{text}");
+    assert!(text.contains("Below the agreed floor"), "{text}");
+    assert!(text.contains("withdrawn"), "{text}");
+    let err = decide_amendment(Decision::Agree, &args("NO-SUCH", "", &council))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("has no amendment NO-SUCH"),
+        "{err}"
+    );
 }
