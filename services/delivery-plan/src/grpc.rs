@@ -63,6 +63,60 @@ fn exception_etag(row_version: i32) -> String {
     format!("x{row_version}")
 }
 
+/// The exception's state as read, moved on by `transition` (refused: FAILED_PRECONDITION with
+/// `reason`), once `etag` is checked against the row as read.
+fn exception_transition(
+    e: &dp_exception::Model,
+    etag: &str,
+    reason: &'static str,
+    transition: impl FnOnce(ExceptionState) -> Result<ExceptionState, String>,
+) -> Result<ExceptionState, AppError> {
+    let state = ExceptionState::parse(&e.state)
+        .ok_or_else(|| AppError::Internal(format!("exception {}: state {:?}", e.id, e.state)))?;
+    let next = transition(state).map_err(|m| AppError::failed_precondition(reason, m))?;
+    if etag.trim() != exception_etag(e.row_version) {
+        return Err(AppError::stale_etag(&format!("exceptions/{}", e.id)));
+    }
+    Ok(next)
+}
+
+/// Stores an exception moved on from `before` to `updated` (its state already set), with the
+/// plan event that says so, and finishes the write with the reply `make` builds from it.
+async fn store_exception_change<R: prost::Message>(
+    write: PendingWrite,
+    before: &dp_exception::Model,
+    mut updated: dp_exception::Model,
+    now: chrono::DateTime<Utc>,
+    make: impl FnOnce(pb::PlanException) -> R,
+) -> Result<R, AppError> {
+    let resource = format!("exceptions/{}", before.id);
+    updated.row_version = before.row_version + 1;
+    storage::lock_plan(write.txn(), &before.plan_id)
+        .await
+        .map_err(db)?;
+    storage::insert_events(
+        write.txn(),
+        vec![storage::event(
+            &before.plan_id,
+            &format!("exception_{}", updated.state),
+            &updated.id,
+            format!("{}: {}", updated.target_code, updated.state),
+            now,
+        )],
+    )
+    .await
+    .map_err(db)?;
+    if !storage::update_exception_if(write.txn(), &updated, before.row_version)
+        .await
+        .map_err(db)?
+    {
+        return Err(AppError::stale_etag(&resource));
+    }
+    let resp = make(exception_to_proto(&updated));
+    write.finish(&resp, &resource).await.map_err(db)?;
+    Ok(resp)
+}
+
 fn amendment_etag(row_version: i32) -> String {
     format!("a{row_version}")
 }
@@ -2149,15 +2203,8 @@ impl DeliveryPlanService for DeliveryPlans {
             Begun::Replay(resp) => return Ok(Response::new(resp)),
             Begun::Fresh(w) => w,
         };
-        let state = ExceptionState::parse(&e.state).ok_or_else(|| {
-            AppError::Internal(format!("exception {}: state {:?}", e.id, e.state))
-        })?;
-        let next = submit_report(state)
-            .map_err(|m| AppError::failed_precondition("EXCEPTION_NOT_AWAITING_REPORT", m))?;
-        let resource = format!("exceptions/{}", e.id);
-        if r.etag.trim() != exception_etag(e.row_version) {
-            return Err(AppError::stale_etag(&resource).into());
-        }
+        let next =
+            exception_transition(&e, &r.etag, "EXCEPTION_NOT_AWAITING_REPORT", submit_report)?;
         let now = Utc::now();
         let mut updated = e.clone();
         updated.state = next.as_str().into();
@@ -2166,32 +2213,10 @@ impl DeliveryPlanService for DeliveryPlans {
         updated.report_recovery_date = recovery;
         updated.reported_by = Some(p.caller.subject.clone());
         updated.reported_at = Some(now);
-        updated.row_version = e.row_version + 1;
-        storage::lock_plan(write.txn(), &plan.id)
-            .await
-            .map_err(db)?;
-        storage::insert_events(
-            write.txn(),
-            vec![storage::event(
-                &plan.id,
-                &format!("exception_{}", next.as_str()),
-                &updated.id,
-                format!("{}: {}", updated.target_code, next.as_str()),
-                now,
-            )],
-        )
-        .await
-        .map_err(db)?;
-        if !storage::update_exception_if(write.txn(), &updated, e.row_version)
-            .await
-            .map_err(db)?
-        {
-            return Err(AppError::stale_etag(&resource).into());
-        }
-        let resp = pb::SubmitExceptionReportResponse {
-            exception: Some(exception_to_proto(&updated)),
-        };
-        write.finish(&resp, &resource).await.map_err(db)?;
+        let resp = store_exception_change(write, &e, updated, now, |x| {
+            pb::SubmitExceptionReportResponse { exception: Some(x) }
+        })
+        .await?;
         Ok(Response::new(resp))
     }
 
@@ -2242,15 +2267,9 @@ impl DeliveryPlanService for DeliveryPlans {
             Begun::Replay(resp) => return Ok(Response::new(resp)),
             Begun::Fresh(w) => w,
         };
-        let state = ExceptionState::parse(&e.state).ok_or_else(|| {
-            AppError::Internal(format!("exception {}: state {:?}", e.id, e.state))
+        let next = exception_transition(&e, &r.etag, "EXCEPTION_NOT_ANSWERED", |state| {
+            decide_report(state, accept)
         })?;
-        let next = decide_report(state, accept)
-            .map_err(|m| AppError::failed_precondition("EXCEPTION_NOT_ANSWERED", m))?;
-        let resource = format!("exceptions/{}", e.id);
-        if r.etag.trim() != exception_etag(e.row_version) {
-            return Err(AppError::stale_etag(&resource).into());
-        }
         let now = Utc::now();
         let mut updated = e.clone();
         updated.state = next.as_str().into();
@@ -2261,32 +2280,10 @@ impl DeliveryPlanService for DeliveryPlans {
         updated.decision_note = r.note.trim().into();
         updated.decided_by = Some(p.caller.subject.clone());
         updated.decided_at = Some(now);
-        updated.row_version = e.row_version + 1;
-        storage::lock_plan(write.txn(), &plan.id)
-            .await
-            .map_err(db)?;
-        storage::insert_events(
-            write.txn(),
-            vec![storage::event(
-                &plan.id,
-                &format!("exception_{}", next.as_str()),
-                &updated.id,
-                format!("{}: {}", updated.target_code, next.as_str()),
-                now,
-            )],
-        )
-        .await
-        .map_err(db)?;
-        if !storage::update_exception_if(write.txn(), &updated, e.row_version)
-            .await
-            .map_err(db)?
-        {
-            return Err(AppError::stale_etag(&resource).into());
-        }
-        let resp = pb::DecideExceptionReportResponse {
-            exception: Some(exception_to_proto(&updated)),
-        };
-        write.finish(&resp, &resource).await.map_err(db)?;
+        let resp = store_exception_change(write, &e, updated, now, |x| {
+            pb::DecideExceptionReportResponse { exception: Some(x) }
+        })
+        .await?;
         Ok(Response::new(resp))
     }
 }
