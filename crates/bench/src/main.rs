@@ -141,6 +141,10 @@ fn print(name: &str, f: &Figures) {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // The subscriber the service binaries install (RUST_LOG, default `info`; no OTLP export
+    // unless OTEL_EXPORTER_OTLP_ENDPOINT is set), so (b) pays for its spans and log lines as a
+    // deployed server does.
+    let _telemetry = almo_telemetry::init("almo-bench", almo_telemetry::LogFormat::Text)?;
     println!(
         "loopback, {} connections x {} in flight, {} s per scenario (after 1 s warm-up)",
         args.connections, args.in_flight, args.seconds

@@ -3,12 +3,16 @@
 //! `?sslmode=verify-full&sslrootcert=/path/ca.crt` (also `sslcert`/`sslkey` for a client
 //! certificate). The URL is passed on as written, so those parameters always reach sqlx.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::sqlite::{SqliteConnection, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::{AssertSqlSafe, Executor as _};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
-    RuntimeErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    QueryResult, RuntimeErr, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait, Value,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -26,6 +30,45 @@ pub enum Backend {
 pub struct Db {
     conn: DatabaseConnection,
     backend: Backend,
+    /// SQLite: connections kept out of the pool for [`Db::read_all`].
+    held: Option<Arc<HeldReads>>,
+}
+
+/// SQLite connections taken out of the pool and kept, for the one-statement reads on every call's
+/// path (the access check). sqlx pings a connection each time it goes back to the pool; on SQLite
+/// that is a second hand-off to the connection's worker thread for every query, as dear as the
+/// query itself. A held connection runs only the query. Each statement still reads the database
+/// as it is at that moment (autocommit, a fresh WAL snapshot per statement): nothing is cached.
+struct HeldReads {
+    slots: Vec<tokio::sync::Mutex<Option<SqliteConnection>>>,
+    next: AtomicUsize,
+}
+
+impl std::fmt::Debug for HeldReads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeldReads")
+            .field("slots", &self.slots.len())
+            .finish()
+    }
+}
+
+/// As sea-orm reports a pool that cannot hand out a connection.
+fn acquire_err(e: sea_orm::sqlx::Error) -> DbErr {
+    use sea_orm::ConnAcquireErr;
+    match e {
+        sea_orm::sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+        sea_orm::sqlx::Error::PoolClosed => {
+            DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed)
+        }
+        e => DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e))),
+    }
+}
+
+/// How many SQLite connections [`Db::read_all`] holds: enough for the cores to keep busy, few
+/// enough that their worker threads do not crowd out the runtime's.
+fn held_read_slots(max_connections: u32) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    cores.clamp(1, max_connections.max(1) as usize)
 }
 
 impl Db {
@@ -36,6 +79,56 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Runs one read-only statement (no transaction) and returns its rows. On SQLite it runs on a
+    /// connection held for these reads (see [`HeldReads`]); its values must be strings or
+    /// integers. On PostgreSQL it goes through the pool as any other query.
+    pub async fn read_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        let Some(held) = &self.held else {
+            return self.conn.query_all_raw(stmt).await;
+        };
+        // The first free connection from a rotating start, else wait for the start's.
+        let n = held.slots.len();
+        let start = held.next.fetch_add(1, Ordering::Relaxed) % n;
+        let free = (0..n).find_map(|i| held.slots[(start + i) % n].try_lock().ok());
+        let mut guard = match free {
+            Some(g) => g,
+            None => held.slots[start].lock().await,
+        };
+        let conn = match &mut *guard {
+            Some(c) => c,
+            None => {
+                let pooled = self
+                    .conn
+                    .get_sqlite_connection_pool()
+                    .acquire()
+                    .await
+                    .map_err(acquire_err)?;
+                guard.insert(pooled.detach())
+            }
+        };
+        let mut query = sea_orm::sqlx::query(AssertSqlSafe(stmt.sql));
+        for v in stmt.values.map(|v| v.0).unwrap_or_default() {
+            query = match v {
+                Value::String(s) => query.bind(s),
+                Value::BigInt(i) => query.bind(i),
+                Value::Int(i) => query.bind(i),
+                other => {
+                    return Err(DbErr::Custom(format!(
+                        "read_all binds strings and integers, not {other:?}"
+                    )));
+                }
+            };
+        }
+        match conn.fetch_all(query).await {
+            Ok(rows) => Ok(rows.into_iter().map(QueryResult::from).collect()),
+            Err(e) => {
+                // Do not keep a connection that failed: the next read opens a fresh one.
+                *guard = None;
+                Err(DbErr::Query(RuntimeErr::SqlxError(Arc::new(e))))
+            }
+        }
     }
 
     /// Begins a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so two writers queue on the
@@ -89,6 +182,13 @@ impl Db {
     }
 
     pub async fn close(self) -> Result<(), DbErr> {
+        if let Some(held) = &self.held {
+            for slot in &held.slots {
+                if let Some(c) = slot.lock().await.take() {
+                    let _ = sea_orm::sqlx::Connection::close(c).await;
+                }
+            }
+        }
         self.conn.close().await
     }
 }
@@ -135,6 +235,11 @@ pub async fn connect(config: &ConnectConfig) -> Result<Db, DbErr> {
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(30))
+        // sqlx pings every connection it hands out by default: a second round trip per query
+        // (on SQLite a second hand-off to the connection's worker thread). Only a connection
+        // idle long enough for a server, proxy or firewall to have dropped it is pinged now (a
+        // busy connection that breaks fails its query, as it could between ping and query before).
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .sqlx_logging(false);
     if let Some(schema) = &config.schema {
         opts.set_schema_search_path(schema.clone());
@@ -147,7 +252,19 @@ pub async fn connect(config: &ConnectConfig) -> Result<Db, DbErr> {
             .pragma("cache_size", "-65536")
     });
     let conn = Database::connect(opts).await.map_err(explain_tls_refusal)?;
-    Ok(Db { conn, backend })
+    let held = (backend == Backend::Sqlite).then(|| {
+        Arc::new(HeldReads {
+            slots: (0..held_read_slots(config.max_connections))
+                .map(|_| tokio::sync::Mutex::new(None))
+                .collect(),
+            next: AtomicUsize::new(0),
+        })
+    });
+    Ok(Db {
+        conn,
+        backend,
+        held,
+    })
 }
 
 /// A server certificate refused by rustls reads only `invalid peer certificate: UnknownIssuer`

@@ -147,11 +147,13 @@ impl Injector for HeaderInjector<'_> {
 /// the span belongs to, for the logs (empty when there is neither an incoming context nor an
 /// exporter).
 pub fn adopt_remote_parent(span: &tracing::Span, headers: &http::HeaderMap) -> String {
-    let cx = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
-    let remote = cx.span().span_context().clone();
-    if remote.is_valid() {
-        let _ = span.set_parent(cx);
-        return remote.trace_id().to_string();
+    if headers.contains_key("traceparent") {
+        let cx = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
+        let remote = cx.span().span_context().clone();
+        if remote.is_valid() {
+            let _ = span.set_parent(cx);
+            return remote.trace_id().to_string();
+        }
     }
     let own = span.context().span().span_context().clone();
     if own.is_valid() {

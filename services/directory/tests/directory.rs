@@ -113,6 +113,39 @@ async fn almo_cannot_read_another_councils_almo() {
 }
 
 #[tokio::test]
+async fn a_directory_change_decides_the_very_next_read() {
+    use almo_db::entity::organisation;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let (app, mut client) = app().await;
+    let get = || {
+        authed(
+            GetOrganisationRequest {
+                id: LAMBETH_LIVING.into(),
+            },
+            LAMBETH,
+            Role::CouncilOfficer,
+        )
+    };
+    // Read a few times first, so the reads' connections are open and their statement prepared.
+    for _ in 0..4 {
+        client.get_organisation(get()).await.unwrap();
+    }
+    // Another writer (another replica, say) moves the ALMO to another council: the next read
+    // must be refused, with no stale answer from an earlier one.
+    organisation::Entity::update_many()
+        .col_expr(organisation::Column::CouncilId, Expr::value(HARINGEY))
+        .filter(organisation::Column::Id.eq(LAMBETH_LIVING))
+        .exec(app.db.conn())
+        .await
+        .unwrap();
+    for _ in 0..4 {
+        let err = client.get_organisation(get()).await.unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+    }
+}
+
+#[tokio::test]
 async fn almo_cannot_read_its_sibling_almo_but_sees_its_council() {
     let (_app, mut client) = app().await;
     let err = client
