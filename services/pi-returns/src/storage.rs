@@ -195,25 +195,6 @@ pub async fn current_values(
         .await
 }
 
-/// The current values of every return whose id lies in `first..=last`: a batch of an export,
-/// read as one range of the (return, indicator, split) index instead of a long IN list. Values of
-/// returns in the range that the batch does not hold are dropped by the caller.
-pub async fn current_values_between(
-    conn: &impl ConnectionTrait,
-    first: &str,
-    last: &str,
-    indicator: Option<&str>,
-) -> Result<Vec<pi_return_value::Model>, DbErr> {
-    let mut q = pi_return_value::Entity::find()
-        .filter(pi_return_value::Column::ReturnId.gte(first))
-        .filter(pi_return_value::Column::ReturnId.lte(last))
-        .filter(pi_return_value::Column::Current.eq(true));
-    if let Some(code) = indicator {
-        q = q.filter(pi_return_value::Column::IndicatorCode.eq(code));
-    }
-    q.all(conn).await
-}
-
 /// Every value ever recorded on a return, oldest first.
 pub async fn history(
     conn: &impl ConnectionTrait,
@@ -473,6 +454,106 @@ pub async fn query_returns(
         q = q.filter(C::Id.gt(after));
     }
     q.order_by_asc(C::Id).limit(limit).all(conn).await
+}
+
+/// The columns of a return in an export page, in this order (then [`EXPORT_VALUE_COLUMNS`]).
+pub const EXPORT_RETURN_COLUMNS: [pi_return::Column; 19] = {
+    use pi_return::Column as C;
+    [
+        C::Id,
+        C::OrganisationId,
+        C::Year,
+        C::PeriodKind,
+        C::PeriodNumber,
+        C::Status,
+        C::DeadlineDate,
+        C::Late,
+        C::SubmittedBy,
+        C::SubmittedAt,
+        C::SignedOffBy,
+        C::SignedOffAt,
+        C::ReturnedReason,
+        C::Revision,
+        C::SurveySampleSize,
+        C::SurveyMethod,
+        C::Version,
+        C::CreatedAt,
+        C::UpdatedAt,
+    ]
+};
+
+/// The columns of a current value in an export page, after [`EXPORT_RETURN_COLUMNS`]; all NULL
+/// for a return without one.
+pub const EXPORT_VALUE_COLUMNS: [pi_return_value::Column; 12] = {
+    use pi_return_value::Column as C;
+    [
+        C::IndicatorCode,
+        C::Split,
+        C::Sequence,
+        C::Value,
+        C::Numerator,
+        C::Denominator,
+        C::Warnings,
+        C::Explanation,
+        C::RevisionReason,
+        C::ChangedBy,
+        C::ChangedAt,
+        C::Current,
+    ]
+};
+
+/// One page of an export in one query: the next `limit` returns after `after` by id that
+/// `visible` and `f` allow, each joined to its current values (of `f`'s indicator, if given), one
+/// row per value and one row of NULL value columns for a return without any; by return id, then
+/// indicator and split. Only the columns the export sends ([`EXPORT_RETURN_COLUMNS`],
+/// [`EXPORT_VALUE_COLUMNS`]) are read.
+pub async fn export_page(
+    conn: &impl ConnectionTrait,
+    visible: &Visibility,
+    f: &ReturnFilter,
+    after: Option<String>,
+    limit: u64,
+) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
+    use sea_orm::sea_query::{Alias, JoinType};
+    use sea_orm::{QueryTrait, sea_query::Order};
+    let mut page = matching(visible, f)
+        .select_only()
+        .columns(EXPORT_RETURN_COLUMNS);
+    if let Some(after) = after {
+        page = page.filter(pi_return::Column::Id.gt(after));
+    }
+    let page = page
+        .order_by_asc(pi_return::Column::Id)
+        .limit(limit)
+        .into_query();
+    let r = Alias::new("r");
+    let v = Alias::new("v");
+    let mut on = Condition::all()
+        .add(
+            Expr::col((v.clone(), pi_return_value::Column::ReturnId))
+                .equals((r.clone(), pi_return::Column::Id)),
+        )
+        .add(Expr::col((v.clone(), pi_return_value::Column::Current)).eq(true));
+    if let Some(code) = &f.indicator_code {
+        on =
+            on.add(Expr::col((v.clone(), pi_return_value::Column::IndicatorCode)).eq(code.clone()));
+    }
+    let mut q = Query::select();
+    for c in EXPORT_RETURN_COLUMNS {
+        q.column((r.clone(), c));
+    }
+    for c in EXPORT_VALUE_COLUMNS {
+        q.column((v.clone(), c));
+    }
+    q.from_subquery(page, r.clone())
+        .join_as(JoinType::LeftJoin, pi_return_value::Entity, v.clone(), on)
+        .order_by((r, pi_return::Column::Id), Order::Asc)
+        .order_by(
+            (v.clone(), pi_return_value::Column::IndicatorCode),
+            Order::Asc,
+        )
+        .order_by((v, pi_return_value::Column::Split), Order::Asc);
+    conn.query_all(&q).await
 }
 
 // ---------------------------------------------------------------- benchmarking
