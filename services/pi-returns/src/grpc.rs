@@ -741,97 +741,6 @@ fn with_values(
         .collect()
 }
 
-/// The returns of an export page ([`storage::export_page`]: one row per current value, by return),
-/// as [`return_to_proto`] would give them with their current values and no history; read
-/// straight from the rows.
-fn exported_returns(rows: Vec<sea_orm::QueryResult>) -> Result<Vec<pb::PiReturn>, sea_orm::DbErr> {
-    const VALUES: usize = storage::EXPORT_RETURN_COLUMNS.len();
-    let mut out: Vec<pb::PiReturn> = Vec::new();
-    for row in &rows {
-        let id: String = row.try_get_by_index(0)?;
-        let same = out.last().is_some_and(|r| r.id == id);
-        if !same {
-            let kind = match row.try_get_by_index::<String>(3)?.as_str() {
-                "quarter" => common::PeriodKind::Quarter,
-                _ => common::PeriodKind::Year,
-            };
-            let status: String = row.try_get_by_index(5)?;
-            let deadline: chrono::NaiveDate = row.try_get_by_index(6)?;
-            let submitted_at: Option<DateTime<Utc>> = row.try_get_by_index(9)?;
-            let signed_off_at: Option<DateTime<Utc>> = row.try_get_by_index(11)?;
-            let survey_sample_size: Option<i32> = row.try_get_by_index(14)?;
-            let survey_method: Option<String> = row.try_get_by_index(15)?;
-            let version: i64 = row.try_get_by_index(16)?;
-            let created_at: DateTime<Utc> = row.try_get_by_index(17)?;
-            let updated_at: DateTime<Utc> = row.try_get_by_index(18)?;
-            out.push(pb::PiReturn {
-                id,
-                organisation_id: row.try_get_by_index(1)?,
-                period: Some(common::Period {
-                    year: Some(common::FinancialYear {
-                        start_year: row.try_get_by_index(2)?,
-                    }),
-                    kind: kind as i32,
-                    number: row.try_get_by_index(4)?,
-                }),
-                status: status_to_proto(&status) as i32,
-                values: Vec::new(),
-                history: Vec::new(),
-                deadline_date: deadline.to_string(),
-                late: row.try_get_by_index(7)?,
-                submitted_by: row
-                    .try_get_by_index::<Option<String>>(8)?
-                    .unwrap_or_default(),
-                submit_time: submitted_at.map(ts),
-                signed_off_by: row
-                    .try_get_by_index::<Option<String>>(10)?
-                    .unwrap_or_default(),
-                sign_off_time: signed_off_at.map(ts),
-                returned_reason: row
-                    .try_get_by_index::<Option<String>>(12)?
-                    .unwrap_or_default(),
-                revision: row.try_get_by_index(13)?,
-                etag: etag(version),
-                create_time: Some(ts(created_at)),
-                update_time: Some(ts(updated_at)),
-                survey: survey_sample_size.map(|n| pb::TenantSurvey {
-                    sample_size: n,
-                    method: survey_method_to_proto(survey_method.as_deref()) as i32,
-                }),
-            });
-        }
-        // A return without current values has one row, its value columns NULL.
-        let Some(indicator_code) = row.try_get_by_index::<Option<String>>(VALUES)? else {
-            continue;
-        };
-        let warnings: String = row.try_get_by_index(VALUES + 6)?;
-        let changed_at: DateTime<Utc> = row.try_get_by_index(VALUES + 10)?;
-        let value = pb::ReturnValue {
-            indicator_code,
-            split: row.try_get_by_index(VALUES + 1)?,
-            value: row.try_get_by_index(VALUES + 3)?,
-            numerator: row.try_get_by_index(VALUES + 4)?,
-            denominator: row.try_get_by_index(VALUES + 5)?,
-            warnings: warnings
-                .lines()
-                .filter(|l| !l.is_empty())
-                .map(String::from)
-                .collect(),
-            explanation: row.try_get_by_index(VALUES + 7)?,
-            sequence: row.try_get_by_index(VALUES + 2)?,
-            revision_reason: row.try_get_by_index(VALUES + 8)?,
-            changed_by: row.try_get_by_index(VALUES + 9)?,
-            change_time: Some(ts(changed_at)),
-            current: row.try_get_by_index(VALUES + 11)?,
-        };
-        out.last_mut()
-            .expect("a value row follows its return's first row")
-            .values
-            .push(value);
-    }
-    Ok(out)
-}
-
 /// The page key of a definition: code, then first year.
 fn definition_key(d: &Definition) -> String {
     format!("{}\u{1f}{}", d.code, d.from_year)
@@ -1810,24 +1719,39 @@ impl PiReturnsService for PiReturns {
             let conn = db.conn();
             let mut after = None;
             loop {
-                let batch =
-                    storage::export_page(conn, &visible, &filter, after.take(), EXPORT_BATCH)
-                        .await
-                        .and_then(exported_returns);
-                let returns = match batch {
+                let batch = async {
+                    let rows = storage::query_returns(
+                        conn,
+                        &visible,
+                        &filter,
+                        after.clone(),
+                        EXPORT_BATCH,
+                    )
+                    .await?;
+                    // The batch's own values, by id: a range of ids between the batch's first
+                    // and last would also take the values of other years and periods of the same
+                    // organisations, and PostgreSQL may scan the whole table to join them.
+                    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+                    let values =
+                        storage::current_values(conn, &ids, filter.indicator_code.as_deref())
+                            .await?;
+                    Ok::<_, sea_orm::DbErr>((rows, values))
+                }
+                .await;
+                let (rows, values) = match batch {
                     Ok(b) => b,
                     Err(e) => {
                         let _ = tx.send(Err(Status::from(db_error(e)))).await;
                         return;
                     }
                 };
-                let full = returns.len() as u64 == EXPORT_BATCH;
-                after = returns.last().map(|r| r.id.clone());
-                if returns.is_empty() {
+                let full = rows.len() as u64 == EXPORT_BATCH;
+                after = rows.last().map(|r| r.id.clone());
+                if rows.is_empty() {
                     return;
                 }
                 let msg = ExportReturnsResponse {
-                    pi_returns: returns,
+                    pi_returns: with_values(rows, values),
                     total_returns: total,
                 };
                 if tx.send(Ok(msg)).await.is_err() || !full {
