@@ -1728,18 +1728,13 @@ impl PiReturnsService for PiReturns {
                         EXPORT_BATCH,
                     )
                     .await?;
-                    let values = match (rows.first(), rows.last()) {
-                        (Some(first), Some(last)) => {
-                            storage::current_values_between(
-                                conn,
-                                &first.id,
-                                &last.id,
-                                filter.indicator_code.as_deref(),
-                            )
-                            .await?
-                        }
-                        _ => Vec::new(),
-                    };
+                    // The batch's own values, by id: a range of ids between the batch's first
+                    // and last would also take the values of other years and periods of the same
+                    // organisations, and PostgreSQL may scan the whole table to join them.
+                    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+                    let values =
+                        storage::current_values(conn, &ids, filter.indicator_code.as_deref())
+                            .await?;
                     Ok::<_, sea_orm::DbErr>((rows, values))
                 }
                 .await;

@@ -195,25 +195,6 @@ pub async fn current_values(
         .await
 }
 
-/// The current values of every return whose id lies in `first..=last`: a batch of an export,
-/// read as one range of the (return, indicator, split) index instead of a long IN list. Values of
-/// returns in the range that the batch does not hold are dropped by the caller.
-pub async fn current_values_between(
-    conn: &impl ConnectionTrait,
-    first: &str,
-    last: &str,
-    indicator: Option<&str>,
-) -> Result<Vec<pi_return_value::Model>, DbErr> {
-    let mut q = pi_return_value::Entity::find()
-        .filter(pi_return_value::Column::ReturnId.gte(first))
-        .filter(pi_return_value::Column::ReturnId.lte(last))
-        .filter(pi_return_value::Column::Current.eq(true));
-    if let Some(code) = indicator {
-        q = q.filter(pi_return_value::Column::IndicatorCode.eq(code));
-    }
-    q.all(conn).await
-}
-
 /// Every value ever recorded on a return, oldest first.
 pub async fn history(
     conn: &impl ConnectionTrait,

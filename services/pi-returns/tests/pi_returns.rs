@@ -1672,3 +1672,197 @@ async fn perception_measures_need_their_tenant_survey_described() {
     assert_eq!(r.status, pb::ReturnStatus::Submitted as i32);
     assert_eq!(r.survey.unwrap().method, pb::SurveyMethod::Mixed as i32);
 }
+
+/// `n` councils `{prefix}{i:05}` with a return each for 2010/11 in `status`: every third with no
+/// value, the others with two (stored in reverse order of code), and an earlier year's return
+/// whose values must not leak into the export.
+async fn bulk_returns(db: &almo_db::Db, prefix: &str, range: std::ops::Range<usize>, status: &str) {
+    use almo_db::entity::{organisation, pi_return, pi_return_value};
+    use sea_orm::{EntityTrait, Set};
+    let now = chrono::Utc::now();
+    let ids: Vec<String> = range.map(|i| format!("{prefix}{i:05}")).collect();
+    for chunk in ids.chunks(200) {
+        organisation::Entity::insert_many(chunk.iter().map(|id| organisation::ActiveModel {
+            id: Set(id.clone()),
+            name: Set(format!("Bulk {id}")),
+            kind: Set("council".into()),
+            authority_type: Set(Some("district".into())),
+            region: Set(None),
+            council_id: Set(None),
+            section27_consent_date: Set(None),
+            go_live_date: Set(None),
+            agreement_end_date: Set(None),
+            end_date: Set(None),
+            stock_size: Set(None),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }))
+        .exec_without_returning(db.conn())
+        .await
+        .unwrap();
+        let ret = |id: &String, year: i32| pi_return::ActiveModel {
+            id: Set(format!("{id}/{year}/Y")),
+            organisation_id: Set(id.clone()),
+            year: Set(year),
+            period_kind: Set("year".into()),
+            period_number: Set(1),
+            status: Set(status.into()),
+            deadline_date: Set(chrono::NaiveDate::from_ymd_opt(year + 1, 6, 30).unwrap()),
+            late: Set(false),
+            submitted_by: Set(Some("officer".into())),
+            submitted_at: Set(Some(now)),
+            signed_off_by: Set(None),
+            signed_off_at: Set(None),
+            returned_reason: Set(None),
+            revision: Set(0),
+            survey_sample_size: Set(None),
+            survey_method: Set(None),
+            created_by: Set("officer".into()),
+            version: Set(2),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        pi_return::Entity::insert_many(chunk.iter().flat_map(|id| [ret(id, 2009), ret(id, 2010)]))
+            .exec_without_returning(db.conn())
+            .await
+            .unwrap();
+        let value = |return_id: String, code: &str, v: f64| pi_return_value::ActiveModel {
+            return_id: Set(return_id),
+            indicator_code: Set(code.into()),
+            split: Set(String::new()),
+            sequence: Set(1),
+            value: Set(v),
+            numerator: Set(None),
+            denominator: Set(None),
+            warnings: Set("above the usual range\n".into()),
+            explanation: Set(String::new()),
+            revision_reason: Set(String::new()),
+            changed_by: Set("officer".into()),
+            changed_at: Set(now),
+            current: Set(true),
+            ..Default::default()
+        };
+        pi_return_value::Entity::insert_many(
+            chunk
+                .iter()
+                .map(|id| (id[prefix.len()..].parse::<usize>().unwrap(), id))
+                .filter(|(i, _)| i % 3 != 0)
+                .flat_map(|(i, id)| {
+                    [
+                        value(format!("{id}/2010/Y"), "old BVPI 68", 20.0 + i as f64),
+                        value(format!("{id}/2010/Y"), "BVPI 66a", 97.0),
+                        value(format!("{id}/2009/Y"), "BVPI 63", 55.0),
+                    ]
+                }),
+        )
+        .exec_without_returning(db.conn())
+        .await
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn export_across_pages_sends_each_return_once_in_order_while_returns_are_added() {
+    let (app, mut client) = app().await;
+    bulk_returns(&app.db, "E07M", 0..1200, "submitted").await;
+    // Drafts: never exported to the regulator.
+    bulk_returns(&app.db, "E07D", 0..30, "draft").await;
+    let req = pb::ExportReturnsRequest {
+        year: year(2010),
+        ..Default::default()
+    };
+    let mut stream = client
+        .export_returns(authed(req.clone(), REGULATOR, Role::Regulator))
+        .await
+        .unwrap()
+        .into_inner();
+    let first = stream.message().await.unwrap().unwrap();
+    assert_eq!(first.total_returns, 1200);
+    assert_eq!(first.pi_returns.len(), 500);
+    // Returns added while the export runs, before the cursor and after it: the export reads
+    // ahead of the client, so the later ones may or may not be sent; nothing is sent twice and
+    // nothing there at the start is missed.
+    bulk_returns(&app.db, "E07A", 0..10, "submitted").await;
+    bulk_returns(&app.db, "E07Z", 0..10, "submitted").await;
+    let mut sizes = vec![first.pi_returns.len()];
+    let mut all = first.pi_returns;
+    while let Some(batch) = stream.message().await.unwrap() {
+        assert_eq!(batch.total_returns, 1200);
+        sizes.push(batch.pi_returns.len());
+        all.extend(batch.pi_returns);
+    }
+    assert!(
+        sizes[..sizes.len() - 1].iter().all(|n| *n == 500),
+        "{sizes:?}"
+    );
+    let ids: Vec<&str> = all.iter().map(|r| r.id.as_str()).collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "in id order, once each"
+    );
+    let expected: Vec<String> = (0..1200).map(|i| format!("E07M{i:05}/2010/Y")).collect();
+    assert_eq!(ids[..1200], expected);
+    assert!(
+        ids[1200..].iter().all(|id| id.starts_with("E07Z")),
+        "{:?}",
+        &ids[1200..]
+    );
+    all.truncate(1200);
+    // Values: the 2010 return's own, by indicator code; none of the earlier year's.
+    for (i, r) in all.iter().enumerate() {
+        let codes: Vec<&str> = r.values.iter().map(|v| v.indicator_code.as_str()).collect();
+        if i % 3 == 0 {
+            assert!(codes.is_empty(), "{}: {codes:?}", r.id);
+        } else {
+            assert_eq!(codes, ["BVPI 66a", "old BVPI 68"], "{}", r.id);
+            assert_eq!(r.values[0].warnings, ["above the usual range"]);
+        }
+    }
+    // The same messages as QueryReturns gives, page by page.
+    let mut queried = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = client
+            .query_returns(authed(
+                QueryReturnsRequest {
+                    year: year(2010),
+                    page_size: 100,
+                    page_token: token.clone(),
+                    ..Default::default()
+                },
+                REGULATOR,
+                Role::Regulator,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        queried.extend(page.pi_returns);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    let queried: Vec<_> = queried
+        .into_iter()
+        .filter(|r| r.id.starts_with("E07M"))
+        .collect();
+    assert_eq!(all, queried);
+    // An indicator filter: only the returns carrying it, and only that value.
+    let relets = export(
+        &mut client,
+        pb::ExportReturnsRequest {
+            indicator_code: "old BVPI 68".into(),
+            ..req
+        },
+        REGULATOR,
+        Role::Regulator,
+    )
+    .await;
+    assert_eq!(relets.len(), 800 + 20 - 4 - 4);
+    assert!(
+        relets
+            .iter()
+            .all(|r| r.values.len() == 1 && r.values[0].indicator_code == "old BVPI 68")
+    );
+}

@@ -59,6 +59,13 @@ async fn main() -> anyhow::Result<()> {
     let db = almo_db::connect_and_migrate(&ConnectConfig::new(url.clone())).await?;
     let started = Instant::now();
     load(&db, cli.values).await?;
+    if db.conn().get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        // What autovacuum does to a live database within a minute of such a load; without
+        // statistics PostgreSQL plans every query for near-empty tables.
+        db.conn()
+            .execute_unprepared("ANALYZE organisations, pi_returns, pi_return_values")
+            .await?;
+    }
     eprintln!(
         "loaded {} returns into {} in {:.1} s",
         cli.values,
