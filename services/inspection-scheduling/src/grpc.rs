@@ -1666,6 +1666,26 @@ impl InspectionScheduling {
     /// The booking to change, read in the write's transaction: not cancelled, the etag as last
     /// read, and not yet on site (a team on site or a report under way is recorded, not
     /// re-planned).
+    /// Re-reads a changed inspection inside its write, replies with it and finishes the write.
+    async fn changed<R: prost::Message>(
+        &self,
+        write: almo_db::PendingWrite,
+        id: &str,
+        resource: &str,
+        make: impl FnOnce(pb::Inspection) -> R,
+    ) -> Result<R, AppError> {
+        let txn = write.txn();
+        let row = storage::inspection(txn, id)
+            .await?
+            .ok_or_else(|| AppError::Internal(format!("inspection {id} vanished")))?;
+        let resp = make(self.inspection_reply(txn, &row).await?);
+        write
+            .finish(&resp, resource)
+            .await
+            .map_err(booking_conflict)?;
+        Ok(resp)
+    }
+
     async fn changeable(
         txn: &impl sea_orm::ConnectionTrait,
         id: &str,
@@ -1815,16 +1835,13 @@ impl InspectionScheduling {
         {
             return Err(AppError::stale_etag(&resource));
         }
-        let row = storage::inspection(txn, id)
-            .await?
-            .ok_or_else(|| AppError::Internal(format!("inspection {id} vanished")))?;
-        let resp = ReplaceTeamMemberResponse {
-            inspection: Some(self.inspection_reply(txn, &row).await?),
-        };
-        write
-            .finish(&resp, &resource)
-            .await
-            .map_err(booking_conflict)?;
+        let resp = self
+            .changed(write, id, &resource, |inspection| {
+                ReplaceTeamMemberResponse {
+                    inspection: Some(inspection),
+                }
+            })
+            .await?;
         Ok(Response::new(resp))
     }
 
@@ -1892,16 +1909,11 @@ impl InspectionScheduling {
         {
             return Err(AppError::stale_etag(&resource));
         }
-        let row = storage::inspection(txn, id)
-            .await?
-            .ok_or_else(|| AppError::Internal(format!("inspection {id} vanished")))?;
-        let resp = MoveInspectionResponse {
-            inspection: Some(self.inspection_reply(txn, &row).await?),
-        };
-        write
-            .finish(&resp, &resource)
-            .await
-            .map_err(booking_conflict)?;
+        let resp = self
+            .changed(write, id, &resource, |inspection| MoveInspectionResponse {
+                inspection: Some(inspection),
+            })
+            .await?;
         Ok(Response::new(resp))
     }
 
@@ -1945,16 +1957,13 @@ impl InspectionScheduling {
         if !storage::cancel_inspection(txn, &current.id, current.version, &cancellation).await? {
             return Err(AppError::stale_etag(&resource));
         }
-        let row = storage::inspection(txn, id)
-            .await?
-            .ok_or_else(|| AppError::Internal(format!("inspection {id} vanished")))?;
-        let resp = CancelInspectionResponse {
-            inspection: Some(self.inspection_reply(txn, &row).await?),
-        };
-        write
-            .finish(&resp, &resource)
-            .await
-            .map_err(AppError::from)?;
+        let resp = self
+            .changed(write, id, &resource, |inspection| {
+                CancelInspectionResponse {
+                    inspection: Some(inspection),
+                }
+            })
+            .await?;
         Ok(Response::new(resp))
     }
 }

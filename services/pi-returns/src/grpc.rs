@@ -61,11 +61,8 @@ impl From<WorkflowError> for Status {
     }
 }
 
+/// A database error as the reply's status (for `map_err`).
 fn db(e: sea_orm::DbErr) -> AppError {
-    AppError::from(e)
-}
-
-fn db_error(e: sea_orm::DbErr) -> AppError {
     AppError::from(e)
 }
 
@@ -1741,7 +1738,7 @@ impl PiReturnsService for PiReturns {
                 let (rows, values) = match batch {
                     Ok(b) => b,
                     Err(e) => {
-                        let _ = tx.send(Err(Status::from(db_error(e)))).await;
+                        let _ = tx.send(Err(Status::from(AppError::from(e)))).await;
                         return;
                     }
                 };
