@@ -113,10 +113,7 @@ pub async fn calendar(addr: &str, token: &str, owner: CalendarOwner) -> anyhow::
             CalendarOwner::Inspector(i) => Owner::InspectorId(i),
         }),
     })?;
-    let reply = client
-        .export_calendar(request)
-        .await
-        .map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?;
+    let reply = client.export_calendar(request).await.map_err(describe)?;
     Ok(reply.into_inner().calendar)
 }
 
