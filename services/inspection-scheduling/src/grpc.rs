@@ -1178,13 +1178,7 @@ impl InspectionScheduling {
             Begun::Fresh(w) => w,
         };
         let resource = format!("inspections/{}", r.inspection_id);
-        let current = storage::inspection(write.txn(), r.inspection_id.trim())
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("no inspection {:?}", r.inspection_id)))?;
-        not_cancelled(&current)?;
-        if etag(current.version) != r.etag.trim() {
-            return Err(AppError::stale_etag(&resource));
-        }
+        let current = Self::as_read(write.txn(), r.inspection_id.trim(), &r.etag).await?;
         let today = Utc::now().date_naive();
         check_record(&actual_dates(&current), stage, date, today).map_err(lifecycle)?;
         let mut row = current.clone();
@@ -1255,13 +1249,7 @@ impl InspectionScheduling {
             Begun::Fresh(w) => w,
         };
         let resource = format!("inspections/{}", r.inspection_id);
-        let current = storage::inspection(write.txn(), r.inspection_id.trim())
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("no inspection {:?}", r.inspection_id)))?;
-        not_cancelled(&current)?;
-        if etag(current.version) != r.etag.trim() {
-            return Err(AppError::stale_etag(&resource));
-        }
+        let current = Self::as_read(write.txn(), r.inspection_id.trim(), &r.etag).await?;
         let today = Utc::now().date_naive();
         check_record(&actual_dates(&current), Stage::ScoreLetter, letter, today)
             .map_err(lifecycle)?;
@@ -1686,7 +1674,8 @@ impl InspectionScheduling {
         Ok(resp)
     }
 
-    async fn changeable(
+    /// The inspection `id` inside a write, if it is not cancelled and `given_etag` is its etag.
+    async fn as_read(
         txn: &impl sea_orm::ConnectionTrait,
         id: &str,
         given_etag: &str,
@@ -1700,6 +1689,16 @@ impl InspectionScheduling {
         if etag(current.version) != given_etag.trim() {
             return Err(AppError::stale_etag(&format!("inspections/{id}")));
         }
+        Ok(current)
+    }
+
+    /// [`Self::as_read`], and a booking not yet on site: what move, re-team and cancel may change.
+    async fn changeable(
+        txn: &impl sea_orm::ConnectionTrait,
+        id: &str,
+        given_etag: &str,
+    ) -> Result<insp_inspection::Model, AppError> {
+        let current = Self::as_read(txn, id, given_etag).await?;
         if current.open_almo_id.is_none() || current.on_site_actual.is_some() {
             return Err(AppError::failed_precondition(
                 "ALREADY_ON_SITE",
