@@ -27,6 +27,19 @@ pub fn caller<T>(req: &tonic::Request<T>) -> Result<Caller, AppError> {
         .ok_or_else(|| AppError::Unauthenticated("no verified caller on this request".into()))
 }
 
+/// A stored time as the contracts' `google.protobuf.Timestamp`.
+pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
+}
+
+/// The etag of a row at `version` (`v3`): what a change must send back.
+pub fn etag(version: i64) -> String {
+    format!("v{version}")
+}
+
 /// The full gRPC method path, e.g. `/almo.directory.v1.DirectoryService/RegisterAlmo`.
 pub fn method_path(service: &str, method: &str) -> String {
     format!("/{service}/{method}")

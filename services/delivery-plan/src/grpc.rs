@@ -11,6 +11,7 @@ use almo_db::{Begun, PendingWrite};
 use almo_proto::common;
 use almo_proto::delivery_plan::delivery_plan_service_server::DeliveryPlanService;
 use almo_proto::delivery_plan::{self as pb};
+use almo_server::timestamp as ts;
 use almo_server::{AppError, Principal, ServiceContext, Violations, paging};
 use chrono::{DateTime, NaiveDate, Utc};
 use tonic::{Request, Response, Status, Streaming};
@@ -46,13 +47,6 @@ pub struct DeliveryPlans {
 
 fn db(e: impl Into<AppError>) -> AppError {
     e.into()
-}
-
-fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
-    }
 }
 
 fn plan_etag(latest: i32) -> String {

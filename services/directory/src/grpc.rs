@@ -13,6 +13,7 @@ use almo_proto::directory::{
 };
 use almo_server::access::scope_of_row;
 use almo_server::{AppError, Principal, ServiceContext, Violations, caller, paging};
+use almo_server::{etag, timestamp as ts};
 use chrono::{NaiveDate, Utc};
 use tonic::{Request, Response, Status};
 
@@ -57,19 +58,8 @@ impl Directory {
     }
 }
 
-fn ts(t: chrono::DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
-    }
-}
-
 fn date_str(d: Option<NaiveDate>) -> String {
     d.map(|d| d.to_string()).unwrap_or_default()
-}
-
-fn etag(version: i64) -> String {
-    format!("v{version}")
 }
 
 fn dates_of(r: &organisation::Model) -> AlmoDates {

@@ -24,6 +24,7 @@ use almo_proto::inspection::{
     RecordUnavailabilityResponse, ReplaceTeamMemberRequest, ReplaceTeamMemberResponse,
 };
 use almo_server::{AppError, Principal, ServiceContext, Violations, paging};
+use almo_server::{etag, timestamp as ts};
 use chrono::{NaiveDate, Utc};
 use std::time::Duration;
 use tonic::{Request, Response, Status};
@@ -133,19 +134,8 @@ fn require_inspectorate(p: &Principal, what: &str) -> Result<(), AppError> {
     }
 }
 
-fn ts(t: chrono::DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
-    }
-}
-
 fn date_str(d: Option<NaiveDate>) -> String {
     d.map(|d| d.to_string()).unwrap_or_default()
-}
-
-fn etag(version: i64) -> String {
-    format!("v{version}")
 }
 
 fn gbp(pence: i64) -> Money {

@@ -20,7 +20,8 @@ use almo_proto::pi_returns::{
 };
 use almo_server::access::scope_of_row;
 use almo_server::{AppError, Principal, ServiceContext, Violations, paging};
-use chrono::{DateTime, Utc};
+use almo_server::{etag, timestamp as ts};
+use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tokio::sync::OnceCell;
 use tonic::{Request, Response, Status};
@@ -324,17 +325,6 @@ fn visibility(p: &Principal) -> Visibility {
         OrgKind::Regulator | OrgKind::Inspectorate => Visibility::AllButDrafts,
         OrgKind::Council => Visibility::CouncilAndAlmos(p.org.id.clone()),
         OrgKind::Almo => Visibility::Own(p.org.id.clone()),
-    }
-}
-
-fn etag(version: i64) -> String {
-    format!("v{version}")
-}
-
-fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
     }
 }
 

@@ -11,6 +11,7 @@ use almo_proto::common::{self, Money};
 use almo_proto::sla_charging::sla_charging_service_server::SlaChargingService;
 use almo_proto::sla_charging::{self as pb, *};
 use almo_server::{AppError, Principal, ServiceContext, Violations, paging};
+use almo_server::{etag, timestamp as ts};
 use chrono::{NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, EntityTrait};
 use tonic::{Request, Response, Status, Streaming};
@@ -317,17 +318,6 @@ fn decode_terms(
 }
 
 // ---- Encoding -----------------------------------------------------------------------------
-
-fn ts(t: chrono::DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
-    }
-}
-
-fn etag(v: i64) -> String {
-    format!("v{v}")
-}
 
 fn terms_to_proto(t: &Terms) -> (Vec<pb::ServiceLine>, Vec<pb::ServiceLevel>) {
     let lines = t
