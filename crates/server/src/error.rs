@@ -213,6 +213,18 @@ impl Violations {
         }
     }
 
+    /// Keeps the value a shared field parser (`almo_fields`) read, or records why `field` was
+    /// refused.
+    pub fn field<T>(&mut self, field: &str, r: Result<T, String>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(reason) => {
+                self.add(field, reason);
+                None
+            }
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -37,7 +37,7 @@ pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
 
 /// The etag of a row at `version` (`v3`): what a change must send back.
 pub fn etag(version: i64) -> String {
-    format!("v{version}")
+    almo_fields::etag(version)
 }
 
 /// The full gRPC method path, e.g. `/almo.directory.v1.DirectoryService/RegisterAlmo`.
