@@ -3,6 +3,7 @@
 //! directory, pagination, and the one mapping from errors to `tonic::Status`.
 
 pub mod access;
+mod binary;
 pub mod config;
 pub mod error;
 pub mod layer;
@@ -10,6 +11,7 @@ pub mod paging;
 pub mod serve;
 
 pub use access::{Access, Principal};
+pub use binary::service_main;
 pub use config::{AuthArgs, DEV_ISSUER, DEV_SECRET, DatabaseArgs, MigrateMode, ServerArgs};
 pub use error::{AppError, Violations};
 pub use serve::{
