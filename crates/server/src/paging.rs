@@ -19,6 +19,18 @@ pub fn decode_token(token: &str) -> Result<Option<String>, AppError> {
     almo_fields::page_token(token).map_err(|reason| AppError::invalid("page_token", reason))
 }
 
+/// One page of `rows`, read with one row more than `size` to learn whether another page
+/// follows: the rows to return and the token for the next page (empty on the last).
+pub fn page<T>(mut rows: Vec<T>, size: u64, key: impl Fn(&T) -> String) -> (Vec<T>, String) {
+    if rows.len() as u64 > size {
+        rows.truncate(size as usize);
+        let token = rows.last().map(|r| encode_token(&key(r))).unwrap_or_default();
+        (rows, token)
+    } else {
+        (rows, String::new())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -34,6 +46,16 @@ mod tests {
         assert_eq!(decode_token("").unwrap(), None);
         assert!(decode_token("not-a-token!").is_err());
         assert!(decode_token(&URL_SAFE_NO_PAD.encode("x")).is_err());
+    }
+
+    #[test]
+    fn a_page_says_whether_another_follows() {
+        let (rows, next) = page(vec![1, 2, 3], 2, |r| r.to_string());
+        assert_eq!(rows, [1, 2]);
+        assert_eq!(decode_token(&next).unwrap().as_deref(), Some("2"));
+        let (rows, next) = page(vec![1, 2], 2, |r| r.to_string());
+        assert_eq!(rows, [1, 2]);
+        assert_eq!(next, "");
     }
 
     #[test]
