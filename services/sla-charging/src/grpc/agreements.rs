@@ -1,0 +1,258 @@
+//! Agreements: create, agree a version (both parties), vary (a new draft version), read, list.
+
+use almo_auth::{OrgKind, Role};
+use almo_db::entity::{sla_agreement, sla_agreement_version};
+use almo_proto::sla_charging as pb;
+use almo_server::{AppError, Violations};
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ConnectionTrait, EntityTrait};
+use tonic::Request;
+
+use super::access::{require_supplier, visibility, visible_agreement};
+use super::convert::{agreement_to_proto, decode_terms, next_page_token, page_request, parse_date};
+use super::{SlaCharging, check_etag};
+use crate::billing;
+use crate::domain::agreement::{Consent, Party, Terms, VersionStatus, agree, check_variation};
+use crate::storage::{self, Visibility};
+
+impl SlaCharging {
+    pub(super) async fn create_agreement(
+        &self,
+        request: Request<pb::CreateAgreementRequest>,
+    ) -> Result<pb::CreateAgreementResponse, AppError> {
+        let p = self.ctx.principal(&request).await?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        let council = r.supplier_council_id.trim();
+        let almo = r.customer_almo_id.trim();
+        v.check(council.is_empty(), "supplier_council_id", "required");
+        v.check(almo.is_empty(), "customer_almo_id", "required");
+        let title = r.title.trim();
+        v.check(
+            title.is_empty() || title.chars().count() > 200,
+            "title",
+            "required, at most 200 characters",
+        );
+        let start = parse_date(&mut v, "start_date", &r.start_date);
+        let end = parse_date(&mut v, "end_date", &r.end_date);
+        if let (Some(s), Some(e)) = (start, end) {
+            v.check(e < s, "end_date", "must not be before start_date");
+        }
+        let terms = decode_terms(&mut v, &r.lines, &r.levels);
+        v.into_result()?;
+        require_supplier(&p, council)?;
+        match self.ctx.access.scope(almo).await? {
+            Some(s) if s.kind == OrgKind::Almo && s.council_id.as_deref() == Some(council) => {}
+            _ => {
+                return Err(AppError::invalid(
+                    "customer_almo_id",
+                    format!("{almo:?} is not an ALMO of {council}"),
+                ));
+            }
+        }
+        let (start, end) = (start.expect("checked"), end.expect("checked"));
+        // A wound-up ALMO buys nothing more: its SLAs ended with it.
+        let ended = almo_db::entity::organisation::Entity::find_by_id(almo.to_string())
+            .one(self.ctx.db.conn())
+            .await?
+            .and_then(|o| o.end_date);
+        if let Some(e) = ended.filter(|e| *e < start) {
+            return Err(AppError::invalid(
+                "customer_almo_id",
+                format!("{almo} was wound up on {e}, before the agreement would start"),
+            ));
+        }
+        self.write(&p, "CreateAgreement", &r.request_id, r, async |txn| {
+            let now = Utc::now();
+            let a = sla_agreement::Model {
+                id: format!("sla-{}", uuid::Uuid::new_v4().simple()),
+                supplier_council_id: council.to_string(),
+                customer_almo_id: almo.to_string(),
+                title: title.to_string(),
+                start_date: start,
+                end_date: end,
+                row_version: 1,
+                created_at: now,
+                updated_at: now,
+            };
+            let version = draft_version(&a.id, 1, start, &terms, now)?;
+            storage::insert_agreement(txn, a.clone()).await?;
+            storage::insert_version(txn, version.clone()).await?;
+            let resp = pb::CreateAgreementResponse {
+                agreement: Some(agreement_to_proto(&a, &[version])?),
+            };
+            Ok((resp, format!("slaAgreements/{}", a.id)))
+        })
+        .await
+    }
+
+    pub(super) async fn agree_agreement_version(
+        &self,
+        request: Request<pb::AgreeAgreementVersionRequest>,
+    ) -> Result<pb::AgreeAgreementVersionResponse, AppError> {
+        let p = self.ctx.principal(&request).await?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        v.check(r.agreement_id.trim().is_empty(), "agreement_id", "required");
+        v.check(r.version < 1, "version", "the version to agree, 1 or more");
+        v.require_etag(&r.etag, "the agreement's etag as last read");
+        v.into_result()?;
+        let vis = visibility(&p)?;
+        // Agreeing is a finance decision on both sides.
+        let party = match (&vis, p.caller.role) {
+            (Visibility::Supplier(_), _) => Party::Council,
+            (Visibility::Customer(_), Role::AlmoFinance) => Party::Almo,
+            _ => {
+                return Err(AppError::PermissionDenied(
+                    "only ALMO finance agrees an SLA on the ALMO's behalf".into(),
+                ));
+            }
+        };
+        self.write(&p, "AgreeAgreementVersion", &r.request_id, r, async |txn| {
+            let (mut a, mut versions) = visible_agreement(txn, &p, &vis, &r.agreement_id).await?;
+            check_etag(&r.etag, a.row_version, &resource(&a))?;
+            let Some(ver) = versions.iter_mut().find(|x| x.version == r.version) else {
+                return Err(AppError::invalid(
+                    "version",
+                    format!("{} has no version {}", a.id, r.version),
+                ));
+            };
+            let status = VersionStatus::parse(&ver.status)
+                .ok_or_else(|| AppError::Internal(format!("status {:?}", ver.status)))?;
+            let consent = Consent {
+                council: ver.council_agreed,
+                almo: ver.almo_agreed,
+            };
+            let (status, consent) = agree(status, consent, party)?;
+            ver.status = status.as_str().into();
+            ver.council_agreed = consent.council;
+            ver.almo_agreed = consent.almo;
+            storage::update_version_consent(txn, ver).await?;
+            bump(txn, &mut a).await?;
+            let resp = pb::AgreeAgreementVersionResponse {
+                agreement: Some(agreement_to_proto(&a, &versions)?),
+            };
+            let target = format!("slaAgreements/{}/versions/{}", a.id, r.version);
+            Ok((resp, target))
+        })
+        .await
+    }
+
+    pub(super) async fn vary_agreement(
+        &self,
+        request: Request<pb::VaryAgreementRequest>,
+    ) -> Result<pb::VaryAgreementResponse, AppError> {
+        let p = self.ctx.principal(&request).await?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        v.check(r.agreement_id.trim().is_empty(), "agreement_id", "required");
+        v.require_etag(&r.etag, "the agreement's etag as last read");
+        let from = parse_date(&mut v, "effective_from_date", &r.effective_from_date);
+        let terms = decode_terms(&mut v, &r.lines, &r.levels);
+        v.into_result()?;
+        let from = from.expect("checked");
+        let vis = visibility(&p)?;
+        self.write(&p, "VaryAgreement", &r.request_id, r, async |txn| {
+            let (mut a, mut versions) = visible_agreement(txn, &p, &vis, &r.agreement_id).await?;
+            require_supplier(&p, &a.supplier_council_id)?;
+            check_etag(&r.etag, a.row_version, &resource(&a))?;
+            let latest = versions.last().expect("an agreement has version 1");
+            if VersionStatus::parse(&latest.status) != Some(VersionStatus::Active) {
+                return Err(AppError::failed_precondition(
+                    "DRAFT_PENDING",
+                    format!(
+                        "version {} is still a draft: agree it before varying it",
+                        latest.version
+                    ),
+                ));
+            }
+            check_variation(billing::term_of(&a), latest.effective_from, from)?;
+            let version = draft_version(&a.id, latest.version + 1, from, &terms, Utc::now())?;
+            storage::insert_version(txn, version.clone()).await?;
+            bump(txn, &mut a).await?;
+            versions.push(version);
+            let resp = pb::VaryAgreementResponse {
+                agreement: Some(agreement_to_proto(&a, &versions)?),
+            };
+            Ok((resp, resource(&a)))
+        })
+        .await
+    }
+
+    pub(super) async fn get_agreement(
+        &self,
+        request: Request<pb::GetAgreementRequest>,
+    ) -> Result<pb::GetAgreementResponse, AppError> {
+        let p = self.ctx.principal(&request).await?;
+        let vis = visibility(&p)?;
+        let id = request.get_ref().agreement_id.trim();
+        if id.is_empty() {
+            return Err(AppError::invalid("agreement_id", "required"));
+        }
+        let (a, versions) = visible_agreement(self.ctx.db.conn(), &p, &vis, id).await?;
+        Ok(pb::GetAgreementResponse {
+            agreement: Some(agreement_to_proto(&a, &versions)?),
+        })
+    }
+
+    pub(super) async fn list_agreements(
+        &self,
+        request: Request<pb::ListAgreementsRequest>,
+    ) -> Result<pb::ListAgreementsResponse, AppError> {
+        let p = self.ctx.principal(&request).await?;
+        let vis = visibility(&p)?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        let page = page_request(&mut v, r.page_size, &r.page_token);
+        v.into_result()?;
+        let page = page.expect("checked");
+        let almo = Some(r.customer_almo_id.trim()).filter(|a| !a.is_empty());
+        let conn = self.ctx.db.conn();
+        let mut rows =
+            storage::list_agreements(conn, &vis, almo, page.after, page.size + 1).await?;
+        let next_page_token = next_page_token(&mut rows, page.size, |(a, _)| &a.id);
+        Ok(pb::ListAgreementsResponse {
+            agreements: rows
+                .iter()
+                .map(|(a, v)| agreement_to_proto(a, v))
+                .collect::<Result<_, _>>()?,
+            next_page_token,
+        })
+    }
+}
+
+fn resource(a: &sla_agreement::Model) -> String {
+    format!("slaAgreements/{}", a.id)
+}
+
+/// Version `version` of agreement `id`: a draft that neither party has agreed yet.
+fn draft_version(
+    id: &str,
+    version: i32,
+    effective_from: NaiveDate,
+    terms: &Terms,
+    now: DateTime<Utc>,
+) -> Result<sla_agreement_version::Model, AppError> {
+    Ok(sla_agreement_version::Model {
+        agreement_id: id.to_string(),
+        version,
+        effective_from,
+        status: VersionStatus::Draft.as_str().into(),
+        council_agreed: false,
+        almo_agreed: false,
+        terms: serde_json::to_string(terms).map_err(|e| AppError::Internal(e.to_string()))?,
+        created_at: now,
+    })
+}
+
+/// Moves the agreement to its next version (its etag changes), unless someone changed it since
+/// it was read.
+async fn bump(txn: &impl ConnectionTrait, a: &mut sla_agreement::Model) -> Result<(), AppError> {
+    let now = Utc::now();
+    if !storage::bump_agreement(txn, &a.id, a.row_version, now).await? {
+        return Err(AppError::stale_etag(&resource(a)));
+    }
+    a.row_version += 1;
+    a.updated_at = now;
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! Invoices: issue a draft (it never changes after), read one, and correct an issued one with a
+//! credit note.
+
+use std::collections::HashSet;
+
+use almo_proto::sla_charging as pb;
+use almo_server::{AppError, Violations};
+use chrono::{DateTime, Utc};
+use sea_orm::ConnectionTrait;
+use tonic::Request;
+
+use super::SlaCharging;
+use super::access::{require_supplier, reread_invoice, visibility, visible_invoice};
+use super::convert::{domain_line, invoice_to_proto, pence};
+use super::refusals::issue_error;
+use crate::billing;
+use crate::domain::credit_note::{CreditableLine, credit_line};
+use crate::domain::invoice::InvoiceStatus;
+use crate::storage::{self, InvoiceRows};
+
+impl SlaCharging {
+    pub(super) async fn issue_invoice(
+        &self,
+        request: Request<pb::IssueInvoiceRequest>,
+    ) -> Result<pb::IssueInvoiceResponse, AppError> {
+        let p = self.ctx.principal(&request).await?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        let id = r.invoice_id.trim();
+        v.check(id.is_empty(), "invoice_id", "required");
+        v.require_etag(&r.etag, "the draft's etag as reviewed");
+        v.into_result()?;
+        let vis = visibility(&p)?;
+        self.write(&p, "IssueInvoice", &r.request_id, r, async |txn| {
+            let rows = visible_invoice(txn, &p, &vis, id).await?;
+            require_supplier(&p, &rows.invoice.supplier_council_id)?;
+            // An etag that is not one of ours matches no version: it is stale.
+            let expected = r
+                .etag
+                .trim()
+                .strip_prefix('v')
+                .and_then(|n| n.parse::<i64>().ok())
+                .unwrap_or(-1);
+            billing::issue(txn, &rows.invoice, expected, Utc::now())
+                .await
+                .map_err(|e| issue_error(e, id))?;
+            let issued = reread_invoice(txn, id).await?;
+            let resp = pb::IssueInvoiceResponse {
+                invoice: Some(invoice_to_proto(&issued)?),
+            };
+            Ok((resp, format!("slaInvoices/{id}")))
+        })
+        .await
+    }
+
+    pub(super) async fn get_invoice(
+        &self,
+        request: Request<pb::GetInvoiceRequest>,
+    ) -> Result<pb::GetInvoiceResponse, AppError> {
+        let p = self.ctx.principal(&request).await?;
+        let vis = visibility(&p)?;
+        let id = request.get_ref().invoice_id.trim();
+        if id.is_empty() {
+            return Err(AppError::invalid("invoice_id", "required"));
+        }
+        let rows = visible_invoice(self.ctx.db.conn(), &p, &vis, id).await?;
+        Ok(pb::GetInvoiceResponse {
+            invoice: Some(invoice_to_proto(&rows)?),
+        })
+    }
+
+    pub(super) async fn create_credit_note(
+        &self,
+        request: Request<pb::CreateCreditNoteRequest>,
+    ) -> Result<pb::CreateCreditNoteResponse, AppError> {
+        let p = self.ctx.principal(&request).await?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        let id = r.invoice_id.trim();
+        v.check(id.is_empty(), "invoice_id", "required");
+        v.check(
+            r.reason.trim().is_empty() || r.reason.chars().count() > 2000,
+            "reason",
+            "required: why the invoice is being corrected, at most 2000 characters",
+        );
+        v.check(
+            r.lines.is_empty(),
+            "lines",
+            "at least one invoice line to credit",
+        );
+        let mut requested = Vec::new();
+        let mut numbers = HashSet::new();
+        for (i, l) in r.lines.iter().enumerate() {
+            v.check(
+                !numbers.insert(l.invoice_line_number),
+                &format!("lines[{i}].invoice_line_number"),
+                "credits a line twice; put the whole credit in one entry",
+            );
+            let net = pence(&mut v, &format!("lines[{i}].net"), &l.net);
+            requested.push((l.invoice_line_number, net));
+        }
+        v.into_result()?;
+        let vis = visibility(&p)?;
+        self.write(&p, "CreateCreditNote", &r.request_id, r, async |txn| {
+            let rows = visible_invoice(txn, &p, &vis, id).await?;
+            require_supplier(&p, &rows.invoice.supplier_council_id)?;
+            if InvoiceStatus::parse(&rows.invoice.status) != Some(InvoiceStatus::Issued) {
+                return Err(AppError::failed_precondition(
+                    "INVOICE_NOT_ISSUED",
+                    "a draft is corrected by running billing again; credit notes are for issued invoices",
+                ));
+            }
+            let field = |i, f: &str| format!("lines[{i}].{f}");
+            let lines = checked_credits(txn, &rows, &requested, field).await?;
+            let credited = credit(txn, &rows, r.reason.trim(), &lines, Utc::now()).await?;
+            let target = format!("slaInvoices/{id}/creditNotes/{}", credited.note_id);
+            let resp = pb::CreateCreditNoteResponse {
+                credit_note: credited.note,
+                invoice: Some(credited.invoice),
+            };
+            Ok((resp, target))
+        })
+        .await
+    }
+}
+
+/// A credit note as stored, and the invoice it corrects as it now stands.
+pub(super) struct Credited {
+    pub note_id: String,
+    pub note: Option<pb::CreditNote>,
+    pub invoice: pb::Invoice,
+}
+
+/// Stores a credit note of `lines` (line number, net, VAT) against the invoice.
+pub(super) async fn credit(
+    txn: &impl ConnectionTrait,
+    rows: &InvoiceRows,
+    reason: &str,
+    lines: &[(i32, i64, i64)],
+    now: DateTime<Utc>,
+) -> Result<Credited, AppError> {
+    let stored = billing::store_credit_note(txn, &rows.invoice, reason, lines, now).await?;
+    let invoice = invoice_to_proto(&reread_invoice(txn, &rows.invoice.id).await?)?;
+    let note = invoice
+        .credit_notes
+        .iter()
+        .find(|n| n.credit_note_id == stored.id)
+        .cloned();
+    Ok(Credited {
+        note_id: stored.id,
+        note,
+        invoice,
+    })
+}
+
+/// Checks each (line number, net) credit against what the line charged and what has been
+/// credited already; returns (line number, net, VAT) to store. `field(i, name)` names the
+/// request field of entry `i`.
+pub(super) async fn checked_credits(
+    txn: &impl ConnectionTrait,
+    rows: &InvoiceRows,
+    requested: &[(i32, i64)],
+    field: impl Fn(usize, &str) -> String,
+) -> Result<Vec<(i32, i64, i64)>, AppError> {
+    let credited = storage::credited_per_line(txn, &rows.invoice.id).await?;
+    let mut v = Violations::new();
+    let mut lines = Vec::new();
+    for (i, (number, net)) in requested.iter().copied().enumerate() {
+        let Some(row) = rows.lines.iter().find(|l| l.line_number == number) else {
+            v.add(
+                field(i, "invoice_line_number"),
+                format!("the invoice has no line {number}"),
+            );
+            continue;
+        };
+        let line = domain_line(row)?;
+        let (cn, cv) = credited.get(&number).copied().unwrap_or_default();
+        let creditable = CreditableLine {
+            net: line.net,
+            vat: line.vat,
+            treatment: line.vat_treatment,
+            credited_net: cn,
+            credited_vat: cv,
+        };
+        match credit_line(&creditable, net) {
+            Ok((n, vat)) => lines.push((number, n, vat)),
+            Err(e) => v.add(field(i, "net"), e.to_string()),
+        }
+    }
+    v.into_result()?;
+    Ok(lines)
+}
