@@ -2,6 +2,7 @@
 
 use almo_auth::{OrgKind, Role};
 use almo_db::entity::{sla_agreement, sla_agreement_version};
+use almo_fields as fields;
 use almo_proto::sla_charging as pb;
 use almo_server::{AppError, Violations};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -9,7 +10,7 @@ use sea_orm::{ConnectionTrait, EntityTrait};
 use tonic::Request;
 
 use super::access::{require_supplier, visibility, visible_agreement};
-use super::convert::{agreement_to_proto, decode_terms, next_page_token, page_request, parse_date};
+use super::convert::{agreement_to_proto, decode_terms, next_page_token, page_request};
 use super::{SlaCharging, check_etag};
 use crate::billing;
 use crate::domain::agreement::{Consent, Party, Terms, VersionStatus, agree, check_variation};
@@ -23,23 +24,21 @@ impl SlaCharging {
         let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
-        let council = r.supplier_council_id.trim();
-        let almo = r.customer_almo_id.trim();
-        v.check(council.is_empty(), "supplier_council_id", "required");
-        v.check(almo.is_empty(), "customer_almo_id", "required");
-        let title = r.title.trim();
-        v.check(
-            title.is_empty() || title.chars().count() > 200,
-            "title",
-            "required, at most 200 characters",
-        );
-        let start = parse_date(&mut v, "start_date", &r.start_date);
-        let end = parse_date(&mut v, "end_date", &r.end_date);
+        let council = v.field("supplier_council_id", fields::id(&r.supplier_council_id));
+        let almo = v.field("customer_almo_id", fields::id(&r.customer_almo_id));
+        let title = v.field("title", fields::name(&r.title));
+        let start = v.field("start_date", fields::date(&r.start_date));
+        let end = v.field("end_date", fields::date(&r.end_date));
         if let (Some(s), Some(e)) = (start, end) {
             v.check(e < s, "end_date", "must not be before start_date");
         }
         let terms = decode_terms(&mut v, &r.lines, &r.levels);
         v.into_result()?;
+        let (council, almo, title) = (
+            council.expect("checked"),
+            almo.expect("checked"),
+            title.expect("checked"),
+        );
         require_supplier(&p, council)?;
         match self.ctx.access.scope(almo).await? {
             Some(s) if s.kind == OrgKind::Almo && s.council_id.as_deref() == Some(council) => {}
@@ -93,7 +92,7 @@ impl SlaCharging {
         let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
-        v.check(r.agreement_id.trim().is_empty(), "agreement_id", "required");
+        v.field("agreement_id", fields::id(&r.agreement_id));
         v.check(r.version < 1, "version", "the version to agree, 1 or more");
         v.require_etag(&r.etag, "the agreement's etag as last read");
         v.into_result()?;
@@ -145,9 +144,9 @@ impl SlaCharging {
         let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
-        v.check(r.agreement_id.trim().is_empty(), "agreement_id", "required");
+        v.field("agreement_id", fields::id(&r.agreement_id));
         v.require_etag(&r.etag, "the agreement's etag as last read");
-        let from = parse_date(&mut v, "effective_from_date", &r.effective_from_date);
+        let from = v.field("effective_from_date", fields::date(&r.effective_from_date));
         let terms = decode_terms(&mut v, &r.lines, &r.levels);
         v.into_result()?;
         let from = from.expect("checked");
@@ -185,10 +184,8 @@ impl SlaCharging {
     ) -> Result<pb::GetAgreementResponse, AppError> {
         let p = self.ctx.principal(&request).await?;
         let vis = visibility(&p)?;
-        let id = request.get_ref().agreement_id.trim();
-        if id.is_empty() {
-            return Err(AppError::invalid("agreement_id", "required"));
-        }
+        let id = fields::id(&request.get_ref().agreement_id)
+            .map_err(|reason| AppError::invalid("agreement_id", reason))?;
         let (a, versions) = visible_agreement(self.ctx.db.conn(), &p, &vis, id).await?;
         Ok(pb::GetAgreementResponse {
             agreement: Some(agreement_to_proto(&a, &versions)?),

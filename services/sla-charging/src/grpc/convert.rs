@@ -4,10 +4,10 @@
 use almo_db::entity::{
     sla_agreement, sla_agreement_version, sla_dispute, sla_invoice_line, sla_usage,
 };
+use almo_fields as fields;
 use almo_proto::common::{self, Money};
 use almo_proto::sla_charging::{self as pb, VatTreatment};
-use almo_server::{AppError, Violations, etag, paging, timestamp as ts};
-use chrono::NaiveDate;
+use almo_server::{AppError, Violations, etag, timestamp as ts};
 
 use crate::billing;
 use crate::domain::agreement::{
@@ -20,24 +20,6 @@ use crate::domain::period::{BillingPeriod, PeriodKind as DPeriodKind};
 use crate::storage::InvoiceRows;
 
 // ---- Decoding -----------------------------------------------------------------------------
-
-pub(super) fn parse_date(v: &mut Violations, field: &str, s: &str) -> Option<NaiveDate> {
-    let s = s.trim();
-    if s.is_empty() {
-        v.add(field, "required: an ISO-8601 date such as 2026-04-01");
-        return None;
-    }
-    match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        Ok(d) => Some(d),
-        Err(_) => {
-            v.add(
-                field,
-                format!("{s:?} is not an ISO-8601 date such as 2026-04-01"),
-            );
-            None
-        }
-    }
-}
 
 pub(super) fn pence(v: &mut Violations, field: &str, m: &Option<Money>) -> i64 {
     match m {
@@ -94,12 +76,27 @@ pub(super) fn billing_period(
         v.add(format!("{field}.year"), "required");
         return None;
     };
-    match BillingPeriod::new(year.start_year, kind, p.number.max(0) as u32) {
+    let fy = v.field(
+        &format!("{field}.year"),
+        fields::start_year(year.start_year),
+    );
+    let number = v.field(
+        &format!("{field}.number"),
+        fields::period_number(fields_kind(kind), p.number),
+    );
+    match BillingPeriod::new(fy?, kind, number?) {
         Ok(bp) => Some(bp),
         Err(e) => {
             v.add(format!("{field}.number"), e);
             None
         }
+    }
+}
+
+fn fields_kind(kind: DPeriodKind) -> fields::PeriodKind {
+    match kind {
+        DPeriodKind::Month => fields::PeriodKind::Month,
+        DPeriodKind::Quarter => fields::PeriodKind::Quarter,
     }
 }
 
@@ -424,17 +421,16 @@ pub(super) fn parse_month_key(key: &str) -> BillingPeriod {
     }
 }
 
-pub(super) fn parse_watermark(w: &str) -> Result<i64, AppError> {
+/// A feed position from an earlier answer; empty is the start of the feed.
+pub(super) fn watermark(w: &str) -> Result<i64, String> {
     let w = w.trim();
     if w.is_empty() {
         return Ok(0);
     }
-    w.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-        AppError::invalid(
-            "watermark",
-            "the watermark of a previous ListInvoices response, or empty",
-        )
-    })
+    w.parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| "the watermark of a previous ListInvoices response, or empty".into())
 }
 
 pub(super) fn dispute_to_proto(d: &sla_dispute::Model) -> pb::Dispute {
@@ -466,8 +462,8 @@ pub(super) struct Page {
 }
 
 pub(super) fn page_request(v: &mut Violations, page_size: i32, page_token: &str) -> Option<Page> {
-    let size = v.take("page_size", paging::page_size(page_size));
-    let after = v.take("page_token", paging::decode_token(page_token));
+    let size = v.field("page_size", fields::page_size(page_size));
+    let after = v.field("page_token", fields::page_token(page_token));
     Some(Page {
         size: size?,
         after: after?,
@@ -480,7 +476,7 @@ pub(super) fn next_page_token<T>(rows: &mut Vec<T>, size: u64, key: impl Fn(&T) 
     if rows.len() as u64 > size {
         rows.truncate(size as usize);
         rows.last()
-            .map(|r| paging::encode_token(key(r)))
+            .map(|r| fields::next_page_token(key(r)))
             .unwrap_or_default()
     } else {
         String::new()

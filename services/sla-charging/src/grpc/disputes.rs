@@ -2,6 +2,7 @@
 
 use almo_auth::Role;
 use almo_db::entity::sla_dispute;
+use almo_fields as fields;
 use almo_proto::sla_charging as pb;
 use almo_server::{AppError, Violations};
 use chrono::Utc;
@@ -22,8 +23,7 @@ impl SlaCharging {
         let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
-        let id = r.invoice_id.trim();
-        v.check(id.is_empty(), "invoice_id", "required");
+        let id = v.field("invoice_id", fields::id(&r.invoice_id));
         v.check(
             r.invoice_line_number < 1,
             "invoice_line_number",
@@ -35,6 +35,7 @@ impl SlaCharging {
             "why the line is disputed: 10 to 2000 characters",
         );
         v.into_result()?;
+        let id = id.expect("checked");
         let vis = visibility(&p)?;
         // Disputing is a finance decision of the ALMO.
         if !matches!(vis, Visibility::Customer(_)) || p.caller.role != Role::AlmoFinance {
@@ -93,8 +94,7 @@ impl SlaCharging {
         let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
-        let id = r.dispute_id.trim();
-        v.check(id.is_empty(), "dispute_id", "required");
+        let id = v.field("dispute_id", fields::id(&r.dispute_id));
         v.require_etag(&r.etag, "the dispute's etag as read");
         let resolution = match pb::DisputeResolution::try_from(r.resolution) {
             Ok(pb::DisputeResolution::Credit) => Some(Resolution::Credit),
@@ -119,7 +119,7 @@ impl SlaCharging {
             }
         };
         v.into_result()?;
-        let resolution = resolution.expect("checked");
+        let (id, resolution) = (id.expect("checked"), resolution.expect("checked"));
         let vis = visibility(&p)?;
         self.write(&p, "ResolveDispute", &r.request_id, r, async |txn| {
             let resource = format!("slaDisputes/{id}");

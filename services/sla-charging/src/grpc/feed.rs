@@ -4,15 +4,16 @@
 use std::collections::{HashMap, HashSet};
 use std::pin::Pin;
 
+use almo_fields as fields;
 use almo_proto::sla_charging as pb;
-use almo_server::{AppError, Principal, Violations, paging};
+use almo_server::{AppError, Principal, Violations};
 use sea_orm::ConnectionTrait;
 use tokio_stream::Stream;
 use tonic::{Request, Status};
 
 use super::SlaCharging;
 use super::access::{denied, visibility};
-use super::convert::{invoice_to_proto, parse_watermark};
+use super::convert::{invoice_to_proto, watermark};
 use crate::storage::{self, Visibility};
 
 /// Feed entries per ExportInvoices message.
@@ -30,8 +31,8 @@ impl SlaCharging {
         let vis = visibility(&p)?;
         let r = request.get_ref();
         let mut v = Violations::new();
-        let size = v.take("page_size", paging::page_size(r.page_size));
-        let after = v.take("watermark", parse_watermark(&r.watermark));
+        let size = v.field("page_size", fields::page_size(r.page_size));
+        let after = v.field("watermark", watermark(&r.watermark));
         v.into_result()?;
         let (Some(size), Some(after)) = (size, after) else {
             unreachable!("violations were reported above")
@@ -47,7 +48,8 @@ impl SlaCharging {
         let p = self.ctx.principal(&request).await?;
         let vis = visibility(&p)?;
         let r = request.get_ref();
-        let mut after = parse_watermark(&r.watermark)?;
+        let mut after =
+            watermark(&r.watermark).map_err(|reason| AppError::invalid("watermark", reason))?;
         let (council, almo) = self.feed_of(&p, &vis, &r.customer_almo_id).await?;
         let db = self.ctx.db.clone();
         let (tx, rx) = tokio::sync::mpsc::channel(4);

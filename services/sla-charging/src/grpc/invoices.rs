@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use almo_fields as fields;
 use almo_proto::sla_charging as pb;
 use almo_server::{AppError, Violations};
 use chrono::{DateTime, Utc};
@@ -26,21 +27,16 @@ impl SlaCharging {
         let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
-        let id = r.invoice_id.trim();
-        v.check(id.is_empty(), "invoice_id", "required");
+        let id = v.field("invoice_id", fields::id(&r.invoice_id));
         v.require_etag(&r.etag, "the draft's etag as reviewed");
         v.into_result()?;
+        let id = id.expect("checked");
         let vis = visibility(&p)?;
         self.write(&p, "IssueInvoice", &r.request_id, r, async |txn| {
             let rows = visible_invoice(txn, &p, &vis, id).await?;
             require_supplier(&p, &rows.invoice.supplier_council_id)?;
             // An etag that is not one of ours matches no version: it is stale.
-            let expected = r
-                .etag
-                .trim()
-                .strip_prefix('v')
-                .and_then(|n| n.parse::<i64>().ok())
-                .unwrap_or(-1);
+            let expected = fields::parse_etag(&r.etag).unwrap_or(-1);
             billing::issue(txn, &rows.invoice, expected, Utc::now())
                 .await
                 .map_err(|e| issue_error(e, id))?;
@@ -59,10 +55,8 @@ impl SlaCharging {
     ) -> Result<pb::GetInvoiceResponse, AppError> {
         let p = self.ctx.principal(&request).await?;
         let vis = visibility(&p)?;
-        let id = request.get_ref().invoice_id.trim();
-        if id.is_empty() {
-            return Err(AppError::invalid("invoice_id", "required"));
-        }
+        let id = fields::id(&request.get_ref().invoice_id)
+            .map_err(|reason| AppError::invalid("invoice_id", reason))?;
         let rows = visible_invoice(self.ctx.db.conn(), &p, &vis, id).await?;
         Ok(pb::GetInvoiceResponse {
             invoice: Some(invoice_to_proto(&rows)?),
@@ -76,8 +70,7 @@ impl SlaCharging {
         let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let mut v = Violations::new();
-        let id = r.invoice_id.trim();
-        v.check(id.is_empty(), "invoice_id", "required");
+        let id = v.field("invoice_id", fields::id(&r.invoice_id));
         v.check(
             r.reason.trim().is_empty() || r.reason.chars().count() > 2000,
             "reason",
@@ -100,6 +93,7 @@ impl SlaCharging {
             requested.push((l.invoice_line_number, net));
         }
         v.into_result()?;
+        let id = id.expect("checked");
         let vis = visibility(&p)?;
         self.write(&p, "CreateCreditNote", &r.request_id, r, async |txn| {
             let rows = visible_invoice(txn, &p, &vis, id).await?;

@@ -18,9 +18,10 @@ mod usage;
 mod value_for_money;
 
 use almo_db::Begun;
+use almo_fields as fields;
 use almo_proto::sla_charging as pb;
 use almo_proto::sla_charging::sla_charging_service_server::SlaChargingService;
-use almo_server::{AppError, Principal, ServiceContext, etag};
+use almo_server::{AppError, Principal, ServiceContext};
 use sea_orm::DatabaseTransaction;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -62,7 +63,7 @@ impl SlaCharging {
 /// A change is based on the row as the caller read it (AIP-154): the etag sent must be the
 /// stored row's.
 fn check_etag(sent: &str, row_version: i64, resource: &str) -> Result<(), AppError> {
-    if etag(row_version) == sent.trim() {
+    if fields::parse_etag(sent) == Ok(row_version) {
         Ok(())
     } else {
         Err(AppError::stale_etag(resource))

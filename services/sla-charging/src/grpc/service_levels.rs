@@ -2,6 +2,7 @@
 //! decides the service credits on the period's invoice.
 
 use almo_db::entity::sla_level_result;
+use almo_fields as fields;
 use almo_proto::sla_charging as pb;
 use almo_server::{AppError, Violations};
 use chrono::Utc;
@@ -26,11 +27,7 @@ impl SlaCharging {
             return Err(AppError::invalid("result", "required"));
         };
         let mut v = Violations::new();
-        v.check(
-            res.agreement_id.trim().is_empty(),
-            "result.agreement_id",
-            "required",
-        );
+        v.field("result.agreement_id", fields::id(&res.agreement_id));
         v.check(
             res.level_code.trim().is_empty(),
             "result.level_code",

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use almo_db::entity::{sla_agreement, sla_usage};
+use almo_fields as fields;
 use almo_proto::sla_charging as pb;
 use almo_server::{AppError, Principal, Violations};
 use chrono::Utc;
@@ -155,11 +156,11 @@ impl SlaCharging {
                 "a record cannot correct itself",
             );
             let period = billing_period(&mut v, &f("period"), &r.period, true);
-            let agreement_id = r.agreement_id.trim().to_string();
-            if agreement_id.is_empty() {
-                v.add(f("agreement_id"), "required");
+            let Some(agreement_id) = v.field(&f("agreement_id"), fields::id(&r.agreement_id))
+            else {
                 continue;
-            }
+            };
+            let agreement_id = agreement_id.to_string();
             if !agreements.contains_key(&agreement_id) {
                 let found = match storage::get_agreement(conn, &agreement_id).await? {
                     Some((a, versions)) => {

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use almo_fields as fields;
 use almo_proto::common;
 use almo_proto::sla_charging as pb;
 use almo_server::{AppError, Violations};
@@ -28,16 +29,19 @@ impl SlaCharging {
         let vis = visibility(&p)?;
         let r = request.get_ref();
         let mut v = Violations::new();
-        let id = r.agreement_id.trim();
-        v.check(id.is_empty(), "agreement_id", "required");
-        let fy = r.financial_year.as_ref().map(|y| y.start_year);
-        v.check(
-            !fy.is_some_and(|y| (1990..=2200).contains(&y)),
-            "financial_year",
-            "required: the year the financial year starts in, e.g. 2026 for 2026/27",
-        );
+        let id = v.field("agreement_id", fields::id(&r.agreement_id));
+        let fy = match &r.financial_year {
+            Some(y) => v.field("financial_year", fields::start_year(y.start_year)),
+            None => {
+                v.add(
+                    "financial_year",
+                    "required: the year the financial year starts in, e.g. 2026 for 2026/27",
+                );
+                None
+            }
+        };
         v.into_result()?;
-        let fy = fy.expect("checked");
+        let (id, fy) = (id.expect("checked"), fy.expect("checked"));
         let conn = self.ctx.db.conn();
         let (a, versions) = visible_agreement(conn, &p, &vis, id).await?;
         let active = billing::active_terms(&versions)?;
