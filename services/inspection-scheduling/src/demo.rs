@@ -4,11 +4,10 @@
 //! Loading it again changes nothing.
 
 use almo_db::Db;
-use almo_db::entity::{insp_inspection, insp_inspector, insp_readiness};
+use almo_db::entity::{insp_inspector, insp_readiness};
 use chrono::{NaiveDate, Utc};
 use sea_orm::DbErr;
 
-use crate::domain::cancellation::InspectionStatus;
 use crate::domain::fee::{ROUNDS_1_AND_2, fee_estimate};
 use crate::domain::team::InspectorRole;
 use crate::storage;
@@ -281,30 +280,17 @@ pub async fn seed(db: &Db) -> Result<(), DbErr> {
             .and_then(|o| o.stock_size)
             .and_then(|s| u32::try_from(s).ok())
             .unwrap_or(0);
-        let row = insp_inspection::Model {
-            id: (*id).into(),
-            almo_id: (*almo).into(),
-            council_id: (*council).into(),
-            open_almo_id: None,
-            on_site_date: date(on_site),
-            span_weeks: 13,
-            on_site_actual: opt(actual[0]),
-            draft_actual: opt(actual[1]),
-            comments_actual: opt(actual[2]),
-            score_letter_actual: opt(actual[3]),
-            published_actual: opt(actual[4]),
-            stars: Some(*stars),
-            prospects: Some((*prospects).into()),
-            fee_pence: fee_estimate(stock, None, ROUNDS_1_AND_2),
-            version: 1,
-            created_at: now,
-            updated_at: now,
-            status: InspectionStatus::Booked.as_str().into(),
-            cancel_reason: None,
-            cancelled_by: None,
-            cancelled_by_org: None,
-            cancelled_at: None,
-        };
+        let fee = fee_estimate(stock, None, ROUNDS_1_AND_2);
+        let mut row = storage::booking_row(id, (almo, council), date(on_site), 13, fee, now);
+        // Every demo inspection is published: none is its ALMO's open booking.
+        row.open_almo_id = None;
+        row.on_site_actual = opt(actual[0]);
+        row.draft_actual = opt(actual[1]);
+        row.comments_actual = opt(actual[2]);
+        row.score_letter_actual = opt(actual[3]);
+        row.published_actual = opt(actual[4]);
+        row.stars = Some(*stars);
+        row.prospects = Some((*prospects).into());
         let members: Vec<(String, InspectorRole)> = team
             .iter()
             .map(|m| {
