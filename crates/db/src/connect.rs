@@ -32,6 +32,68 @@ pub struct Db {
     backend: Backend,
     /// SQLite: connections kept out of the pool for [`Db::read_all`].
     held: Option<Arc<HeldReads>>,
+    /// SQLite file: a shared lock on `<file>.lock`, held while any clone of this `Db` lives, so
+    /// `almo restore` (which needs it exclusively) knows the database is in use.
+    _in_use: Option<Arc<InUseLock>>,
+}
+
+/// A shared lock on a SQLite database's sidecar lock file (`<file>.lock`), released when dropped.
+/// Every process that opens the file through [`connect`] holds one; a restore takes the lock
+/// exclusively, so it neither replaces a database a process has open nor lets one open it
+/// half-restored.
+#[derive(Debug)]
+pub struct InUseLock {
+    _file: std::fs::File,
+}
+
+/// The sidecar lock file of a SQLite database file: `<file>.lock`.
+pub fn lock_path(db_file: &std::path::Path) -> std::path::PathBuf {
+    let mut name = db_file.as_os_str().to_owned();
+    name.push(".lock");
+    std::path::PathBuf::from(name)
+}
+
+fn open_lock_file(db_file: &std::path::Path) -> Result<std::fs::File, DbErr> {
+    let path = lock_path(db_file);
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| DbErr::Custom(format!("cannot open the lock file {}: {e}", path.display())))
+}
+
+impl InUseLock {
+    /// Takes the shared lock, or says the database is being restored.
+    fn shared(db_file: &std::path::Path) -> Result<Self, DbErr> {
+        let file = open_lock_file(db_file)?;
+        match file.try_lock_shared() {
+            Ok(()) => Ok(Self { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(DbErr::Custom(format!(
+                "{} is being restored (`almo restore` holds {}): start again once it has finished",
+                db_file.display(),
+                lock_path(db_file).display()
+            ))),
+            Err(std::fs::TryLockError::Error(e)) => Err(DbErr::Custom(format!(
+                "cannot lock {}: {e}",
+                lock_path(db_file).display()
+            ))),
+        }
+    }
+
+    /// Takes the lock exclusively: `Ok(None)` when a process holds it (the database is in use).
+    pub fn exclusive(db_file: &std::path::Path) -> Result<Option<Self>, DbErr> {
+        let file = open_lock_file(db_file)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Self { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(DbErr::Custom(format!(
+                "cannot lock {}: {e}",
+                lock_path(db_file).display()
+            ))),
+        }
+    }
 }
 
 /// SQLite connections taken out of the pool and kept, for the one-statement reads on every call's
@@ -227,8 +289,13 @@ pub async fn connect(config: &ConnectConfig) -> Result<Db, DbErr> {
             redact(&config.url)
         )));
     };
+    let mut in_use = None;
     if backend == Backend::Sqlite {
         ensure_sqlite_dir(&config.url)?;
+        // Taken before the file is opened, so a restore under way is never read half-done.
+        if let Some(file) = sqlite_file(&config.url) {
+            in_use = Some(Arc::new(InUseLock::shared(&file)?));
+        }
     }
     let mut opts = ConnectOptions::new(config.url.clone());
     opts.max_connections(config.max_connections)
@@ -264,6 +331,7 @@ pub async fn connect(config: &ConnectConfig) -> Result<Db, DbErr> {
         conn,
         backend,
         held,
+        _in_use: in_use,
     })
 }
 
@@ -290,13 +358,25 @@ pub async fn connect_and_migrate(config: &ConnectConfig) -> Result<Db, DbErr> {
     Ok(db)
 }
 
-fn ensure_sqlite_dir(url: &str) -> Result<(), DbErr> {
-    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+/// The file of a `sqlite:` URL; `None` for an in-memory database or another scheme.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?.trim_start_matches("//");
     let path = rest.split('?').next().unwrap_or("");
-    if path.is_empty() || path == ":memory:" {
-        return Ok(());
+    let in_memory = rest
+        .split('?')
+        .nth(1)
+        .is_some_and(|q| q.split('&').any(|p| p == "mode=memory"));
+    if path.is_empty() || path == ":memory:" || in_memory {
+        return None;
     }
-    if let Some(parent) = std::path::Path::new(path).parent()
+    Some(std::path::PathBuf::from(path))
+}
+
+fn ensure_sqlite_dir(url: &str) -> Result<(), DbErr> {
+    let Some(path) = sqlite_file(url) else {
+        return Ok(());
+    };
+    if let Some(parent) = path.parent()
         && !parent.as_os_str().is_empty()
     {
         std::fs::create_dir_all(parent)

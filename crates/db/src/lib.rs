@@ -2,12 +2,16 @@
 //! for the embedded SQLite default and for PostgreSQL, and the write path every service uses
 //! (one transaction, idempotency key checked inside it, an audit row in the same transaction).
 
+pub mod backup;
 pub mod connect;
 pub mod entity;
 pub mod migration;
 pub mod write;
 
-pub use connect::{Backend, ConnectConfig, Db, connect, connect_and_migrate, redact};
+pub use connect::{
+    Backend, ConnectConfig, Db, InUseLock, connect, connect_and_migrate, lock_path, redact,
+    sqlite_file,
+};
 pub use migration::Migrator;
 pub use sea_orm;
 pub use write::{Begun, CallContext, PendingWrite, WriteError};
