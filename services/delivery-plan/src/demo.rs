@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use almo_db::Db;
-use almo_db::entity::{dp_amendment, dp_exception, dp_plan, dp_plan_version};
+use almo_db::entity::{dp_amendment, dp_plan, dp_plan_version};
 use almo_directory::demo::{LAMBETH, LAMBETH_LIVING};
 use chrono::{NaiveDate, TimeZone, Utc};
 use sea_orm::DbErr;
@@ -367,29 +367,13 @@ pub async fn seed(db: &Db) -> Result<(), DbErr> {
     for code in codes {
         let assessed = assess_target(&history, code, &figures);
         if let Some(run) = exception_run(&assessed, v2.exception_after) {
-            exceptions.push(dp_exception::Model {
-                id: format!("EXC-DEMO-{code}"),
-                plan_id: PLAN_ID.into(),
-                target_code: code.into(),
-                open_target: Some(code.into()),
-                consecutive_periods: run.length as i32,
-                period_kind: run.last.kind.as_str().into(),
-                first_year: run.first.year,
-                first_number: run.first.number,
-                last_year: run.last.year,
-                last_number: run.last.number,
-                state: "open".into(),
-                raised_at: at("2026-11-01"),
-                report_cause: String::new(),
-                report_recovery_action: String::new(),
-                report_recovery_date: None,
-                reported_by: None,
-                reported_at: None,
-                decision_note: String::new(),
-                decided_by: None,
-                decided_at: None,
-                row_version: 1,
-            });
+            exceptions.push(storage::open_exception(
+                format!("EXC-DEMO-{code}"),
+                PLAN_ID,
+                code,
+                &run,
+                at("2026-11-01"),
+            ));
         }
     }
     // The ALMO has answered the Decent Homes exception; the council has yet to decide.

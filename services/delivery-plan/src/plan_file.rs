@@ -49,6 +49,7 @@
 
 use std::collections::BTreeMap;
 
+use almo_fields as fields;
 use almo_proto::common::{FinancialYear, Money};
 use almo_proto::delivery_plan as pb;
 use anyhow::{Context, bail};
@@ -64,19 +65,15 @@ enum Year {
 
 fn year(y: &Year) -> anyhow::Result<Option<FinancialYear>> {
     let start_year = match y {
-        Year::Number(n) => *n,
+        Year::Number(n) => fields::start_year(*n).map_err(anyhow::Error::msg)?,
         Year::Text(s) => parse_year(s)?,
     };
     Ok(Some(FinancialYear { start_year }))
 }
 
+/// A financial year as people write it, `2029` or `2029/30`: as strict as the server.
 fn parse_year(s: &str) -> anyhow::Result<i32> {
-    s.split('/')
-        .next()
-        .unwrap_or(s)
-        .trim()
-        .parse()
-        .with_context(|| format!("year {s:?} is not like 2029 or 2029/30"))
+    fields::financial_year(s).map_err(|reason| anyhow::anyhow!("year: {reason}"))
 }
 
 #[derive(Debug, Deserialize)]

@@ -471,6 +471,41 @@ pub fn variance_row(
     }
 }
 
+/// A new open exception `id` on `plan_id`'s target `code`, off track for the periods of `run`.
+pub fn open_exception(
+    id: String,
+    plan_id: &str,
+    code: &str,
+    run: &crate::domain::exception::OffTrackRun,
+    raised_at: chrono::DateTime<chrono::Utc>,
+) -> dp_exception::Model {
+    dp_exception::Model {
+        id,
+        plan_id: plan_id.to_string(),
+        target_code: code.to_string(),
+        open_target: Some(code.to_string()),
+        consecutive_periods: run.length as i32,
+        period_kind: run.last.kind.as_str().into(),
+        first_year: run.first.year,
+        first_number: run.first.number,
+        last_year: run.last.year,
+        last_number: run.last.number,
+        state: crate::domain::exception::ExceptionState::Open
+            .as_str()
+            .into(),
+        raised_at,
+        report_cause: String::new(),
+        report_recovery_action: String::new(),
+        report_recovery_date: None,
+        reported_by: None,
+        reported_at: None,
+        decision_note: String::new(),
+        decided_by: None,
+        decided_at: None,
+        row_version: 1,
+    }
+}
+
 /// Appends events; the caller holds the plan's lock (see [`lock_plan`]) so that a plan's events
 /// get their ids in commit order and a watcher never skips one.
 pub async fn insert_events(

@@ -1,247 +1,17 @@
 //! The delivery-plan service as a client sees it: a real server on 127.0.0.1:0, a real gRPC
 //! client, a real database (SQLite, or PostgreSQL when ALMO_TEST_DATABASE_URL is set).
 
+mod common;
+
 use almo_auth::Role;
-use almo_proto::common::{FinancialYear, Money, Period, PeriodKind};
-use almo_proto::delivery_plan::delivery_plan_service_client::DeliveryPlanServiceClient;
+use almo_proto::common::{Money, Period, PeriodKind};
 use almo_proto::delivery_plan::{self as pb};
+use almo_testkit::authed;
 use almo_testkit::demo::*;
-use almo_testkit::{TestApp, authed};
-use tonic::transport::Channel;
-use tonic::{Code, Status};
+use tonic::Code;
 use tonic_types::StatusExt;
 
-type Client = DeliveryPlanServiceClient<Channel>;
-
-async fn app() -> (TestApp, Client) {
-    let app = TestApp::spawn(vec![almo_delivery_plan::mount()])
-        .await
-        .unwrap();
-    // PI targets are checked against the indicator catalogue, which the PI returns service owns.
-    almo_pi_returns::seed_catalogue(app.db.conn())
-        .await
-        .unwrap();
-    let client = DeliveryPlanServiceClient::new(app.channel().await);
-    (app, client)
-}
-
-fn fy(y: i32) -> Option<FinancialYear> {
-    Some(FinancialYear { start_year: y })
-}
-
-fn target(
-    code: &str,
-    kind: pb::TargetKind,
-    unit: pb::Unit,
-    direction: pb::Direction,
-    yearly: [f64; 3],
-    tolerance: (pb::ToleranceKind, f64, f64),
-) -> pb::Target {
-    pb::Target {
-        code: code.into(),
-        kind: kind as i32,
-        name: format!("measure {code}"),
-        unit: unit as i32,
-        direction: direction as i32,
-        baseline: 0.0,
-        yearly_targets: (2026..=2028)
-            .zip(yearly)
-            .map(|(y, value)| pb::YearTarget { year: fy(y), value })
-            .collect(),
-        tolerance: Some(pb::Tolerance {
-            kind: tolerance.0 as i32,
-            amber: tolerance.1,
-            red: tolerance.2,
-        }),
-        milestones: Vec::new(),
-    }
-}
-
-fn content() -> pb::PlanContent {
-    use pb::{Direction::*, TargetKind::*, ToleranceKind::*, Unit::*};
-    let line = |year, category: pb::CapitalCategory, pence| pb::CapitalLine {
-        year: fy(year),
-        category: category as i32,
-        amount: Some(Money {
-            pence,
-            currency_code: "GBP".into(),
-        }),
-    };
-    pb::PlanContent {
-        targets: vec![
-            target(
-                "RP02",
-                Pi,
-                Percent,
-                HigherIsBetter,
-                [97.0, 97.5, 98.0],
-                (Absolute, 0.5, 1.5),
-            ),
-            target(
-                "LOCAL-RELET",
-                Local,
-                Days,
-                LowerIsBetter,
-                [30.0, 28.0, 25.0],
-                (Relative, 10.0, 20.0),
-            ),
-            target(
-                "LOCAL-DECENT",
-                Local,
-                Count,
-                HigherIsBetter,
-                [1000.0, 1000.0, 1000.0],
-                (Absolute, 25.0, 75.0),
-            ),
-        ],
-        decent_homes: Some(pb::DecentHomesProgramme {
-            non_decent_at_baseline: 3000,
-            target_date: "2029-03-31".into(),
-            planned_decent: (2026..=2028)
-                .map(|y| pb::YearCount {
-                    year: fy(y),
-                    count: 1000,
-                })
-                .collect(),
-            progress_target_code: "LOCAL-DECENT".into(),
-        }),
-        capital_profile: vec![
-            line(2026, pb::CapitalCategory::DecentHomes, 1_900_000_000),
-            line(2026, pb::CapitalCategory::Sustainability, 100_000_000),
-        ],
-        annual_cost_effectiveness_percent: 2.5,
-        delegated_functions: vec!["Repairs".into(), "Lettings".into()],
-        exception_after_periods: 0,
-    }
-}
-
-fn create_request(request_id: &str) -> pb::CreatePlanRequest {
-    pb::CreatePlanRequest {
-        request_id: request_id.into(),
-        council_id: LAMBETH.into(),
-        almo_id: LAMBETH_LIVING.into(),
-        title: "Lambeth Living Delivery Plan".into(),
-        first_year: fy(2026),
-        last_year: fy(2028),
-        effective_date: String::new(),
-        content: Some(content()),
-    }
-}
-
-async fn create(client: &mut Client) -> pb::Plan {
-    client
-        .create_plan(authed(
-            create_request("create-1"),
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .plan
-        .unwrap()
-}
-
-fn bad_fields(s: &Status) -> Vec<String> {
-    assert_eq!(s.code(), Code::InvalidArgument, "{s:?}");
-    let mut f: Vec<String> = s
-        .get_error_details()
-        .bad_request()
-        .expect("a BadRequest")
-        .field_violations
-        .iter()
-        .map(|v| v.field.clone())
-        .collect();
-    f.sort();
-    f
-}
-
-fn reason(s: &Status) -> String {
-    s.get_error_details().error_info().unwrap().reason.clone()
-}
-
-fn month(n: i32) -> Option<Period> {
-    Some(Period {
-        year: fy(2026),
-        kind: PeriodKind::Month as i32,
-        number: n,
-    })
-}
-
-fn quarter(n: i32) -> Option<Period> {
-    Some(Period {
-        year: fy(2026),
-        kind: PeriodKind::Quarter as i32,
-        number: n,
-    })
-}
-
-fn rec(id: &str, code: &str, period: Option<Period>, actual: f64) -> pb::VarianceRecord {
-    pb::VarianceRecord {
-        sender_record_id: id.into(),
-        target_code: code.into(),
-        period,
-        actual,
-        forecast: None,
-        commentary: String::new(),
-    }
-}
-
-async fn record(
-    client: &mut Client,
-    plan_id: &str,
-    request_id: &str,
-    r: pb::VarianceRecord,
-) -> pb::RecordVarianceResponse {
-    client
-        .record_variance(authed(
-            pb::RecordVarianceRequest {
-                request_id: request_id.into(),
-                plan_id: plan_id.into(),
-                record: Some(r),
-            },
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-}
-
-/// Pushes `records` in messages of `per_message`.
-async fn push(
-    client: &mut Client,
-    plan_id: &str,
-    request_id: &str,
-    records: Vec<pb::VarianceRecord>,
-    per_message: usize,
-) -> Result<pb::PushVariancesResponse, Status> {
-    let messages: Vec<pb::PushVariancesRequest> = records
-        .chunks(per_message)
-        .enumerate()
-        .map(|(i, chunk)| pb::PushVariancesRequest {
-            request_id: if i == 0 {
-                request_id.into()
-            } else {
-                String::new()
-            },
-            plan_id: if i == 0 {
-                plan_id.into()
-            } else {
-                String::new()
-            },
-            records: chunk.to_vec(),
-        })
-        .collect();
-    client
-        .push_variances(authed(
-            tokio_stream::iter(messages),
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
-        .await
-        .map(|r| r.into_inner())
-}
+use common::*;
 
 #[tokio::test]
 async fn council_creates_a_plan_and_its_almo_reads_it() {
@@ -468,43 +238,6 @@ async fn malformed_plan_fields_are_refused_by_name() {
         .await
         .unwrap_err();
     assert_eq!(bad_fields(&err), vec!["content"]);
-}
-
-async fn propose(
-    client: &mut Client,
-    plan: &pb::Plan,
-    etag: &str,
-    effective: &str,
-    org: &str,
-    role: Role,
-    request_id: &str,
-) -> Result<pb::Amendment, Status> {
-    let mut c = plan.content.clone().unwrap();
-    c.targets[1].yearly_targets[0].value = 35.0;
-    client
-        .propose_amendment(authed(
-            pb::ProposeAmendmentRequest {
-                request_id: request_id.into(),
-                plan_id: plan.plan_id.clone(),
-                etag: etag.into(),
-                reason: "Relet target relaxed while the voids contract is re-let".into(),
-                effective_date: effective.into(),
-                content: Some(c),
-            },
-            org,
-            role,
-        ))
-        .await
-        .map(|r| r.into_inner().amendment.unwrap())
-}
-
-fn agree(id: &str, etag: &str, request_id: &str) -> pb::AgreeAmendmentRequest {
-    pb::AgreeAmendmentRequest {
-        request_id: request_id.into(),
-        amendment_id: id.into(),
-        etag: etag.into(),
-        note: String::new(),
-    }
 }
 
 #[tokio::test]
@@ -828,36 +561,6 @@ async fn only_the_proposer_withdraws_and_a_rejection_says_why() {
     .await
     .unwrap_err();
     assert_eq!(bad_fields(&err), vec!["effective_date"]);
-}
-
-fn bulk(n: usize) -> Vec<pb::VarianceRecord> {
-    // n records across the three years, monthly, of RP02 and LOCAL-RELET, then quarterly
-    // figures under distinct ids until n is reached.
-    let mut out = Vec::with_capacity(n);
-    let mut i = 0;
-    'outer: for year in 2026..=2028 {
-        for m in 1..=12 {
-            for code in ["RP02", "LOCAL-RELET"] {
-                if out.len() == n {
-                    break 'outer;
-                }
-                out.push(pb::VarianceRecord {
-                    sender_record_id: format!("LBH-{year}-M{m:02}-{code}"),
-                    target_code: code.into(),
-                    period: Some(Period {
-                        year: fy(year),
-                        kind: PeriodKind::Month as i32,
-                        number: m,
-                    }),
-                    actual: if code == "RP02" { 97.0 } else { 29.0 },
-                    forecast: Some(97.5),
-                    commentary: format!("record {i}"),
-                });
-                i += 1;
-            }
-        }
-    }
-    out
 }
 
 #[tokio::test]
@@ -1573,17 +1276,6 @@ async fn a_push_of_ten_thousand_figures_is_taken_in_whole_and_again_changes_noth
     assert!(t.in_exception);
 }
 
-async fn next_event(stream: &mut tonic::Streaming<pb::WatchPlanEventsResponse>) -> pb::PlanEvent {
-    // A generous bound so a broken stream fails the test instead of hanging it.
-    tokio::time::timeout(std::time::Duration::from_secs(20), stream.message())
-        .await
-        .expect("an event arrives")
-        .unwrap()
-        .expect("the stream is open")
-        .event
-        .unwrap()
-}
-
 #[tokio::test]
 async fn watchers_see_what_happens_to_the_plan_and_resume_from_a_cursor() {
     use pb::PlanEventKind as K;
@@ -1925,51 +1617,6 @@ async fn almo_plan_amend_proposes_a_target_change_for_the_other_party() {
     assert!(err.to_string().contains("not a target"), "{err}");
 }
 
-fn milestone(date: &str, value: f64) -> pb::MilestoneTarget {
-    pb::MilestoneTarget {
-        date: date.into(),
-        value,
-    }
-}
-
-fn milestone_row(
-    status: &pb::GetPlanStatusResponse,
-    code: &str,
-) -> Vec<(String, f64, bool, Option<i32>, f64, pb::RagStatus)> {
-    status
-        .targets
-        .iter()
-        .find(|t| t.code == code)
-        .unwrap()
-        .milestones
-        .iter()
-        .map(|m| {
-            (
-                m.date.clone(),
-                m.target,
-                m.reached,
-                m.period.as_ref().map(|p| p.number),
-                m.judged,
-                m.status(),
-            )
-        })
-        .collect()
-}
-
-async fn status_of(client: &mut Client, plan_id: &str) -> pb::GetPlanStatusResponse {
-    client
-        .get_plan_status(authed(
-            pb::GetPlanStatusRequest {
-                plan_id: plan_id.into(),
-            },
-            LAMBETH_LIVING,
-            Role::AlmoOfficer,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-}
-
 #[tokio::test]
 async fn milestones_are_judged_when_a_period_reaches_their_date_and_amendments_change_them() {
     use pb::RagStatus::*;
@@ -2267,8 +1914,7 @@ async fn almo_plan_agree_and_reject_decide_the_other_partys_amendment() {
         note: note.to_string(),
         etag: None,
         request_id: None,
-        addr: addr.clone(),
-        token: token.to_string(),
+        target: almo_client::Target::new(addr.clone(), token),
     };
 
     // The council sees it waiting, and agrees: version 2 is in force.
