@@ -134,8 +134,8 @@ impl Definition {
         if self.title.trim().is_empty() {
             p.push(("title", "required".into()));
         }
-        if !(1990..=2100).contains(&self.from_year) {
-            p.push(("from_year", "a financial year between 1990 and 2100".into()));
+        if let Err(why) = almo_fields::start_year(self.from_year) {
+            p.push(("from_year", why));
         }
         if let Some(t) = self.to_year
             && t < self.from_year

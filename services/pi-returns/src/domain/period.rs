@@ -30,6 +30,15 @@ impl PeriodKind {
     }
 }
 
+impl From<PeriodKind> for almo_fields::PeriodKind {
+    fn from(k: PeriodKind) -> Self {
+        match k {
+            PeriodKind::Quarter => almo_fields::PeriodKind::Quarter,
+            PeriodKind::Year => almo_fields::PeriodKind::Year,
+        }
+    }
+}
+
 /// A quarter or a whole financial year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Period {
@@ -43,9 +52,7 @@ pub struct Period {
 impl Period {
     /// A period, or why it is not one.
     pub fn new(year: i32, kind: PeriodKind, number: i32) -> Result<Self, String> {
-        if !(1990..=2100).contains(&year) {
-            return Err("a financial year between 1990/91 and 2100/01".into());
-        }
+        almo_fields::start_year(year)?;
         match kind {
             PeriodKind::Quarter if !(1..=4).contains(&number) => {
                 Err("a quarter is numbered 1 to 4 (Q1 is April to June)".into())
@@ -105,7 +112,7 @@ impl Period {
 
     /// "2003/04 Q2" or "2003/04".
     pub fn label(&self) -> String {
-        let fy = format!("{}/{:02}", self.year, (self.year + 1) % 100);
+        let fy = almo_fields::financial_year_label(self.year);
         match self.kind {
             PeriodKind::Year => fy,
             PeriodKind::Quarter => format!("{fy} Q{}", self.number),

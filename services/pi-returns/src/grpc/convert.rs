@@ -1,0 +1,367 @@
+//! The proto <-> domain forms of returns, values, periods, years and indicator definitions.
+
+use std::collections::BTreeMap;
+
+use almo_db::entity::{pi_return, pi_return_value};
+use almo_fields as fields;
+use almo_proto::common;
+use almo_proto::pi_returns as pb;
+use almo_server::timestamp as ts;
+use almo_server::{AppError, Violations};
+
+use crate::domain::catalogue::{Combination, Definition, Direction, Frequency, Ratio, Unit};
+use crate::domain::period::{Period, PeriodKind};
+use crate::domain::quartile;
+use crate::domain::workflow::Status as ReturnStatus;
+
+/// The authority types a comparison or a query may name.
+const AUTHORITY_TYPES: [&str; 4] = ["london_borough", "metropolitan", "unitary", "district"];
+
+/// Records a violation of `authority_type` unless `t` is one of the authority types.
+pub(super) fn check_authority_type(v: &mut Violations, t: &str) {
+    v.check(
+        !AUTHORITY_TYPES.contains(&t),
+        "authority_type",
+        format!("one of {}", AUTHORITY_TYPES.join(", ")),
+    );
+}
+
+pub(super) fn status_of(s: &str) -> Result<ReturnStatus, AppError> {
+    ReturnStatus::parse(s).ok_or_else(|| AppError::Internal(format!("stored status {s:?}")))
+}
+
+pub(super) fn period_of(r: &pi_return::Model) -> Result<Period, AppError> {
+    let kind = PeriodKind::parse(&r.period_kind)
+        .ok_or_else(|| AppError::Internal(format!("stored period kind {:?}", r.period_kind)))?;
+    Period::new(r.year, kind, r.period_number).map_err(AppError::Internal)
+}
+
+pub(super) fn return_id_of(org: &str, p: &Period) -> String {
+    match p.kind {
+        PeriodKind::Year => format!("{org}/{}/Y", p.year),
+        PeriodKind::Quarter => format!("{org}/{}/Q{}", p.year, p.number),
+    }
+}
+
+pub(super) fn status_to_proto(s: &str) -> pb::ReturnStatus {
+    match ReturnStatus::parse(s) {
+        Some(ReturnStatus::Draft) => pb::ReturnStatus::Draft,
+        Some(ReturnStatus::Submitted) => pb::ReturnStatus::Submitted,
+        Some(ReturnStatus::SignedOff) => pb::ReturnStatus::SignedOff,
+        Some(ReturnStatus::Returned) => pb::ReturnStatus::Returned,
+        None => pb::ReturnStatus::Unspecified,
+    }
+}
+
+pub(super) fn value_to_proto(v: pi_return_value::Model) -> pb::ReturnValue {
+    pb::ReturnValue {
+        indicator_code: v.indicator_code,
+        split: v.split,
+        value: v.value,
+        numerator: v.numerator,
+        denominator: v.denominator,
+        warnings: v
+            .warnings
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect(),
+        explanation: v.explanation,
+        sequence: v.sequence,
+        revision_reason: v.revision_reason,
+        changed_by: v.changed_by,
+        change_time: Some(ts(v.changed_at)),
+        current: v.current,
+    }
+}
+
+pub(super) fn return_to_proto(
+    r: pi_return::Model,
+    values: Vec<pi_return_value::Model>,
+    history: Vec<pi_return_value::Model>,
+) -> pb::PiReturn {
+    let kind = match r.period_kind.as_str() {
+        "quarter" => common::PeriodKind::Quarter,
+        _ => common::PeriodKind::Year,
+    };
+    pb::PiReturn {
+        id: r.id,
+        organisation_id: r.organisation_id,
+        period: Some(common::Period {
+            year: Some(common::FinancialYear { start_year: r.year }),
+            kind: kind as i32,
+            number: r.period_number,
+        }),
+        status: status_to_proto(&r.status) as i32,
+        values: values.into_iter().map(value_to_proto).collect(),
+        history: history.into_iter().map(value_to_proto).collect(),
+        deadline_date: r.deadline_date.to_string(),
+        late: r.late,
+        submitted_by: r.submitted_by.unwrap_or_default(),
+        submit_time: r.submitted_at.map(ts),
+        signed_off_by: r.signed_off_by.unwrap_or_default(),
+        sign_off_time: r.signed_off_at.map(ts),
+        returned_reason: r.returned_reason.unwrap_or_default(),
+        revision: r.revision,
+        etag: fields::etag(r.version),
+        create_time: Some(ts(r.created_at)),
+        update_time: Some(ts(r.updated_at)),
+        survey: r.survey_sample_size.map(|n| pb::TenantSurvey {
+            sample_size: n,
+            method: survey_method_to_proto(r.survey_method.as_deref()) as i32,
+        }),
+    }
+}
+
+const SURVEY_METHODS: [(pb::SurveyMethod, &str); 5] = [
+    (pb::SurveyMethod::Postal, "postal"),
+    (pb::SurveyMethod::Telephone, "telephone"),
+    (pb::SurveyMethod::Online, "online"),
+    (pb::SurveyMethod::FaceToFace, "face_to_face"),
+    (pb::SurveyMethod::Mixed, "mixed"),
+];
+
+pub(super) fn survey_method_to_proto(s: Option<&str>) -> pb::SurveyMethod {
+    SURVEY_METHODS
+        .iter()
+        .find(|(_, name)| Some(*name) == s)
+        .map(|(m, _)| *m)
+        .unwrap_or(pb::SurveyMethod::Unspecified)
+}
+
+/// The survey of a SetValues request as (sample size, method), or its bad fields.
+pub(super) fn parse_survey(
+    v: &mut Violations,
+    s: &pb::TenantSurvey,
+) -> Option<(i32, &'static str)> {
+    let method = SURVEY_METHODS
+        .iter()
+        .find(|(m, _)| *m as i32 == s.method)
+        .map(|(_, name)| *name);
+    if method.is_none() {
+        v.add(
+            "survey.method",
+            "required: postal, telephone, online, face to face or mixed",
+        );
+    }
+    let size_ok = (1..=1_000_000).contains(&s.sample_size);
+    if !size_ok {
+        v.add("survey.sample_size", "how many tenants answered: 1 or more");
+    }
+    Some((s.sample_size, method?)).filter(|_| size_ok)
+}
+
+// ---------------------------------------------------------------- catalogue <-> proto
+
+pub(super) fn unit_from_proto(u: pb::Unit) -> Option<Unit> {
+    Some(match u {
+        pb::Unit::Unspecified => return None,
+        pb::Unit::Percent => Unit::Percent,
+        pb::Unit::Days => Unit::Days,
+        pb::Unit::SapPoints => Unit::SapPoints,
+        pb::Unit::Pounds => Unit::Pounds,
+        pb::Unit::Count => Unit::Count,
+        pb::Unit::PerThousand => Unit::PerThousand,
+        pb::Unit::YesNo => Unit::YesNo,
+    })
+}
+
+pub(super) fn unit_to_proto(u: Unit) -> pb::Unit {
+    match u {
+        Unit::Percent => pb::Unit::Percent,
+        Unit::Days => pb::Unit::Days,
+        Unit::SapPoints => pb::Unit::SapPoints,
+        Unit::Pounds => pb::Unit::Pounds,
+        Unit::Count => pb::Unit::Count,
+        Unit::PerThousand => pb::Unit::PerThousand,
+        Unit::YesNo => pb::Unit::YesNo,
+    }
+}
+
+pub(super) fn direction_to_proto(d: Direction) -> pb::Direction {
+    match d {
+        Direction::Higher => pb::Direction::Higher,
+        Direction::Lower => pb::Direction::Lower,
+        Direction::YesNo => pb::Direction::YesNo,
+        Direction::Context => pb::Direction::Context,
+    }
+}
+
+/// The contract form of a definition (the catalogue file's form is `Definition`).
+pub fn definition_to_proto(d: &Definition) -> pb::IndicatorDefinition {
+    pb::IndicatorDefinition {
+        code: d.code.clone(),
+        title: d.title.clone(),
+        from_year: Some(common::FinancialYear {
+            start_year: d.from_year,
+        }),
+        to_year: d.to_year.map(|y| common::FinancialYear { start_year: y }),
+        unit: unit_to_proto(d.unit) as i32,
+        direction: direction_to_proto(d.direction) as i32,
+        precision: d.precision as i32,
+        valid_min: d.valid_min,
+        valid_max: d.valid_max,
+        usual_min: d.usual_min,
+        usual_max: d.usual_max,
+        max_change_on_last_year: d.max_change_on_last_year,
+        ratio: d.ratio.as_ref().map(|r| pb::RatioDefinition {
+            numerator: r.numerator.clone(),
+            denominator: r.denominator.clone(),
+            scale: r.scale,
+        }),
+        splits: d.splits.clone(),
+        frequency: match d.frequency {
+            Frequency::Quarterly => pb::Frequency::Quarterly,
+            Frequency::Annual => pb::Frequency::Annual,
+        } as i32,
+        combination: match d.combination {
+            Combination::Sum => pb::Combination::Sum,
+            Combination::Ratio => pb::Combination::Ratio,
+            Combination::NotCombinable => pb::Combination::NotCombinable,
+        } as i32,
+        mandatory: d.mandatory,
+        source: d.source.clone(),
+        from_tenant_survey: d.from_tenant_survey,
+    }
+}
+
+/// The domain form of an imported definition; bad fields are reported as `{prefix}.field`.
+pub(super) fn definition_from_proto(
+    v: &mut Violations,
+    prefix: &str,
+    d: &pb::IndicatorDefinition,
+) -> Option<Definition> {
+    let mut bad = |field: &str, why: &str| v.add(format!("{prefix}.{field}"), why.to_string());
+    let unit = pb::Unit::try_from(d.unit).ok().and_then(unit_from_proto);
+    if unit.is_none() {
+        bad("unit", "required: one of the Unit values");
+    }
+    let direction = match pb::Direction::try_from(d.direction) {
+        Ok(pb::Direction::Higher) => Some(Direction::Higher),
+        Ok(pb::Direction::Lower) => Some(Direction::Lower),
+        Ok(pb::Direction::YesNo) => Some(Direction::YesNo),
+        Ok(pb::Direction::Context) => Some(Direction::Context),
+        _ => {
+            bad("direction", "required: one of the Direction values");
+            None
+        }
+    };
+    let frequency = match pb::Frequency::try_from(d.frequency) {
+        Ok(pb::Frequency::Quarterly) => Some(Frequency::Quarterly),
+        Ok(pb::Frequency::Annual) => Some(Frequency::Annual),
+        _ => {
+            bad("frequency", "required: quarterly or annual");
+            None
+        }
+    };
+    let combination = match pb::Combination::try_from(d.combination) {
+        Ok(pb::Combination::Sum) => Some(Combination::Sum),
+        Ok(pb::Combination::Ratio) => Some(Combination::Ratio),
+        Ok(pb::Combination::NotCombinable) => Some(Combination::NotCombinable),
+        _ => {
+            bad("combination", "required: sum, ratio or not combinable");
+            None
+        }
+    };
+    let from_year = d.from_year.as_ref().map(|y| y.start_year);
+    if from_year.is_none() {
+        bad("from_year", "required");
+    }
+    if d.precision < 0 {
+        bad("precision", "must not be negative");
+    }
+    let def = Definition {
+        code: d.code.trim().to_string(),
+        title: d.title.trim().to_string(),
+        from_year: from_year?,
+        to_year: d.to_year.as_ref().map(|y| y.start_year),
+        unit: unit?,
+        direction: direction?,
+        precision: u32::try_from(d.precision).ok()?,
+        valid_min: d.valid_min,
+        valid_max: d.valid_max,
+        usual_min: d.usual_min,
+        usual_max: d.usual_max,
+        max_change_on_last_year: d.max_change_on_last_year,
+        ratio: d.ratio.as_ref().map(|r| Ratio {
+            numerator: r.numerator.clone(),
+            denominator: r.denominator.clone(),
+            scale: r.scale,
+        }),
+        splits: d.splits.iter().map(|s| s.trim().to_string()).collect(),
+        frequency: frequency?,
+        combination: combination?,
+        mandatory: d.mandatory,
+        from_tenant_survey: d.from_tenant_survey,
+        source: d.source.trim().to_string(),
+    };
+    let problems = def.problems();
+    for (field, why) in &problems {
+        v.add(format!("{prefix}.{field}"), why.clone());
+    }
+    problems.is_empty().then_some(def)
+}
+
+/// The period a return is for: a quarter or the financial year; bad parts reported as
+/// `period.year`, `period.kind`, `period.number`.
+pub(super) fn parse_period(v: &mut Violations, p: Option<&common::Period>) -> Option<Period> {
+    let Some(p) = p else {
+        v.add("period", "required: a quarter or the financial year");
+        return None;
+    };
+    let year = v.field("period.year", start_year(p.year.as_ref()));
+    let kind = match common::PeriodKind::try_from(p.kind) {
+        Ok(common::PeriodKind::Quarter) => PeriodKind::Quarter,
+        Ok(common::PeriodKind::Year) => PeriodKind::Year,
+        _ => {
+            v.add(
+                "period.kind",
+                "PI returns are quarterly or annual: PERIOD_KIND_QUARTER or PERIOD_KIND_YEAR",
+            );
+            return None;
+        }
+    };
+    let number = v.field(
+        "period.number",
+        fields::period_number(kind.into(), p.number),
+    );
+    match Period::new(year?, kind, number? as i32) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            v.add("period", e);
+            None
+        }
+    }
+}
+
+/// A financial year a request must name, by its start year.
+pub(super) fn start_year(y: Option<&common::FinancialYear>) -> Result<i32, String> {
+    fields::start_year(y.ok_or("required")?.start_year)
+}
+
+pub(super) fn verdict_to_proto(v: quartile::Verdict) -> pb::Verdict {
+    match v {
+        quartile::Verdict::UpperQuartile => pb::Verdict::UpperQuartile,
+        quartile::Verdict::AboveMedian => pb::Verdict::AboveMedian,
+        quartile::Verdict::BelowMedian => pb::Verdict::BelowMedian,
+        quartile::Verdict::LowerQuartile => pb::Verdict::LowerQuartile,
+        quartile::Verdict::NotRanked => pb::Verdict::NotRanked,
+    }
+}
+
+/// The values of `rows`, attached to their returns.
+pub(super) fn with_values(
+    rows: Vec<pi_return::Model>,
+    values: Vec<pi_return_value::Model>,
+) -> Vec<pb::PiReturn> {
+    let mut by_return: BTreeMap<String, Vec<pi_return_value::Model>> = BTreeMap::new();
+    for v in values {
+        by_return.entry(v.return_id.clone()).or_default().push(v);
+    }
+    rows.into_iter()
+        .map(|r| {
+            let vals = by_return.remove(&r.id).unwrap_or_default();
+            return_to_proto(r, vals, Vec::new())
+        })
+        .collect()
+}

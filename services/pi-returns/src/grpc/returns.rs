@@ -1,0 +1,269 @@
+//! A return's life (DOMAIN.md §3): opened as a draft by the organisation's officer, submitted,
+//! signed off by a second person or sent back for correction, revised after sign-off with a
+//! reason; read by those who may.
+
+use almo_auth::OrgKind;
+use almo_db::Begun;
+use almo_db::entity::pi_return;
+use almo_proto::pi_returns as pb;
+use almo_server::{AppError, Violations};
+use chrono::Utc;
+use tonic::Request;
+
+use super::PiReturns;
+use super::access::require_officer;
+use super::change::{or_replay, target};
+use super::convert::{parse_period, period_of, return_id_of, return_to_proto, status_of};
+use crate::domain::catalogue;
+use crate::domain::period::PeriodKind;
+use crate::domain::validation;
+use crate::domain::workflow::{self, Status as ReturnStatus, WorkflowError};
+use crate::storage;
+
+impl PiReturns {
+    pub(super) async fn create_return(
+        &self,
+        request: Request<pb::CreateReturnRequest>,
+    ) -> Result<pb::CreateReturnResponse, AppError> {
+        let p = self.ctx.principal(&request).await?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        let org_id = r.organisation_id.trim().to_string();
+        v.check(org_id.is_empty(), "organisation_id", "required");
+        let period = parse_period(&mut v, r.period.as_ref());
+        v.into_result()?;
+        let period = period.expect("checked above");
+        let target_org = self.ctx.access.require_write(&p, &org_id).await?;
+        require_officer(&p)?;
+        if target_org.id != p.org.id {
+            return Err(AppError::PermissionDenied(format!(
+                "only {org_id}'s own officers open its returns"
+            )));
+        }
+        if !matches!(target_org.kind, OrgKind::Council | OrgKind::Almo) {
+            return Err(AppError::invalid(
+                "organisation_id",
+                "PI returns are made by councils and ALMOs",
+            ));
+        }
+        let write = match self.begin(&p, "CreateReturn", &r.request_id, r).await? {
+            Begun::Replay(resp) => return Ok(resp),
+            Begun::Fresh(w) => w,
+        };
+        if let Some(existing) = storage::find_return(write.txn(), &org_id, &period).await? {
+            return Err(AppError::AlreadyExists(format!(
+                "{org_id} already has a return for {}: {}",
+                period.label(),
+                existing.id
+            )));
+        }
+        let now = Utc::now();
+        let row = pi_return::Model {
+            id: return_id_of(&org_id, &period),
+            organisation_id: org_id,
+            year: period.year,
+            period_kind: period.kind.as_str().into(),
+            period_number: period.number,
+            status: ReturnStatus::Draft.as_str().into(),
+            deadline_date: period.deadline(),
+            late: false,
+            submitted_by: None,
+            submitted_at: None,
+            signed_off_by: None,
+            signed_off_at: None,
+            returned_reason: None,
+            revision: 0,
+            survey_sample_size: None,
+            survey_method: None,
+            created_by: p.caller.subject.clone(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        storage::insert_return(write.txn(), row.clone())
+            .await
+            .map_err(|e| match e.sql_err() {
+                // Another replica opened the same return between our check and our insert.
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                    AppError::AlreadyExists(format!(
+                        "{} already has a return for {}",
+                        row.organisation_id,
+                        period.label()
+                    ))
+                }
+                _ => AppError::from(e),
+            })?;
+        let target = target(&row.id);
+        let resp = pb::CreateReturnResponse {
+            pi_return: Some(return_to_proto(row, vec![], vec![])),
+        };
+        write.finish(&resp, &target).await?;
+        Ok(resp)
+    }
+
+    pub(super) async fn get_return(
+        &self,
+        request: Request<pb::GetReturnRequest>,
+    ) -> Result<pb::GetReturnResponse, AppError> {
+        let p = self.ctx.principal(&request).await?;
+        let r = request.get_ref();
+        if r.return_id.trim().is_empty() {
+            return Err(AppError::invalid("return_id", "required"));
+        }
+        let row = self.readable_return(&p, r.return_id.trim()).await?;
+        let conn = self.ctx.db.conn();
+        let values = storage::current_values(conn, std::slice::from_ref(&row.id), None).await?;
+        let history = if r.include_history {
+            storage::history(conn, &row.id)
+                .await?
+                .into_iter()
+                .filter(|v| !v.current)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(pb::GetReturnResponse {
+            pi_return: Some(return_to_proto(row, values, history)),
+        })
+    }
+
+    pub(super) async fn submit_return(
+        &self,
+        request: Request<pb::SubmitReturnRequest>,
+    ) -> Result<pb::SubmitReturnResponse, AppError> {
+        let c = or_replay!(self.begin_change(&request).await?);
+        let current = &c.row;
+        let period = period_of(current)?;
+        let now = Utc::now();
+        if !period.window_open(now.date_naive()) {
+            return Err(WorkflowError::WindowNotOpen {
+                opens_after: period.end().to_string(),
+            }
+            .into());
+        }
+        let values =
+            storage::current_values(c.write.txn(), std::slice::from_ref(&current.id), None).await?;
+        let present = storage::codes_present(&values);
+        let required = catalogue::all_in_force(&c.defs, period.year)
+            .into_iter()
+            .filter(|d| d.reported_in(period.kind == PeriodKind::Quarter));
+        let next = workflow::submit(status_of(&current.status)?, required, &present)?;
+        let unexplained: Vec<String> = present
+            .iter()
+            .filter_map(|code| {
+                let def = catalogue::in_force(&c.defs, code, period.year)?;
+                let given: Vec<(&str, &str)> = values
+                    .iter()
+                    .filter(|v| &v.indicator_code == code)
+                    .map(|v| (v.split.as_str(), v.explanation.as_str()))
+                    .collect();
+                validation::unexplained_missing_splits(def, &given)
+            })
+            .collect();
+        if !unexplained.is_empty() {
+            return Err(AppError::failed_precondition(
+                "MISSING_SPLITS_UNEXPLAINED",
+                unexplained.join("; "),
+            ));
+        }
+        // Perception measures come from a tenant survey whose sample size and method are
+        // reported with them.
+        let perception: Vec<&str> = present
+            .iter()
+            .filter_map(|code| catalogue::in_force(&c.defs, code, period.year))
+            .filter(|d| d.from_tenant_survey)
+            .map(|d| d.code.as_str())
+            .collect();
+        if !perception.is_empty() && current.survey_sample_size.is_none() {
+            return Err(AppError::failed_precondition(
+                "SURVEY_NOT_DESCRIBED",
+                format!(
+                    "{} come from a tenant survey: give its sample size and method (SetValues \
+                     survey) before submitting",
+                    perception.join(", ")
+                ),
+            ));
+        }
+        let mut row = current.clone();
+        row.status = next.as_str().into();
+        // Lateness is that of the first submission: a correction asked for by the certifier
+        // does not make an on-time return late.
+        if current.submitted_at.is_none() {
+            row.late = period.late_on(now.date_naive());
+        }
+        row.submitted_by = Some(c.p.caller.subject.clone());
+        row.submitted_at = Some(now);
+        self.finish_change(c.write, row, now, |pr| pb::SubmitReturnResponse {
+            pi_return: Some(pr),
+        })
+        .await
+    }
+
+    pub(super) async fn sign_off_return(
+        &self,
+        request: Request<pb::SignOffReturnRequest>,
+    ) -> Result<pb::SignOffReturnResponse, AppError> {
+        let c = or_replay!(self.begin_change(&request).await?);
+        let next = c.certified(workflow::sign_off)?;
+        let mut row = c.row;
+        let now = Utc::now();
+        row.status = next.as_str().into();
+        row.signed_off_by = Some(c.p.caller.subject.clone());
+        row.signed_off_at = Some(now);
+        self.finish_change(c.write, row, now, |pr| pb::SignOffReturnResponse {
+            pi_return: Some(pr),
+        })
+        .await
+    }
+
+    pub(super) async fn return_for_correction(
+        &self,
+        request: Request<pb::ReturnForCorrectionRequest>,
+    ) -> Result<pb::ReturnForCorrectionResponse, AppError> {
+        let c = or_replay!(self.begin_change(&request).await?);
+        let next = c.certified(workflow::return_for_correction)?;
+        let mut row = c.row;
+        row.status = next.as_str().into();
+        row.returned_reason = Some(request.get_ref().reason.trim().to_string());
+        self.finish_change(c.write, row, Utc::now(), |pr| {
+            pb::ReturnForCorrectionResponse {
+                pi_return: Some(pr),
+            }
+        })
+        .await
+    }
+
+    pub(super) async fn revise_return(
+        &self,
+        request: Request<pb::ReviseReturnRequest>,
+    ) -> Result<pb::ReviseReturnResponse, AppError> {
+        let c = or_replay!(self.begin_change(&request).await?);
+        let r = request.get_ref();
+        let mut row = c.row;
+        let next = workflow::revise(status_of(&row.status)?)?;
+        let values = self
+            .validate_values(c.write.txn(), &c.defs, &row, &r.values, false)
+            .await?;
+        let now = Utc::now();
+        storage::append_values(
+            c.write.txn(),
+            &row.id,
+            values,
+            &c.p.caller.subject,
+            r.reason.trim(),
+            now,
+        )
+        .await?;
+        row.status = next.as_str().into();
+        row.revision += 1;
+        // The reviser is the submitter of the corrected return: someone else certifies it.
+        row.submitted_by = Some(c.p.caller.subject.clone());
+        row.submitted_at = Some(now);
+        row.signed_off_by = None;
+        row.signed_off_at = None;
+        self.finish_change(c.write, row, now, |pr| pb::ReviseReturnResponse {
+            pi_return: Some(pr),
+        })
+        .await
+    }
+}

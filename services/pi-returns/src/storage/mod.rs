@@ -1,0 +1,24 @@
+//! The PI returns queries. Writes take the transaction of an idempotent write; every read of
+//! returns is filtered by what the caller may see ([`Visibility`]).
+
+mod benchmarks;
+mod catalogue;
+mod query;
+mod reporters;
+mod returns;
+mod values;
+
+pub use benchmarks::{
+    Group, almo_councils_of_type, benchmark_values, organisations_of_council, peer_group_members,
+};
+pub use catalogue::{Imported, import_definition, load_catalogue, seed_catalogue};
+pub use query::{ReturnFilter, Visibility, count_returns, query_returns};
+pub use reporters::{almos_live_in, expected_reporters};
+pub use returns::{
+    claim_version, find_return, get_return, insert_return, returns_for_period,
+    update_return_if_version,
+};
+pub use values::{
+    NewValue, append_values, codes_present, current_values, history, insert_values,
+    last_year_values,
+};
