@@ -1,6 +1,8 @@
 //! The almo-exchange gRPC contracts. The `.proto` files under `proto/` are the one source of
 //! truth; this crate only compiles them.
 
+pub mod codec;
+
 /// The encoded `FileDescriptorSet` of every contract, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/almo_descriptor.bin"));

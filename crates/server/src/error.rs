@@ -51,6 +51,60 @@ pub enum AppError {
     /// Logged in full; the client sees only that something went wrong.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A status that arrived already made (a request stream that could not be decoded): passed
+    /// on as it is.
+    #[error("{}", .0.message())]
+    Status(Box<Status>),
+}
+
+impl From<Status> for AppError {
+    fn from(s: Status) -> Self {
+        AppError::Status(Box::new(s))
+    }
+}
+
+/// Most field violations a refusal lists; the rest are counted in one more.
+pub const MAX_VIOLATIONS: usize = 10;
+/// Longest field name and description a violation carries, in bytes.
+const MAX_FIELD_BYTES: usize = 48;
+const MAX_DESCRIPTION_BYTES: usize = 160;
+/// Longest status message, in bytes. With the details this keeps every refusal's trailer far
+/// under the 8 KiB of metadata that gRPC-core clients (Python, C#, C++) accept by default.
+const MAX_MESSAGE_BYTES: usize = 600;
+
+/// `s` cut to at most `max` bytes on a character boundary, with an ellipsis when cut.
+fn clip(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// The violations a refusal carries: at most [`MAX_VIOLATIONS`], each clipped, and one more
+/// saying how many were left out.
+fn bounded(violations: &[FieldViolation]) -> Vec<FieldViolation> {
+    let mut out: Vec<FieldViolation> = violations
+        .iter()
+        .take(MAX_VIOLATIONS)
+        .map(|v| FieldViolation {
+            field: clip(&v.field, MAX_FIELD_BYTES),
+            description: clip(&v.description, MAX_DESCRIPTION_BYTES),
+        })
+        .collect();
+    if violations.len() > MAX_VIOLATIONS {
+        out.push(FieldViolation {
+            field: "request".into(),
+            description: format!(
+                "{} more violations not listed; correct these and send again",
+                violations.len() - MAX_VIOLATIONS
+            ),
+        });
+    }
+    out
 }
 
 fn describe(v: &[FieldViolation]) -> String {
@@ -99,28 +153,34 @@ impl AppError {
             AppError::ResourceExhausted(_) => (Code::ResourceExhausted, "OVERLOADED"),
             AppError::Unavailable(_) => (Code::Unavailable, "UNAVAILABLE"),
             AppError::Internal(_) => (Code::Internal, "INTERNAL"),
+            AppError::Status(s) => (s.code(), "UPSTREAM"),
         }
     }
 }
 
 impl From<AppError> for Status {
     fn from(e: AppError) -> Self {
+        if let AppError::Status(s) = e {
+            return *s;
+        }
         let (code, reason) = e.code_and_reason();
+        let mut details = ErrorDetails::new();
+        details.set_error_info(reason, ERROR_DOMAIN, std::collections::HashMap::new());
         let message = match &e {
             AppError::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
                 "internal error; it has been logged".to_string()
             }
+            AppError::InvalidArgument { violations, .. } => {
+                let shown = bounded(violations);
+                for v in &shown {
+                    details.add_bad_request_violation(v.field.clone(), v.description.clone());
+                }
+                describe(&shown)
+            }
             other => other.to_string(),
         };
-        let mut details = ErrorDetails::new();
-        details.set_error_info(reason, ERROR_DOMAIN, std::collections::HashMap::new());
-        if let AppError::InvalidArgument { violations, .. } = &e {
-            for v in violations {
-                details.add_bad_request_violation(v.field.clone(), v.description.clone());
-            }
-        }
-        Status::with_error_details(code, message, details)
+        Status::with_error_details(code, clip(&message, MAX_MESSAGE_BYTES), details)
     }
 }
 
@@ -258,6 +318,52 @@ mod tests {
         assert_eq!(bad.field_violations[0].field, "ons_code");
         assert_eq!(details.error_info().unwrap().reason, "INVALID_FIELD");
         assert_eq!(details.error_info().unwrap().domain, ERROR_DOMAIN);
+    }
+
+    /// The bytes of metadata a status puts on the wire (names and values).
+    fn metadata_bytes(s: &Status) -> usize {
+        let mut headers = http::HeaderMap::new();
+        s.add_header(&mut headers).unwrap();
+        headers
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len())
+            .sum()
+    }
+
+    #[test]
+    fn refusals_stay_under_the_trailer_ceiling_whatever_the_input() {
+        let huge = "é".repeat(1_000_000);
+        let long = "€".repeat(1_000);
+        let mut v = Violations::new();
+        v.add(huge.clone(), huge.clone());
+        for i in 1..100_000 {
+            v.add(format!("values[{i}].{long}"), long.clone());
+        }
+        let status: Status = v.into_result().unwrap_err().into();
+        assert!(
+            metadata_bytes(&status) < 8 * 1024,
+            "{}",
+            metadata_bytes(&status)
+        );
+        let bad = status.get_error_details();
+        let listed = &bad.bad_request().unwrap().field_violations;
+        assert_eq!(listed.len(), MAX_VIOLATIONS + 1);
+        assert!(
+            listed[MAX_VIOLATIONS]
+                .description
+                .starts_with("99990 more violations"),
+            "{}",
+            listed[MAX_VIOLATIONS].description
+        );
+        let one: Status = AppError::NotFound(huge).into();
+        assert!(metadata_bytes(&one) < 8 * 1024);
+    }
+
+    #[test]
+    fn a_status_from_below_passes_through_unchanged() {
+        let s: Status = AppError::from(Status::invalid_argument("not protobuf")).into();
+        assert_eq!(s.code(), Code::InvalidArgument);
+        assert_eq!(s.message(), "not protobuf");
     }
 
     #[test]
