@@ -1,6 +1,8 @@
 //! Commands of the `almo` binary for inspection scheduling (`almo inspections ...`), as a client of
-//! a running server.
+//! a running server: the server and token come as an [`almo_client::Target`] (`--addr`/`ALMO_ADDR`,
+//! `--token`/`ALMO_TOKEN`), a refusal is printed as [`almo_client::refusal`] gives it.
 
+use almo_client::refusal;
 use almo_proto::inspection::export_calendar_request::Owner;
 use almo_proto::inspection::inspection_scheduling_service_client::InspectionSchedulingServiceClient;
 use almo_proto::inspection::{
@@ -8,9 +10,14 @@ use almo_proto::inspection::{
     MoveInspectionRequest, ReplaceTeamMemberRequest,
 };
 use anyhow::Context;
-use tonic::metadata::MetadataValue;
-use tonic::transport::{Channel, Endpoint};
-use tonic_types::StatusExt;
+use tonic::transport::Channel;
+
+pub use almo_client::Target;
+
+/// The server to call and the bearer token to call it with: [`Target`], by its earlier name.
+pub type Server = Target;
+
+type Client = InspectionSchedulingServiceClient<Channel>;
 
 /// Whose calendar to export.
 #[derive(Debug, Clone)]
@@ -19,72 +26,33 @@ pub enum CalendarOwner {
     Inspector(String),
 }
 
-/// The server to call and the bearer token to call it with.
-#[derive(Debug, Clone)]
-pub struct Server {
-    /// e.g. `http://127.0.0.1:50051`.
-    pub addr: String,
-    pub token: String,
+async fn client(target: &Target) -> anyhow::Result<Client> {
+    Ok(InspectionSchedulingServiceClient::new(
+        target.channel().await?,
+    ))
 }
 
-impl Server {
-    async fn client(&self) -> anyhow::Result<InspectionSchedulingServiceClient<Channel>> {
-        let channel = Endpoint::from_shared(self.addr.clone())
-            .with_context(|| format!("{:?} is not a server address", self.addr))?
-            .tcp_nodelay(true)
-            .connect()
-            .await
-            .with_context(|| format!("cannot reach {}", self.addr))?;
-        Ok(InspectionSchedulingServiceClient::new(channel))
+/// The etag to send: the one given, or the inspection's current one.
+async fn etag(
+    target: &Target,
+    client: &mut Client,
+    inspection_id: &str,
+    given: Option<&str>,
+) -> anyhow::Result<String> {
+    if let Some(e) = given {
+        return Ok(e.to_string());
     }
-
-    fn request<T>(&self, msg: T) -> anyhow::Result<tonic::Request<T>> {
-        let mut request = tonic::Request::new(msg);
-        let bearer: MetadataValue<_> = format!("Bearer {}", self.token.trim())
-            .parse()
-            .context("the token is not valid header text")?;
-        request.metadata_mut().insert("authorization", bearer);
-        Ok(request)
-    }
-
-    /// The etag to send: the one given, or the inspection's current one.
-    async fn etag(
-        &self,
-        client: &mut InspectionSchedulingServiceClient<Channel>,
-        inspection_id: &str,
-        given: Option<&str>,
-    ) -> anyhow::Result<String> {
-        if let Some(e) = given {
-            return Ok(e.to_string());
-        }
-        let current = client
-            .get_inspection(self.request(GetInspectionRequest {
-                inspection_id: inspection_id.to_string(),
-            })?)
-            .await
-            .map_err(describe)?;
-        Ok(current
-            .into_inner()
-            .inspection
-            .map(|i| i.etag)
-            .unwrap_or_default())
-    }
-}
-
-/// A refusal as the server gave it: the code, the rule's code, the message, each bad field.
-fn describe(s: tonic::Status) -> anyhow::Error {
-    let details = s.get_error_details();
-    let mut msg = format!("{:?}", s.code());
-    if let Some(info) = details.error_info() {
-        msg.push_str(&format!(" ({})", info.reason));
-    }
-    msg.push_str(&format!(": {}", s.message()));
-    if let Some(bad) = details.bad_request() {
-        for v in &bad.field_violations {
-            msg.push_str(&format!("\n  {}: {}", v.field, v.description));
-        }
-    }
-    anyhow::anyhow!(msg)
+    let current = client
+        .get_inspection(target.request(GetInspectionRequest {
+            inspection_id: inspection_id.to_string(),
+        })?)
+        .await
+        .map_err(refusal)?;
+    Ok(current
+        .into_inner()
+        .inspection
+        .map(|i| i.etag)
+        .unwrap_or_default())
 }
 
 fn team(i: &pb::Inspection) -> String {
@@ -100,37 +68,37 @@ fn stored(i: Option<pb::Inspection>) -> anyhow::Result<pb::Inspection> {
 }
 
 /// Fetches an iCalendar of one ALMO's or one inspector's inspections from the server at `addr`
-/// (e.g. `http://127.0.0.1:50051`), calling with the bearer `token`.
+/// (`host:port`, with or without `http://`), calling with the bearer `token`.
 pub async fn calendar(addr: &str, token: &str, owner: CalendarOwner) -> anyhow::Result<String> {
-    let server = Server {
-        addr: addr.to_string(),
-        token: token.to_string(),
-    };
-    let mut client = server.client().await?;
-    let request = server.request(ExportCalendarRequest {
+    let target = Target::new(addr, token);
+    let request = target.request(ExportCalendarRequest {
         owner: Some(match owner {
             CalendarOwner::Almo(a) => Owner::AlmoId(a),
             CalendarOwner::Inspector(i) => Owner::InspectorId(i),
         }),
     })?;
-    let reply = client.export_calendar(request).await.map_err(describe)?;
+    let reply = client(&target)
+        .await?
+        .export_calendar(request)
+        .await
+        .map_err(refusal)?;
     Ok(reply.into_inner().calendar)
 }
 
 /// Moves a booking to the week of `monday`, with `team` (empty: the team as booked). Without an
 /// etag the inspection's current one is sent. Returns one line saying what changed.
 pub async fn move_inspection(
-    server: &Server,
+    target: &Target,
     inspection_id: &str,
     monday: &str,
     team_ids: &[String],
-    etag: Option<&str>,
+    given_etag: Option<&str>,
     request_id: &str,
 ) -> anyhow::Result<String> {
-    let mut client = server.client().await?;
-    let etag = server.etag(&mut client, inspection_id, etag).await?;
+    let mut client = client(target).await?;
+    let etag = etag(target, &mut client, inspection_id, given_etag).await?;
     let moved = client
-        .move_inspection(server.request(MoveInspectionRequest {
+        .move_inspection(target.request(MoveInspectionRequest {
             request_id: request_id.to_string(),
             inspection_id: inspection_id.to_string(),
             on_site_start_date: monday.to_string(),
@@ -138,7 +106,7 @@ pub async fn move_inspection(
             etag,
         })?)
         .await
-        .map_err(describe)?;
+        .map_err(refusal)?;
     let i = stored(moved.into_inner().inspection)?;
     Ok(format!(
         "moved {} to the week of {}, team {} (etag {})",
@@ -151,23 +119,23 @@ pub async fn move_inspection(
 
 /// Cancels a booking, giving the reason. Returns one line saying what changed.
 pub async fn cancel_inspection(
-    server: &Server,
+    target: &Target,
     inspection_id: &str,
     reason: &str,
-    etag: Option<&str>,
+    given_etag: Option<&str>,
     request_id: &str,
 ) -> anyhow::Result<String> {
-    let mut client = server.client().await?;
-    let etag = server.etag(&mut client, inspection_id, etag).await?;
+    let mut client = client(target).await?;
+    let etag = etag(target, &mut client, inspection_id, given_etag).await?;
     let cancelled = client
-        .cancel_inspection(server.request(CancelInspectionRequest {
+        .cancel_inspection(target.request(CancelInspectionRequest {
             request_id: request_id.to_string(),
             inspection_id: inspection_id.to_string(),
             etag,
             reason: reason.to_string(),
         })?)
         .await
-        .map_err(describe)?;
+        .map_err(refusal)?;
     let i = stored(cancelled.into_inner().inspection)?;
     let why = i.cancellation.map(|c| c.reason).unwrap_or_default();
     Ok(format!(
@@ -179,17 +147,17 @@ pub async fn cancel_inspection(
 /// Replaces one member of a booking's team for the same week. Returns one line saying what
 /// changed.
 pub async fn replace_team_member(
-    server: &Server,
+    target: &Target,
     inspection_id: &str,
     leaving: &str,
     joining: &str,
-    etag: Option<&str>,
+    given_etag: Option<&str>,
     request_id: &str,
 ) -> anyhow::Result<String> {
-    let mut client = server.client().await?;
-    let etag = server.etag(&mut client, inspection_id, etag).await?;
+    let mut client = client(target).await?;
+    let etag = etag(target, &mut client, inspection_id, given_etag).await?;
     let replaced = client
-        .replace_team_member(server.request(ReplaceTeamMemberRequest {
+        .replace_team_member(target.request(ReplaceTeamMemberRequest {
             request_id: request_id.to_string(),
             inspection_id: inspection_id.to_string(),
             leaving_inspector_id: leaving.to_string(),
@@ -197,7 +165,7 @@ pub async fn replace_team_member(
             etag,
         })?)
         .await
-        .map_err(describe)?;
+        .map_err(refusal)?;
     let i = stored(replaced.into_inner().inspection)?;
     Ok(format!(
         "replaced {leaving} with {joining} on {}, week of {} (etag {})",
