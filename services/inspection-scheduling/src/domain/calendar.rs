@@ -1,5 +1,10 @@
 //! iCalendar (RFC 5545) export of inspections, per inspector or per ALMO, so the dates land in
 //! ordinary calendar applications: the on-site week and each planned milestone as all-day events.
+//!
+//! Written here rather than with the `icalendar` crate (0.17): that crate writes an event's
+//! properties in alphabetical order and keeps a carriage return inside TEXT, where this feed
+//! keeps SEQUENCE, STATUS and TRANSP together and drops it. What the crate would be trusted for,
+//! folding at 75 octets (§3.1) and TEXT escaping (§3.3.11), is tested below.
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 
@@ -157,6 +162,71 @@ mod tests {
         let text = unfold(&ics("n", &[e], "2026-01-01T00:00:00Z".parse().unwrap()));
         assert!(text.contains("SEQUENCE:1\r\nSTATUS:CANCELLED\r\nTRANSP:TRANSPARENT\r\n"));
         assert!(!text.contains("CONFIRMED"));
+    }
+
+    fn event(summary: &str, description: &str) -> CalendarEvent {
+        CalendarEvent {
+            uid: "x@almo-exchange".into(),
+            summary: summary.into(),
+            description: description.into(),
+            first_day: d("2004-05-10"),
+            last_day: d("2004-05-14"),
+            sequence: 0,
+            cancelled: false,
+        }
+    }
+
+    fn ics_of(e: CalendarEvent) -> String {
+        ics("n", &[e], "2026-01-01T00:00:00Z".parse().unwrap())
+    }
+
+    #[test]
+    fn a_long_line_folds_at_exactly_75_octets_and_continues_after_one_space() {
+        let summary = "a".repeat(100);
+        let text = ics_of(event(&summary, ""));
+        let at = text.find("SUMMARY:").unwrap();
+        let mut lines = text[at..].split("\r\n");
+        let first = lines.next().unwrap();
+        let second = lines.next().unwrap();
+        assert_eq!(first.len(), 75);
+        assert_eq!(first, format!("SUMMARY:{}", "a".repeat(67)));
+        assert_eq!(second, format!(" {}", "a".repeat(33)));
+    }
+
+    #[test]
+    fn folding_never_splits_a_multi_byte_character() {
+        // "SUMMARY:" and 66 letters fill 74 octets; the 3-octet euro sign would end at octet 77,
+        // so the line folds before it, one octet short of the limit.
+        let summary = format!("{}€uro 老虎", "a".repeat(66));
+        let text = ics_of(event(&summary, ""));
+        let at = text.find("SUMMARY:").unwrap();
+        let mut lines = text[at..].split("\r\n");
+        assert_eq!(lines.next().unwrap(), format!("SUMMARY:{}", "a".repeat(66)));
+        assert_eq!(lines.next().unwrap(), " €uro 老虎");
+        // Two-octet characters across a boundary, at every offset: no line over 75 octets, and
+        // the text comes back whole when unfolded.
+        for pad in 0..4 {
+            let summary = format!("{}{}", "a".repeat(pad), "é".repeat(100));
+            let text = ics_of(event(&summary, ""));
+            assert!(text.split("\r\n").all(|l| l.len() <= 75));
+            assert!(unfold(&text).contains(&format!("SUMMARY:{summary}\r\n")));
+        }
+    }
+
+    #[test]
+    fn text_escapes_commas_semicolons_backslashes_and_newlines() {
+        assert_eq!(
+            escape("Leeds, West; C:\\reports\nline two\r\nline three"),
+            "Leeds\\, West\\; C:\\\\reports\\nline two\\nline three"
+        );
+        let text = unfold(&ics_of(event("a,b", "one;two\\three\nfour")));
+        assert!(text.contains("SUMMARY:a\\,b\r\n"), "{text}");
+        assert!(
+            text.contains("DESCRIPTION:one\\;two\\\\three\\nfour\r\n"),
+            "{text}"
+        );
+        // Only line ends are CRLF: no bare newline or carriage return inside a value.
+        assert!(!text.replace("\r\n", "").contains(['\n', '\r']));
     }
 
     proptest! {
