@@ -4,12 +4,11 @@
 
 use std::io::Write;
 
+use almo_client::csv;
 use almo_proto::sla_charging::sla_charging_service_client::SlaChargingServiceClient;
 use almo_proto::sla_charging::{
     self as pb, ExportInvoicesRequest, FeedEventKind, InvoiceFeedEntry,
 };
-use anyhow::Context;
-use tonic::metadata::MetadataValue;
 
 /// The file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,40 +177,58 @@ fn row(
     ]
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+/// Where the rows go: a CSV writer (the `csv` crate quotes what needs quoting) or JSON Lines.
+enum Sink<'a, W: Write> {
+    Csv(Box<::csv::Writer<&'a mut W>>),
+    Json(&'a mut W),
 }
 
-fn write_row(out: &mut impl Write, format: Format, r: &[String; 16]) -> std::io::Result<()> {
-    match format {
-        Format::Csv => writeln!(
-            out,
-            "{}",
-            r.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",")
-        ),
-        Format::Json => {
-            let mut obj = serde_json::Map::new();
-            for (k, v) in COLUMNS.iter().zip(r) {
-                let value = match *k {
-                    "feed_position" | "line_number" | "net_pence" | "vat_pence" => v
-                        .parse::<i64>()
-                        .map(serde_json::Value::from)
-                        .unwrap_or_else(|_| v.clone().into()),
-                    _ => v.clone().into(),
-                };
-                obj.insert(k.to_string(), value);
+impl<'a, W: Write> Sink<'a, W> {
+    /// Starts the file: CSV opens with its header row.
+    fn new(out: &'a mut W, format: Format) -> anyhow::Result<Self> {
+        Ok(match format {
+            Format::Csv => {
+                let mut w = csv::writer(out);
+                w.write_record(COLUMNS)?;
+                Sink::Csv(Box::new(w))
             }
-            writeln!(out, "{}", serde_json::Value::Object(obj))
+            Format::Json => Sink::Json(out),
+        })
+    }
+
+    fn row(&mut self, r: &[String; 16]) -> anyhow::Result<()> {
+        match self {
+            Sink::Csv(w) => w.write_record(r)?,
+            Sink::Json(out) => {
+                let mut obj = serde_json::Map::new();
+                for (k, v) in COLUMNS.iter().zip(r) {
+                    let value = match *k {
+                        "feed_position" | "line_number" | "net_pence" | "vat_pence" => v
+                            .parse::<i64>()
+                            .map(serde_json::Value::from)
+                            .unwrap_or_else(|_| v.clone().into()),
+                        _ => v.clone().into(),
+                    };
+                    obj.insert(k.to_string(), value);
+                }
+                writeln!(out, "{}", serde_json::Value::Object(obj))?;
+            }
         }
+        Ok(())
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        match self {
+            Sink::Csv(mut w) => w.flush()?,
+            Sink::Json(out) => out.flush()?,
+        }
+        Ok(())
     }
 }
 
-/// Pulls everything after `since` from the server at `endpoint` with `token`, writing rows to
-/// `out` and calling `progress(events so far)` after each batch.
+/// Pulls everything after `since` from the server at `endpoint` (with or without `http://`)
+/// with `token`, writing rows to `out` and calling `progress(events so far)` after each batch
+/// (e.g. `|n| bar.set_position(n)` with a bar from `almo_client::progress`).
 pub async fn pull(
     endpoint: &str,
     token: &str,
@@ -221,30 +238,28 @@ pub async fn pull(
     out: &mut impl Write,
     mut progress: impl FnMut(u64),
 ) -> anyhow::Result<Pulled> {
-    let channel = tonic::transport::Endpoint::from_shared(endpoint.to_string())?
-        .tcp_nodelay(true)
-        .connect()
+    let mut client = SlaChargingServiceClient::new(almo_client::connect(endpoint).await?);
+    let req = almo_client::authorised(
+        ExportInvoicesRequest {
+            watermark: since.to_string(),
+            customer_almo_id: almo.to_string(),
+        },
+        token,
+    )?;
+    let mut stream = client
+        .export_invoices(req)
         .await
-        .with_context(|| format!("connecting to {endpoint}"))?;
-    let mut client = SlaChargingServiceClient::new(channel);
-    let mut req = tonic::Request::new(ExportInvoicesRequest {
-        watermark: since.to_string(),
-        customer_almo_id: almo.to_string(),
-    });
-    let bearer: MetadataValue<_> = format!("Bearer {token}").parse()?;
-    req.metadata_mut().insert("authorization", bearer);
-    let mut stream = client.export_invoices(req).await?.into_inner();
-    if format == Format::Csv {
-        writeln!(out, "{}", COLUMNS.join(","))?;
-    }
+        .map_err(almo_client::refusal)?
+        .into_inner();
+    let mut sink = Sink::new(out, format)?;
     let mut pulled = Pulled {
         watermark: since.to_string(),
         ..Default::default()
     };
-    while let Some(batch) = stream.message().await? {
+    while let Some(batch) = stream.message().await.map_err(almo_client::refusal)? {
         for e in &batch.entries {
             for r in rows_of(e) {
-                write_row(out, format, &r)?;
+                sink.row(&r)?;
                 pulled.rows += 1;
             }
         }
@@ -252,7 +267,7 @@ pub async fn pull(
         pulled.watermark = batch.watermark;
         progress(pulled.events);
     }
-    out.flush()?;
+    sink.finish()?;
     Ok(pulled)
 }
 
@@ -260,13 +275,41 @@ pub async fn pull(
 mod tests {
     use super::*;
 
+    fn csv_of(rows: &[[String; 16]]) -> String {
+        let mut out = Vec::new();
+        let mut sink = Sink::new(&mut out, Format::Csv).unwrap();
+        for r in rows {
+            sink.row(r).unwrap();
+        }
+        sink.finish().unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
     #[test]
-    fn csv_fields_with_commas_or_quotes_are_quoted() {
-        assert_eq!(csv_field("IT support"), "IT support");
+    fn csv_fields_with_commas_quotes_or_line_breaks_are_quoted() {
+        let mut r: [String; 16] = Default::default();
+        r[0] = "1".into();
+        r[11] = "IT support".into();
+        r[12] = "Legal: 7.5 × hour, urgent".into();
+        r[13] = "say \"hi\"".into();
+        r[14] = "two\nlines".into();
+        let text = csv_of(&[r]);
+        let (header, row) = text.split_once('\n').unwrap();
+        assert_eq!(header, COLUMNS.join(","));
         assert_eq!(
-            csv_field("Legal: 7.5 × hour, urgent"),
-            "\"Legal: 7.5 × hour, urgent\""
+            row,
+            "1,,,,,,,,,,,IT support,\"Legal: 7.5 × hour, urgent\",\"say \"\"hi\"\"\",\"two\nlines\",\n"
         );
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+
+    #[test]
+    fn what_is_written_reads_back_through_the_shared_reader() {
+        let mut r: [String; 16] = Default::default();
+        r[12] = "rent, arrears\r\nand \"more\"".into();
+        let table = csv::read(csv_of(&[r.clone(), r.clone()]).as_bytes()).unwrap();
+        assert_eq!(table.headers, COLUMNS);
+        assert_eq!(table.rows.len(), 2);
+        assert_eq!(table.rows[1].line, 4);
+        assert_eq!(table.rows[1].get(12), r[12]);
     }
 }

@@ -2,20 +2,20 @@
 //! as ALMO finance would see it.
 
 use almo_auth::Role;
-use almo_proto::sla_charging::sla_charging_service_client::SlaChargingServiceClient;
 use almo_proto::sla_charging::*;
-use almo_testkit::{TestApp, authed};
+use almo_testkit::authed;
 use tonic_types::StatusExt;
+
+mod common;
+
+use common::{demo_app, demo_value_for_money, get_agreement_request};
 
 #[tokio::test]
 async fn demo_loads_idempotently_with_issued_invoices_a_service_credit_a_credit_note_and_a_dispute()
 {
-    let app = TestApp::spawn(vec![almo_sla_charging::mount()])
-        .await
-        .unwrap();
+    let (app, mut c) = demo_app().await;
+    // Loading it again changes nothing.
     almo_sla_charging::demo::seed(&app.db).await.unwrap();
-    almo_sla_charging::demo::seed(&app.db).await.unwrap();
-    let mut c = SlaChargingServiceClient::new(app.channel().await);
     let feed = c
         .list_invoices(authed(
             ListInvoicesRequest::default(),
@@ -97,9 +97,7 @@ async fn demo_loads_idempotently_with_issued_invoices_a_service_credit_a_credit_
     assert_eq!(open.disputes[0].invoice_id, may.invoice_id);
     let bases: Vec<i32> = c
         .get_agreement(authed(
-            GetAgreementRequest {
-                agreement_id: almo_sla_charging::demo::AGREEMENT_ID.into(),
-            },
+            get_agreement_request(almo_sla_charging::demo::AGREEMENT_ID),
             "E09000022",
             Role::CouncilFinance,
         ))
@@ -125,17 +123,10 @@ async fn demo_loads_idempotently_with_issued_invoices_a_service_credit_a_credit_
 
 #[tokio::test]
 async fn value_for_money_compares_actual_unit_costs_with_benchmarks_and_flags_the_review() {
-    let app = TestApp::spawn(vec![almo_sla_charging::mount()])
-        .await
-        .unwrap();
-    almo_sla_charging::demo::seed(&app.db).await.unwrap();
-    let mut c = SlaChargingServiceClient::new(app.channel().await);
+    let (_app, mut c) = demo_app().await;
     let vfm = c
         .get_value_for_money(authed(
-            GetValueForMoneyRequest {
-                agreement_id: almo_sla_charging::demo::AGREEMENT_ID.into(),
-                financial_year: Some(almo_proto::common::FinancialYear { start_year: 2026 }),
-            },
+            demo_value_for_money(Some(2026)),
             "LAMBETH-LIVING",
             Role::AlmoFinance,
         ))
@@ -158,10 +149,7 @@ async fn value_for_money_compares_actual_unit_costs_with_benchmarks_and_flags_th
     assert_eq!(vfm.review_date, "2009-04-01");
     let err = c
         .get_value_for_money(authed(
-            GetValueForMoneyRequest {
-                agreement_id: almo_sla_charging::demo::AGREEMENT_ID.into(),
-                financial_year: None,
-            },
+            demo_value_for_money(None),
             "LAMBETH-LIVING",
             Role::AlmoFinance,
         ))
@@ -178,10 +166,7 @@ async fn value_for_money_compares_actual_unit_costs_with_benchmarks_and_flags_th
     );
     let err = c
         .get_value_for_money(authed(
-            GetValueForMoneyRequest {
-                agreement_id: almo_sla_charging::demo::AGREEMENT_ID.into(),
-                financial_year: Some(almo_proto::common::FinancialYear { start_year: 2026 }),
-            },
+            demo_value_for_money(Some(2026)),
             "RSH",
             Role::Regulator,
         ))

@@ -3,14 +3,15 @@
 
 use almo_auth::Role;
 use almo_sla_charging::pull::{Format, pull};
-use almo_testkit::{TestApp, token};
+use almo_testkit::token;
+
+mod common;
+
+use common::demo_app;
 
 #[tokio::test]
 async fn pull_writes_every_issued_and_credited_line_once_and_resumes_from_the_watermark() {
-    let app = TestApp::spawn(vec![almo_sla_charging::mount()])
-        .await
-        .unwrap();
-    almo_sla_charging::demo::seed(&app.db).await.unwrap();
+    let (app, _) = demo_app().await;
     let endpoint = format!("http://{}", app.addr);
     let tok = token("LAMBETH-LIVING", Role::AlmoFinance);
     let mut csv = Vec::new();

@@ -3,245 +3,26 @@
 
 use almo_auth::Role;
 use almo_db::entity::sla_invoice;
-use almo_proto::common::{FinancialYear, Money, Period, PeriodKind};
+use almo_proto::common::Money;
 use almo_proto::sla_charging::sla_charging_service_client::SlaChargingServiceClient;
 use almo_proto::sla_charging::*;
+use almo_testkit::authed;
 use almo_testkit::demo::*;
-use almo_testkit::{TestApp, authed};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use tonic::Code;
-use tonic::transport::Channel;
-use tonic_types::StatusExt;
 
-type Client = SlaChargingServiceClient<Channel>;
+mod common;
 
-async fn app() -> (TestApp, Client) {
-    let app = TestApp::spawn(vec![almo_sla_charging::mount()])
-        .await
-        .unwrap();
-    let client = SlaChargingServiceClient::new(app.channel().await);
-    (app, client)
-}
-
-fn gbp(pence: i64) -> Option<Money> {
-    Some(Money {
-        pence,
-        currency_code: "GBP".into(),
-    })
-}
-
-fn month(n: i32) -> Option<Period> {
-    Some(Period {
-        year: Some(FinancialYear { start_year: 2026 }),
-        kind: PeriodKind::Month as i32,
-        number: n,
-    })
-}
-
-fn quarter(n: i32) -> Option<Period> {
-    Some(Period {
-        year: Some(FinancialYear { start_year: 2026 }),
-        kind: PeriodKind::Quarter as i32,
-        number: n,
-    })
-}
-
-fn lines() -> Vec<ServiceLine> {
-    vec![
-        ServiceLine {
-            code: "LEGAL".into(),
-            service: "Legal services".into(),
-            basis: ChargingBasis::PerUnit as i32,
-            unit_name: "hour of legal work".into(),
-            unit_price: gbp(9_500),
-            vat_treatment: VatTreatment::Standard as i32,
-            account: Account::Hra as i32,
-            benchmark_unit_cost: gbp(8_800),
-        },
-        ServiceLine {
-            code: "IT".into(),
-            service: "IT support".into(),
-            basis: ChargingBasis::PerUser as i32,
-            unit_name: String::new(),
-            unit_price: gbp(1_850),
-            vat_treatment: VatTreatment::Standard as i32,
-            account: Account::Hra as i32,
-            benchmark_unit_cost: gbp(1_700),
-        },
-        ServiceLine {
-            code: "HR".into(),
-            service: "Human resources".into(),
-            basis: ChargingBasis::FixedAnnualFee as i32,
-            unit_name: String::new(),
-            unit_price: gbp(3_650_000),
-            vat_treatment: VatTreatment::Exempt as i32,
-            account: Account::GeneralFund as i32,
-            benchmark_unit_cost: gbp(3_400_000),
-        },
-    ]
-}
-
-fn levels() -> Vec<ServiceLevel> {
-    vec![ServiceLevel {
-        code: "IT-FIX-4H".into(),
-        line_code: "IT".into(),
-        measure: "% of P1 incidents fixed within 4 hours".into(),
-        target: 95.0,
-        direction: Direction::HigherIsBetter as i32,
-        credit_basis_points: 500,
-    }]
-}
-
-fn create_request(rid: &str, council: &str, almo: &str, start: &str) -> CreateAgreementRequest {
-    CreateAgreementRequest {
-        request_id: rid.into(),
-        supplier_council_id: council.into(),
-        customer_almo_id: almo.into(),
-        title: "Central services 2026-2029".into(),
-        start_date: start.into(),
-        end_date: "2029-03-31".into(),
-        lines: lines(),
-        levels: levels(),
-    }
-}
-
-fn finance_role(org: &str) -> Role {
-    if org.starts_with('E') {
-        Role::CouncilFinance
-    } else {
-        Role::AlmoFinance
-    }
-}
-
-/// An agreement drafted by the council and agreed by both parties.
-async fn active_agreement(c: &mut Client, council: &str, almo: &str, start: &str) -> Agreement {
-    let a = c
-        .create_agreement(authed(
-            create_request(&format!("create-{almo}-{start}"), council, almo, start),
-            council,
-            Role::CouncilFinance,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .agreement
-        .unwrap();
-    let mut etag = a.etag.clone();
-    let mut out = None;
-    for org in [council, almo] {
-        let agreed = c
-            .agree_agreement_version(authed(
-                AgreeAgreementVersionRequest {
-                    request_id: format!("agree-{}-{org}", a.agreement_id),
-                    agreement_id: a.agreement_id.clone(),
-                    version: 1,
-                    etag: etag.clone(),
-                },
-                org,
-                finance_role(org),
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .agreement
-            .unwrap();
-        etag = agreed.etag.clone();
-        out = Some(agreed);
-    }
-    out.unwrap()
-}
-
-fn usage(rid: &str, agreement: &str, line: &str, m: i32, q: i64) -> RecordUsageRequest {
-    RecordUsageRequest {
-        request_id: rid.into(),
-        record: Some(UsageRecord {
-            record_id: rid.into(),
-            agreement_id: agreement.into(),
-            line_code: line.into(),
-            period: month(m),
-            quantity_milli: q,
-            ..Default::default()
-        }),
-    }
-}
-
-async fn run(
-    c: &mut Client,
-    rid: &str,
-    council: &str,
-    period: Option<Period>,
-) -> RunBillingResponse {
-    c.run_billing(authed(
-        RunBillingRequest {
-            request_id: rid.into(),
-            supplier_council_id: council.into(),
-            period,
-        },
-        council,
-        Role::CouncilFinance,
-    ))
-    .await
-    .unwrap()
-    .into_inner()
-}
-
-async fn issue(c: &mut Client, invoice: &Invoice) -> Result<Invoice, tonic::Status> {
-    c.issue_invoice(authed(
-        IssueInvoiceRequest {
-            request_id: format!("issue-{}-{}", invoice.invoice_id, invoice.etag),
-            invoice_id: invoice.invoice_id.clone(),
-            etag: invoice.etag.clone(),
-        },
-        &invoice.supplier_council_id,
-        Role::CouncilFinance,
-    ))
-    .await
-    .map(|r| r.into_inner().invoice.unwrap())
-}
-
-fn fields(status: &tonic::Status) -> Vec<String> {
-    status
-        .get_error_details()
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|f| f.field.clone()).collect())
-        .unwrap_or_default()
-}
-
-fn reason(status: &tonic::Status) -> String {
-    status
-        .get_error_details()
-        .error_info()
-        .map(|e| e.reason.clone())
-        .unwrap_or_default()
-}
-
-fn pence(m: &Option<Money>) -> i64 {
-    m.as_ref().unwrap().pence
-}
+use common::*;
 
 #[tokio::test]
 async fn agreement_is_active_only_once_both_parties_agree_and_a_stale_etag_is_refused() {
     let (_app, mut c) = app().await;
-    let a = c
-        .create_agreement(authed(
-            create_request("c1", LAMBETH, LAMBETH_LIVING, "2026-04-01"),
-            LAMBETH,
-            Role::CouncilFinance,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .agreement
-        .unwrap();
+    let a = draft_agreement(&mut c, "c1", LAMBETH, LAMBETH_LIVING, "2026-04-01").await;
     assert_eq!(a.versions[0].status, VersionStatus::Draft as i32);
     assert_eq!(a.versions[0].lines[0].unit_name, "hour of legal work");
     assert_eq!(a.versions[0].lines[1].unit_name, "user-month");
-    let agree = |rid: &str, etag: &str| AgreeAgreementVersionRequest {
-        request_id: rid.into(),
-        agreement_id: a.agreement_id.clone(),
-        version: 1,
-        etag: etag.into(),
-    };
+    let agree = |rid: &str, etag: &str| agree_request(rid, &a.agreement_id, 1, etag);
     let by_council = c
         .agree_agreement_version(authed(agree("a1", &a.etag), LAMBETH, Role::CouncilFinance))
         .await
@@ -350,15 +131,7 @@ async fn bad_fields_are_named_in_the_bad_request() {
 async fn only_the_supplying_council_finance_and_the_customer_almo_see_sla_data() {
     let (_app, mut c) = app().await;
     let a = active_agreement(&mut c, LAMBETH, LAMBETH_LIVING, "2026-04-01").await;
-    let get = |org: &str, role: Role| {
-        authed(
-            GetAgreementRequest {
-                agreement_id: a.agreement_id.clone(),
-            },
-            org,
-            role,
-        )
-    };
+    let get = |org: &str, role: Role| authed(get_agreement_request(&a.agreement_id), org, role);
     assert!(
         c.get_agreement(get(LAMBETH, Role::CouncilFinance))
             .await
@@ -467,9 +240,7 @@ async fn usage_is_idempotent_by_record_id_and_corrections_supersede() {
     // A correction supersedes: 10 hours becomes 7.5 hours.
     let mut fix = usage("legal-apr-1-fix", &id, "LEGAL", 1, 7_500);
     fix.record.as_mut().unwrap().corrects_record_id = "legal-apr-1".into();
-    c.record_usage(authed(fix, LAMBETH, Role::CouncilFinance))
-        .await
-        .unwrap();
+    record_for_lambeth(&mut c, fix).await;
     // A fixed fee takes no usage; a quarter is not a usage period.
     let mut bad = usage("hr", &id, "HR", 1, 1_000);
     bad.record.as_mut().unwrap().period = quarter(1);
@@ -565,22 +336,10 @@ async fn bulk_usage_streams_many_records_in_one_write() {
 async fn rerun_billing_creates_no_duplicate_invoice() {
     let (app, mut c) = app().await;
     let a = active_agreement(&mut c, LAMBETH, LAMBETH_LIVING, "2026-04-01").await;
-    c.record_usage(authed(
-        usage("l1", &a.agreement_id, "LEGAL", 1, 2_000),
-        LAMBETH,
-        Role::CouncilFinance,
-    ))
-    .await
-    .unwrap();
+    record_for_lambeth(&mut c, usage("l1", &a.agreement_id, "LEGAL", 1, 2_000)).await;
     let first = run(&mut c, "r1", LAMBETH, month(1)).await;
     assert_eq!(first.invoices.len(), 1);
-    c.record_usage(authed(
-        usage("l2", &a.agreement_id, "LEGAL", 1, 1_000),
-        LAMBETH,
-        Role::CouncilFinance,
-    ))
-    .await
-    .unwrap();
+    record_for_lambeth(&mut c, usage("l2", &a.agreement_id, "LEGAL", 1, 1_000)).await;
     let second = run(&mut c, "r2", LAMBETH, month(1)).await;
     assert_eq!(second.invoices.len(), 1);
     assert_eq!(second.invoices[0].invoice_id, first.invoices[0].invoice_id);
@@ -617,25 +376,10 @@ async fn rerun_billing_creates_no_duplicate_invoice() {
 async fn service_credit_applied_when_a_level_is_missed() {
     let (_app, mut c) = app().await;
     let a = active_agreement(&mut c, LAMBETH, LAMBETH_LIVING, "2026-04-01").await;
-    c.record_usage(authed(
-        usage("it", &a.agreement_id, "IT", 1, 120_000),
-        LAMBETH,
-        Role::CouncilFinance,
-    ))
-    .await
-    .unwrap();
+    record_for_lambeth(&mut c, usage("it", &a.agreement_id, "IT", 1, 120_000)).await;
     let result = c
         .record_service_level_result(authed(
-            RecordServiceLevelResultRequest {
-                request_id: "res".into(),
-                result: Some(ServiceLevelResult {
-                    agreement_id: a.agreement_id.clone(),
-                    level_code: "IT-FIX-4H".into(),
-                    period: month(1),
-                    value: 91.5,
-                    missed: false,
-                }),
-            },
+            it_result("res", &a.agreement_id, 1, 91.5),
             LAMBETH,
             Role::CouncilFinance,
         ))
@@ -645,10 +389,7 @@ async fn service_credit_applied_when_a_level_is_missed() {
         .result
         .unwrap();
     assert!(result.missed);
-    let inv = run(&mut c, "run", LAMBETH, month(1))
-        .await
-        .invoices
-        .remove(0);
+    let inv = draft(&mut c, "run", LAMBETH, month(1)).await;
     let credit = inv
         .lines
         .iter()
@@ -676,10 +417,7 @@ async fn service_credit_applied_when_a_level_is_missed() {
 async fn fixed_fee_prorated_on_a_mid_period_start() {
     let (_app, mut c) = app().await;
     active_agreement(&mut c, LAMBETH, LAMBETH_LIVING, "2026-04-16").await;
-    let inv = run(&mut c, "run", LAMBETH, month(1))
-        .await
-        .invoices
-        .remove(0);
+    let inv = draft(&mut c, "run", LAMBETH, month(1)).await;
     assert_eq!(inv.lines.len(), 1);
     assert_eq!(inv.lines[0].kind, LineKind::FixedFee as i32);
     assert_eq!(inv.lines[0].quantity_milli, 15_000);
@@ -695,14 +433,7 @@ async fn a_variation_takes_effect_from_its_date_once_both_agree() {
     new_lines[2].unit_price = gbp(7_300_000); // HR doubles from 16 April
     let varied = c
         .vary_agreement(authed(
-            VaryAgreementRequest {
-                request_id: "vary".into(),
-                agreement_id: a.agreement_id.clone(),
-                etag: a.etag.clone(),
-                effective_from_date: "2026-04-16".into(),
-                lines: new_lines,
-                levels: levels(),
-            },
+            vary_request("vary", &a.agreement_id, &a.etag, "2026-04-16", new_lines),
             LAMBETH,
             Role::CouncilFinance,
         ))
@@ -713,21 +444,13 @@ async fn a_variation_takes_effect_from_its_date_once_both_agree() {
         .unwrap();
     assert_eq!(varied.versions.len(), 2);
     // While the variation is a draft, billing follows version 1.
-    let inv = run(&mut c, "r1", LAMBETH, month(1))
-        .await
-        .invoices
-        .remove(0);
+    let inv = draft(&mut c, "r1", LAMBETH, month(1)).await;
     assert_eq!(pence(&inv.net), 300_000);
     let mut etag = varied.etag.clone();
     for org in [LAMBETH, LAMBETH_LIVING] {
         etag = c
             .agree_agreement_version(authed(
-                AgreeAgreementVersionRequest {
-                    request_id: format!("agree2-{org}"),
-                    agreement_id: a.agreement_id.clone(),
-                    version: 2,
-                    etag: etag.clone(),
-                },
+                agree_request(&format!("agree2-{org}"), &a.agreement_id, 2, &etag),
                 org,
                 finance_role(org),
             ))
@@ -738,10 +461,7 @@ async fn a_variation_takes_effect_from_its_date_once_both_agree() {
             .unwrap()
             .etag;
     }
-    let inv = run(&mut c, "r2", LAMBETH, month(1))
-        .await
-        .invoices
-        .remove(0);
+    let inv = draft(&mut c, "r2", LAMBETH, month(1)).await;
     let fees: Vec<(i64, i64)> = inv
         .lines
         .iter()
@@ -751,14 +471,7 @@ async fn a_variation_takes_effect_from_its_date_once_both_agree() {
     // A variation dated before the version it varies is refused.
     let err = c
         .vary_agreement(authed(
-            VaryAgreementRequest {
-                request_id: "vary-back".into(),
-                agreement_id: a.agreement_id.clone(),
-                etag,
-                effective_from_date: "2026-04-10".into(),
-                lines: lines(),
-                levels: levels(),
-            },
+            vary_request("vary-back", &a.agreement_id, &etag, "2026-04-10", lines()),
             LAMBETH,
             Role::CouncilFinance,
         ))
@@ -771,16 +484,11 @@ async fn a_variation_takes_effect_from_its_date_once_both_agree() {
 async fn issued_invoice_is_immutable_every_attempt_refused() {
     let (_app, mut c) = app().await;
     let a = active_agreement(&mut c, LAMBETH, LAMBETH_LIVING, "2026-04-01").await;
-    let draft = run(&mut c, "run", LAMBETH, month(1))
-        .await
-        .invoices
-        .remove(0);
+    let draft = draft(&mut c, "run", LAMBETH, month(1)).await;
     // The ALMO cannot issue, nor see the draft.
     let err = c
         .get_invoice(authed(
-            GetInvoiceRequest {
-                invoice_id: draft.invoice_id.clone(),
-            },
+            get_invoice_request(&draft.invoice_id),
             LAMBETH_LIVING,
             Role::AlmoFinance,
         ))
@@ -806,16 +514,7 @@ async fn issued_invoice_is_immutable_every_attempt_refused() {
     assert_eq!(reason(&err), "PERIOD_INVOICED");
     let err = c
         .record_service_level_result(authed(
-            RecordServiceLevelResultRequest {
-                request_id: "late-res".into(),
-                result: Some(ServiceLevelResult {
-                    agreement_id: a.agreement_id.clone(),
-                    level_code: "IT-FIX-4H".into(),
-                    period: month(1),
-                    value: 10.0,
-                    missed: false,
-                }),
-            },
+            it_result("late-res", &a.agreement_id, 1, 10.0),
             LAMBETH,
             Role::CouncilFinance,
         ))
@@ -826,9 +525,7 @@ async fn issued_invoice_is_immutable_every_attempt_refused() {
     run(&mut c, "rerun", LAMBETH, month(1)).await;
     let now = c
         .get_invoice(authed(
-            GetInvoiceRequest {
-                invoice_id: draft.invoice_id.clone(),
-            },
+            get_invoice_request(&draft.invoice_id),
             LAMBETH_LIVING,
             Role::AlmoFinance,
         ))
@@ -879,10 +576,7 @@ async fn watermark_pull_returns_every_issued_invoice_exactly_once_across_pages_a
     active_agreement(&mut c, LAMBETH, LAMBETH_LIVING, "2026-04-01").await;
     let mut issued = Vec::new();
     for m in 1..=5 {
-        let d = run(&mut c, &format!("run-{m}"), LAMBETH, month(m))
-            .await
-            .invoices
-            .remove(0);
+        let d = draft(&mut c, &format!("run-{m}"), LAMBETH, month(m)).await;
         if m != 3 {
             issued.push(issue(&mut c, &d).await.unwrap().invoice_id);
         }
@@ -891,11 +585,7 @@ async fn watermark_pull_returns_every_issued_invoice_exactly_once_across_pages_a
         let mut c = c.clone();
         async move {
             c.list_invoices(authed(
-                ListInvoicesRequest {
-                    watermark,
-                    customer_almo_id: String::new(),
-                    page_size: 3,
-                },
+                feed_request(&watermark, "", 3),
                 LAMBETH_LIVING,
                 Role::AlmoFinance,
             ))
@@ -922,10 +612,7 @@ async fn watermark_pull_returns_every_issued_invoice_exactly_once_across_pages_a
     assert!(p3.entries.is_empty());
     assert_eq!(p3.watermark, p2.watermark);
     // Issue the held-back draft: the next pull returns it, and only it.
-    let d = run(&mut c, "run-3b", LAMBETH, month(3))
-        .await
-        .invoices
-        .remove(0);
+    let d = draft(&mut c, "run-3b", LAMBETH, month(3)).await;
     let late = issue(&mut c, &d).await.unwrap();
     let p4 = pull(&mut c, p2.watermark.clone()).await;
     assert_eq!(p4.entries.len(), 1);
@@ -936,10 +623,7 @@ async fn watermark_pull_returns_every_issued_invoice_exactly_once_across_pages_a
     assert_eq!(p4.entries[0].kind, FeedEventKind::InvoiceIssued as i32);
     let err = c
         .list_invoices(authed(
-            ListInvoicesRequest {
-                watermark: "yesterday".into(),
-                ..Default::default()
-            },
+            feed_request("yesterday", "", 0),
             LAMBETH_LIVING,
             Role::AlmoFinance,
         ))
@@ -964,9 +648,7 @@ async fn an_almo_cannot_read_another_almos_invoice() {
         .unwrap();
     let err = c
         .get_invoice(authed(
-            GetInvoiceRequest {
-                invoice_id: ene.invoice_id.clone(),
-            },
+            get_invoice_request(&ene.invoice_id),
             LEEDS_WNW,
             Role::AlmoFinance,
         ))
@@ -990,10 +672,7 @@ async fn an_almo_cannot_read_another_almos_invoice() {
     );
     let err = c
         .list_invoices(authed(
-            ListInvoicesRequest {
-                customer_almo_id: LEEDS_ENE.into(),
-                ..Default::default()
-            },
+            feed_request("", LEEDS_ENE, 0),
             LEEDS_WNW,
             Role::AlmoFinance,
         ))
@@ -1021,28 +700,11 @@ async fn an_almo_cannot_read_another_almos_invoice() {
 async fn credit_note_cannot_exceed_the_line() {
     let (_app, mut c) = app().await;
     let a = active_agreement(&mut c, LAMBETH, LAMBETH_LIVING, "2026-04-01").await;
-    c.record_usage(authed(
-        usage("l", &a.agreement_id, "LEGAL", 1, 7_500),
-        LAMBETH,
-        Role::CouncilFinance,
-    ))
-    .await
-    .unwrap();
-    let draft = run(&mut c, "run", LAMBETH, month(1))
-        .await
-        .invoices
-        .remove(0);
+    record_for_lambeth(&mut c, usage("l", &a.agreement_id, "LEGAL", 1, 7_500)).await;
+    let draft = draft(&mut c, "run", LAMBETH, month(1)).await;
     let credit = |rid: &str, invoice: &str, line: i32, net: i64| {
         authed(
-            CreateCreditNoteRequest {
-                request_id: rid.into(),
-                invoice_id: invoice.into(),
-                reason: "Two hours were billed to the wrong ALMO".into(),
-                lines: vec![CreditLineRequest {
-                    invoice_line_number: line,
-                    net: gbp(net),
-                }],
-            },
+            credit_request(rid, invoice, line, net),
             LAMBETH,
             Role::CouncilFinance,
         )
@@ -1125,11 +787,7 @@ async fn a_repeated_request_id_replays_the_first_answer() {
     );
     let err = c
         .run_billing(authed(
-            RunBillingRequest {
-                request_id: "same".into(),
-                supplier_council_id: LAMBETH.into(),
-                period: month(2),
-            },
+            run_request("same", LAMBETH, month(2)),
             LAMBETH,
             Role::CouncilFinance,
         ))
@@ -1142,17 +800,8 @@ async fn a_repeated_request_id_replays_the_first_answer() {
 async fn almo_disputes_a_line_and_the_council_resolves_it_by_rejection_or_credit() {
     let (_app, mut c) = app().await;
     let a = active_agreement(&mut c, LAMBETH, LAMBETH_LIVING, "2026-04-01").await;
-    c.record_usage(authed(
-        usage("l", &a.agreement_id, "LEGAL", 1, 10_000),
-        LAMBETH,
-        Role::CouncilFinance,
-    ))
-    .await
-    .unwrap();
-    let draft = run(&mut c, "run", LAMBETH, month(1))
-        .await
-        .invoices
-        .remove(0);
+    record_for_lambeth(&mut c, usage("l", &a.agreement_id, "LEGAL", 1, 10_000)).await;
+    let draft = draft(&mut c, "run", LAMBETH, month(1)).await;
     let inv = issue(&mut c, &draft).await.unwrap();
     let legal = inv
         .lines
@@ -1161,16 +810,7 @@ async fn almo_disputes_a_line_and_the_council_resolves_it_by_rejection_or_credit
         .unwrap()
         .line_number;
     let dispute = |rid: &str, org: &str, role: Role| {
-        authed(
-            DisputeInvoiceLineRequest {
-                request_id: rid.into(),
-                invoice_id: inv.invoice_id.clone(),
-                invoice_line_number: legal,
-                reason: "We only instructed four hours of legal work in April".into(),
-            },
-            org,
-            role,
-        )
+        authed(dispute_request(rid, &inv.invoice_id, legal), org, role)
     };
     for (org, role) in [
         (LAMBETH_LIVING, Role::AlmoOfficer),
@@ -1197,31 +837,18 @@ async fn almo_disputes_a_line_and_the_council_resolves_it_by_rejection_or_credit
         .unwrap_err();
     assert_eq!(reason(&err), "ALREADY_DISPUTED");
     let resolve = |rid: &str,
-                   etag: &str,
+                   dispute: &Dispute,
                    resolution: DisputeResolution,
                    response: &str,
                    credit: Option<i64>| {
         authed(
-            ResolveDisputeRequest {
-                request_id: rid.into(),
-                dispute_id: d.dispute_id.clone(),
-                etag: etag.into(),
-                resolution: resolution as i32,
-                response: response.into(),
-                credit_net: credit.and_then(gbp),
-            },
+            resolve_request(rid, dispute, resolution, response, credit),
             LAMBETH,
             Role::CouncilFinance,
         )
     };
     let err = c
-        .resolve_dispute(resolve(
-            "r0",
-            &d.etag,
-            DisputeResolution::Reject,
-            "no",
-            None,
-        ))
+        .resolve_dispute(resolve("r0", &d, DisputeResolution::Reject, "no", None))
         .await
         .unwrap_err();
     assert_eq!(fields(&err), ["response"]);
@@ -1229,7 +856,7 @@ async fn almo_disputes_a_line_and_the_council_resolves_it_by_rejection_or_credit
     let err = c
         .resolve_dispute(resolve(
             "r1",
-            &d.etag,
+            &d,
             DisputeResolution::Credit,
             "Six hours were not instructed",
             Some(95_001),
@@ -1240,7 +867,7 @@ async fn almo_disputes_a_line_and_the_council_resolves_it_by_rejection_or_credit
     let done = c
         .resolve_dispute(resolve(
             "r2",
-            &d.etag,
+            &d,
             DisputeResolution::Credit,
             "Six hours were not instructed",
             Some(57_000),
@@ -1257,7 +884,7 @@ async fn almo_disputes_a_line_and_the_council_resolves_it_by_rejection_or_credit
     let err = c
         .resolve_dispute(resolve(
             "r3",
-            &resolved.etag,
+            &resolved,
             DisputeResolution::Reject,
             "On reflection, no",
             None,
@@ -1274,17 +901,12 @@ async fn almo_disputes_a_line_and_the_council_resolves_it_by_rejection_or_credit
         .dispute
         .unwrap();
     let rejected = c
-        .resolve_dispute(authed(
-            ResolveDisputeRequest {
-                request_id: "r4".into(),
-                dispute_id: d2.dispute_id.clone(),
-                etag: d2.etag.clone(),
-                resolution: DisputeResolution::Reject as i32,
-                response: "The four hours are on the signed timesheet".into(),
-                credit_net: None,
-            },
-            LAMBETH,
-            Role::CouncilFinance,
+        .resolve_dispute(resolve(
+            "r4",
+            &d2,
+            DisputeResolution::Reject,
+            "The four hours are on the signed timesheet",
+            None,
         ))
         .await
         .unwrap()
@@ -1319,17 +941,10 @@ async fn almo_disputes_a_line_and_the_council_resolves_it_by_rejection_or_credit
 async fn another_council_cannot_bill_issue_or_record_for_lambeth() {
     let (_app, mut c) = app().await;
     let a = active_agreement(&mut c, LAMBETH, LAMBETH_LIVING, "2026-04-01").await;
-    let draft = run(&mut c, "run", LAMBETH, month(1))
-        .await
-        .invoices
-        .remove(0);
+    let draft = draft(&mut c, "run", LAMBETH, month(1)).await;
     let err = c
         .run_billing(authed(
-            RunBillingRequest {
-                request_id: "h-run".into(),
-                supplier_council_id: LAMBETH.into(),
-                period: month(1),
-            },
+            run_request("h-run", LAMBETH, month(1)),
             HARINGEY,
             Role::CouncilFinance,
         ))
@@ -1338,11 +953,7 @@ async fn another_council_cannot_bill_issue_or_record_for_lambeth() {
     assert_eq!(err.code(), Code::PermissionDenied);
     let err = c
         .issue_invoice(authed(
-            IssueInvoiceRequest {
-                request_id: "h-issue".into(),
-                invoice_id: draft.invoice_id.clone(),
-                etag: draft.etag.clone(),
-            },
+            issue_request("h-issue", &draft),
             HARINGEY,
             Role::CouncilFinance,
         ))
@@ -1361,11 +972,7 @@ async fn another_council_cannot_bill_issue_or_record_for_lambeth() {
     // Lambeth's own council officers are not its finance team.
     let err = c
         .run_billing(authed(
-            RunBillingRequest {
-                request_id: "o-run".into(),
-                supplier_council_id: LAMBETH.into(),
-                period: month(1),
-            },
+            run_request("o-run", LAMBETH, month(1)),
             LAMBETH,
             Role::CouncilOfficer,
         ))
@@ -1375,15 +982,7 @@ async fn another_council_cannot_bill_issue_or_record_for_lambeth() {
     // A year is not a billing period.
     let err = c
         .run_billing(authed(
-            RunBillingRequest {
-                request_id: "y-run".into(),
-                supplier_council_id: LAMBETH.into(),
-                period: Some(Period {
-                    year: Some(FinancialYear { start_year: 2026 }),
-                    kind: PeriodKind::Year as i32,
-                    number: 1,
-                }),
-            },
+            run_request("y-run", LAMBETH, year()),
             LAMBETH,
             Role::CouncilFinance,
         ))
@@ -1407,10 +1006,7 @@ async fn sla_ends_with_a_final_prorated_period_when_the_almo_is_wound_up() {
         .exec(app.db.conn())
         .await
         .unwrap();
-    let april = run(&mut c, "apr", LAMBETH, month(1))
-        .await
-        .invoices
-        .remove(0);
+    let april = draft(&mut c, "apr", LAMBETH, month(1)).await;
     assert_eq!(april.lines.len(), 1);
     assert_eq!(april.lines[0].quantity_milli, 10_000);
     assert_eq!(pence(&april.lines[0].net), 100_000); // 10 days at £100
@@ -1432,11 +1028,7 @@ async fn concurrent_billing_runs_of_one_period_leave_one_invoice() {
         tasks.spawn(async move {
             loop {
                 let req = authed(
-                    RunBillingRequest {
-                        request_id: format!("concurrent-{n}"),
-                        supplier_council_id: LAMBETH.into(),
-                        period: month(1),
-                    },
+                    run_request(&format!("concurrent-{n}"), LAMBETH, month(1)),
                     LAMBETH,
                     Role::CouncilFinance,
                 );
