@@ -246,3 +246,84 @@ fn random_bytes_never_get_internal_from_any_rpc() {
     });
     drop(app);
 }
+
+/// `msg` on `path` with `authorization: Bearer <bearer>`: the answer's status.
+async fn call_as(channel: &Channel, path: &str, body: Vec<u8>, bearer: &str) -> tonic::Status {
+    let mut grpc = tonic::client::Grpc::new(channel.clone());
+    grpc.ready().await.unwrap();
+    let mut req = tonic::Request::new(body);
+    req.metadata_mut().insert(
+        "authorization",
+        MetadataValue::try_from(format!("Bearer {bearer}")).unwrap(),
+    );
+    match grpc
+        .unary(req, PathAndQuery::from_str(path).unwrap(), Raw)
+        .await
+    {
+        Ok(_) => tonic::Status::ok(""),
+        Err(s) => s,
+    }
+}
+
+const WHO_AM_I: &str = "/almo.directory.v1.DirectoryService/WhoAmI";
+
+#[tokio::test]
+async fn an_oversized_token_is_unauthenticated_not_a_closed_connection() {
+    let app = suite().await;
+    let channel = app.channel().await;
+    let huge = format!(
+        "{}.{}",
+        token("E09000022", Role::CouncilOfficer),
+        "A".repeat(50 * 1024)
+    );
+    let s = call_as(&channel, WHO_AM_I, vec![], &huge).await;
+    assert_eq!(s.code(), Code::Unauthenticated, "{}", s.message());
+    assert!(s.message().len() < 200, "{}", s.message());
+    // The same connection still serves.
+    let ok = call_as(
+        &channel,
+        WHO_AM_I,
+        vec![],
+        &token("E09000022", Role::CouncilOfficer),
+    )
+    .await;
+    assert_eq!(ok.code(), Code::Ok, "{}", ok.message());
+}
+
+#[tokio::test]
+async fn a_token_for_an_organisation_not_in_the_directory_is_unauthenticated() {
+    let app = suite().await;
+    let channel = app.channel().await;
+    let s = call_as(
+        &channel,
+        WHO_AM_I,
+        vec![],
+        &token("E09999999", Role::CouncilOfficer),
+    )
+    .await;
+    assert_eq!(s.code(), Code::Unauthenticated, "{}", s.message());
+}
+
+#[tokio::test]
+async fn reflection_lists_the_served_services_and_not_the_benchmark() {
+    let app = suite().await;
+    let channel = app.channel().await;
+    let mut grpc = tonic::client::Grpc::new(channel.clone());
+    grpc.ready().await.unwrap();
+    // ServerReflectionRequest { list_services: "" } (field 7).
+    let req = tonic::Request::new(tokio_stream::iter(vec![vec![0x3a, 0x00]]));
+    let path =
+        PathAndQuery::from_static("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo");
+    let mut stream = grpc.streaming(req, path, Raw).await.unwrap().into_inner();
+    let answer = stream.message().await.unwrap().unwrap();
+    let text = String::from_utf8_lossy(&answer);
+    for served in [
+        "almo.directory.v1.DirectoryService",
+        "almo.delivery_plan.v1.DeliveryPlanService",
+        "almo.inspection.v1.InspectionSchedulingService",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(text.contains(served), "{served} not listed: {text:?}");
+    }
+    assert!(!text.contains("almo.bench"), "{text:?}");
+}

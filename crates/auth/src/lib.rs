@@ -14,4 +14,4 @@ mod verify;
 pub use caller::{Caller, OrgKind, Role};
 pub use mint::{Minter, TokenRequest};
 pub use policy::OrgScope;
-pub use verify::{AuthError, KeySet, Verifier, VerifierConfig};
+pub use verify::{AuthError, KeySet, MAX_TOKEN_BYTES, Verifier, VerifierConfig};

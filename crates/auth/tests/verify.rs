@@ -276,3 +276,14 @@ fn configuration_mismatches_are_refused_at_start_up() {
     };
     assert!(Verifier::new(hs_with_public).is_err());
 }
+
+#[test]
+fn oversized_tokens_are_refused_before_parsing() {
+    let token = format!("{}.{}", hs_token(&claims()), "A".repeat(100 * 1024));
+    assert_eq!(
+        hs_verifier().verify(&token),
+        Err(AuthError::TooLong(token.len()))
+    );
+    let status: tonic::Status = AuthError::TooLong(token.len()).into();
+    assert_eq!(status.code(), tonic::Code::Unauthenticated);
+}

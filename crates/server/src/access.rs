@@ -165,10 +165,12 @@ fn organisations_by_id_sql(backend: DbBackend, n: usize) -> String {
 }
 
 fn principal_from(caller: &Caller, own: Option<OrgScope>) -> Result<Principal, AppError> {
+    // A token for an organisation the directory does not hold names nobody this suite knows:
+    // the caller is not authenticated here, whatever the signature says.
     let org = own.ok_or_else(|| {
-        AppError::PermissionDenied(format!(
-            "organisation {:?} in the token is not in the directory",
-            caller.organisation_id
+        AppError::Unauthenticated(format!(
+            "organisation {} in the token is not in the directory",
+            almo_fields::quote(&caller.organisation_id)
         ))
     })?;
     if caller.role.org_kind() != org.kind {

@@ -24,7 +24,10 @@ pub fn decode_token(token: &str) -> Result<Option<String>, AppError> {
 pub fn page<T>(mut rows: Vec<T>, size: u64, key: impl Fn(&T) -> String) -> (Vec<T>, String) {
     if rows.len() as u64 > size {
         rows.truncate(size as usize);
-        let token = rows.last().map(|r| encode_token(&key(r))).unwrap_or_default();
+        let token = rows
+            .last()
+            .map(|r| encode_token(&key(r)))
+            .unwrap_or_default();
         (rows, token)
     } else {
         (rows, String::new())

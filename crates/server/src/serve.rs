@@ -21,6 +21,9 @@ use crate::access::{Access, Principal};
 use crate::config::{MigrateMode, ServerArgs};
 use crate::layer::RpcLayer;
 
+/// Largest request header block accepted, bytes: past this h2 refuses the call's connection.
+pub const MAX_HEADER_LIST_BYTES: u32 = 64 * 1024;
+
 /// Verifies the bearer token of every call and puts the [`almo_auth::Caller`] in its extensions.
 #[derive(Clone)]
 pub struct AuthInterceptor {
@@ -146,17 +149,24 @@ pub async fn start(
         tonic_health::server::HealthService::from_health_reporter(reporter.clone()),
     );
 
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(almo_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        // So grpcurl and other reflection clients can decode the error details we send.
-        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(almo_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
+    // Reflection lists what this server serves (the mounted services, health, reflection), not
+    // every service in the contracts (the benchmark's echo service is in them).
+    let reflection = || {
+        let mut b = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(almo_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            // So grpcurl and other reflection clients can decode the error details we send.
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+            .with_service_name("grpc.health.v1.Health")
+            .with_service_name("grpc.reflection.v1.ServerReflection")
+            .with_service_name("grpc.reflection.v1alpha.ServerReflection");
+        for m in &mounts {
+            b = b.with_service_name(m.name);
+        }
+        b
+    };
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
 
     let mut routes = RoutesBuilder::default();
     routes.add_service(health);
@@ -187,6 +197,9 @@ pub async fn start(
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let server = Server::builder()
         .timeout(args.request_timeout())
+        // Room for a token up to its limit (refused UNAUTHENTICATED beyond it, see
+        // almo_auth::MAX_TOKEN_BYTES) instead of h2 closing the connection on a large header.
+        .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
         .layer(RpcLayer::new(args.max_concurrent_requests))
         .add_routes(routes.routes())
         .serve_with_incoming_shutdown(incoming, shutdown);
