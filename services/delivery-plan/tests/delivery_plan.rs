@@ -21,21 +21,16 @@ async fn council_creates_a_plan_and_its_almo_reads_it() {
     assert_eq!((plan.version, plan.latest_version), (1, 1));
     assert_eq!(plan.effective_date, "2026-04-01");
     assert_eq!(plan.etag, "v1");
-    let read = client
-        .get_plan(authed(
-            pb::GetPlanRequest {
-                plan_id: plan.plan_id.clone(),
-                as_of_date: "2026-06-01".into(),
-                version: 0,
-            },
-            LAMBETH_LIVING,
-            Role::AlmoOfficer,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .plan
-        .unwrap();
+    let read = get_plan(
+        &mut client,
+        as_almo(pb::GetPlanRequest {
+            plan_id: plan.plan_id.clone(),
+            as_of_date: "2026-06-01".into(),
+            version: 0,
+        }),
+    )
+    .await
+    .unwrap();
     assert_eq!(read.content, plan.content);
     // The regulator and the inspectorate read it too.
     for (org, role) in [
@@ -51,24 +46,11 @@ async fn council_creates_a_plan_and_its_almo_reads_it() {
     }
     // A retry with the same request id replays the first answer; a second plan for the same
     // years does not exist.
-    let again = client
-        .create_plan(authed(
-            create_request("create-1"),
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
+    let again = create_plan_with(&mut client, as_council(create_request("create-1")))
         .await
-        .unwrap()
-        .into_inner()
-        .plan
         .unwrap();
     assert_eq!(again, plan);
-    let dup = client
-        .create_plan(authed(
-            create_request("create-2"),
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
+    let dup = create_plan_with(&mut client, as_council(create_request("create-2")))
         .await
         .unwrap_err();
     assert_eq!(dup.code(), Code::AlreadyExists);
@@ -83,17 +65,19 @@ async fn almo_cannot_read_another_almos_plan() {
         (HARINGEY, Role::CouncilOfficer),
         (LEEDS_ENE, Role::AlmoOfficer),
     ] {
-        let err = client
-            .get_plan(authed(
+        let err = get_plan(
+            &mut client,
+            authed(
                 pb::GetPlanRequest {
                     plan_id: plan.plan_id.clone(),
                     ..Default::default()
                 },
                 org,
                 role,
-            ))
-            .await
-            .unwrap_err();
+            ),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.code(), Code::PermissionDenied, "{org}");
         let status = client
             .get_plan_status(authed(
@@ -120,17 +104,19 @@ async fn almo_cannot_read_another_almos_plan() {
         assert!(exceptions.exceptions.is_empty());
     }
     // An id that does not exist looks the same as one that is not yours.
-    let err = client
-        .get_plan(authed(
+    let err = get_plan(
+        &mut client,
+        authed(
             pb::GetPlanRequest {
                 plan_id: "NO-SUCH-PLAN".into(),
                 ..Default::default()
             },
             HOMES_FOR_HARINGEY,
             Role::AlmoOfficer,
-        ))
-        .await
-        .unwrap_err();
+        ),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
 }
 
@@ -143,44 +129,36 @@ async fn only_the_council_writes_its_plans_and_variances() {
         (HARINGEY, Role::CouncilOfficer),
         (LAMBETH, Role::CouncilFinance),
     ] {
-        let err = client
-            .create_plan(authed(create_request("c"), org, role))
+        let err = create_plan_with(&mut client, authed(create_request("c"), org, role))
             .await
             .unwrap_err();
         assert_eq!(err.code(), Code::PermissionDenied, "{org} {role}");
     }
     let plan = create(&mut client).await;
     let err = client
-        .record_variance(authed(
-            pb::RecordVarianceRequest {
-                request_id: "r".into(),
-                plan_id: plan.plan_id.clone(),
-                record: Some(rec("a", "RP02", month(1), 97.0)),
-            },
-            LAMBETH_LIVING,
-            Role::AlmoOfficer,
-        ))
+        .record_variance(as_almo(pb::RecordVarianceRequest {
+            request_id: "r".into(),
+            plan_id: plan.plan_id.clone(),
+            record: Some(rec("a", "RP02", month(1), 97.0)),
+        }))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
     let err = client
-        .push_variances(authed(
-            tokio_stream::iter(vec![pb::PushVariancesRequest {
+        .push_variances(as_almo(tokio_stream::iter(vec![
+            pb::PushVariancesRequest {
                 request_id: "p".into(),
                 plan_id: plan.plan_id.clone(),
                 records: vec![rec("a", "RP02", month(1), 97.0)],
-            }]),
-            LAMBETH_LIVING,
-            Role::AlmoOfficer,
-        ))
+            },
+        ])))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
     // A council may not plan for another council's ALMO.
     let mut other = create_request("c2");
     other.almo_id = HOMES_FOR_HARINGEY.into();
-    let err = client
-        .create_plan(authed(other, LAMBETH, Role::CouncilOfficer))
+    let err = create_plan_with(&mut client, as_council(other))
         .await
         .unwrap_err();
     assert_eq!(bad_fields(&err), vec!["almo_id"]);
@@ -193,8 +171,7 @@ async fn malformed_plan_fields_are_refused_by_name() {
     r.title = " ".into();
     r.last_year = fy(2024);
     r.effective_date = "1 April 2026".into();
-    let err = client
-        .create_plan(authed(r, LAMBETH, Role::CouncilOfficer))
+    let err = create_plan_with(&mut client, as_council(r))
         .await
         .unwrap_err();
     assert_eq!(
@@ -214,8 +191,7 @@ async fn malformed_plan_fields_are_refused_by_name() {
     c.annual_cost_effectiveness_percent = 1.5;
     c.delegated_functions.clear();
     c.decent_homes.as_mut().unwrap().target_date = "2029-02-30".into();
-    let err = client
-        .create_plan(authed(r, LAMBETH, Role::CouncilOfficer))
+    let err = create_plan_with(&mut client, as_council(r))
         .await
         .unwrap_err();
     assert_eq!(
@@ -233,8 +209,7 @@ async fn malformed_plan_fields_are_refused_by_name() {
     let mut r = create_request("bad3");
     r.content = None;
     r.request_id = String::new();
-    let err = client
-        .create_plan(authed(r, LAMBETH, Role::CouncilOfficer))
+    let err = create_plan_with(&mut client, as_council(r))
         .await
         .unwrap_err();
     assert_eq!(bad_fields(&err), vec!["content"]);
@@ -244,47 +219,27 @@ async fn malformed_plan_fields_are_refused_by_name() {
 async fn amendment_takes_effect_only_on_the_other_partys_agreement() {
     let (_app, mut client) = app().await;
     let plan = create(&mut client).await;
-    let a = propose(
-        &mut client,
-        &plan,
-        "v1",
-        "2026-10-01",
-        LAMBETH_LIVING,
-        Role::AlmoOfficer,
-        "p1",
-    )
-    .await
-    .unwrap();
+    let a = propose(&mut client, &plan, "v1", "2026-10-01", ALMO, "p1")
+        .await
+        .unwrap();
     assert_eq!(a.state, pb::AmendmentState::Proposed as i32);
     assert_eq!(a.proposed_by, pb::Party::Almo as i32);
     // The proposer cannot agree its own amendment; the plan is unchanged.
     let err = client
-        .agree_amendment(authed(
-            agree(&a.amendment_id, &a.etag, "g1"),
-            LAMBETH_LIVING,
-            Role::AlmoOfficer,
-        ))
+        .agree_amendment(as_almo(agree(&a.amendment_id, &a.etag, "g1")))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
     // Neither can a reader.
     let err = client
-        .agree_amendment(authed(
-            agree(&a.amendment_id, &a.etag, "g2"),
-            REGULATOR,
-            Role::Regulator,
-        ))
+        .agree_amendment(as_regulator(agree(&a.amendment_id, &a.etag, "g2")))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
     let versions = client
-        .list_plan_versions(authed(
-            pb::ListPlanVersionsRequest {
-                plan_id: plan.plan_id.clone(),
-            },
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
+        .list_plan_versions(as_council(pb::ListPlanVersionsRequest {
+            plan_id: plan.plan_id.clone(),
+        }))
         .await
         .unwrap()
         .into_inner()
@@ -292,11 +247,7 @@ async fn amendment_takes_effect_only_on_the_other_partys_agreement() {
     assert_eq!(versions.len(), 1);
     // The council agrees: version 2 exists, made by this amendment.
     let agreed = client
-        .agree_amendment(authed(
-            agree(&a.amendment_id, &a.etag, "g3"),
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
+        .agree_amendment(as_council(agree(&a.amendment_id, &a.etag, "g3")))
         .await
         .unwrap()
         .into_inner();
@@ -310,16 +261,12 @@ async fn amendment_takes_effect_only_on_the_other_partys_agreement() {
     assert_eq!(am.decided_by_organisation_id, LAMBETH);
     // Once agreed it cannot be rejected.
     let err = client
-        .reject_amendment(authed(
-            pb::RejectAmendmentRequest {
-                request_id: "x1".into(),
-                amendment_id: a.amendment_id.clone(),
-                etag: am.etag.clone(),
-                note: "no".into(),
-            },
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
+        .reject_amendment(as_council(pb::RejectAmendmentRequest {
+            request_id: "x1".into(),
+            amendment_id: a.amendment_id.clone(),
+            etag: am.etag.clone(),
+            note: "no".into(),
+        }))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
@@ -329,23 +276,11 @@ async fn amendment_takes_effect_only_on_the_other_partys_agreement() {
 async fn earlier_versions_remain_readable_by_date() {
     let (_app, mut client) = app().await;
     let plan = create(&mut client).await;
-    let a = propose(
-        &mut client,
-        &plan,
-        "v1",
-        "2026-10-01",
-        LAMBETH,
-        Role::CouncilOfficer,
-        "p1",
-    )
-    .await
-    .unwrap();
+    let a = propose(&mut client, &plan, "v1", "2026-10-01", COUNCIL, "p1")
+        .await
+        .unwrap();
     client
-        .agree_amendment(authed(
-            agree(&a.amendment_id, &a.etag, "g1"),
-            LAMBETH_LIVING,
-            Role::AlmoOfficer,
-        ))
+        .agree_amendment(as_almo(agree(&a.amendment_id, &a.etag, "g1")))
         .await
         .unwrap();
     let read = |on: &str, version: i32| pb::GetPlanRequest {
@@ -359,13 +294,7 @@ async fn earlier_versions_remain_readable_by_date() {
         ("2026-10-01", 2, 35.0),
         ("2027-06-01", 2, 35.0),
     ] {
-        let p = client
-            .get_plan(authed(read(on, 0), LAMBETH_LIVING, Role::AlmoOfficer))
-            .await
-            .unwrap()
-            .into_inner()
-            .plan
-            .unwrap();
+        let p = get_plan(&mut client, as_almo(read(on, 0))).await.unwrap();
         assert_eq!(
             (p.version, relet(&p)),
             (want_version, want_relet),
@@ -376,21 +305,15 @@ async fn earlier_versions_remain_readable_by_date() {
             "the etag is the plan's, whichever version is read"
         );
     }
-    let v1 = client
-        .get_plan(authed(read("", 1), REGULATOR, Role::Regulator))
+    let v1 = get_plan(&mut client, as_regulator(read("", 1)))
         .await
-        .unwrap()
-        .into_inner()
-        .plan
         .unwrap();
     assert_eq!(relet(&v1), 30.0);
-    let before = client
-        .get_plan(authed(read("2026-03-31", 0), LAMBETH, Role::CouncilOfficer))
+    let before = get_plan(&mut client, as_council(read("2026-03-31", 0)))
         .await
         .unwrap_err();
     assert_eq!(before.code(), Code::NotFound);
-    let bad = client
-        .get_plan(authed(read("yesterday", 0), LAMBETH, Role::CouncilOfficer))
+    let bad = get_plan(&mut client, as_council(read("yesterday", 0)))
         .await
         .unwrap_err();
     assert_eq!(bad_fields(&bad), vec!["as_of_date"]);
@@ -401,90 +324,42 @@ async fn stale_etag_refused() {
     let (_app, mut client) = app().await;
     let plan = create(&mut client).await;
     // Two amendments proposed against version 1.
-    let first = propose(
-        &mut client,
-        &plan,
-        "v1",
-        "2026-10-01",
-        LAMBETH_LIVING,
-        Role::AlmoOfficer,
-        "p1",
-    )
-    .await
-    .unwrap();
-    let second = propose(
-        &mut client,
-        &plan,
-        "v1",
-        "2026-11-01",
-        LAMBETH_LIVING,
-        Role::AlmoOfficer,
-        "p2",
-    )
-    .await
-    .unwrap();
+    let first = propose(&mut client, &plan, "v1", "2026-10-01", ALMO, "p1")
+        .await
+        .unwrap();
+    let second = propose(&mut client, &plan, "v1", "2026-11-01", ALMO, "p2")
+        .await
+        .unwrap();
     client
-        .agree_amendment(authed(
-            agree(&first.amendment_id, &first.etag, "g1"),
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
+        .agree_amendment(as_council(agree(&first.amendment_id, &first.etag, "g1")))
         .await
         .unwrap();
     // The plan has moved on: the second amendment can no longer be agreed as it stands...
     let err = client
-        .agree_amendment(authed(
-            agree(&second.amendment_id, &second.etag, "g2"),
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
+        .agree_amendment(as_council(agree(&second.amendment_id, &second.etag, "g2")))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Aborted);
     assert_eq!(reason(&err), "STALE_ETAG");
     // ...nor can a new one be proposed against version 1.
-    let err = propose(
-        &mut client,
-        &plan,
-        "v1",
-        "2026-12-01",
-        LAMBETH,
-        Role::CouncilOfficer,
-        "p3",
-    )
-    .await
-    .unwrap_err();
+    let err = propose(&mut client, &plan, "v1", "2026-12-01", COUNCIL, "p3")
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::Aborted);
     // An amendment's own etag is checked too.
-    let third = propose(
-        &mut client,
-        &plan,
-        "v2",
-        "2026-12-01",
-        LAMBETH,
-        Role::CouncilOfficer,
-        "p4",
-    )
-    .await
-    .unwrap();
+    let third = propose(&mut client, &plan, "v2", "2026-12-01", COUNCIL, "p4")
+        .await
+        .unwrap();
     let err = client
-        .agree_amendment(authed(
-            agree(&third.amendment_id, "a0", "g3"),
-            LAMBETH_LIVING,
-            Role::AlmoOfficer,
-        ))
+        .agree_amendment(as_almo(agree(&third.amendment_id, "a0", "g3")))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Aborted);
     // Nothing changed: still two versions, the second amendment still pending.
     let amendments = client
-        .list_amendments(authed(
-            pb::ListAmendmentsRequest {
-                plan_id: plan.plan_id.clone(),
-            },
-            LAMBETH_LIVING,
-            Role::AlmoOfficer,
-        ))
+        .list_amendments(as_almo(pb::ListAmendmentsRequest {
+            plan_id: plan.plan_id.clone(),
+        }))
         .await
         .unwrap()
         .into_inner()
@@ -501,17 +376,9 @@ async fn stale_etag_refused() {
 async fn only_the_proposer_withdraws_and_a_rejection_says_why() {
     let (_app, mut client) = app().await;
     let plan = create(&mut client).await;
-    let a = propose(
-        &mut client,
-        &plan,
-        "v1",
-        "2026-10-01",
-        LAMBETH,
-        Role::CouncilOfficer,
-        "p1",
-    )
-    .await
-    .unwrap();
+    let a = propose(&mut client, &plan, "v1", "2026-10-01", COUNCIL, "p1")
+        .await
+        .unwrap();
     let withdraw = |org, role, rid: &str| {
         authed(
             pb::WithdrawAmendmentRequest {
@@ -535,10 +402,7 @@ async fn only_the_proposer_withdraws_and_a_rejection_says_why() {
         etag: a.etag.clone(),
         note: " ".into(),
     };
-    let err = client
-        .reject_amendment(authed(reject, LAMBETH_LIVING, Role::AlmoOfficer))
-        .await
-        .unwrap_err();
+    let err = client.reject_amendment(as_almo(reject)).await.unwrap_err();
     assert_eq!(bad_fields(&err), vec!["note"]);
     let w = client
         .withdraw_amendment(withdraw(LAMBETH, Role::CouncilOfficer, "w2"))
@@ -549,17 +413,9 @@ async fn only_the_proposer_withdraws_and_a_rejection_says_why() {
         .unwrap();
     assert_eq!(w.state, pb::AmendmentState::Withdrawn as i32);
     // Amendments effective before the current version are refused.
-    let err = propose(
-        &mut client,
-        &plan,
-        "v1",
-        "2026-03-01",
-        LAMBETH,
-        Role::CouncilOfficer,
-        "p2",
-    )
-    .await
-    .unwrap_err();
+    let err = propose(&mut client, &plan, "v1", "2026-03-01", COUNCIL, "p2")
+        .await
+        .unwrap_err();
     assert_eq!(bad_fields(&err), vec!["effective_date"]);
 }
 
@@ -641,14 +497,10 @@ async fn corrected_figure_supersedes_and_keeps_history() {
     let second = record(&mut client, &plan.plan_id, "r2", corrected).await;
     assert_eq!(second.outcome, pb::RecordOutcome::Corrected as i32);
     let history = client
-        .list_variance_history(authed(
-            pb::ListVarianceHistoryRequest {
-                plan_id: plan.plan_id.clone(),
-                sender_record_id: "LBH-M01".into(),
-            },
-            LAMBETH_LIVING,
-            Role::AlmoOfficer,
-        ))
+        .list_variance_history(as_almo(pb::ListVarianceHistoryRequest {
+            plan_id: plan.plan_id.clone(),
+            sender_record_id: "LBH-M01".into(),
+        }))
         .await
         .unwrap()
         .into_inner()
@@ -660,13 +512,9 @@ async fn corrected_figure_supersedes_and_keeps_history() {
     assert_eq!(summary, vec![(1, true, 95.0), (2, false, 97.2)]);
     // The dashboard counts the corrected figure only.
     let status = client
-        .get_plan_status(authed(
-            pb::GetPlanStatusRequest {
-                plan_id: plan.plan_id.clone(),
-            },
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
+        .get_plan_status(as_council(pb::GetPlanStatusRequest {
+            plan_id: plan.plan_id.clone(),
+        }))
         .await
         .unwrap()
         .into_inner();
@@ -727,15 +575,11 @@ async fn malformed_variance_records_are_refused_one_by_one() {
         (rec("u3", "RP02", month(6), 120.0), "record.actual"),
     ] {
         let err = client
-            .record_variance(authed(
-                pb::RecordVarianceRequest {
-                    request_id: format!("unary-{field}"),
-                    plan_id: plan.plan_id.clone(),
-                    record: Some(r),
-                },
-                LAMBETH,
-                Role::CouncilOfficer,
-            ))
+            .record_variance(as_council(pb::RecordVarianceRequest {
+                request_id: format!("unary-{field}"),
+                plan_id: plan.plan_id.clone(),
+                record: Some(r),
+            }))
             .await
             .unwrap_err();
         assert_eq!(bad_fields(&err), vec![field]);
@@ -825,11 +669,7 @@ async fn exception_raised_after_n_consecutive_off_track_periods_and_not_before()
         "one quarter off track is not yet an exception"
     );
     let none = client
-        .list_exceptions(authed(
-            pb::ListExceptionsRequest::default(),
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
+        .list_exceptions(as_council(pb::ListExceptionsRequest::default()))
         .await
         .unwrap()
         .into_inner();
@@ -856,26 +696,18 @@ async fn exception_raised_after_n_consecutive_off_track_periods_and_not_before()
     .await;
     assert!(three.exceptions_raised.is_empty());
     let listed = client
-        .list_exceptions(authed(
-            pb::ListExceptionsRequest {
-                plan_id: plan.plan_id.clone(),
-                ..Default::default()
-            },
-            LAMBETH_LIVING,
-            Role::AlmoOfficer,
-        ))
+        .list_exceptions(as_almo(pb::ListExceptionsRequest {
+            plan_id: plan.plan_id.clone(),
+            ..Default::default()
+        }))
         .await
         .unwrap()
         .into_inner();
     assert_eq!(listed.exceptions.len(), 1);
     let status = client
-        .get_plan_status(authed(
-            pb::GetPlanStatusRequest {
-                plan_id: plan.plan_id.clone(),
-            },
-            LAMBETH_LIVING,
-            Role::AlmoOfficer,
-        ))
+        .get_plan_status(as_almo(pb::GetPlanStatusRequest {
+            plan_id: plan.plan_id.clone(),
+        }))
         .await
         .unwrap()
         .into_inner();
@@ -900,13 +732,9 @@ async fn countdown_forecast_date() {
         .await;
     }
     let c = client
-        .get_plan_status(authed(
-            pb::GetPlanStatusRequest {
-                plan_id: plan.plan_id.clone(),
-            },
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
+        .get_plan_status(as_council(pb::GetPlanStatusRequest {
+            plan_id: plan.plan_id.clone(),
+        }))
         .await
         .unwrap()
         .into_inner()
@@ -929,13 +757,9 @@ async fn demo_plan_shows_amendments_an_exception_and_a_programme_behind_schedule
     almo_delivery_plan::demo::seed(&app.db).await.unwrap();
     let plan_id = almo_delivery_plan::demo::PLAN_ID.to_string();
     let status = client
-        .get_plan_status(authed(
-            pb::GetPlanStatusRequest {
-                plan_id: plan_id.clone(),
-            },
-            LAMBETH_LIVING,
-            Role::AlmoOfficer,
-        ))
+        .get_plan_status(as_almo(pb::GetPlanStatusRequest {
+            plan_id: plan_id.clone(),
+        }))
         .await
         .unwrap()
         .into_inner();
@@ -949,11 +773,7 @@ async fn demo_plan_shows_amendments_an_exception_and_a_programme_behind_schedule
     );
     assert!(status.decent_homes.unwrap().behind_schedule);
     let amendments = client
-        .list_amendments(authed(
-            pb::ListAmendmentsRequest { plan_id },
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
+        .list_amendments(as_council(pb::ListAmendmentsRequest { plan_id }))
         .await
         .unwrap()
         .into_inner()
@@ -997,24 +817,13 @@ async fn demo_plan_shows_amendments_an_exception_and_a_programme_behind_schedule
 
 #[tokio::test]
 async fn the_almo_answers_an_exception_and_the_council_accepts_or_escalates() {
+    use pb::ExceptionDecision::{Accept, Escalate};
     let (_app, mut client) = app().await;
     let plan = create(&mut client).await;
-    record(
-        &mut client,
-        &plan.plan_id,
-        "r1",
-        rec("q1", "RP02", quarter(1), 95.0),
-    )
-    .await;
-    let raised = record(
-        &mut client,
-        &plan.plan_id,
-        "r2",
-        rec("q2", "RP02", quarter(2), 95.0),
-    )
-    .await
-    .exceptions_raised
-    .remove(0);
+    let raised = two_quarters_off_track(&mut client, &plan.plan_id)
+        .await
+        .exceptions_raised
+        .remove(0);
     let report = |rid: &str, etag: &str| pb::SubmitExceptionReportRequest {
         request_id: rid.into(),
         exception_id: raised.exception_id.clone(),
@@ -1033,139 +842,82 @@ async fn the_almo_answers_an_exception_and_the_council_accepts_or_escalates() {
         }
     };
     // The council cannot decide before the ALMO reports, nor report for it.
-    let err = client
-        .decide_exception_report(authed(
-            decide("d0", &raised.etag, pb::ExceptionDecision::Accept, ""),
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
-        .await
-        .unwrap_err();
+    let err = decide_report(
+        &mut client,
+        as_council(decide("d0", &raised.etag, Accept, "")),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
-    let err = client
-        .submit_exception_report(authed(
-            report("s0", &raised.etag),
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
+    let err = submit_report(&mut client, as_council(report("s0", &raised.etag)))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
     let mut bad = report("s1", &raised.etag);
     bad.cause = String::new();
     bad.recovery_date = "2001-01-01".into();
-    let err = client
-        .submit_exception_report(authed(bad, LAMBETH_LIVING, Role::AlmoOfficer))
-        .await
-        .unwrap_err();
+    let err = submit_report(&mut client, as_almo(bad)).await.unwrap_err();
     assert_eq!(bad_fields(&err), vec!["cause", "recovery_date"]);
-    let answered = client
-        .submit_exception_report(authed(
-            report("s2", &raised.etag),
-            LAMBETH_LIVING,
-            Role::AlmoOfficer,
-        ))
+    let answered = submit_report(&mut client, as_almo(report("s2", &raised.etag)))
         .await
-        .unwrap()
-        .into_inner()
-        .exception
         .unwrap();
     assert_eq!(answered.state, pb::ExceptionState::Answered as i32);
     // A retry of the report (same request id, same etag as then) replays the answer.
-    let retried = client
-        .submit_exception_report(authed(
-            report("s2", &raised.etag),
-            LAMBETH_LIVING,
-            Role::AlmoOfficer,
-        ))
+    let retried = submit_report(&mut client, as_almo(report("s2", &raised.etag)))
         .await
-        .expect("a retried report replays")
-        .into_inner()
-        .exception
-        .unwrap();
+        .expect("a retried report replays");
     assert_eq!(retried, answered);
     assert_eq!(
         answered.report.as_ref().unwrap().recovery_date,
         "2099-06-30"
     );
     // A decision against the etag as first read is stale.
-    let err = client
-        .decide_exception_report(authed(
-            decide("d1", &raised.etag, pb::ExceptionDecision::Accept, ""),
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
-        .await
-        .unwrap_err();
+    let err = decide_report(
+        &mut client,
+        as_council(decide("d1", &raised.etag, Accept, "")),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code(), Code::Aborted);
-    let err = client
-        .decide_exception_report(authed(
-            decide("d2", &answered.etag, pb::ExceptionDecision::Escalate, ""),
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
-        .await
-        .unwrap_err();
+    let err = decide_report(
+        &mut client,
+        as_council(decide("d2", &answered.etag, Escalate, "")),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(bad_fields(&err), vec!["note"]);
-    let escalated = client
-        .decide_exception_report(authed(
-            decide(
-                "d3",
-                &answered.etag,
-                pb::ExceptionDecision::Escalate,
-                "To cabinet: recovery too slow",
-            ),
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .exception
-        .unwrap();
+    let escalated = decide_report(
+        &mut client,
+        as_council(decide(
+            "d3",
+            &answered.etag,
+            Escalate,
+            "To cabinet: recovery too slow",
+        )),
+    )
+    .await
+    .unwrap();
     assert_eq!(escalated.state, pb::ExceptionState::Escalated as i32);
-    let revised = client
-        .submit_exception_report(authed(
-            report("s3", &escalated.etag),
-            LAMBETH_LIVING,
-            Role::AlmoOfficer,
-        ))
+    let revised = submit_report(&mut client, as_almo(report("s3", &escalated.etag)))
         .await
-        .unwrap()
-        .into_inner()
-        .exception
         .unwrap();
-    let accepted = client
-        .decide_exception_report(authed(
-            decide("d4", &revised.etag, pb::ExceptionDecision::Accept, "Agreed"),
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .exception
-        .unwrap();
+    let accepted = decide_report(
+        &mut client,
+        as_council(decide("d4", &revised.etag, Accept, "Agreed")),
+    )
+    .await
+    .unwrap();
     assert_eq!(accepted.state, pb::ExceptionState::Accepted as i32);
-    let retried = client
-        .decide_exception_report(authed(
-            decide("d4", &revised.etag, pb::ExceptionDecision::Accept, "Agreed"),
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
-        .await
-        .expect("a retried decision replays")
-        .into_inner()
-        .exception
-        .unwrap();
+    let retried = decide_report(
+        &mut client,
+        as_council(decide("d4", &revised.etag, Accept, "Agreed")),
+    )
+    .await
+    .expect("a retried decision replays");
     assert_eq!(retried, accepted);
     // Accepted is closed: no longer listed, and a target still off track can raise a new one.
     let open = client
-        .list_exceptions(authed(
-            pb::ListExceptionsRequest::default(),
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
+        .list_exceptions(as_council(pb::ListExceptionsRequest::default()))
         .await
         .unwrap()
         .into_inner()
@@ -1184,27 +936,9 @@ async fn the_almo_answers_an_exception_and_the_council_accepts_or_escalates() {
 
 #[tokio::test]
 async fn a_push_of_ten_thousand_figures_is_taken_in_whole_and_again_changes_nothing() {
-    use pb::{Direction::*, TargetKind::*, ToleranceKind::*, Unit::*};
     let (app, mut client) = app().await;
-    let mut r = create_request("big");
-    let c = r.content.as_mut().unwrap();
-    for i in 0..278 {
-        c.targets.push(target(
-            &format!("LOCAL-M{i:03}"),
-            Local,
-            Percent,
-            HigherIsBetter,
-            [90.0, 90.0, 90.0],
-            (Absolute, 1.0, 2.0),
-        ));
-    }
-    let plan = client
-        .create_plan(authed(r, LAMBETH, Role::CouncilOfficer))
-        .await
-        .unwrap()
-        .into_inner()
-        .plan
-        .unwrap();
+    let r = plan_with_local_targets("big", "LOCAL-M", 278);
+    let plan = create_plan_with(&mut client, as_council(r)).await.unwrap();
     let codes: Vec<String> = plan
         .content
         .as_ref()
@@ -1256,13 +990,9 @@ async fn a_push_of_ten_thousand_figures_is_taken_in_whole_and_again_changes_noth
         .unwrap();
     assert_eq!(rows, n as u64);
     let status = client
-        .get_plan_status(authed(
-            pb::GetPlanStatusRequest {
-                plan_id: plan.plan_id.clone(),
-            },
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
+        .get_plan_status(as_council(pb::GetPlanStatusRequest {
+            plan_id: plan.plan_id.clone(),
+        }))
         .await
         .unwrap()
         .into_inner();
@@ -1301,31 +1031,10 @@ async fn watchers_see_what_happens_to_the_plan_and_resume_from_a_cursor() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
-    record(
-        &mut client,
-        &plan.plan_id,
-        "r1",
-        rec("q1", "RP02", quarter(1), 95.0),
-    )
-    .await;
-    record(
-        &mut client,
-        &plan.plan_id,
-        "r2",
-        rec("q2", "RP02", quarter(2), 95.0),
-    )
-    .await;
-    let a = propose(
-        &mut client,
-        &plan,
-        "v1",
-        "2026-10-01",
-        LAMBETH_LIVING,
-        Role::AlmoOfficer,
-        "p1",
-    )
-    .await
-    .unwrap();
+    two_quarters_off_track(&mut client, &plan.plan_id).await;
+    let a = propose(&mut client, &plan, "v1", "2026-10-01", ALMO, "p1")
+        .await
+        .unwrap();
     let mut seen = Vec::new();
     for _ in 0..5 {
         seen.push(next_event(&mut almo_watch).await);
@@ -1358,28 +1067,10 @@ async fn watchers_see_what_happens_to_the_plan_and_resume_from_a_cursor() {
 
 #[tokio::test]
 async fn csv_push_of_ten_thousand_rows_reports_refusals_by_line_and_is_safe_to_rerun() {
-    use pb::{Direction::*, TargetKind::*, ToleranceKind::*, Unit::*};
     use std::fmt::Write as _;
     let (app, mut client) = app().await;
-    let mut r = create_request("csv");
-    let c = r.content.as_mut().unwrap();
-    for i in 0..278 {
-        c.targets.push(target(
-            &format!("LOCAL-C{i:03}"),
-            Local,
-            Percent,
-            HigherIsBetter,
-            [90.0, 90.0, 90.0],
-            (Absolute, 1.0, 2.0),
-        ));
-    }
-    let plan = client
-        .create_plan(authed(r, LAMBETH, Role::CouncilOfficer))
-        .await
-        .unwrap()
-        .into_inner()
-        .plan
-        .unwrap();
+    let r = plan_with_local_targets("csv", "LOCAL-C", 278);
+    let plan = create_plan_with(&mut client, as_council(r)).await.unwrap();
     let mut csv = format!("{}\n", almo_delivery_plan::cli::HEADER);
     let mut rows = 0;
     for i in 0..278 {
@@ -1442,13 +1133,9 @@ async fn csv_push_of_ten_thousand_rows_reports_refusals_by_line_and_is_safe_to_r
     );
     assert_eq!(again.refused, first.refused);
     let status = client
-        .get_plan_status(authed(
-            pb::GetPlanStatusRequest {
-                plan_id: plan.plan_id.clone(),
-            },
-            LAMBETH_LIVING,
-            Role::AlmoOfficer,
-        ))
+        .get_plan_status(as_almo(pb::GetPlanStatusRequest {
+            plan_id: plan.plan_id.clone(),
+        }))
         .await
         .unwrap()
         .into_inner();
@@ -1483,99 +1170,81 @@ async fn capital_is_reprofiled_within_a_year_without_an_amendment_but_not_betwee
     };
     use pb::CapitalCategory::*;
     // 2026/27 holds £20m: moving £1m out of the year needs an amendment.
-    let err = client
-        .reprofile_capital(authed(
-            req(
-                "r1",
-                "v1",
-                vec![
-                    share(DecentHomes, 1_800_000_000),
-                    share(Sustainability, 100_000_000),
-                ],
-            ),
-            LAMBETH_LIVING,
-            Role::AlmoOfficer,
-        ))
-        .await
-        .unwrap_err();
+    let err = reprofile(
+        &mut client,
+        as_almo(req(
+            "r1",
+            "v1",
+            vec![
+                share(DecentHomes, 1_800_000_000),
+                share(Sustainability, 100_000_000),
+            ],
+        )),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(bad_fields(&err), vec!["lines"]);
     // Nor may it push sustainability works past 5% of the year.
-    let err = client
-        .reprofile_capital(authed(
-            req(
-                "r2",
-                "v1",
-                vec![
-                    share(DecentHomes, 1_800_000_000),
-                    share(Sustainability, 200_000_000),
-                ],
-            ),
-            LAMBETH_LIVING,
-            Role::AlmoOfficer,
-        ))
-        .await
-        .unwrap_err();
+    let err = reprofile(
+        &mut client,
+        as_almo(req(
+            "r2",
+            "v1",
+            vec![
+                share(DecentHomes, 1_800_000_000),
+                share(Sustainability, 200_000_000),
+            ],
+        )),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(bad_fields(&err), vec!["lines"]);
-    let err = client
-        .reprofile_capital(authed(
-            req("r3", "v1", vec![share(DecentHomes, 2_000_000_000)]),
-            REGULATOR,
-            Role::Regulator,
-        ))
-        .await
-        .unwrap_err();
+    let err = reprofile(
+        &mut client,
+        as_regulator(req("r3", "v1", vec![share(DecentHomes, 2_000_000_000)])),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
-    let v2 = client
-        .reprofile_capital(authed(
-            req(
-                "r4",
-                "v1",
-                vec![
-                    share(DecentHomes, 1_700_000_000),
-                    share(EstateImprovement, 250_000_000),
-                    share(Sustainability, 50_000_000),
-                ],
-            ),
-            LAMBETH_LIVING,
-            Role::AlmoOfficer,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .plan
-        .unwrap();
+    let v2 = reprofile(
+        &mut client,
+        as_almo(req(
+            "r4",
+            "v1",
+            vec![
+                share(DecentHomes, 1_700_000_000),
+                share(EstateImprovement, 250_000_000),
+                share(Sustainability, 50_000_000),
+            ],
+        )),
+    )
+    .await
+    .unwrap();
     assert_eq!((v2.version, v2.amendment_id.as_str()), (2, ""));
     // A retry of the re-profile replays version 2 rather than calling the etag stale.
-    let retried = client
-        .reprofile_capital(authed(
-            req(
-                "r4",
-                "v1",
-                vec![
-                    share(DecentHomes, 1_700_000_000),
-                    share(EstateImprovement, 250_000_000),
-                    share(Sustainability, 50_000_000),
-                ],
-            ),
-            LAMBETH_LIVING,
-            Role::AlmoOfficer,
-        ))
-        .await
-        .expect("a retried re-profile replays")
-        .into_inner()
-        .plan
-        .unwrap();
+    let retried = reprofile(
+        &mut client,
+        as_almo(req(
+            "r4",
+            "v1",
+            vec![
+                share(DecentHomes, 1_700_000_000),
+                share(EstateImprovement, 250_000_000),
+                share(Sustainability, 50_000_000),
+            ],
+        )),
+    )
+    .await
+    .expect("a retried re-profile replays");
     assert_eq!(retried, v2);
     assert!(v2.change_note.contains("re-profiled"), "{}", v2.change_note);
     assert_eq!(v2.content.as_ref().unwrap().capital_profile.len(), 3);
-    let err = client
-        .reprofile_capital(authed(
-            req("r5", "v1", vec![share(DecentHomes, 2_000_000_000)]),
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
-        .await
-        .unwrap_err();
+    let err = reprofile(
+        &mut client,
+        as_council(req("r5", "v1", vec![share(DecentHomes, 2_000_000_000)])),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code(), Code::Aborted);
 }
 
@@ -1626,13 +1295,7 @@ async fn milestones_are_judged_when_a_period_reaches_their_date_and_amendments_c
     // RP02: amber 0.5, red 1.5. LOCAL-DECENT (a count): amber 25, red 75.
     c.targets[0].milestones = vec![milestone("2026-06-30", 97.5), milestone("2027-06-30", 98.0)];
     c.targets[2].milestones = vec![milestone("2026-09-30", 500.0)];
-    let plan = client
-        .create_plan(authed(r, LAMBETH, Role::CouncilOfficer))
-        .await
-        .unwrap()
-        .into_inner()
-        .plan
-        .unwrap();
+    let plan = create_plan_with(&mut client, as_council(r)).await.unwrap();
     let held = &plan.content.as_ref().unwrap().targets[0].milestones;
     assert_eq!(
         held,
@@ -1668,18 +1331,14 @@ async fn milestones_are_judged_when_a_period_reaches_their_date_and_amendments_c
     let mut content = plan.content.clone().unwrap();
     content.targets[0].milestones[0].value = 96.5;
     let a = client
-        .propose_amendment(authed(
-            pb::ProposeAmendmentRequest {
-                request_id: "amend-m".into(),
-                plan_id: plan.plan_id.clone(),
-                etag: plan.etag.clone(),
-                reason: "June milestone re-set after the repairs contractor changed".into(),
-                effective_date: "2026-06-01".into(),
-                content: Some(content.clone()),
-            },
-            LAMBETH_LIVING,
-            Role::AlmoOfficer,
-        ))
+        .propose_amendment(as_almo(pb::ProposeAmendmentRequest {
+            request_id: "amend-m".into(),
+            plan_id: plan.plan_id.clone(),
+            etag: plan.etag.clone(),
+            reason: "June milestone re-set after the repairs contractor changed".into(),
+            effective_date: "2026-06-01".into(),
+            content: Some(content.clone()),
+        }))
         .await
         .unwrap()
         .into_inner()
@@ -1689,11 +1348,7 @@ async fn milestones_are_judged_when_a_period_reaches_their_date_and_amendments_c
     let before = status_of(&mut client, &plan.plan_id).await;
     assert_eq!(milestone_row(&before, "RP02")[0].5, AtRisk);
     client
-        .agree_amendment(authed(
-            agree(&a.amendment_id, &a.etag, "agree-m"),
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
+        .agree_amendment(as_council(agree(&a.amendment_id, &a.etag, "agree-m")))
         .await
         .unwrap();
     let after = status_of(&mut client, &plan.plan_id).await;
@@ -1712,18 +1367,14 @@ async fn milestones_are_judged_when_a_period_reaches_their_date_and_amendments_c
     ];
     content.targets[1].milestones = vec![milestone("2029-04-01", 30.0)];
     let err = client
-        .propose_amendment(authed(
-            pb::ProposeAmendmentRequest {
-                request_id: "amend-m-bad".into(),
-                plan_id: plan.plan_id.clone(),
-                etag: "v2".into(),
-                reason: "Bad milestones".into(),
-                effective_date: "2026-07-01".into(),
-                content: Some(content),
-            },
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
+        .propose_amendment(as_council(pb::ProposeAmendmentRequest {
+            request_id: "amend-m-bad".into(),
+            plan_id: plan.plan_id.clone(),
+            etag: "v2".into(),
+            reason: "Bad milestones".into(),
+            effective_date: "2026-07-01".into(),
+            content: Some(content),
+        }))
         .await
         .unwrap_err();
     assert_eq!(
@@ -1786,24 +1437,17 @@ async fn pi_targets_name_an_indicator_defined_for_the_plans_years_and_take_its_u
             vec!["content.targets[0].direction", "content.targets[0].unit"],
         ),
     ] {
-        let err = client
-            .create_plan(authed(
-                refused(code, unit, direction),
-                LAMBETH,
-                Role::CouncilOfficer,
-            ))
+        let err = create_plan_with(&mut client, as_council(refused(code, unit, direction)))
             .await
             .unwrap_err();
         assert_eq!(bad_fields(&err), fields, "{code} {unit:?} {direction:?}");
     }
-    let err = client
-        .create_plan(authed(
-            refused("BVPI 66a", Percent, HigherIsBetter),
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
-        .await
-        .unwrap_err();
+    let err = create_plan_with(
+        &mut client,
+        as_council(refused("BVPI 66a", Percent, HigherIsBetter)),
+    )
+    .await
+    .unwrap_err();
     let why = err
         .get_error_details()
         .bad_request()
@@ -1815,17 +1459,16 @@ async fn pi_targets_name_an_indicator_defined_for_the_plans_years_and_take_its_u
 
     // Left unspecified, the unit and direction come from the catalogue; a local measure keeps
     // its own.
-    let plan = client
-        .create_plan(authed(
-            refused("RP02", pb::Unit::Unspecified, pb::Direction::Unspecified),
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .plan
-        .unwrap();
+    let plan = create_plan_with(
+        &mut client,
+        as_council(refused(
+            "RP02",
+            pb::Unit::Unspecified,
+            pb::Direction::Unspecified,
+        )),
+    )
+    .await
+    .unwrap();
     let targets = &plan.content.as_ref().unwrap().targets;
     assert_eq!(
         (targets[0].unit(), targets[0].direction()),
@@ -1845,18 +1488,14 @@ async fn pi_targets_name_an_indicator_defined_for_the_plans_years_and_take_its_u
     content.targets[0].code = "BV212".into();
     content.targets[1].code = "TP02".into();
     let err = client
-        .propose_amendment(authed(
-            pb::ProposeAmendmentRequest {
-                request_id: "amend-pi".into(),
-                plan_id: plan.plan_id.clone(),
-                etag: plan.etag.clone(),
-                reason: "Swap the measure".into(),
-                effective_date: "2026-07-01".into(),
-                content: Some(content),
-            },
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
+        .propose_amendment(as_council(pb::ProposeAmendmentRequest {
+            request_id: "amend-pi".into(),
+            plan_id: plan.plan_id.clone(),
+            etag: plan.etag.clone(),
+            reason: "Swap the measure".into(),
+            effective_date: "2026-07-01".into(),
+            content: Some(content),
+        }))
         .await
         .unwrap_err();
     assert_eq!(
@@ -1871,12 +1510,8 @@ async fn the_documented_plan_file_creates_a_plan_with_pi_units_from_the_catalogu
     let request =
         almo_delivery_plan::plan_file::create_request(include_str!("../docs/plan.example.json"))
             .unwrap();
-    let plan = client
-        .create_plan(authed(request, LAMBETH, Role::CouncilOfficer))
+    let plan = create_plan_with(&mut client, as_council(request))
         .await
-        .unwrap()
-        .into_inner()
-        .plan
         .unwrap();
     assert_eq!(plan.plan_id, "LAMBETH-LIVING-2029-2033");
     let tp01 = &plan.content.as_ref().unwrap().targets[0];

@@ -217,3 +217,102 @@ pub async fn run_plan(cmd: PlanCommand) -> anyhow::Result<ExitCode> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    #[derive(Parser, Debug)]
+    enum Almo {
+        Variances {
+            #[command(subcommand)]
+            command: VariancesCommand,
+        },
+        Plan {
+            #[command(subcommand)]
+            command: PlanCommand,
+        },
+    }
+
+    #[test]
+    fn the_flags_keep_their_names_and_the_target_comes_from_addr_and_token() {
+        Almo::command().debug_assert();
+        let cli = Almo::try_parse_from([
+            "almo",
+            "plan",
+            "amend",
+            "--plan",
+            "P",
+            "--target",
+            "LOCAL-RELET",
+            "--year",
+            "2026/27",
+            "--value",
+            "35",
+            "--effective",
+            "2026-12-01",
+            "--reason",
+            "why",
+            "--addr",
+            "127.0.0.1:9",
+            "--token",
+            "t",
+        ])
+        .unwrap();
+        let Almo::Plan {
+            command: PlanCommand::Amend { target, server, .. },
+        } = cli
+        else {
+            panic!("{cli:?}")
+        };
+        assert_eq!(target, "LOCAL-RELET");
+        assert_eq!(
+            (server.addr.as_str(), server.token.as_str()),
+            ("127.0.0.1:9", "t")
+        );
+        let cli = Almo::try_parse_from([
+            "almo",
+            "variances",
+            "push",
+            "f.csv",
+            "--plan",
+            "P",
+            "--token",
+            "t",
+            "--batch",
+            "5",
+        ])
+        .unwrap();
+        let Almo::Variances {
+            command: VariancesCommand::Push { target, batch, .. },
+        } = cli
+        else {
+            panic!("{cli:?}")
+        };
+        assert_eq!((target.token.as_str(), batch), ("t", 5));
+        let cli = Almo::try_parse_from([
+            "almo",
+            "plan",
+            "agree",
+            "--plan",
+            "P",
+            "--amendment",
+            "A",
+            "--token",
+            "t",
+        ])
+        .unwrap();
+        let Almo::Plan {
+            command: PlanCommand::Agree(args),
+        } = cli
+        else {
+            panic!("{cli:?}")
+        };
+        assert_eq!(
+            (args.amendment.as_str(), args.target.token.as_str()),
+            ("A", "t")
+        );
+    }
+}

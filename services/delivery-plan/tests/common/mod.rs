@@ -251,8 +251,7 @@ pub async fn propose(
     plan: &pb::Plan,
     etag: &str,
     effective: &str,
-    org: &str,
-    role: Role,
+    (org, role): Caller,
     request_id: &str,
 ) -> Result<pb::Amendment, Status> {
     let mut c = plan.content.clone().unwrap();
@@ -369,4 +368,104 @@ pub async fn status_of(client: &mut Client, plan_id: &str) -> pb::GetPlanStatusR
         .await
         .unwrap()
         .into_inner()
+}
+
+/// `msg` from an officer of the council, Lambeth.
+pub fn as_council<T>(msg: T) -> tonic::Request<T> {
+    authed(msg, LAMBETH, Role::CouncilOfficer)
+}
+
+/// `msg` from an officer of its ALMO, Lambeth Living.
+pub fn as_almo<T>(msg: T) -> tonic::Request<T> {
+    authed(msg, LAMBETH_LIVING, Role::AlmoOfficer)
+}
+
+/// `msg` from the regulator, who reads everyone's plans.
+pub fn as_regulator<T>(msg: T) -> tonic::Request<T> {
+    authed(msg, REGULATOR, Role::Regulator)
+}
+
+/// CreatePlan: the plan created.
+pub async fn create_plan_with(
+    client: &mut Client,
+    request: tonic::Request<pb::CreatePlanRequest>,
+) -> Result<pb::Plan, Status> {
+    let reply = client.create_plan(request).await?;
+    Ok(reply.into_inner().plan.expect("a plan in the reply"))
+}
+
+/// GetPlan: the version asked for.
+pub async fn get_plan(
+    client: &mut Client,
+    request: tonic::Request<pb::GetPlanRequest>,
+) -> Result<pb::Plan, Status> {
+    let reply = client.get_plan(request).await?;
+    Ok(reply.into_inner().plan.expect("a plan in the reply"))
+}
+
+/// ReprofileCapital: the plan's new version.
+pub async fn reprofile(
+    client: &mut Client,
+    request: tonic::Request<pb::ReprofileCapitalRequest>,
+) -> Result<pb::Plan, Status> {
+    let reply = client.reprofile_capital(request).await?;
+    Ok(reply.into_inner().plan.expect("a plan in the reply"))
+}
+
+/// SubmitExceptionReport: the exception as it now stands.
+pub async fn submit_report(
+    client: &mut Client,
+    request: tonic::Request<pb::SubmitExceptionReportRequest>,
+) -> Result<pb::PlanException, Status> {
+    let reply = client.submit_exception_report(request).await?;
+    Ok(reply
+        .into_inner()
+        .exception
+        .expect("an exception in the reply"))
+}
+
+/// DecideExceptionReport: the exception as it now stands.
+pub async fn decide_report(
+    client: &mut Client,
+    request: tonic::Request<pb::DecideExceptionReportRequest>,
+) -> Result<pb::PlanException, Status> {
+    let reply = client.decide_exception_report(request).await?;
+    Ok(reply
+        .into_inner()
+        .exception
+        .expect("an exception in the reply"))
+}
+
+/// Who calls: an organisation and the caller's role in it.
+pub type Caller = (&'static str, Role);
+/// An officer of the council, Lambeth.
+pub const COUNCIL: Caller = (LAMBETH, Role::CouncilOfficer);
+/// An officer of its ALMO, Lambeth Living.
+pub const ALMO: Caller = (LAMBETH_LIVING, Role::AlmoOfficer);
+
+/// A plan of the usual targets and `n` more local percentages, coded `{prefix}000` onwards.
+pub fn plan_with_local_targets(request_id: &str, prefix: &str, n: usize) -> pb::CreatePlanRequest {
+    use pb::{Direction::*, TargetKind::*, ToleranceKind::*, Unit::*};
+    let mut r = create_request(request_id);
+    let c = r.content.as_mut().unwrap();
+    for i in 0..n {
+        c.targets.push(target(
+            &format!("{prefix}{i:03}"),
+            Local,
+            Percent,
+            HigherIsBetter,
+            [90.0, 90.0, 90.0],
+            (Absolute, 1.0, 2.0),
+        ));
+    }
+    r
+}
+
+/// Two quarters of RP02 off track (95 against 97.0): the second raises an exception.
+pub async fn two_quarters_off_track(
+    client: &mut Client,
+    plan_id: &str,
+) -> pb::RecordVarianceResponse {
+    record(client, plan_id, "r1", rec("q1", "RP02", quarter(1), 95.0)).await;
+    record(client, plan_id, "r2", rec("q2", "RP02", quarter(2), 95.0)).await
 }
