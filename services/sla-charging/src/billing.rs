@@ -213,20 +213,28 @@ pub async fn issue(
     if !storage::mark_issued(conn, &invoice.id, expected_version, &number, now).await? {
         return Err(IssueError::StaleEtag);
     }
-    storage::insert_feed_entry(
-        conn,
-        sla_feed_entry::Model {
-            council_id: invoice.supplier_council_id.clone(),
-            position,
-            customer_almo_id: invoice.customer_almo_id.clone(),
-            kind: "invoice_issued".into(),
-            invoice_id: invoice.id.clone(),
-            credit_note_id: None,
-            at: now,
-        },
-    )
-    .await?;
+    let entry = feed_entry(invoice, position, "invoice_issued", None, now);
+    storage::insert_feed_entry(conn, entry).await?;
     Ok(())
+}
+
+/// The feed's record that `invoice` was issued, or credited by `credit_note_id`.
+fn feed_entry(
+    invoice: &sla_invoice::Model,
+    position: i64,
+    kind: &str,
+    credit_note_id: Option<String>,
+    at: DateTime<Utc>,
+) -> sla_feed_entry::Model {
+    sla_feed_entry::Model {
+        council_id: invoice.supplier_council_id.clone(),
+        position,
+        customer_almo_id: invoice.customer_almo_id.clone(),
+        kind: kind.into(),
+        invoice_id: invoice.id.clone(),
+        credit_note_id,
+        at,
+    }
 }
 
 /// Stores a credit note whose lines have been checked against the charge, numbering it in the
@@ -264,19 +272,8 @@ pub async fn store_credit_note(
             .collect(),
     )
     .await?;
-    storage::insert_feed_entry(
-        conn,
-        sla_feed_entry::Model {
-            council_id: invoice.supplier_council_id.clone(),
-            position,
-            customer_almo_id: invoice.customer_almo_id.clone(),
-            kind: "credit_note_issued".into(),
-            invoice_id: invoice.id.clone(),
-            credit_note_id: Some(id),
-            at: now,
-        },
-    )
-    .await?;
+    let entry = feed_entry(invoice, position, "credit_note_issued", Some(id), now);
+    storage::insert_feed_entry(conn, entry).await?;
     Ok(note)
 }
 

@@ -294,6 +294,7 @@ pub fn invoice_number(council_id: &str, seq: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::agreement::tests::legal_line;
     use crate::domain::agreement::{Direction, ServiceLevel, ServiceLine};
     use crate::domain::period::PeriodKind;
     use chrono::NaiveDate;
@@ -306,17 +307,7 @@ mod tests {
     fn lambeth_terms() -> Terms {
         Terms {
             lines: vec![
-                ServiceLine {
-                    code: "LEGAL".into(),
-                    service: "Legal services".into(),
-                    basis: ChargingBasis::PerUnit {
-                        unit: "hour of legal work".into(),
-                    },
-                    unit_price: 9_500,
-                    vat: VatTreatment::Standard,
-                    account: Account::Hra,
-                    benchmark_unit_cost: 8_800,
-                },
+                legal_line(),
                 ServiceLine {
                     code: "IT".into(),
                     service: "IT support".into(),
