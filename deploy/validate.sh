@@ -9,7 +9,10 @@
 #      (migration first, ALMO_MIGRATE=wait, secrets, collector, Jaeger, health checks);
 #   4. kustomize renders of the base and every overlay, each validated by kubernetes-validate
 #      --strict against the Kubernetes API schemas, and the cluster contract (replicas, probes,
-#      security context, resources, HPA, PDB, Service, NetworkPolicy, migration Job).
+#      security context, resources, HPA, PDB, Service, NetworkPolicy, migration Job); each overlay
+#      is also rendered with the optional backup component (deploy/k8s/components/pg-backup), as an
+#      overlay enables it, and its CronJob checked (pg_dump to the volume, the Secret, retention,
+#      security context) along with everything else.
 # Fails on the first error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,6 +64,30 @@ for dir in deploy/k8s/base deploy/k8s/overlays/*/; do
   renders+=("$out")
 done
 
+echo "== the optional backup CronJob: each overlay with components/pg-backup, as an overlay enables it"
+for dir in deploy/k8s/overlays/*/; do
+  dir=${dir%/}
+  name=$(basename "$dir")
+  with="$tools/with-backup-$name"
+  mkdir -p "$with"
+  # kustomize takes relative paths only; the overlay's namespace, as the overlay itself would set.
+  namespace=$(sed -n 's/^namespace: *//p' "$dir/kustomization.yaml")
+  {
+    echo "apiVersion: kustomize.config.k8s.io/v1beta1"
+    echo "kind: Kustomization"
+    if [ -n "$namespace" ]; then echo "namespace: $namespace"; fi
+    echo "resources:"
+    echo "  - $(realpath --relative-to="$with" "$dir")"
+    echo "components:"
+    echo "  - $(realpath --relative-to="$with" deploy/k8s/components/pg-backup)"
+  } >"$with/kustomization.yaml"
+  out="$tools/with-backup_$name.yaml"
+  "$bin/kubectl" kustomize "$with" > "$out"
+  "$bin/kubernetes-validate" --strict --quiet "$out"
+  echo "$dir + components/pg-backup: $(grep -c '^kind:' "$out") resources, schema-valid"
+  renders+=("$out")
+done
+
 echo "== the deployment contract"
 "$bin/python" - "$tools/compose.rendered.yaml" "${renders[@]}" <<'PY'
 import pathlib, re, sys
@@ -76,8 +103,10 @@ services = ["directory", "delivery-plan", "sla-charging", "pi-returns", "inspect
 binaries = {f"almo-{s}" for s in services} | {"almo"}
 
 def has_healthcheck(binary):
-    main = root / ("services/almo" if binary == "almo" else f"services/{binary[5:]}") / "src/main.rs"
-    return "Healthcheck" in main.read_text()
+    main = (root / ("services/almo" if binary == "almo" else f"services/{binary[5:]}") / "src/main.rs").read_text()
+    # A single-service binary runs almo_server::service_main, whose command line has `healthcheck`.
+    shared = "service_main" in main and "Healthcheck" in (root / "crates/server/src/binary.rs").read_text()
+    return "Healthcheck" in main or shared
 
 # Every binary named by the deployment files exists in the workspace.
 declared = set(re.findall(r'\[\[bin\]\]\s*name\s*=\s*"([^"]+)"',
@@ -194,6 +223,54 @@ for path in sys.argv[2:]:
     check(any(not n["spec"].get("ingress") and not n["spec"].get("egress")
               and set(n["spec"]["policyTypes"]) == {"Ingress", "Egress"} for n in nps),
           f"{tag}: a default-deny NetworkPolicy")
+    # The backup CronJob: only where the component is enabled; pg_dump to the volume, checked
+    # before it is kept, the newest KEEP kept, from the database Secret, locked down like the rest.
+    crons = by.get("CronJob", {})
+    if not tag.startswith("with-backup"):
+        check(not crons, f"{tag}: the backup CronJob is optional, only with components/pg-backup")
+        continue
+    cj = crons.get("almo-pg-backup")
+    check(cj is not None, f"{tag}: CronJob almo-pg-backup")
+    if cj is None:
+        continue
+    namespaces = {d["metadata"].get("namespace") for d in deps.values()}
+    check({cj["metadata"].get("namespace")} == namespaces, f"{tag}: the CronJob in the services' namespace")
+    check(cj["spec"].get("concurrencyPolicy") == "Forbid", f"{tag}: one backup at a time (Forbid)")
+    pod = cj["spec"]["jobTemplate"]["spec"]["template"]
+    check(pod["metadata"]["labels"].get("app.kubernetes.io/part-of") == "almo-exchange",
+          f"{tag}: the backup pod is under the suite's NetworkPolicies")
+    spec = pod["spec"]
+    psc = spec.get("securityContext", {})
+    check(psc.get("runAsNonRoot") is True and psc.get("seccompProfile", {}).get("type") == "RuntimeDefault",
+          f"{tag} almo-pg-backup: runAsNonRoot, seccomp RuntimeDefault")
+    ctr = spec["containers"][0]
+    sc = ctr.get("securityContext", {})
+    check(sc.get("readOnlyRootFilesystem") is True and sc.get("allowPrivilegeEscalation") is False
+          and sc.get("capabilities", {}).get("drop") == ["ALL"],
+          f"{tag} almo-pg-backup: read-only root, no privilege escalation, drop ALL")
+    res = ctr.get("resources", {})
+    check(all({"cpu", "memory"} <= set(res.get(k, {})) for k in ("requests", "limits")),
+          f"{tag} almo-pg-backup: requests and limits for cpu and memory")
+    script = " ".join(ctr.get("command", []) + ctr.get("args", []))
+    check("pg_dump --format=custom" in script and "pg_restore --list" in script,
+          f"{tag} almo-pg-backup: pg_dump (custom format), read back by pg_restore --list")
+    envs = {e["name"]: e for e in ctr.get("env", [])}
+    ref = envs.get("ALMO_DATABASE_URL", {}).get("valueFrom", {}).get("secretKeyRef", {})
+    # The services' Secret, as rendered (a generated one carries a hash suffix).
+    service_refs = {e["valueFrom"]["secretKeyRef"]["name"] for d in deps.values()
+                    for e in d["spec"]["template"]["spec"]["containers"][0].get("env", [])
+                    if e["name"] == "ALMO_DATABASE_URL" and "secretKeyRef" in e.get("valueFrom", {})}
+    check(ref.get("name", "").startswith("almo-database") and {ref.get("name")} == service_refs
+          and ref.get("key") == "url",
+          f"{tag} almo-pg-backup: the database URL from the services' Secret almo-database")
+    check(str(envs.get("KEEP", {}).get("value", "")).isdigit() and int(envs["KEEP"]["value"]) >= 1,
+          f"{tag} almo-pg-backup: KEEP, the dumps kept")
+    mounts = {m["name"]: m["mountPath"] for m in ctr.get("volumeMounts", [])}
+    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"]
+              for v in spec.get("volumes", []) if "persistentVolumeClaim" in v}
+    check(any(mounts.get(v) == "/backup" for v in claims), f"{tag} almo-pg-backup: a volume claim at /backup")
+    check(set(claims.values()) <= set(by.get("PersistentVolumeClaim", {})),
+          f"{tag} almo-pg-backup: its PersistentVolumeClaim is rendered with it")
 
 if errors:
     print("\n".join("FAIL " + e for e in errors))
