@@ -134,6 +134,72 @@ pub enum MigrateMode {
     Wait,
 }
 
+/// Whether a client certificate must name the organisation of the token it carries.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientOrganisation {
+    /// Any certificate the client CA signed goes with any valid token.
+    #[default]
+    Off,
+    /// The certificate's subject common name is the token's organisation id.
+    Cn,
+    /// A subject alternative name is the organisation id: a DNS name (any case) or the URI
+    /// `urn:almo-exchange:organisation:<id>`.
+    San,
+}
+
+/// TLS on the listening port: plaintext unless a certificate and key are given.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct TlsArgs {
+    /// PEM certificate chain, leaf first. With ALMO_TLS_KEY the port speaks TLS (1.2 and 1.3,
+    /// ALPN h2) and nothing else. Re-read while serving: see ALMO_TLS_RELOAD_SECS.
+    #[arg(long, env = "ALMO_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of the certificate (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "ALMO_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM bundle of the authorities whose client certificates are accepted. Set: every client
+    /// must present a certificate they signed (mutual TLS), and still a token.
+    #[arg(long, env = "ALMO_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// With mutual TLS, whether the client certificate must name the token's organisation
+    /// (`cn` or `san`), so a stolen token alone is not enough; `off` accepts any.
+    #[arg(
+        long,
+        env = "ALMO_TLS_CLIENT_ORGANISATION",
+        value_enum,
+        default_value = "off"
+    )]
+    pub tls_client_organisation: ClientOrganisation,
+    /// Look at the certificate, key and client CA files this often, seconds, and serve new
+    /// connections with them once they change (SIGHUP: at once). Connections already open keep
+    /// the certificate they began with. 0: only on SIGHUP.
+    #[arg(long, env = "ALMO_TLS_RELOAD_SECS", default_value_t = 10)]
+    pub tls_reload_secs: u64,
+}
+
+impl TlsArgs {
+    pub fn enabled(&self) -> bool {
+        self.tls_cert.is_some() && self.tls_key.is_some()
+    }
+
+    /// Settings that cannot work together, said before anything starts.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            bail!("ALMO_TLS_CERT and ALMO_TLS_KEY go together: set both, or neither");
+        }
+        if self.tls_client_ca.is_some() && !self.enabled() {
+            bail!("ALMO_TLS_CLIENT_CA needs ALMO_TLS_CERT and ALMO_TLS_KEY");
+        }
+        if self.tls_client_organisation != ClientOrganisation::Off && self.tls_client_ca.is_none() {
+            bail!(
+                "ALMO_TLS_CLIENT_ORGANISATION binds client certificates to organisations: it \
+                 needs ALMO_TLS_CLIENT_CA"
+            );
+        }
+        Ok(())
+    }
+}
+
 /// Everything a service process needs.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ServerArgs {
@@ -164,6 +230,27 @@ pub struct ServerArgs {
     /// export), then stop without them; their clients see the connection close and retry.
     #[arg(long, env = "ALMO_DRAIN_TIMEOUT_SECS", default_value_t = 30)]
     pub drain_timeout_secs: u64,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    /// Also answer the gRPC health protocol, and nothing else, in plaintext on this address:
+    /// for probes that cannot speak TLS (Kubernetes' native gRPC probes). Unset: none.
+    #[arg(long, env = "ALMO_HEALTH_LISTEN")]
+    pub health_listen: Option<SocketAddr>,
+    /// Close each connection this long after it opened (HTTP/2 GOAWAY: calls in flight finish,
+    /// the client reconnects, perhaps to another replica), seconds. 0: connections live on.
+    #[arg(long, env = "ALMO_MAX_CONNECTION_AGE_SECS", default_value_t = 0)]
+    pub max_connection_age_secs: u64,
+    /// After the GOAWAY, calls still open on the old connection get this long, seconds, before
+    /// it is closed under them.
+    #[arg(long, env = "ALMO_MAX_CONNECTION_AGE_GRACE_SECS", default_value_t = 30)]
+    pub max_connection_age_grace_secs: u64,
+    /// Ping each connection when it has been idle this long, seconds (HTTP/2 keep-alive), and
+    /// close it if the ping is not answered: a peer gone away is noticed. 0: no pings.
+    #[arg(long, env = "ALMO_HTTP2_KEEPALIVE_SECS", default_value_t = 60)]
+    pub http2_keepalive_secs: u64,
+    /// How long a keep-alive ping may go unanswered, seconds.
+    #[arg(long, env = "ALMO_HTTP2_KEEPALIVE_TIMEOUT_SECS", default_value_t = 20)]
+    pub http2_keepalive_timeout_secs: u64,
     /// Log format: text or json.
     #[arg(long, env = "ALMO_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -172,5 +259,29 @@ pub struct ServerArgs {
 impl ServerArgs {
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
+    }
+
+    /// The maximum connection age, if any.
+    pub fn max_connection_age(&self) -> Option<Duration> {
+        (self.max_connection_age_secs > 0)
+            .then(|| Duration::from_secs(self.max_connection_age_secs))
+    }
+
+    /// How the port is served, in words for a start-up banner: `plaintext (loopback only)`,
+    /// `TLS`, `mutual TLS`.
+    pub fn transport(&self) -> String {
+        if !self.tls.enabled() {
+            if self.listen.ip().is_loopback() {
+                "plaintext, loopback only (set ALMO_TLS_CERT and ALMO_TLS_KEY for TLS)".into()
+            } else {
+                "plaintext on a non-loopback address: tokens cross the network in clear \
+                 (set ALMO_TLS_CERT and ALMO_TLS_KEY)"
+                    .into()
+            }
+        } else if self.tls.tls_client_ca.is_some() {
+            "mutual TLS".into()
+        } else {
+            "TLS".into()
+        }
     }
 }

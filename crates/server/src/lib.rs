@@ -1,18 +1,23 @@
 //! What every service shares: typed configuration, the gRPC server with health, reflection,
-//! limits and graceful shutdown, authentication of every call, the access resolver over the
+//! limits, TLS and graceful shutdown, authentication of every call, the access resolver over the
 //! directory, pagination, and the one mapping from errors to `tonic::Status`.
 
 pub mod access;
 mod binary;
 pub mod config;
+mod connection;
 pub mod error;
 pub mod layer;
 pub mod paging;
 pub mod serve;
+pub mod tls;
 
 pub use access::{Access, Principal};
 pub use binary::service_main;
-pub use config::{AuthArgs, DEV_ISSUER, DEV_SECRET, DatabaseArgs, MigrateMode, ServerArgs};
+pub use config::{
+    AuthArgs, ClientOrganisation, DEV_ISSUER, DEV_SECRET, DatabaseArgs, MigrateMode, ServerArgs,
+    TlsArgs,
+};
 pub use error::{AppError, Violations};
 pub use serve::{
     AuthInterceptor, Running, ServiceContext, ServiceMount, connect_context, healthcheck,

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use almo_auth::Verifier;
@@ -18,21 +19,33 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 use crate::access::{Access, Principal};
-use crate::config::{MigrateMode, ServerArgs};
+use crate::config::{ClientOrganisation, MigrateMode, ServerArgs};
 use crate::layer::RpcLayer;
 
 /// Largest request header block accepted, bytes: past this h2 refuses the call's connection.
 pub const MAX_HEADER_LIST_BYTES: u32 = 64 * 1024;
 
 /// Verifies the bearer token of every call and puts the [`almo_auth::Caller`] in its extensions.
+/// With mutual TLS and `ALMO_TLS_CLIENT_ORGANISATION`, also that the client certificate names the
+/// token's organisation (PERMISSION_DENIED otherwise).
 #[derive(Clone)]
 pub struct AuthInterceptor {
     verifier: Arc<Verifier>,
+    client_organisation: ClientOrganisation,
 }
 
 impl Interceptor for AuthInterceptor {
     fn call(&mut self, mut req: Request<()>) -> Result<Request<()>, Status> {
         let caller = self.verifier.authenticate(req.metadata())?;
+        if self.client_organisation != ClientOrganisation::Off {
+            let certs = req.peer_certs();
+            crate::tls::check_client_organisation(
+                certs.as_deref().map(Vec::as_slice),
+                self.client_organisation,
+                &caller.organisation_id,
+            )
+            .map_err(|why| Status::from(crate::AppError::PermissionDenied(why)))?;
+        }
         let span = tracing::Span::current();
         span.record("caller", caller.subject.as_str());
         span.record("org", caller.organisation_id.as_str());
@@ -52,6 +65,8 @@ pub struct ServiceContext {
     /// Set when the server starts draining (after the shutdown delay), so long-lived streams
     /// can end instead of holding the drain open.
     drain: Arc<watch::Sender<bool>>,
+    /// Set by [`start`] from `ALMO_TLS_CLIENT_ORGANISATION`.
+    client_organisation: ClientOrganisation,
 }
 
 impl ServiceContext {
@@ -62,6 +77,7 @@ impl ServiceContext {
             verifier: Arc::new(verifier),
             max_request_bytes,
             drain: Arc::new(watch::channel(false).0),
+            client_organisation: ClientOrganisation::Off,
         }
     }
 
@@ -80,6 +96,7 @@ impl ServiceContext {
     pub fn auth_interceptor(&self) -> AuthInterceptor {
         AuthInterceptor {
             verifier: self.verifier.clone(),
+            client_organisation: self.client_organisation,
         }
     }
 }
@@ -102,6 +119,7 @@ pub struct Running {
     ready: JoinHandle<()>,
     serving: watch::Receiver<bool>,
     failure: Arc<std::sync::Mutex<Option<String>>>,
+    accepted: Arc<AtomicU64>,
 }
 
 impl Running {
@@ -131,17 +149,32 @@ impl Running {
     pub fn is_ready(&self) -> bool {
         *self.serving.borrow()
     }
+
+    /// Connections accepted so far (over TLS: handshaken).
+    pub fn connections_accepted(&self) -> u64 {
+        self.accepted.load(Ordering::Relaxed)
+    }
 }
 
-/// Starts serving `mounts` on `listener`. Health reports NOT_SERVING until the database is
-/// migrated (applied here or awaited, per `args.migrate`), then SERVING until shutdown.
+/// Starts serving `mounts` on `listener`, over TLS when `args.tls` names a certificate. Health
+/// reports NOT_SERVING until the database is migrated (applied here or awaited, per
+/// `args.migrate`), then SERVING until shutdown.
 pub async fn start(
     args: &ServerArgs,
-    ctx: ServiceContext,
+    mut ctx: ServiceContext,
     mounts: Vec<ServiceMount>,
     listener: TcpListener,
 ) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
+    let tls = crate::tls::ReloadingConfig::load(&args.tls).context("TLS configuration")?;
+    ctx.client_organisation = args.tls.tls_client_organisation;
+    if tls.is_none() && !addr.ip().is_loopback() {
+        tracing::warn!(
+            %addr,
+            "serving plaintext on a non-loopback address: tokens and data cross the network in \
+             clear unless a proxy in front adds TLS (ALMO_TLS_CERT, ALMO_TLS_KEY)"
+        );
+    }
     let reporter = HealthReporter::new();
     let names: Vec<&'static str> = mounts.iter().map(|m| m.name).collect();
     set_all(&reporter, &names, ServingStatus::NotServing).await;
@@ -168,6 +201,23 @@ pub async fn start(
     let reflection_v1 = reflection().build_v1()?;
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
+    let health_only = match args.health_listen {
+        Some(at) => {
+            let listener = TcpListener::bind(at)
+                .await
+                .with_context(|| format!("cannot listen on {at} (ALMO_HEALTH_LISTEN)"))?;
+            let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+            let server = Server::builder()
+                .add_service(health.clone())
+                .serve_with_incoming(incoming);
+            Some(tokio::spawn(async move {
+                if let Err(e) = server.await {
+                    tracing::error!(error = %e, "health port failed");
+                }
+            }))
+        }
+        None => None,
+    };
     let mut routes = RoutesBuilder::default();
     routes.add_service(health);
     routes.add_service(reflection_v1);
@@ -194,15 +244,49 @@ pub async fn start(
         tracing::info!("draining calls in flight");
         drain.send_replace(true);
     };
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    let server = Server::builder()
+    let mut builder = Server::builder()
         .timeout(args.request_timeout())
         // Room for a token up to its limit (refused UNAUTHENTICATED beyond it, see
         // almo_auth::MAX_TOKEN_BYTES) instead of h2 closing the connection on a large header.
         .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
+        .http2_keepalive_interval(
+            (args.http2_keepalive_secs > 0).then(|| Duration::from_secs(args.http2_keepalive_secs)),
+        )
+        .http2_keepalive_timeout(Some(Duration::from_secs(args.http2_keepalive_timeout_secs)));
+    // The GOAWAY at the maximum age is tonic's; the end of the grace after it is ours (see
+    // connection.rs).
+    let hard_limit = args
+        .max_connection_age()
+        .map(|age| age + Duration::from_secs(args.max_connection_age_grace_secs));
+    if let Some(age) = args.max_connection_age() {
+        builder = builder.max_connection_age(age);
+    }
+    let router = builder
         .layer(RpcLayer::new(args.max_concurrent_requests))
-        .add_routes(routes.routes())
-        .serve_with_incoming_shutdown(incoming, shutdown);
+        .add_routes(routes.routes());
+    let accepted = Arc::new(AtomicU64::new(0));
+    type Serving = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<(), tonic::transport::Error>> + Send>,
+    >;
+    let (server, tls_watch): (Serving, _) = match tls {
+        Some(config) => {
+            let every = (args.tls.tls_reload_secs > 0)
+                .then(|| Duration::from_secs(args.tls.tls_reload_secs));
+            let incoming =
+                crate::tls::incoming(listener, config.clone(), accepted.clone(), hard_limit);
+            (
+                Box::pin(router.serve_with_incoming_shutdown(incoming, shutdown)),
+                Some(config.watch(every)),
+            )
+        }
+        None => {
+            let incoming = crate::connection::plaintext(listener, accepted.clone(), hard_limit);
+            (
+                Box::pin(router.serve_with_incoming_shutdown(incoming, shutdown)),
+                None,
+            )
+        }
+    };
     let drain_timeout = Duration::from_secs(args.drain_timeout_secs);
     let mut drained = ctx.drain.subscribe();
     let drain_deadline = async move {
@@ -210,19 +294,27 @@ pub async fn start(
         tokio::time::sleep(drain_timeout).await;
     };
     let task = tokio::spawn(async move {
-        tokio::select! {
-            served = server => served.context("gRPC server failed")?,
-            () = drain_deadline => tracing::warn!(
-                ?drain_timeout,
-                "calls still open when the drain time ran out: stopping without them"
-            ),
+        let served = tokio::select! {
+            served = server => served.context("gRPC server failed"),
+            () = drain_deadline => {
+                tracing::warn!(
+                    ?drain_timeout,
+                    "calls still open when the drain time ran out: stopping without them"
+                );
+                Ok(())
+            }
+        };
+        for side_task in tls_watch.into_iter().chain(health_only) {
+            side_task.abort();
         }
+        served?;
         tracing::info!("stopped");
         Ok(())
     });
 
     let db = ctx.db.clone();
     let mode = args.migrate;
+    let transport = args.transport();
     let (serving_tx, serving_rx) = watch::channel(false);
     let stop_on_failure = stop_tx.clone();
     let failure = Arc::new(std::sync::Mutex::new(None));
@@ -243,7 +335,7 @@ pub async fn start(
             Ok(()) => {
                 set_all(&reporter, &names, ServingStatus::Serving).await;
                 let _ = serving_tx.send(true);
-                tracing::info!(%addr, services = ?names, "serving");
+                tracing::info!(%addr, services = ?names, %transport, "serving");
             }
             Err(e) => {
                 // A server that cannot migrate must not limp on NOT_SERVING forever: stop, so
@@ -262,6 +354,7 @@ pub async fn start(
         ready,
         serving: serving_rx,
         failure,
+        accepted,
     })
 }
 
