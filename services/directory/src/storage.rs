@@ -190,15 +190,21 @@ pub async fn insert_peer_group(
     Ok(())
 }
 
+/// Peer groups owned by `owner` (all when `None`), among those owned by `visible_owners` (all
+/// when `None`), in id order after `after`.
 pub async fn list_peer_groups(
     conn: &impl ConnectionTrait,
     owner: Option<&str>,
+    visible_owners: Option<&[String]>,
     after: Option<String>,
     limit: u64,
 ) -> Result<Vec<(peer_group::Model, Vec<String>)>, DbErr> {
     let mut q = peer_group::Entity::find();
     if let Some(owner) = owner {
         q = q.filter(peer_group::Column::OwnerOrganisationId.eq(owner));
+    }
+    if let Some(owners) = visible_owners {
+        q = q.filter(peer_group::Column::OwnerOrganisationId.is_in(owners.iter().cloned()));
     }
     if let Some(after) = after {
         q = q.filter(peer_group::Column::Id.gt(after));

@@ -45,13 +45,13 @@ async fn call_without_token_is_unauthenticated() {
 }
 
 #[tokio::test]
-async fn token_for_an_organisation_not_in_the_directory_is_refused() {
+async fn token_for_an_organisation_not_in_the_directory_is_unauthenticated() {
     let (_app, mut client) = app().await;
     let err = client
         .who_am_i(authed(WhoAmIRequest {}, "E09000099", Role::CouncilOfficer))
         .await
         .unwrap_err();
-    assert_eq!(err.code(), Code::PermissionDenied);
+    assert_eq!(err.code(), Code::Unauthenticated);
 }
 
 #[tokio::test]
@@ -647,4 +647,72 @@ async fn chosen_peer_group_must_be_justified() {
         .peer_group
         .unwrap();
     assert_eq!(group.member_ids, vec!["E09000012", HARINGEY]);
+}
+
+#[tokio::test]
+async fn peer_groups_are_seen_by_their_owner_its_council_and_the_regulator_only() {
+    let (_app, mut client) = app().await;
+    // Lambeth Living chooses a group; Lambeth owns the demo CIPFA group.
+    client
+        .create_peer_group(authed(
+            CreatePeerGroupRequest {
+                request_id: "pg-1".into(),
+                peer_group_id: "LL-INNER-LONDON".into(),
+                name: "Inner London ALMOs".into(),
+                kind: pb::PeerGroupKind::Chosen as i32,
+                owner_organisation_id: LAMBETH_LIVING.into(),
+                justification: "ALMOs managing inner London stock of a similar age".into(),
+                member_ids: vec![HOMES_FOR_HARINGEY.into(), LEEDS_ENE.into()],
+            },
+            LAMBETH_LIVING,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap();
+    let seen = |org: &'static str, role: Role| {
+        let mut client = client.clone();
+        async move {
+            let mut ids: Vec<String> = client
+                .list_peer_groups(authed(pb::ListPeerGroupsRequest::default(), org, role))
+                .await
+                .unwrap()
+                .into_inner()
+                .peer_groups
+                .into_iter()
+                .map(|g| g.id)
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    assert_eq!(
+        seen(LAMBETH_LIVING, Role::AlmoOfficer).await,
+        ["LL-INNER-LONDON"]
+    );
+    assert_eq!(
+        seen(LAMBETH, Role::CouncilOfficer).await,
+        ["CIPFA-LAMBETH", "LL-INNER-LONDON"]
+    );
+    assert_eq!(
+        seen(REGULATOR, Role::Regulator).await,
+        ["CIPFA-LAMBETH", "LL-INNER-LONDON"]
+    );
+    // A member, another council and another council's ALMO see neither.
+    assert!(seen(HOMES_FOR_HARINGEY, Role::AlmoOfficer).await.is_empty());
+    assert!(seen(HARINGEY, Role::CouncilOfficer).await.is_empty());
+    assert!(seen(LEEDS_ENE, Role::AlmoOfficer).await.is_empty());
+    // Naming another's group as the owner filter finds nothing either.
+    let named = client
+        .list_peer_groups(authed(
+            pb::ListPeerGroupsRequest {
+                owner_organisation_id: LAMBETH.into(),
+                ..Default::default()
+            },
+            HARINGEY,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(named.peer_groups.is_empty());
 }

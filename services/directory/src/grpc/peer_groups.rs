@@ -8,7 +8,7 @@ use almo_proto::directory::{
     self as pb, CreatePeerGroupRequest, CreatePeerGroupResponse, ListPeerGroupsRequest,
     ListPeerGroupsResponse,
 };
-use almo_server::{AppError, Violations, paging};
+use almo_server::{AppError, Principal, Violations, paging};
 use chrono::Utc;
 use tonic::Request;
 
@@ -18,6 +18,26 @@ use crate::domain::codes;
 use crate::storage;
 
 impl Directory {
+    /// Whose peer groups `p` may list (`None`: everyone's). A chosen group and its
+    /// justification are its owner's business: the owner sees them, a council sees its ALMOs',
+    /// the regulator (who benchmarks by them) and the operator see all; members do not.
+    async fn peer_group_owners_visible_to(
+        &self,
+        p: &Principal,
+    ) -> Result<Option<Vec<String>>, AppError> {
+        Ok(match p.org.kind {
+            OrgKind::Regulator | OrgKind::Operator => None,
+            OrgKind::Council => {
+                let mut owners = vec![p.org.id.clone()];
+                let almos = storage::almo_ids_of(self.ctx.db.conn(), &owners).await?;
+                owners.extend(almos.into_iter().map(|(_, almo)| almo));
+                Some(owners)
+            }
+            OrgKind::Almo => Some(vec![p.org.id.clone()]),
+            OrgKind::Inspectorate => Some(Vec::new()),
+        })
+    }
+
     pub(super) async fn create_peer_group(
         &self,
         request: Request<CreatePeerGroupRequest>,
@@ -129,12 +149,20 @@ impl Directory {
         &self,
         request: Request<ListPeerGroupsRequest>,
     ) -> Result<ListPeerGroupsResponse, AppError> {
-        let _p = self.ctx.principal(&request).await?;
+        let p = self.ctx.principal(&request).await?;
         let r = request.get_ref();
         let size = paging::page_size(r.page_size)?;
         let after = paging::decode_token(&r.page_token)?;
         let owner = Some(r.owner_organisation_id.trim()).filter(|o| !o.is_empty());
-        let rows = storage::list_peer_groups(self.ctx.db.conn(), owner, after, size + 1).await?;
+        let visible = self.peer_group_owners_visible_to(&p).await?;
+        let rows = storage::list_peer_groups(
+            self.ctx.db.conn(),
+            owner,
+            visible.as_deref(),
+            after,
+            size + 1,
+        )
+        .await?;
         let (rows, next_page_token) = paging::page(rows, size, |(g, _)| g.id.clone());
         Ok(ListPeerGroupsResponse {
             peer_groups: rows
