@@ -1,14 +1,16 @@
 //! Benchmarking across a whole sector: 40 authorities of each type with signed-off returns, the
 //! service's quartiles checked against an independent computation.
 
+mod common;
+
 use almo_auth::Role;
 use almo_db::entity::{organisation, pi_return, pi_return_value};
-use almo_proto::common::FinancialYear;
+use almo_proto::pi_returns as pb;
 use almo_proto::pi_returns::pi_returns_service_client::PiReturnsServiceClient;
-use almo_proto::pi_returns::{self as pb, GetBenchmarkRequest};
-use almo_testkit::{TestApp, authed};
-use chrono::{NaiveDate, Utc};
-use sea_orm::{EntityTrait, Set};
+use almo_testkit::TestApp;
+use sea_orm::EntityTrait;
+
+use common::{among, council_row, get_benchmark, return_row, value_row};
 
 const TYPES: [(&str, &str); 4] = [
     ("E09", "london_borough"),
@@ -45,51 +47,6 @@ fn spreadsheet_percentile(values: &[f64], p: f64) -> f64 {
     v[below - 1] + frac * (v[below] - v[below - 1])
 }
 
-fn value_row(return_id: &str, code: &str, value: f64) -> pi_return_value::ActiveModel {
-    pi_return_value::ActiveModel {
-        return_id: Set(return_id.into()),
-        indicator_code: Set(code.into()),
-        split: Set(String::new()),
-        sequence: Set(1),
-        value: Set(value),
-        numerator: Set(None),
-        denominator: Set(None),
-        warnings: Set(String::new()),
-        explanation: Set(String::new()),
-        revision_reason: Set(String::new()),
-        changed_by: Set("loader@test".into()),
-        changed_at: Set(Utc::now()),
-        current: Set(true),
-        ..Default::default()
-    }
-}
-
-fn return_row(id: &str, org: &str, year: i32, status: &str) -> pi_return::ActiveModel {
-    let now = Utc::now();
-    pi_return::ActiveModel {
-        id: Set(id.into()),
-        organisation_id: Set(org.into()),
-        year: Set(year),
-        period_kind: Set("year".into()),
-        period_number: Set(1),
-        status: Set(status.into()),
-        deadline_date: Set(NaiveDate::from_ymd_opt(year + 1, 6, 30).unwrap()),
-        late: Set(false),
-        submitted_by: Set(Some(format!("officer@{org}"))),
-        submitted_at: Set(Some(now)),
-        signed_off_by: Set(Some(format!("certifier@{org}"))),
-        signed_off_at: Set(Some(now)),
-        returned_reason: Set(None),
-        revision: Set(0),
-        survey_sample_size: Set(None),
-        survey_method: Set(None),
-        created_by: Set(format!("officer@{org}")),
-        version: Set(3),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-}
-
 #[tokio::test]
 async fn quartiles_of_forty_authorities_of_each_type_match_an_independent_computation() {
     let app = TestApp::spawn(vec![almo_pi_returns::mount()])
@@ -105,23 +62,12 @@ async fn quartiles_of_forty_authorities_of_each_type_match_an_independent_comput
     for (t, (prefix, ty)) in TYPES.iter().enumerate() {
         for i in 0..PER_TYPE {
             let id = format!("{prefix}9{i:05}");
-            let now = Utc::now();
-            orgs.push(organisation::ActiveModel {
-                id: Set(id.clone()),
-                name: Set(format!("Test council {id}")),
-                kind: Set("council".into()),
-                authority_type: Set(Some(ty.to_string())),
-                region: Set(Some("London".into())),
-                council_id: Set(None),
-                section27_consent_date: Set(None),
-                go_live_date: Set(None),
-                agreement_end_date: Set(None),
-                end_date: Set(None),
-                stock_size: Set(None),
-                version: Set(1),
-                created_at: Set(now),
-                updated_at: Set(now),
-            });
+            orgs.push(council_row(
+                &id,
+                &format!("Test council {id}"),
+                ty,
+                Some("London"),
+            ));
             // Average relet days, whole days, with ties likely.
             let now_days = (10.0 + 60.0 * rng.next()).round();
             let before_days = (10.0 + 60.0 * rng.next()).round();
@@ -135,23 +81,7 @@ async fn quartiles_of_forty_authorities_of_each_type_match_an_independent_comput
         // One submitted but not signed-off return per type, with an extreme figure that would
         // move the quartiles if it counted.
         let id = format!("{prefix}8{:05}", 0);
-        let now = Utc::now();
-        orgs.push(organisation::ActiveModel {
-            id: Set(id.clone()),
-            name: Set("Unsigned".into()),
-            kind: Set("council".into()),
-            authority_type: Set(Some(ty.to_string())),
-            region: Set(None),
-            council_id: Set(None),
-            section27_consent_date: Set(None),
-            go_live_date: Set(None),
-            agreement_end_date: Set(None),
-            end_date: Set(None),
-            stock_size: Set(None),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-        });
+        orgs.push(council_row(&id, "Unsigned", ty, None));
         let rid = format!("{id}/2005/Y");
         returns.push(return_row(&rid, &id, 2005, "submitted"));
         values.push(value_row(&rid, "old BVPI 68", 700.0));
@@ -171,20 +101,14 @@ async fn quartiles_of_forty_authorities_of_each_type_match_an_independent_comput
 
     let mut client = PiReturnsServiceClient::new(app.channel().await);
     for (t, (_, ty)) in TYPES.iter().enumerate() {
-        let b = client
-            .get_benchmark(authed(
-                GetBenchmarkRequest {
-                    indicator_code: "old BVPI 68".into(),
-                    year: Some(FinancialYear { start_year: 2005 }),
-                    authority_type: ty.to_string(),
-                    ..Default::default()
-                },
-                "RSH",
-                Role::Regulator,
-            ))
-            .await
-            .unwrap()
-            .into_inner();
+        let b = get_benchmark(
+            &mut client,
+            among("old BVPI 68", 2005, ty),
+            "RSH",
+            Role::Regulator,
+        )
+        .await
+        .unwrap();
         let figures: Vec<f64> = expected[t].iter().map(|(_, v, _)| *v).collect();
         assert_eq!(b.count as usize, PER_TYPE, "{ty}");
         // Relet days are whole days: the service reports quartiles to one decimal place more.

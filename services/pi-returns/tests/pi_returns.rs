@@ -1,222 +1,19 @@
 //! The PI returns service as a client sees it: a real server on 127.0.0.1:0, a real gRPC client,
 //! a real database (SQLite, or PostgreSQL when ALMO_TEST_DATABASE_URL is set).
 
-use almo_auth::{Role, TokenRequest};
-use almo_proto::common::{FinancialYear, Period, PeriodKind};
-use almo_proto::pi_returns::pi_returns_service_client::PiReturnsServiceClient;
+mod common;
+
+use almo_auth::Role;
+use almo_proto::common::PeriodKind;
 use almo_proto::pi_returns::{
-    self as pb, CreateReturnRequest, GetBenchmarkRequest, GetIndicatorRequest, GetReturnRequest,
-    ImportCatalogueRequest, ListIndicatorsRequest, QueryReturnsRequest, ReturnForCorrectionRequest,
-    ReviseReturnRequest, SetValuesRequest, SignOffReturnRequest, SubmitReturnRequest, ValueInput,
+    self as pb, CreateReturnRequest, GetBenchmarkRequest, ImportCatalogueRequest,
+    QueryReturnsRequest, ReturnForCorrectionRequest, ReviseReturnRequest, SetValuesRequest,
+    ValueInput,
 };
-use almo_testkit::{TestApp, authed};
-use tonic::transport::Channel;
-use tonic::{Code, Request};
-use tonic_types::StatusExt;
+use almo_testkit::authed;
+use tonic::Code;
 
-const LAMBETH: &str = "E09000022";
-const LAMBETH_LIVING: &str = "LAMBETH-LIVING";
-const HOMES_FOR_HARINGEY: &str = "HOMES-FOR-HARINGEY";
-const REGULATOR: &str = "RSH";
-const OPERATOR: &str = "OPERATOR";
-
-type Client = PiReturnsServiceClient<Channel>;
-
-async fn app() -> (TestApp, Client) {
-    let app = TestApp::spawn(vec![almo_pi_returns::mount()])
-        .await
-        .unwrap();
-    almo_pi_returns::demo::seed(&app.db).await.unwrap();
-    let client = PiReturnsServiceClient::new(app.channel().await);
-    (app, client)
-}
-
-/// A request from a named person of `org` (the testkit's tokens are all `role@org`).
-fn person<T>(msg: T, org: &str, role: Role, subject: &str) -> Request<T> {
-    let token = almo_testkit::minter().mint(&TokenRequest {
-        subject: subject.into(),
-        organisation_id: org.into(),
-        role,
-        ttl_secs: 3600,
-    });
-    let mut req = Request::new(msg);
-    req.metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    req
-}
-
-fn year(y: i32) -> Option<FinancialYear> {
-    Some(FinancialYear { start_year: y })
-}
-
-fn annual(y: i32) -> Option<Period> {
-    Some(Period {
-        year: year(y),
-        kind: PeriodKind::Year as i32,
-        number: 1,
-    })
-}
-
-fn value(code: &str, v: f64) -> ValueInput {
-    ValueInput {
-        indicator_code: code.into(),
-        value: Some(v),
-        ..Default::default()
-    }
-}
-
-fn split(code: &str, split: &str, v: f64) -> ValueInput {
-    ValueInput {
-        split: split.into(),
-        ..value(code, v)
-    }
-}
-
-/// Every indicator mandatory in 2004/05, with ordinary figures.
-fn mandatory_2004() -> Vec<ValueInput> {
-    vec![
-        value("BVPI 63", 60.0),
-        value("BVPI 66a", 97.5),
-        value("BVPI 74", 80.0),
-        split("BVPI 74", "bme", 76.0),
-        split("BVPI 74", "non_bme", 81.0),
-        value("BVPI 75", 65.0),
-        split("BVPI 75", "bme", 60.0),
-        split("BVPI 75", "non_bme", 66.0),
-        value("BVPI 164", 1.0),
-        value("BVPI 184a", 30.0),
-        value("BVPI 184b", 10.0),
-        value("BVPI 185", 85.0),
-    ]
-}
-
-fn fields(status: &tonic::Status) -> Vec<String> {
-    status
-        .get_error_details()
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
-        .unwrap_or_default()
-}
-
-fn reason(status: &tonic::Status) -> String {
-    status
-        .get_error_details()
-        .error_info()
-        .map(|i| i.reason.clone())
-        .unwrap_or_default()
-}
-
-const ANN: &str = "ann.officer@LAMBETH-LIVING";
-const BOB: &str = "bob.certifier@LAMBETH-LIVING";
-
-/// The officer role of a council (an ONS code) or an ALMO.
-fn officer(org: &str) -> Role {
-    if org.starts_with('E') {
-        Role::CouncilOfficer
-    } else {
-        Role::AlmoOfficer
-    }
-}
-
-async fn create(client: &mut Client, org: &str, subject: &str, y: i32) -> pb::PiReturn {
-    let role = officer(org);
-    client
-        .create_return(person(
-            CreateReturnRequest {
-                request_id: format!("create-{org}-{y}"),
-                organisation_id: org.into(),
-                period: annual(y),
-            },
-            org,
-            role,
-            subject,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .pi_return
-        .unwrap()
-}
-
-async fn set(
-    client: &mut Client,
-    r: &pb::PiReturn,
-    subject: &str,
-    values: Vec<ValueInput>,
-) -> Result<pb::PiReturn, tonic::Status> {
-    client
-        .set_values(person(
-            SetValuesRequest {
-                request_id: uuid::Uuid::new_v4().to_string(),
-                return_id: r.id.clone(),
-                etag: r.etag.clone(),
-                values,
-                survey: None,
-            },
-            &r.organisation_id,
-            officer(&r.organisation_id),
-            subject,
-        ))
-        .await
-        .map(|r| r.into_inner().pi_return.unwrap())
-}
-
-async fn submit(
-    client: &mut Client,
-    r: &pb::PiReturn,
-    subject: &str,
-) -> Result<pb::PiReturn, tonic::Status> {
-    client
-        .submit_return(person(
-            SubmitReturnRequest {
-                request_id: uuid::Uuid::new_v4().to_string(),
-                return_id: r.id.clone(),
-                etag: r.etag.clone(),
-            },
-            &r.organisation_id,
-            officer(&r.organisation_id),
-            subject,
-        ))
-        .await
-        .map(|r| r.into_inner().pi_return.unwrap())
-}
-
-async fn sign_off(
-    client: &mut Client,
-    r: &pb::PiReturn,
-    org: &str,
-    role: Role,
-    subject: &str,
-) -> Result<pb::PiReturn, tonic::Status> {
-    client
-        .sign_off_return(person(
-            SignOffReturnRequest {
-                request_id: uuid::Uuid::new_v4().to_string(),
-                return_id: r.id.clone(),
-                etag: r.etag.clone(),
-            },
-            org,
-            role,
-            subject,
-        ))
-        .await
-        .map(|r| r.into_inner().pi_return.unwrap())
-}
-
-/// Lambeth Living's 2004/05 return, complete and submitted by Ann.
-async fn submitted_2004(client: &mut Client) -> pb::PiReturn {
-    let r = create(client, LAMBETH_LIVING, ANN, 2004).await;
-    let r = set(client, &r, ANN, mandatory_2004()).await.unwrap();
-    submit(client, &r, ANN).await.unwrap()
-}
-
-fn current(r: &pb::PiReturn, code: &str) -> f64 {
-    r.values
-        .iter()
-        .find(|v| v.indicator_code == code && v.split.is_empty())
-        .unwrap_or_else(|| panic!("{code} missing"))
-        .value
-}
+use common::*;
 
 #[tokio::test]
 async fn demo_loads_once_however_often_it_runs() {
@@ -256,19 +53,8 @@ async fn value_out_of_range_refused_with_the_field_named() {
     assert_eq!(fields(&err), vec!["values[1].value"]);
     assert!(err.message().contains("out of range"), "{}", err.message());
     // Nothing of the refused request was recorded.
-    let got = client
-        .get_return(authed(
-            GetReturnRequest {
-                return_id: r.id.clone(),
-                include_history: true,
-            },
-            LAMBETH_LIVING,
-            Role::AlmoOfficer,
-        ))
+    let got = get_return(&mut client, &r.id, true, LAMBETH_LIVING, Role::AlmoOfficer)
         .await
-        .unwrap()
-        .into_inner()
-        .pi_return
         .unwrap();
     assert!(got.values.is_empty());
     assert_eq!(got.etag, r.etag);
@@ -453,15 +239,7 @@ async fn returned_for_correction_then_resubmitted_and_signed_off() {
     assert_eq!(returned.status, pb::ReturnStatus::Returned as i32);
     assert!(returned.returned_reason.contains("garage"));
     // While it is being reworked the regulator does not see it.
-    let err = client
-        .get_return(authed(
-            GetReturnRequest {
-                return_id: r.id.clone(),
-                include_history: false,
-            },
-            REGULATOR,
-            Role::Regulator,
-        ))
+    let err = get_return(&mut client, &r.id, false, REGULATOR, Role::Regulator)
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
@@ -522,19 +300,8 @@ async fn revision_keeps_the_earlier_value_visible() {
     // The corrected return goes back to a certifier.
     assert_eq!(revised.status, pb::ReturnStatus::Submitted as i32);
     assert_eq!(current(&revised, "BVPI 66a"), 96.9);
-    let full = client
-        .get_return(authed(
-            GetReturnRequest {
-                return_id: signed.id.clone(),
-                include_history: true,
-            },
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
+    let full = get_return(&mut client, &signed.id, true, LAMBETH, Role::CouncilOfficer)
         .await
-        .unwrap()
-        .into_inner()
-        .pi_return
         .unwrap();
     let earlier: Vec<_> = full
         .history
@@ -587,19 +354,8 @@ async fn stale_etag_is_aborted_and_repeated_request_id_replays() {
         .into_inner();
     assert_eq!(first, again);
     // The replay wrote nothing: one entry only.
-    let got = client
-        .get_return(authed(
-            GetReturnRequest {
-                return_id: r.id.clone(),
-                include_history: true,
-            },
-            LAMBETH_LIVING,
-            Role::AlmoOfficer,
-        ))
+    let got = get_return(&mut client, &r.id, true, LAMBETH_LIVING, Role::AlmoOfficer)
         .await
-        .unwrap()
-        .into_inner()
-        .pi_return
         .unwrap();
     assert_eq!(got.values.len(), 1);
     assert!(got.history.is_empty());
@@ -652,11 +408,7 @@ async fn only_the_organisations_own_officers_write_its_returns() {
             CreateReturnRequest {
                 request_id: "bad".into(),
                 organisation_id: LAMBETH_LIVING.into(),
-                period: Some(Period {
-                    year: year(2004),
-                    kind: PeriodKind::Quarter as i32,
-                    number: 5,
-                }),
+                period: quarter(2004, 5),
             },
             LAMBETH_LIVING,
             Role::AlmoOfficer,
@@ -687,75 +439,43 @@ async fn drafts_invisible_to_the_regulator() {
     let (_app, mut client) = app().await;
     // The demo's Lambeth Living 2024/25 draft.
     let draft = "LAMBETH-LIVING/2024/Y";
-    let err = client
-        .get_return(authed(
-            GetReturnRequest {
-                return_id: draft.into(),
-                include_history: false,
-            },
-            REGULATOR,
-            Role::Regulator,
-        ))
+    let err = get_return(&mut client, draft, false, REGULATOR, Role::Regulator)
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
-    let listed = client
-        .query_returns(authed(
-            QueryReturnsRequest {
-                organisation_id: LAMBETH_LIVING.into(),
-                ..Default::default()
-            },
-            REGULATOR,
-            Role::Regulator,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let listed = query(
+        &mut client,
+        QueryReturnsRequest {
+            organisation_id: LAMBETH_LIVING.into(),
+            ..Default::default()
+        },
+        REGULATOR,
+        Role::Regulator,
+    )
+    .await
+    .unwrap();
     assert!(listed.pi_returns.is_empty());
-    let drafts = client
-        .query_returns(authed(
-            QueryReturnsRequest {
-                status: pb::ReturnStatus::Draft as i32,
-                ..Default::default()
-            },
-            REGULATOR,
-            Role::Regulator,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let drafts = query(
+        &mut client,
+        QueryReturnsRequest {
+            status: pb::ReturnStatus::Draft as i32,
+            ..Default::default()
+        },
+        REGULATOR,
+        Role::Regulator,
+    )
+    .await
+    .unwrap();
     assert!(drafts.pi_returns.is_empty());
     // Its own council sees the draft, values and all.
-    let seen_by_council = client
-        .get_return(authed(
-            GetReturnRequest {
-                return_id: draft.into(),
-                include_history: false,
-            },
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
+    let seen_by_council = get_return(&mut client, draft, false, LAMBETH, Role::CouncilOfficer)
         .await
-        .unwrap()
-        .into_inner()
-        .pi_return
         .unwrap();
     assert_eq!(seen_by_council.values.len(), 4);
     // Once submitted, the regulator reads it, values and all.
     let r = submitted_2004(&mut client).await;
-    let seen = client
-        .get_return(authed(
-            GetReturnRequest {
-                return_id: r.id.clone(),
-                include_history: false,
-            },
-            REGULATOR,
-            Role::Regulator,
-        ))
+    let seen = get_return(&mut client, &r.id, false, REGULATOR, Role::Regulator)
         .await
-        .unwrap()
-        .into_inner()
-        .pi_return
         .unwrap();
     assert_eq!(current(&seen, "BVPI 66a"), 97.5);
 }
@@ -764,111 +484,72 @@ async fn drafts_invisible_to_the_regulator() {
 async fn almo_cannot_read_anothers_named_values() {
     let (_app, mut client) = app().await;
     let r = submitted_2004(&mut client).await;
-    let err = client
-        .get_return(authed(
-            GetReturnRequest {
-                return_id: r.id.clone(),
-                include_history: false,
-            },
-            HOMES_FOR_HARINGEY,
-            Role::AlmoOfficer,
-        ))
-        .await
-        .unwrap_err();
+    let err = get_return(
+        &mut client,
+        &r.id,
+        false,
+        HOMES_FOR_HARINGEY,
+        Role::AlmoOfficer,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
-    let listed = client
-        .query_returns(authed(
-            QueryReturnsRequest {
-                organisation_id: LAMBETH_LIVING.into(),
-                ..Default::default()
-            },
-            HOMES_FOR_HARINGEY,
-            Role::AlmoOfficer,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let listed = query(
+        &mut client,
+        QueryReturnsRequest {
+            organisation_id: LAMBETH_LIVING.into(),
+            ..Default::default()
+        },
+        HOMES_FOR_HARINGEY,
+        Role::AlmoOfficer,
+    )
+    .await
+    .unwrap();
     assert!(listed.pi_returns.is_empty());
-    let everything = client
-        .query_returns(authed(
-            QueryReturnsRequest::default(),
-            HOMES_FOR_HARINGEY,
-            Role::AlmoOfficer,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let everything = query(
+        &mut client,
+        QueryReturnsRequest::default(),
+        HOMES_FOR_HARINGEY,
+        Role::AlmoOfficer,
+    )
+    .await
+    .unwrap();
     assert!(everything.pi_returns.is_empty());
     // In benchmarking an ALMO sees the quartiles of everyone but no one's name.
-    let bench = client
-        .get_benchmark(authed(
-            GetBenchmarkRequest {
-                indicator_code: "BVPI 66a".into(),
-                year: year(2001),
-                authority_type: "london_borough".into(),
-                ..Default::default()
-            },
-            HOMES_FOR_HARINGEY,
-            Role::AlmoOfficer,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let bench = get_benchmark(
+        &mut client,
+        among("BVPI 66a", 2001, "london_borough"),
+        HOMES_FOR_HARINGEY,
+        Role::AlmoOfficer,
+    )
+    .await
+    .unwrap();
     assert_eq!(bench.count, 4);
     assert!(bench.positions.is_empty());
     // A council sees its own position only; the regulator every one.
-    let council = client
-        .get_benchmark(authed(
-            GetBenchmarkRequest {
-                indicator_code: "BVPI 66a".into(),
-                year: year(2001),
-                authority_type: "london_borough".into(),
-                ..Default::default()
-            },
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let council = get_benchmark(
+        &mut client,
+        among("BVPI 66a", 2001, "london_borough"),
+        LAMBETH,
+        Role::CouncilOfficer,
+    )
+    .await
+    .unwrap();
     let named: Vec<_> = council
         .positions
         .iter()
         .map(|p| p.organisation_id.as_str())
         .collect();
     assert_eq!(named, vec![LAMBETH]);
-    let regulator = client
-        .get_benchmark(authed(
-            GetBenchmarkRequest {
-                indicator_code: "BVPI 66a".into(),
-                year: year(2001),
-                authority_type: "london_borough".into(),
-                ..Default::default()
-            },
-            REGULATOR,
-            Role::Regulator,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let regulator = get_benchmark(
+        &mut client,
+        among("BVPI 66a", 2001, "london_borough"),
+        REGULATOR,
+        Role::Regulator,
+    )
+    .await
+    .unwrap();
     assert_eq!(regulator.positions.len(), 4);
-}
-
-async fn benchmark(client: &mut Client, code: &str, ty: &str) -> pb::GetBenchmarkResponse {
-    client
-        .get_benchmark(authed(
-            GetBenchmarkRequest {
-                indicator_code: code.into(),
-                year: year(2001),
-                authority_type: ty.into(),
-                ..Default::default()
-            },
-            REGULATOR,
-            Role::Regulator,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
 }
 
 #[tokio::test]
@@ -936,17 +617,8 @@ async fn only_signed_off_values_count_in_benchmarking() {
     let bench = |client: &mut Client| {
         let mut c = client.clone();
         async move {
-            c.get_benchmark(authed(
-                GetBenchmarkRequest {
-                    indicator_code: "BVPI 66a".into(),
-                    year: year(2002),
-                    authority_type: "london_borough".into(),
-                    ..Default::default()
-                },
-                REGULATOR,
-                Role::Regulator,
-            ))
-            .await
+            let req = among("BVPI 66a", 2002, "london_borough");
+            get_benchmark(&mut c, req, REGULATOR, Role::Regulator).await
         }
     };
     let r = create(&mut client, LAMBETH_LIVING, ANN, 2002).await;
@@ -957,7 +629,7 @@ async fn only_signed_off_values_count_in_benchmarking() {
     sign_off(&mut client, &r, LAMBETH_LIVING, Role::AlmoOfficer, BOB)
         .await
         .unwrap();
-    let after = bench(&mut client).await.unwrap().into_inner();
+    let after = bench(&mut client).await.unwrap();
     assert_eq!(after.count, 1);
     assert_eq!(after.almos_represented_by_their_council, 0);
     let own = &after.positions[0];
@@ -969,64 +641,48 @@ async fn only_signed_off_values_count_in_benchmarking() {
 #[tokio::test]
 async fn benchmark_by_peer_group_and_refusals() {
     let (_app, mut client) = app().await;
-    let peers = client
-        .get_benchmark(authed(
-            GetBenchmarkRequest {
-                indicator_code: "old BVPI 73".into(),
-                year: year(2001),
-                peer_group_id: "CIPFA-LAMBETH".into(),
-                ..Default::default()
-            },
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let peers = get_benchmark(
+        &mut client,
+        GetBenchmarkRequest {
+            indicator_code: "old BVPI 73".into(),
+            year: year(2001),
+            peer_group_id: "CIPFA-LAMBETH".into(),
+            ..Default::default()
+        },
+        LAMBETH,
+        Role::CouncilOfficer,
+    )
+    .await
+    .unwrap();
     // Lambeth and its three CIPFA nearest neighbours.
     assert_eq!(peers.count, 4);
-    let err = client
-        .get_benchmark(authed(
-            GetBenchmarkRequest {
-                indicator_code: "old BVPI 73".into(),
-                year: year(2001),
-                authority_type: "county".into(),
-                ..Default::default()
-            },
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
-        .await
-        .unwrap_err();
+    let err = get_benchmark(
+        &mut client,
+        among("old BVPI 73", 2001, "county"),
+        LAMBETH,
+        Role::CouncilOfficer,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(fields(&err), vec!["authority_type"]);
-    let err = client
-        .get_benchmark(authed(
-            GetBenchmarkRequest {
-                indicator_code: "TP01".into(),
-                year: year(2001),
-                authority_type: "district".into(),
-                ..Default::default()
-            },
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
-        .await
-        .unwrap_err();
+    let err = get_benchmark(
+        &mut client,
+        among("TP01", 2001, "district"),
+        LAMBETH,
+        Role::CouncilOfficer,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(fields(&err), vec!["indicator_code"]);
     // Context measures: quartiles, no verdict.
-    let none = client
-        .get_benchmark(authed(
-            GetBenchmarkRequest {
-                indicator_code: "LIB076".into(),
-                year: year(2004),
-                authority_type: "district".into(),
-                ..Default::default()
-            },
-            LAMBETH,
-            Role::CouncilOfficer,
-        ))
-        .await
-        .unwrap_err();
+    let none = get_benchmark(
+        &mut client,
+        among("LIB076", 2004, "district"),
+        LAMBETH,
+        Role::CouncilOfficer,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(reason(&none), "NO_SIGNED_OFF_VALUES");
 }
 
@@ -1034,26 +690,23 @@ async fn benchmark_by_peer_group_and_refusals() {
 async fn regulator_queries_by_type_year_and_status_paginated() {
     let (_app, mut client) = app().await;
     let mut ids = Vec::new();
-    let mut token = String::new();
-    loop {
-        let page = client
-            .query_returns(authed(
-                QueryReturnsRequest {
-                    indicator_code: "old BVPI 68".into(),
-                    year: year(2001),
-                    period_kind: PeriodKind::Year as i32,
-                    authority_type: "district".into(),
-                    status: pb::ReturnStatus::SignedOff as i32,
-                    page_size: 3,
-                    page_token: token.clone(),
-                    ..Default::default()
-                },
-                REGULATOR,
-                Role::Regulator,
-            ))
-            .await
-            .unwrap()
-            .into_inner();
+    let signed_off_districts = QueryReturnsRequest {
+        indicator_code: "old BVPI 68".into(),
+        year: year(2001),
+        period_kind: PeriodKind::Year as i32,
+        authority_type: "district".into(),
+        status: pb::ReturnStatus::SignedOff as i32,
+        page_size: 3,
+        ..Default::default()
+    };
+    for page in query_pages(
+        &mut client,
+        signed_off_districts,
+        REGULATOR,
+        Role::Regulator,
+    )
+    .await
+    {
         assert!(page.pi_returns.len() <= 3);
         for r in &page.pi_returns {
             assert!(r.organisation_id.starts_with("E07"));
@@ -1062,101 +715,63 @@ async fn regulator_queries_by_type_year_and_status_paginated() {
             assert_eq!(r.values[0].indicator_code, "old BVPI 68");
             ids.push(r.id.clone());
         }
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        token = page.next_page_token;
     }
     assert_eq!(ids.len(), 4);
     let mut sorted = ids.clone();
     sorted.sort();
     sorted.dedup();
     assert_eq!(sorted, ids);
-    let london = client
-        .query_returns(authed(
-            QueryReturnsRequest {
-                region: "South West".into(),
-                ..Default::default()
-            },
-            REGULATOR,
-            Role::Regulator,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let london = query(
+        &mut client,
+        QueryReturnsRequest {
+            region: "South West".into(),
+            ..Default::default()
+        },
+        REGULATOR,
+        Role::Regulator,
+    )
+    .await
+    .unwrap();
     let orgs: Vec<_> = london
         .pi_returns
         .iter()
         .map(|r| r.organisation_id.as_str())
         .collect();
     assert_eq!(orgs, vec!["E06000023"]);
-    let err = client
-        .query_returns(authed(
-            QueryReturnsRequest {
-                authority_type: "shire".into(),
-                page_size: -1,
-                ..Default::default()
-            },
-            REGULATOR,
-            Role::Regulator,
-        ))
-        .await
-        .unwrap_err();
+    let err = query(
+        &mut client,
+        QueryReturnsRequest {
+            authority_type: "shire".into(),
+            page_size: -1,
+            ..Default::default()
+        },
+        REGULATOR,
+        Role::Regulator,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(fields(&err), vec!["authority_type", "page_size"]);
 }
 
 #[tokio::test]
 async fn catalogue_lists_every_tsm_and_reads_the_definition_in_force() {
     let (_app, mut client) = app().await;
-    let mut all = Vec::new();
-    let mut token = String::new();
-    loop {
-        let page = client
-            .list_indicators(authed(
-                ListIndicatorsRequest {
-                    year: year(2024),
-                    page_size: 10,
-                    page_token: token.clone(),
-                },
-                HOMES_FOR_HARINGEY,
-                Role::AlmoOfficer,
-            ))
-            .await
-            .unwrap()
-            .into_inner();
-        all.extend(page.indicators);
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        token = page.next_page_token;
-    }
+    let all = all_indicators(&mut client, 2024, 10, HOMES_FOR_HARINGEY, Role::AlmoOfficer).await;
     assert_eq!(all.len(), 22);
     assert!(all.iter().any(|d| d.code == "NM01"
         && d.direction == pb::Direction::Context as i32
         && d.splits == vec!["a_all", "b_hate_incidents"]));
-    let relets = |y| GetIndicatorRequest {
-        code: "old BVPI 68".into(),
-        year: year(y),
-    };
-    let national = client
-        .get_indicator(authed(relets(2001), LAMBETH, Role::CouncilOfficer))
+    let relets = "old BVPI 68";
+    let national = indicator(&mut client, relets, 2001, LAMBETH, Role::CouncilOfficer)
         .await
-        .unwrap()
-        .into_inner()
-        .indicator
         .unwrap();
     assert!(national.mandatory);
-    let local = client
-        .get_indicator(authed(relets(2003), LAMBETH, Role::CouncilOfficer))
+    let local = indicator(&mut client, relets, 2003, LAMBETH, Role::CouncilOfficer)
         .await
-        .unwrap()
-        .into_inner()
-        .indicator
         .unwrap();
     assert!(!local.mandatory);
     assert_eq!(local.combination, pb::Combination::Ratio as i32);
-    let err = client
-        .get_indicator(authed(relets(2030), LAMBETH, Role::CouncilOfficer))
+    let err = indicator(&mut client, relets, 2030, LAMBETH, Role::CouncilOfficer)
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
@@ -1165,19 +780,8 @@ async fn catalogue_lists_every_tsm_and_reads_the_definition_in_force() {
 #[tokio::test]
 async fn new_definitions_are_imported_as_data_by_the_operator_only() {
     let (_app, mut client) = app().await;
-    let mut tp01 = client
-        .get_indicator(authed(
-            GetIndicatorRequest {
-                code: "TP01".into(),
-                year: year(2024),
-            },
-            OPERATOR,
-            Role::Admin,
-        ))
+    let mut tp01 = indicator(&mut client, "TP01", 2024, OPERATOR, Role::Admin)
         .await
-        .unwrap()
-        .into_inner()
-        .indicator
         .unwrap();
     tp01.from_year = year(2026);
     tp01.usual_min = 50.0;
@@ -1201,24 +805,12 @@ async fn new_definitions_are_imported_as_data_by_the_operator_only() {
         .unwrap()
         .into_inner();
     assert_eq!((done.added, done.unchanged), (1, 0));
-    let read = |y| GetIndicatorRequest {
-        code: "TP01".into(),
-        year: year(y),
-    };
-    let old = client
-        .get_indicator(authed(read(2025), LAMBETH, Role::CouncilOfficer))
+    let old = indicator(&mut client, "TP01", 2025, LAMBETH, Role::CouncilOfficer)
         .await
-        .unwrap()
-        .into_inner()
-        .indicator
         .unwrap();
     assert_eq!(old.usual_min, 30.0);
-    let new = client
-        .get_indicator(authed(read(2026), LAMBETH, Role::CouncilOfficer))
+    let new = indicator(&mut client, "TP01", 2026, LAMBETH, Role::CouncilOfficer)
         .await
-        .unwrap()
-        .into_inner()
-        .indicator
         .unwrap();
     assert_eq!(new.usual_min, 50.0);
     // The same definition again is left alone; a different one for the same year is refused.
@@ -1243,27 +835,6 @@ async fn new_definitions_are_imported_as_data_by_the_operator_only() {
         .await
         .unwrap_err();
     assert_eq!(fields(&err), vec!["indicators[0].unit"]);
-}
-
-fn ratio(code: &str, n: f64, d: f64) -> ValueInput {
-    ValueInput {
-        indicator_code: code.into(),
-        numerator: Some(n),
-        denominator: Some(d),
-        ..Default::default()
-    }
-}
-
-/// An ALMO's complete 2007/08 return, submitted by ann@ALMO.
-async fn almo_2007(client: &mut Client, almo: &str, rent: (f64, f64)) -> pb::PiReturn {
-    let ann = format!("ann@{almo}");
-    let r = create(client, almo, &ann, 2007).await;
-    let mut values = mandatory_2004();
-    values.retain(|v| v.indicator_code != "BVPI 66a" && v.indicator_code != "BVPI 185");
-    values.push(ratio("BVPI 66a", rent.0, rent.1));
-    values.push(ratio("BVPI 185", 800.0, 1000.0));
-    let r = set(client, &r, &ann, values).await.unwrap();
-    submit(client, &r, &ann).await.unwrap()
 }
 
 #[tokio::test]
@@ -1362,20 +933,14 @@ async fn combined_return_equals_the_combination_rule_applied_to_the_almos_signed
     .await
     .unwrap();
     // Leeds counts once among metropolitan authorities; each ALMO is still positioned.
-    let b = client
-        .get_benchmark(authed(
-            GetBenchmarkRequest {
-                indicator_code: "BVPI 66a".into(),
-                year: year(2007),
-                authority_type: "metropolitan".into(),
-                ..Default::default()
-            },
-            REGULATOR,
-            Role::Regulator,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let b = get_benchmark(
+        &mut client,
+        among("BVPI 66a", 2007, "metropolitan"),
+        REGULATOR,
+        Role::Regulator,
+    )
+    .await
+    .unwrap();
     assert_eq!(b.count, 1);
     assert_eq!(b.almos_represented_by_their_council, 2);
     assert_eq!(b.q3, 95.36);
@@ -1395,31 +960,6 @@ async fn combined_return_equals_the_combination_rule_applied_to_the_almos_signed
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
-}
-
-async fn export(
-    client: &mut Client,
-    req: pb::ExportReturnsRequest,
-    org: &str,
-    role: Role,
-) -> Vec<pb::PiReturn> {
-    let mut stream = client
-        .export_returns(authed(req, org, role))
-        .await
-        .unwrap()
-        .into_inner();
-    let mut all = Vec::new();
-    let mut totals = Vec::new();
-    while let Some(batch) = stream.message().await.unwrap() {
-        totals.push(batch.total_returns);
-        all.extend(batch.pi_returns);
-    }
-    // Every batch tells the size of the whole export.
-    assert!(
-        totals.iter().all(|t| *t as usize == all.len()),
-        "{totals:?}"
-    );
-    all
 }
 
 #[tokio::test]
@@ -1475,32 +1015,6 @@ async fn export_streams_only_what_the_caller_may_see() {
     assert_eq!(fields(&err), vec!["status"]);
 }
 
-async fn expected(client: &mut Client, y: i32, org: &str, role: Role) -> Vec<pb::ExpectedReturn> {
-    let mut all = Vec::new();
-    let mut token = String::new();
-    loop {
-        let page = client
-            .list_outstanding_returns(authed(
-                pb::ListOutstandingReturnsRequest {
-                    period: annual(y),
-                    page_size: 10,
-                    page_token: token.clone(),
-                },
-                org,
-                role,
-            ))
-            .await
-            .unwrap()
-            .into_inner();
-        all.extend(page.expected);
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        token = page.next_page_token;
-    }
-    all
-}
-
 #[tokio::test]
 async fn outstanding_and_late_returns_for_a_period() {
     let (_app, mut client) = app().await;
@@ -1544,11 +1058,7 @@ async fn quarterly_return_carries_the_quarterly_indicators_only() {
             CreateReturnRequest {
                 request_id: "q1".into(),
                 organisation_id: LAMBETH_LIVING.into(),
-                period: Some(Period {
-                    year: year(2004),
-                    kind: PeriodKind::Quarter as i32,
-                    number: 1,
-                }),
+                period: quarter(2004, 1),
             },
             LAMBETH_LIVING,
             Role::AlmoOfficer,
@@ -1584,19 +1094,7 @@ async fn quarterly_return_carries_the_quarterly_indicators_only() {
 #[tokio::test]
 async fn perception_measures_need_their_tenant_survey_described() {
     let (_app, mut client) = app().await;
-    let tsms = client
-        .list_indicators(authed(
-            ListIndicatorsRequest {
-                year: year(2024),
-                ..Default::default()
-            },
-            HOMES_FOR_HARINGEY,
-            Role::AlmoOfficer,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .indicators;
+    let tsms = all_indicators(&mut client, 2024, 0, HOMES_FOR_HARINGEY, Role::AlmoOfficer).await;
     assert_eq!(tsms.iter().filter(|d| d.from_tenant_survey).count(), 12);
     let r = create(
         &mut client,
@@ -1679,69 +1177,24 @@ async fn perception_measures_need_their_tenant_survey_described() {
 async fn bulk_returns(db: &almo_db::Db, prefix: &str, range: std::ops::Range<usize>, status: &str) {
     use almo_db::entity::{organisation, pi_return, pi_return_value};
     use sea_orm::{EntityTrait, Set};
-    let now = chrono::Utc::now();
     let ids: Vec<String> = range.map(|i| format!("{prefix}{i:05}")).collect();
     for chunk in ids.chunks(200) {
-        organisation::Entity::insert_many(chunk.iter().map(|id| organisation::ActiveModel {
-            id: Set(id.clone()),
-            name: Set(format!("Bulk {id}")),
-            kind: Set("council".into()),
-            authority_type: Set(Some("district".into())),
-            region: Set(None),
-            council_id: Set(None),
-            section27_consent_date: Set(None),
-            go_live_date: Set(None),
-            agreement_end_date: Set(None),
-            end_date: Set(None),
-            stock_size: Set(None),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }))
+        organisation::Entity::insert_many(
+            chunk
+                .iter()
+                .map(|id| council_row(id, &format!("Bulk {id}"), "district", None)),
+        )
         .exec_without_returning(db.conn())
         .await
         .unwrap();
-        let ret = |id: &String, year: i32| pi_return::ActiveModel {
-            id: Set(format!("{id}/{year}/Y")),
-            organisation_id: Set(id.clone()),
-            year: Set(year),
-            period_kind: Set("year".into()),
-            period_number: Set(1),
-            status: Set(status.into()),
-            deadline_date: Set(chrono::NaiveDate::from_ymd_opt(year + 1, 6, 30).unwrap()),
-            late: Set(false),
-            submitted_by: Set(Some("officer".into())),
-            submitted_at: Set(Some(now)),
-            signed_off_by: Set(None),
-            signed_off_at: Set(None),
-            returned_reason: Set(None),
-            revision: Set(0),
-            survey_sample_size: Set(None),
-            survey_method: Set(None),
-            created_by: Set("officer".into()),
-            version: Set(2),
-            created_at: Set(now),
-            updated_at: Set(now),
-        };
+        let ret = |id: &String, year: i32| return_row(&format!("{id}/{year}/Y"), id, year, status);
         pi_return::Entity::insert_many(chunk.iter().flat_map(|id| [ret(id, 2009), ret(id, 2010)]))
             .exec_without_returning(db.conn())
             .await
             .unwrap();
         let value = |return_id: String, code: &str, v: f64| pi_return_value::ActiveModel {
-            return_id: Set(return_id),
-            indicator_code: Set(code.into()),
-            split: Set(String::new()),
-            sequence: Set(1),
-            value: Set(v),
-            numerator: Set(None),
-            denominator: Set(None),
             warnings: Set("above the usual range\n".into()),
-            explanation: Set(String::new()),
-            revision_reason: Set(String::new()),
-            changed_by: Set("officer".into()),
-            changed_at: Set(now),
-            current: Set(true),
-            ..Default::default()
+            ..value_row(&return_id, code, v)
         };
         pi_return_value::Entity::insert_many(
             chunk
@@ -1820,31 +1273,15 @@ async fn export_across_pages_sends_each_return_once_in_order_while_returns_are_a
         }
     }
     // The same messages as QueryReturns gives, page by page.
-    let mut queried = Vec::new();
-    let mut token = String::new();
-    loop {
-        let page = client
-            .query_returns(authed(
-                QueryReturnsRequest {
-                    year: year(2010),
-                    page_size: 100,
-                    page_token: token.clone(),
-                    ..Default::default()
-                },
-                REGULATOR,
-                Role::Regulator,
-            ))
-            .await
-            .unwrap()
-            .into_inner();
-        queried.extend(page.pi_returns);
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        token = page.next_page_token;
-    }
-    let queried: Vec<_> = queried
+    let year_2010 = QueryReturnsRequest {
+        year: year(2010),
+        page_size: 100,
+        ..Default::default()
+    };
+    let queried: Vec<_> = query_pages(&mut client, year_2010, REGULATOR, Role::Regulator)
+        .await
         .into_iter()
+        .flat_map(|page| page.pi_returns)
         .filter(|r| r.id.starts_with("E07M"))
         .collect();
     assert_eq!(all, queried);
