@@ -222,6 +222,13 @@ pub struct ServerArgs {
     /// Requests in flight at once across all connections; more are answered RESOURCE_EXHAUSTED.
     #[arg(long, env = "ALMO_MAX_CONCURRENT_REQUESTS", default_value_t = 1024)]
     pub max_concurrent_requests: usize,
+    /// Streaming calls open at once (watches, exports, pushes), held for the stream's whole
+    /// life; more are answered RESOURCE_EXHAUSTED at once.
+    #[arg(long, env = "ALMO_MAX_OPEN_STREAMS", default_value_t = 256)]
+    pub max_open_streams: usize,
+    /// Streaming calls open at once with one token (one caller).
+    #[arg(long, env = "ALMO_MAX_STREAMS_PER_CALLER", default_value_t = 16)]
+    pub max_streams_per_caller: usize,
     /// On SIGTERM, report NOT_SERVING this long before refusing new calls (load balancers
     /// need to notice), then drain in-flight calls.
     #[arg(long, env = "ALMO_SHUTDOWN_DELAY_SECS", default_value_t = 0)]

@@ -20,7 +20,7 @@ use tonic_health::server::HealthReporter;
 
 use crate::access::{Access, Principal};
 use crate::config::{ClientOrganisation, MigrateMode, ServerArgs};
-use crate::layer::RpcLayer;
+use crate::layer::{RpcLayer, StreamLimits};
 
 /// Largest request header block accepted, bytes: past this h2 refuses the call's connection.
 pub const MAX_HEADER_LIST_BYTES: u32 = 64 * 1024;
@@ -262,7 +262,13 @@ pub async fn start(
         builder = builder.max_connection_age(age);
     }
     let router = builder
-        .layer(RpcLayer::new(args.max_concurrent_requests))
+        .layer(RpcLayer::new(
+            args.max_concurrent_requests,
+            StreamLimits {
+                total: args.max_open_streams,
+                per_caller: args.max_streams_per_caller,
+            },
+        ))
         .add_routes(routes.routes());
     let accepted = Arc::new(AtomicU64::new(0));
     type Serving = std::pin::Pin<
