@@ -3,14 +3,13 @@
 
 mod common;
 
-use almo_auth::Role;
 use almo_db::entity::{organisation, pi_return, pi_return_value};
 use almo_proto::pi_returns as pb;
 use almo_proto::pi_returns::pi_returns_service_client::PiReturnsServiceClient;
 use almo_testkit::TestApp;
 use sea_orm::EntityTrait;
 
-use common::{among, council_row, get_benchmark, return_row, value_row};
+use common::{AS_REGULATOR, among, council_row, get_benchmark, return_row, value_row};
 
 const TYPES: [(&str, &str); 4] = [
     ("E09", "london_borough"),
@@ -101,14 +100,9 @@ async fn quartiles_of_forty_authorities_of_each_type_match_an_independent_comput
 
     let mut client = PiReturnsServiceClient::new(app.channel().await);
     for (t, (_, ty)) in TYPES.iter().enumerate() {
-        let b = get_benchmark(
-            &mut client,
-            among("old BVPI 68", 2005, ty),
-            "RSH",
-            Role::Regulator,
-        )
-        .await
-        .unwrap();
+        let b = get_benchmark(&mut client, among("old BVPI 68", 2005, ty), AS_REGULATOR)
+            .await
+            .unwrap();
         let figures: Vec<f64> = expected[t].iter().map(|(_, v, _)| *v).collect();
         assert_eq!(b.count as usize, PER_TYPE, "{ty}");
         // Relet days are whole days: the service reports quartiles to one decimal place more.

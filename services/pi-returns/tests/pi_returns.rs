@@ -53,7 +53,7 @@ async fn value_out_of_range_refused_with_the_field_named() {
     assert_eq!(fields(&err), vec!["values[1].value"]);
     assert!(err.message().contains("out of range"), "{}", err.message());
     // Nothing of the refused request was recorded.
-    let got = get_return(&mut client, &r.id, true, LAMBETH_LIVING, Role::AlmoOfficer)
+    let got = get_return(&mut client, &r.id, true, AS_LAMBETH_LIVING)
         .await
         .unwrap();
     assert!(got.values.is_empty());
@@ -239,7 +239,7 @@ async fn returned_for_correction_then_resubmitted_and_signed_off() {
     assert_eq!(returned.status, pb::ReturnStatus::Returned as i32);
     assert!(returned.returned_reason.contains("garage"));
     // While it is being reworked the regulator does not see it.
-    let err = get_return(&mut client, &r.id, false, REGULATOR, Role::Regulator)
+    let err = get_return(&mut client, &r.id, false, AS_REGULATOR)
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
@@ -300,7 +300,7 @@ async fn revision_keeps_the_earlier_value_visible() {
     // The corrected return goes back to a certifier.
     assert_eq!(revised.status, pb::ReturnStatus::Submitted as i32);
     assert_eq!(current(&revised, "BVPI 66a"), 96.9);
-    let full = get_return(&mut client, &signed.id, true, LAMBETH, Role::CouncilOfficer)
+    let full = get_return(&mut client, &signed.id, true, AS_LAMBETH)
         .await
         .unwrap();
     let earlier: Vec<_> = full
@@ -354,7 +354,7 @@ async fn stale_etag_is_aborted_and_repeated_request_id_replays() {
         .into_inner();
     assert_eq!(first, again);
     // The replay wrote nothing: one entry only.
-    let got = get_return(&mut client, &r.id, true, LAMBETH_LIVING, Role::AlmoOfficer)
+    let got = get_return(&mut client, &r.id, true, AS_LAMBETH_LIVING)
         .await
         .unwrap();
     assert_eq!(got.values.len(), 1);
@@ -439,21 +439,13 @@ async fn drafts_invisible_to_the_regulator() {
     let (_app, mut client) = app().await;
     // The demo's Lambeth Living 2024/25 draft.
     let draft = "LAMBETH-LIVING/2024/Y";
-    let err = get_return(&mut client, draft, false, REGULATOR, Role::Regulator)
+    let err = get_return(&mut client, draft, false, AS_REGULATOR)
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
-    let listed = query(
-        &mut client,
-        QueryReturnsRequest {
-            organisation_id: LAMBETH_LIVING.into(),
-            ..Default::default()
-        },
-        REGULATOR,
-        Role::Regulator,
-    )
-    .await
-    .unwrap();
+    let listed = query(&mut client, returns_of(LAMBETH_LIVING), AS_REGULATOR)
+        .await
+        .unwrap();
     assert!(listed.pi_returns.is_empty());
     let drafts = query(
         &mut client,
@@ -461,20 +453,19 @@ async fn drafts_invisible_to_the_regulator() {
             status: pb::ReturnStatus::Draft as i32,
             ..Default::default()
         },
-        REGULATOR,
-        Role::Regulator,
+        AS_REGULATOR,
     )
     .await
     .unwrap();
     assert!(drafts.pi_returns.is_empty());
     // Its own council sees the draft, values and all.
-    let seen_by_council = get_return(&mut client, draft, false, LAMBETH, Role::CouncilOfficer)
+    let seen_by_council = get_return(&mut client, draft, false, AS_LAMBETH)
         .await
         .unwrap();
     assert_eq!(seen_by_council.values.len(), 4);
     // Once submitted, the regulator reads it, values and all.
     let r = submitted_2004(&mut client).await;
-    let seen = get_return(&mut client, &r.id, false, REGULATOR, Role::Regulator)
+    let seen = get_return(&mut client, &r.id, false, AS_REGULATOR)
         .await
         .unwrap();
     assert_eq!(current(&seen, "BVPI 66a"), 97.5);
@@ -484,24 +475,14 @@ async fn drafts_invisible_to_the_regulator() {
 async fn almo_cannot_read_anothers_named_values() {
     let (_app, mut client) = app().await;
     let r = submitted_2004(&mut client).await;
-    let err = get_return(
-        &mut client,
-        &r.id,
-        false,
-        HOMES_FOR_HARINGEY,
-        Role::AlmoOfficer,
-    )
-    .await
-    .unwrap_err();
+    let err = get_return(&mut client, &r.id, false, AS_HOMES_FOR_HARINGEY)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
     let listed = query(
         &mut client,
-        QueryReturnsRequest {
-            organisation_id: LAMBETH_LIVING.into(),
-            ..Default::default()
-        },
-        HOMES_FOR_HARINGEY,
-        Role::AlmoOfficer,
+        returns_of(LAMBETH_LIVING),
+        AS_HOMES_FOR_HARINGEY,
     )
     .await
     .unwrap();
@@ -509,8 +490,7 @@ async fn almo_cannot_read_anothers_named_values() {
     let everything = query(
         &mut client,
         QueryReturnsRequest::default(),
-        HOMES_FOR_HARINGEY,
-        Role::AlmoOfficer,
+        AS_HOMES_FOR_HARINGEY,
     )
     .await
     .unwrap();
@@ -519,8 +499,7 @@ async fn almo_cannot_read_anothers_named_values() {
     let bench = get_benchmark(
         &mut client,
         among("BVPI 66a", 2001, "london_borough"),
-        HOMES_FOR_HARINGEY,
-        Role::AlmoOfficer,
+        AS_HOMES_FOR_HARINGEY,
     )
     .await
     .unwrap();
@@ -530,8 +509,7 @@ async fn almo_cannot_read_anothers_named_values() {
     let council = get_benchmark(
         &mut client,
         among("BVPI 66a", 2001, "london_borough"),
-        LAMBETH,
-        Role::CouncilOfficer,
+        AS_LAMBETH,
     )
     .await
     .unwrap();
@@ -544,8 +522,7 @@ async fn almo_cannot_read_anothers_named_values() {
     let regulator = get_benchmark(
         &mut client,
         among("BVPI 66a", 2001, "london_borough"),
-        REGULATOR,
-        Role::Regulator,
+        AS_REGULATOR,
     )
     .await
     .unwrap();
@@ -618,7 +595,7 @@ async fn only_signed_off_values_count_in_benchmarking() {
         let mut c = client.clone();
         async move {
             let req = among("BVPI 66a", 2002, "london_borough");
-            get_benchmark(&mut c, req, REGULATOR, Role::Regulator).await
+            get_benchmark(&mut c, req, AS_REGULATOR).await
         }
     };
     let r = create(&mut client, LAMBETH_LIVING, ANN, 2002).await;
@@ -649,8 +626,7 @@ async fn benchmark_by_peer_group_and_refusals() {
             peer_group_id: "CIPFA-LAMBETH".into(),
             ..Default::default()
         },
-        LAMBETH,
-        Role::CouncilOfficer,
+        AS_LAMBETH,
     )
     .await
     .unwrap();
@@ -659,30 +635,19 @@ async fn benchmark_by_peer_group_and_refusals() {
     let err = get_benchmark(
         &mut client,
         among("old BVPI 73", 2001, "county"),
-        LAMBETH,
-        Role::CouncilOfficer,
+        AS_LAMBETH,
     )
     .await
     .unwrap_err();
     assert_eq!(fields(&err), vec!["authority_type"]);
-    let err = get_benchmark(
-        &mut client,
-        among("TP01", 2001, "district"),
-        LAMBETH,
-        Role::CouncilOfficer,
-    )
-    .await
-    .unwrap_err();
+    let err = get_benchmark(&mut client, among("TP01", 2001, "district"), AS_LAMBETH)
+        .await
+        .unwrap_err();
     assert_eq!(fields(&err), vec!["indicator_code"]);
     // Context measures: quartiles, no verdict.
-    let none = get_benchmark(
-        &mut client,
-        among("LIB076", 2004, "district"),
-        LAMBETH,
-        Role::CouncilOfficer,
-    )
-    .await
-    .unwrap_err();
+    let none = get_benchmark(&mut client, among("LIB076", 2004, "district"), AS_LAMBETH)
+        .await
+        .unwrap_err();
     assert_eq!(reason(&none), "NO_SIGNED_OFF_VALUES");
 }
 
@@ -699,14 +664,7 @@ async fn regulator_queries_by_type_year_and_status_paginated() {
         page_size: 3,
         ..Default::default()
     };
-    for page in query_pages(
-        &mut client,
-        signed_off_districts,
-        REGULATOR,
-        Role::Regulator,
-    )
-    .await
-    {
+    for page in query_pages(&mut client, signed_off_districts, AS_REGULATOR).await {
         assert!(page.pi_returns.len() <= 3);
         for r in &page.pi_returns {
             assert!(r.organisation_id.starts_with("E07"));
@@ -727,8 +685,7 @@ async fn regulator_queries_by_type_year_and_status_paginated() {
             region: "South West".into(),
             ..Default::default()
         },
-        REGULATOR,
-        Role::Regulator,
+        AS_REGULATOR,
     )
     .await
     .unwrap();
@@ -745,8 +702,7 @@ async fn regulator_queries_by_type_year_and_status_paginated() {
             page_size: -1,
             ..Default::default()
         },
-        REGULATOR,
-        Role::Regulator,
+        AS_REGULATOR,
     )
     .await
     .unwrap_err();
@@ -756,22 +712,22 @@ async fn regulator_queries_by_type_year_and_status_paginated() {
 #[tokio::test]
 async fn catalogue_lists_every_tsm_and_reads_the_definition_in_force() {
     let (_app, mut client) = app().await;
-    let all = all_indicators(&mut client, 2024, 10, HOMES_FOR_HARINGEY, Role::AlmoOfficer).await;
+    let all = all_indicators(&mut client, 2024, 10, AS_HOMES_FOR_HARINGEY).await;
     assert_eq!(all.len(), 22);
     assert!(all.iter().any(|d| d.code == "NM01"
         && d.direction == pb::Direction::Context as i32
         && d.splits == vec!["a_all", "b_hate_incidents"]));
     let relets = "old BVPI 68";
-    let national = indicator(&mut client, relets, 2001, LAMBETH, Role::CouncilOfficer)
+    let national = indicator(&mut client, relets, 2001, AS_LAMBETH)
         .await
         .unwrap();
     assert!(national.mandatory);
-    let local = indicator(&mut client, relets, 2003, LAMBETH, Role::CouncilOfficer)
+    let local = indicator(&mut client, relets, 2003, AS_LAMBETH)
         .await
         .unwrap();
     assert!(!local.mandatory);
     assert_eq!(local.combination, pb::Combination::Ratio as i32);
-    let err = indicator(&mut client, relets, 2030, LAMBETH, Role::CouncilOfficer)
+    let err = indicator(&mut client, relets, 2030, AS_LAMBETH)
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
@@ -780,7 +736,7 @@ async fn catalogue_lists_every_tsm_and_reads_the_definition_in_force() {
 #[tokio::test]
 async fn new_definitions_are_imported_as_data_by_the_operator_only() {
     let (_app, mut client) = app().await;
-    let mut tp01 = indicator(&mut client, "TP01", 2024, OPERATOR, Role::Admin)
+    let mut tp01 = indicator(&mut client, "TP01", 2024, AS_OPERATOR)
         .await
         .unwrap();
     tp01.from_year = year(2026);
@@ -805,11 +761,11 @@ async fn new_definitions_are_imported_as_data_by_the_operator_only() {
         .unwrap()
         .into_inner();
     assert_eq!((done.added, done.unchanged), (1, 0));
-    let old = indicator(&mut client, "TP01", 2025, LAMBETH, Role::CouncilOfficer)
+    let old = indicator(&mut client, "TP01", 2025, AS_LAMBETH)
         .await
         .unwrap();
     assert_eq!(old.usual_min, 30.0);
-    let new = indicator(&mut client, "TP01", 2026, LAMBETH, Role::CouncilOfficer)
+    let new = indicator(&mut client, "TP01", 2026, AS_LAMBETH)
         .await
         .unwrap();
     assert_eq!(new.usual_min, 50.0);
@@ -936,8 +892,7 @@ async fn combined_return_equals_the_combination_rule_applied_to_the_almos_signed
     let b = get_benchmark(
         &mut client,
         among("BVPI 66a", 2007, "metropolitan"),
-        REGULATOR,
-        Role::Regulator,
+        AS_REGULATOR,
     )
     .await
     .unwrap();
@@ -968,8 +923,7 @@ async fn export_streams_only_what_the_caller_may_see() {
     let everything = export(
         &mut client,
         pb::ExportReturnsRequest::default(),
-        REGULATOR,
-        Role::Regulator,
+        AS_REGULATOR,
     )
     .await;
     // The 15 signed-off 2001/02 returns; not Lambeth Living's draft.
@@ -987,8 +941,7 @@ async fn export_streams_only_what_the_caller_may_see() {
             authority_type: "unitary".into(),
             ..Default::default()
         },
-        REGULATOR,
-        Role::Regulator,
+        AS_REGULATOR,
     )
     .await;
     assert_eq!(relets.len(), 3);
@@ -996,8 +949,7 @@ async fn export_streams_only_what_the_caller_may_see() {
     let mine = export(
         &mut client,
         pb::ExportReturnsRequest::default(),
-        HOMES_FOR_HARINGEY,
-        Role::AlmoOfficer,
+        AS_HOMES_FOR_HARINGEY,
     )
     .await;
     assert!(mine.is_empty());
@@ -1019,7 +971,7 @@ async fn export_streams_only_what_the_caller_may_see() {
 async fn outstanding_and_late_returns_for_a_period() {
     let (_app, mut client) = app().await;
     // 2001/02: every council reported, and no ALMO was live yet.
-    let y2001 = expected(&mut client, 2001, REGULATOR, Role::Regulator).await;
+    let y2001 = expected(&mut client, 2001, AS_REGULATOR).await;
     assert_eq!(y2001.len(), 15);
     assert!(
         y2001
@@ -1027,7 +979,7 @@ async fn outstanding_and_late_returns_for_a_period() {
             .all(|e| e.state == pb::ReturnState::SignedOff as i32 && !e.late)
     );
     // 2008/09: Lambeth Living went live in April 2008; nothing is in, all overdue.
-    let lambeth = expected(&mut client, 2008, LAMBETH, Role::CouncilOfficer).await;
+    let lambeth = expected(&mut client, 2008, AS_LAMBETH).await;
     let orgs: Vec<&str> = lambeth.iter().map(|e| e.organisation_id.as_str()).collect();
     assert_eq!(orgs, vec![LAMBETH, LAMBETH_LIVING]);
     assert!(
@@ -1036,9 +988,9 @@ async fn outstanding_and_late_returns_for_a_period() {
             .all(|e| e.state == pb::ReturnState::Overdue as i32)
     );
     let draft = create(&mut client, LAMBETH_LIVING, ANN, 2008).await;
-    let council_view = expected(&mut client, 2008, LAMBETH, Role::CouncilOfficer).await;
+    let council_view = expected(&mut client, 2008, AS_LAMBETH).await;
     assert_eq!(council_view[1].return_id, draft.id);
-    let regulator_view = expected(&mut client, 2008, REGULATOR, Role::Regulator).await;
+    let regulator_view = expected(&mut client, 2008, AS_REGULATOR).await;
     let ll = regulator_view
         .iter()
         .find(|e| e.organisation_id == LAMBETH_LIVING)
@@ -1046,7 +998,7 @@ async fn outstanding_and_late_returns_for_a_period() {
     assert_eq!(ll.state, pb::ReturnState::Overdue as i32);
     assert!(ll.return_id.is_empty(), "the regulator does not see drafts");
     // An ALMO sees only itself.
-    let own = expected(&mut client, 2008, HOMES_FOR_HARINGEY, Role::AlmoOfficer).await;
+    let own = expected(&mut client, 2008, AS_HOMES_FOR_HARINGEY).await;
     assert_eq!(own.len(), 1);
 }
 
@@ -1094,7 +1046,7 @@ async fn quarterly_return_carries_the_quarterly_indicators_only() {
 #[tokio::test]
 async fn perception_measures_need_their_tenant_survey_described() {
     let (_app, mut client) = app().await;
-    let tsms = all_indicators(&mut client, 2024, 0, HOMES_FOR_HARINGEY, Role::AlmoOfficer).await;
+    let tsms = all_indicators(&mut client, 2024, 0, AS_HOMES_FOR_HARINGEY).await;
     assert_eq!(tsms.iter().filter(|d| d.from_tenant_survey).count(), 12);
     let r = create(
         &mut client,
@@ -1278,7 +1230,7 @@ async fn export_across_pages_sends_each_return_once_in_order_while_returns_are_a
         page_size: 100,
         ..Default::default()
     };
-    let queried: Vec<_> = query_pages(&mut client, year_2010, REGULATOR, Role::Regulator)
+    let queried: Vec<_> = query_pages(&mut client, year_2010, AS_REGULATOR)
         .await
         .into_iter()
         .flat_map(|page| page.pi_returns)
@@ -1292,8 +1244,7 @@ async fn export_across_pages_sends_each_return_once_in_order_while_returns_are_a
             indicator_code: "old BVPI 68".into(),
             ..req
         },
-        REGULATOR,
-        Role::Regulator,
+        AS_REGULATOR,
     )
     .await;
     assert_eq!(relets.len(), 800 + 20 - 4 - 4);

@@ -31,6 +31,20 @@ pub const BOB: &str = "bob.certifier@LAMBETH-LIVING";
 
 pub type Client = PiReturnsServiceClient<Channel>;
 
+/// Who calls: an organisation and a role (the testkit's token for them).
+pub type Caller<'a> = (&'a str, Role);
+
+pub const AS_REGULATOR: Caller = (REGULATOR, Role::Regulator);
+pub const AS_OPERATOR: Caller = (OPERATOR, Role::Admin);
+pub const AS_LAMBETH: Caller = (LAMBETH, Role::CouncilOfficer);
+pub const AS_LAMBETH_LIVING: Caller = (LAMBETH_LIVING, Role::AlmoOfficer);
+pub const AS_HOMES_FOR_HARINGEY: Caller = (HOMES_FOR_HARINGEY, Role::AlmoOfficer);
+
+/// `msg` from `caller`.
+pub fn by<T>(msg: T, (org, role): Caller) -> Request<T> {
+    authed(msg, org, role)
+}
+
 /// The service on a fresh database with the demo data loaded.
 pub async fn app() -> (TestApp, Client) {
     let app = TestApp::spawn(vec![almo_pi_returns::mount()])
@@ -266,22 +280,20 @@ pub async fn almo_2007(client: &mut Client, almo: &str, rent: (f64, f64)) -> pb:
 
 // ---------------------------------------------------------------- reads
 
-/// A return as `org`'s `role` reads it, with its earlier values when `history`.
+/// A return as `caller` reads it, with its earlier values when `history`.
 pub async fn get_return(
     client: &mut Client,
     return_id: &str,
     history: bool,
-    org: &str,
-    role: Role,
+    caller: Caller<'_>,
 ) -> Result<pb::PiReturn, Status> {
     client
-        .get_return(authed(
+        .get_return(by(
             GetReturnRequest {
                 return_id: return_id.into(),
                 include_history: history,
             },
-            org,
-            role,
+            caller,
         ))
         .await
         .map(|r| r.into_inner().pi_return.unwrap())
@@ -290,21 +302,27 @@ pub async fn get_return(
 pub async fn query(
     client: &mut Client,
     req: QueryReturnsRequest,
-    org: &str,
-    role: Role,
+    caller: Caller<'_>,
 ) -> Result<pb::QueryReturnsResponse, Status> {
     client
-        .query_returns(authed(req, org, role))
+        .query_returns(by(req, caller))
         .await
         .map(|r| r.into_inner())
+}
+
+/// Every return of `org` the caller may see.
+pub fn returns_of(org: &str) -> QueryReturnsRequest {
+    QueryReturnsRequest {
+        organisation_id: org.into(),
+        ..Default::default()
+    }
 }
 
 /// Every page of a query, following the page tokens from the first page.
 pub async fn query_pages(
     client: &mut Client,
     req: QueryReturnsRequest,
-    org: &str,
-    role: Role,
+    caller: Caller<'_>,
 ) -> Vec<pb::QueryReturnsResponse> {
     let mut pages = Vec::new();
     let mut token = String::new();
@@ -315,8 +333,7 @@ pub async fn query_pages(
                 page_token: token.clone(),
                 ..req.clone()
             },
-            org,
-            role,
+            caller,
         )
         .await
         .unwrap();
@@ -333,21 +350,19 @@ pub async fn all_indicators(
     client: &mut Client,
     y: i32,
     page_size: i32,
-    org: &str,
-    role: Role,
+    caller: Caller<'_>,
 ) -> Vec<pb::IndicatorDefinition> {
     let mut all = Vec::new();
     let mut token = String::new();
     loop {
         let page = client
-            .list_indicators(authed(
+            .list_indicators(by(
                 ListIndicatorsRequest {
                     year: year(y),
                     page_size,
                     page_token: token.clone(),
                 },
-                org,
-                role,
+                caller,
             ))
             .await
             .unwrap()
@@ -365,17 +380,15 @@ pub async fn indicator(
     client: &mut Client,
     code: &str,
     y: i32,
-    org: &str,
-    role: Role,
+    caller: Caller<'_>,
 ) -> Result<pb::IndicatorDefinition, Status> {
     client
-        .get_indicator(authed(
+        .get_indicator(by(
             GetIndicatorRequest {
                 code: code.into(),
                 year: year(y),
             },
-            org,
-            role,
+            caller,
         ))
         .await
         .map(|r| r.into_inner().indicator.unwrap())
@@ -394,31 +407,29 @@ pub fn among(code: &str, y: i32, authority_type: &str) -> GetBenchmarkRequest {
 pub async fn get_benchmark(
     client: &mut Client,
     req: GetBenchmarkRequest,
-    org: &str,
-    role: Role,
+    caller: Caller<'_>,
 ) -> Result<pb::GetBenchmarkResponse, Status> {
     client
-        .get_benchmark(authed(req, org, role))
+        .get_benchmark(by(req, caller))
         .await
         .map(|r| r.into_inner())
 }
 
 /// The 2001/02 benchmark of `code` among authorities of type `ty`, as the regulator sees it.
 pub async fn benchmark(client: &mut Client, code: &str, ty: &str) -> pb::GetBenchmarkResponse {
-    get_benchmark(client, among(code, 2001, ty), REGULATOR, Role::Regulator)
+    get_benchmark(client, among(code, 2001, ty), AS_REGULATOR)
         .await
         .unwrap()
 }
 
-/// The whole export `req` gives `org`'s `role`; every batch must tell the size of the whole.
+/// The whole export `req` gives `caller`; every batch must tell the size of the whole.
 pub async fn export(
     client: &mut Client,
     req: pb::ExportReturnsRequest,
-    org: &str,
-    role: Role,
+    caller: Caller<'_>,
 ) -> Vec<pb::PiReturn> {
     let mut stream = client
-        .export_returns(authed(req, org, role))
+        .export_returns(by(req, caller))
         .await
         .unwrap()
         .into_inner();
@@ -436,25 +447,19 @@ pub async fn export(
     all
 }
 
-/// Who is expected to report for the year `y`, as `org`'s `role` sees it, every page.
-pub async fn expected(
-    client: &mut Client,
-    y: i32,
-    org: &str,
-    role: Role,
-) -> Vec<pb::ExpectedReturn> {
+/// Who is expected to report for the year `y`, as `caller` sees it, every page.
+pub async fn expected(client: &mut Client, y: i32, caller: Caller<'_>) -> Vec<pb::ExpectedReturn> {
     let mut all = Vec::new();
     let mut token = String::new();
     loop {
         let page = client
-            .list_outstanding_returns(authed(
+            .list_outstanding_returns(by(
                 pb::ListOutstandingReturnsRequest {
                     period: annual(y),
                     page_size: 10,
                     page_token: token.clone(),
                 },
-                org,
-                role,
+                caller,
             ))
             .await
             .unwrap()
