@@ -63,7 +63,7 @@ impl SlaCharging {
 /// A change is based on the row as the caller read it (AIP-154): the etag sent must be the
 /// stored row's.
 fn check_etag(sent: &str, row_version: i64, resource: &str) -> Result<(), AppError> {
-    if fields::parse_etag(sent) == Ok(row_version) {
+    if fields::etag(row_version) == sent.trim() {
         Ok(())
     } else {
         Err(AppError::stale_etag(resource))
