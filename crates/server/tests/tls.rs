@@ -380,6 +380,54 @@ async fn a_rotated_certificate_reaches_new_connections_while_an_open_stream_cont
     stopping.await.unwrap().unwrap();
 }
 
+#[tokio::test]
+async fn the_command_line_target_reaches_a_mutual_tls_server_with_its_flags() {
+    let ca = Ca::new("almo CA");
+    let files = Files::new();
+    let app = spawn(
+        files.args(&ca.server(), Some(&ca)),
+        vec![almo_directory::mount()],
+    )
+    .await;
+    let client = ca.client("lambeth-ledger", vec![]);
+    std::fs::write(files.path("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(files.path("client.crt"), &client.cert).unwrap();
+    std::fs::write(files.path("client.key"), &client.key).unwrap();
+    let token = almo_testkit::token(COUNCIL, Role::CouncilOfficer);
+    let port = app.addr.port();
+
+    // --ca, --cert, --key on a host:port address (connecting by IP, naming the host).
+    let mut target = almo_client::Target::new(format!("127.0.0.1:{port}"), &token);
+    target.tls.ca = Some(files.path("ca.pem"));
+    target.tls.cert = Some(files.path("client.crt"));
+    target.tls.key = Some(files.path("client.key"));
+    target.tls.server_name = Some("localhost".into());
+    let reply = DirectoryServiceClient::new(target.channel().await.unwrap())
+        .who_am_i(target.request(WhoAmIRequest {}).unwrap())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.organisation.unwrap().id, COUNCIL);
+
+    // An https:// address with the same settings.
+    target.addr = format!("https://localhost:{port}");
+    target.tls.server_name = None;
+    assert!(target.channel().await.is_ok());
+
+    // Without the client certificate the server refuses the connection.
+    target.tls.cert = None;
+    target.tls.key = None;
+    let refused = async {
+        let channel = target.channel().await?;
+        DirectoryServiceClient::new(channel)
+            .who_am_i(target.request(WhoAmIRequest {})?)
+            .await?;
+        anyhow::Ok(())
+    }
+    .await;
+    assert!(refused.is_err());
+}
+
 /// Echo that sleeps for the number of milliseconds it is sent.
 struct SlowEcho;
 

@@ -175,10 +175,7 @@ struct InspectionWriteArgs {
 
 impl InspectionWriteArgs {
     fn server(&self) -> almo_inspection_scheduling::cli::Server {
-        almo_inspection_scheduling::cli::Server {
-            addr: self.addr.clone(),
-            token: self.token.clone(),
-        }
+        almo_inspection_scheduling::cli::Server::new(self.addr.clone(), self.token.clone())
     }
 
     fn request_id(&self) -> String {
@@ -439,7 +436,7 @@ async fn run_inspections(command: InspectionsCommand) -> anyhow::Result<String> 
 
 fn print_welcome(server: &ServerArgs, demo: bool) {
     let addr = server.listen;
-    eprintln!("almo-exchange is starting on {addr}");
+    eprintln!("almo-exchange is starting on {addr}, {}", server.transport());
     eprintln!(
         "  services: {}",
         mounts()
