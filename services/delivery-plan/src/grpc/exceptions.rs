@@ -5,7 +5,7 @@ use almo_db::PendingWrite;
 use almo_db::entity::dp_exception;
 use almo_fields as fields;
 use almo_proto::delivery_plan::{self as pb};
-use almo_server::{AppError, Violations};
+use almo_server::{AppError, Principal, Violations};
 use chrono::{DateTime, Utc};
 use tonic::Request;
 
@@ -63,6 +63,30 @@ async fn store_exception_change<R>(
 }
 
 impl DeliveryPlans {
+    /// The exception, for the officers of `party` on its plan only: the ALMO answers an
+    /// exception, the council decides on the answer.
+    async fn exception_for(
+        &self,
+        p: &Principal,
+        exception_id: &str,
+        party: Party,
+    ) -> Result<dp_exception::Model, AppError> {
+        let (e, plan) = self.visible_exception(p, exception_id).await?;
+        if party_of(p, &plan)? != party {
+            return Err(AppError::PermissionDenied(match party {
+                Party::Almo => format!(
+                    "the ALMO ({}) answers exceptions; the council decides on its report",
+                    plan.almo_id
+                ),
+                Party::Council => format!(
+                    "the council ({}) decides on exception reports",
+                    plan.council_id
+                ),
+            }));
+        }
+        Ok(e)
+    }
+
     pub(super) async fn list_exceptions(
         &self,
         request: Request<pb::ListExceptionsRequest>,
@@ -116,13 +140,7 @@ impl DeliveryPlans {
             );
         }
         v.into_result()?;
-        let (e, plan) = self.visible_exception(&p, &r.exception_id).await?;
-        if party_of(&p, &plan)? != Party::Almo {
-            return Err(AppError::PermissionDenied(format!(
-                "the ALMO ({}) answers exceptions; the council decides on its report",
-                plan.almo_id
-            )));
-        }
+        let e = self.exception_for(&p, &r.exception_id, Party::Almo).await?;
         self.write_once(
             &p,
             "SubmitExceptionReport",
@@ -184,13 +202,9 @@ impl DeliveryPlans {
         );
         v.into_result()?;
         let accept = accept.expect("checked above");
-        let (e, plan) = self.visible_exception(&p, &r.exception_id).await?;
-        if party_of(&p, &plan)? != Party::Council {
-            return Err(AppError::PermissionDenied(format!(
-                "the council ({}) decides on exception reports",
-                plan.council_id
-            )));
-        }
+        let e = self
+            .exception_for(&p, &r.exception_id, Party::Council)
+            .await?;
         self.write_once(
             &p,
             "DecideExceptionReport",

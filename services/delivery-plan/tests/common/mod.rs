@@ -164,11 +164,7 @@ pub fn reason(s: &Status) -> String {
 }
 
 pub fn month(n: i32) -> Option<Period> {
-    Some(Period {
-        year: fy(2026),
-        kind: PeriodKind::Month as i32,
-        number: n,
-    })
+    month_in(2026, n)
 }
 
 pub fn quarter(n: i32) -> Option<Period> {
@@ -260,11 +256,8 @@ pub async fn propose(
         .propose_amendment(authed(
             pb::ProposeAmendmentRequest {
                 request_id: request_id.into(),
-                plan_id: plan.plan_id.clone(),
-                etag: etag.into(),
                 reason: "Relet target relaxed while the voids contract is re-let".into(),
-                effective_date: effective.into(),
-                content: Some(c),
+                ..amendment_request(&plan.plan_id, etag, effective, c)
             },
             org,
             role,
@@ -296,11 +289,7 @@ pub fn bulk(n: usize) -> Vec<pb::VarianceRecord> {
                 out.push(pb::VarianceRecord {
                     sender_record_id: format!("LBH-{year}-M{m:02}-{code}"),
                     target_code: code.into(),
-                    period: Some(Period {
-                        year: fy(year),
-                        kind: PeriodKind::Month as i32,
-                        number: m,
-                    }),
+                    period: month_in(year, m),
                     actual: if code == "RP02" { 97.0 } else { 29.0 },
                     forecast: Some(97.5),
                     commentary: format!("record {i}"),
@@ -357,17 +346,41 @@ pub fn milestone_row(
 }
 
 pub async fn status_of(client: &mut Client, plan_id: &str) -> pb::GetPlanStatusResponse {
+    status_by(client, plan_id, ALMO).await
+}
+
+/// GetPlanStatus as `caller`.
+pub async fn status_by(
+    client: &mut Client,
+    plan_id: &str,
+    (org, role): Caller,
+) -> pb::GetPlanStatusResponse {
+    let request = pb::GetPlanStatusRequest {
+        plan_id: plan_id.into(),
+    };
     client
-        .get_plan_status(authed(
-            pb::GetPlanStatusRequest {
-                plan_id: plan_id.into(),
-            },
-            LAMBETH_LIVING,
-            Role::AlmoOfficer,
-        ))
+        .get_plan_status(authed(request, org, role))
         .await
         .unwrap()
         .into_inner()
+}
+
+/// The status of the target `code`.
+pub fn target_in<'a>(status: &'a pb::GetPlanStatusResponse, code: &str) -> &'a pb::TargetStatus {
+    status
+        .targets
+        .iter()
+        .find(|t| t.code == code)
+        .unwrap_or_else(|| panic!("no target {code}"))
+}
+
+/// Month `n` of the financial year starting in `year`.
+pub fn month_in(year: i32, n: i32) -> Option<Period> {
+    Some(Period {
+        year: fy(year),
+        kind: PeriodKind::Month as i32,
+        number: n,
+    })
 }
 
 /// `msg` from an officer of the council, Lambeth.
@@ -468,4 +481,22 @@ pub async fn two_quarters_off_track(
 ) -> pb::RecordVarianceResponse {
     record(client, plan_id, "r1", rec("q1", "RP02", quarter(1), 95.0)).await;
     record(client, plan_id, "r2", rec("q2", "RP02", quarter(2), 95.0)).await
+}
+
+/// An amendment of `plan_id` as read (`etag`) to `content`, in force from `effective`; the
+/// request id and the reason are the caller's to set.
+pub fn amendment_request(
+    plan_id: &str,
+    etag: &str,
+    effective: &str,
+    content: pb::PlanContent,
+) -> pb::ProposeAmendmentRequest {
+    pb::ProposeAmendmentRequest {
+        request_id: String::new(),
+        plan_id: plan_id.into(),
+        etag: etag.into(),
+        reason: String::new(),
+        effective_date: effective.into(),
+        content: Some(content),
+    }
 }
