@@ -70,14 +70,18 @@ fn stored(i: Option<pb::Inspection>) -> anyhow::Result<pb::Inspection> {
 /// Fetches an iCalendar of one ALMO's or one inspector's inspections from the server at `addr`
 /// (`host:port`, with or without `http://`), calling with the bearer `token`.
 pub async fn calendar(addr: &str, token: &str, owner: CalendarOwner) -> anyhow::Result<String> {
-    let target = Target::new(addr, token);
+    export_calendar(&Target::new(addr, token), owner).await
+}
+
+/// [`calendar`], from the server `target` names.
+pub async fn export_calendar(target: &Target, owner: CalendarOwner) -> anyhow::Result<String> {
     let request = target.request(ExportCalendarRequest {
         owner: Some(match owner {
             CalendarOwner::Almo(a) => Owner::AlmoId(a),
             CalendarOwner::Inspector(i) => Owner::InspectorId(i),
         }),
     })?;
-    let reply = client(&target)
+    let reply = client(target)
         .await?
         .export_calendar(request)
         .await

@@ -10,7 +10,9 @@ use tonic::Request;
 
 use super::access::{almo_row, require_inspectorate};
 use super::convert::{good_and_promising, inspection_to_proto, status_from_proto, target_of};
-use super::write::{changeable, check_change, inspection_resource, updated};
+use super::write::{
+    changeable, check_change, inspection_reply, inspection_resource, reread, updated,
+};
 use super::{InspectionScheduling, next_page, required};
 use crate::domain::cancellation::{InspectionStatus, cancellation_reason};
 use crate::domain::fee::{ROUNDS_1_AND_2, fee_estimate};
@@ -175,7 +177,7 @@ impl InspectionScheduling {
             storage::insert_inspection(txn, row.clone(), &members)
                 .await
                 .map_err(booking_conflict)?;
-            let inspection = Some(self.inspection_reply(txn, &row).await?);
+            let inspection = Some(inspection_reply(txn, &row).await?);
             Ok((
                 pb::BookInspectionResponse { inspection },
                 inspection_resource(&id),
@@ -192,7 +194,7 @@ impl InspectionScheduling {
         let id = required("inspection_id", &request.get_ref().inspection_id)?;
         let row = self.readable_inspection(&p, id).await?;
         Ok(pb::GetInspectionResponse {
-            inspection: Some(self.inspection_reply(self.ctx.db.conn(), &row).await?),
+            inspection: Some(inspection_reply(self.ctx.db.conn(), &row).await?),
         })
     }
 
@@ -285,7 +287,7 @@ impl InspectionScheduling {
             team_ids.sort();
             let week = current.on_site_date;
             let field = "joining_inspector_id";
-            let inspection = Some(self.rebook(txn, &current, week, &team_ids, field).await?);
+            let inspection = Some(rebook(txn, &current, week, &team_ids, field).await?);
             Ok((
                 pb::ReplaceTeamMemberResponse { inspection },
                 inspection_resource(id),
@@ -315,7 +317,7 @@ impl InspectionScheduling {
                 team_ids = team_of(txn, &current.id).await?;
             }
             let field = "team_inspector_ids";
-            let inspection = Some(self.rebook(txn, &current, monday, &team_ids, field).await?);
+            let inspection = Some(rebook(txn, &current, monday, &team_ids, field).await?);
             Ok((
                 pb::MoveInspectionResponse { inspection },
                 inspection_resource(id),
@@ -347,7 +349,7 @@ impl InspectionScheduling {
             let done = storage::cancel_inspection(txn, &current.id, current.version, &cancellation)
                 .await?;
             updated(done, &inspection_resource(id))?;
-            let inspection = Some(self.reread(txn, id).await?);
+            let inspection = Some(reread(txn, id).await?);
             Ok((
                 pb::CancelInspectionResponse { inspection },
                 inspection_resource(id),
@@ -355,24 +357,23 @@ impl InspectionScheduling {
         })
         .await
     }
+}
 
-    /// Gives `current` the week of `monday` and the team `team_ids` once [`checked_team`] finds
-    /// no hard rule broken (naming `field` for an unknown inspector), if no one changed it since
-    /// it was read; the inspection as it now stands.
-    async fn rebook(
-        &self,
-        txn: &impl ConnectionTrait,
-        current: &insp_inspection::Model,
-        monday: NaiveDate,
-        team_ids: &[String],
-        field: &str,
-    ) -> Result<pb::Inspection, AppError> {
-        let team = checked_team(txn, current, monday, team_ids, field).await?;
-        let (id, version) = (current.id.as_str(), current.version);
-        let done = storage::rebook_inspection(txn, id, version, monday, &team, Utc::now())
-            .await
-            .map_err(booking_conflict)?;
-        updated(done, &inspection_resource(id))?;
-        self.reread(txn, id).await
-    }
+/// Gives `current` the week of `monday` and the team `team_ids` once [`checked_team`] finds
+/// no hard rule broken (naming `field` for an unknown inspector), if no one changed it since
+/// it was read; the inspection as it now stands.
+async fn rebook(
+    txn: &impl ConnectionTrait,
+    current: &insp_inspection::Model,
+    monday: NaiveDate,
+    team_ids: &[String],
+    field: &str,
+) -> Result<pb::Inspection, AppError> {
+    let team = checked_team(txn, current, monday, team_ids, field).await?;
+    let (id, version) = (current.id.as_str(), current.version);
+    let done = storage::rebook_inspection(txn, id, version, monday, &team, Utc::now())
+        .await
+        .map_err(booking_conflict)?;
+    updated(done, &inspection_resource(id))?;
+    reread(txn, id).await
 }

@@ -8,7 +8,7 @@ use tonic::Request;
 use super::InspectionScheduling;
 use super::access::require_inspectorate;
 use super::convert::prospects_from_proto;
-use super::write::{check_change, inspection_resource};
+use super::write::{check_change, inspection_resource, record_stage};
 use crate::domain::lifecycle::Stage;
 use almo_fields as fields;
 
@@ -38,13 +38,12 @@ impl InspectionScheduling {
         require_inspectorate(&p, "record inspection outcomes")?;
         self.write(&p, "RecordOutcome", r, async |txn| {
             let recorded = (Stage::ScoreLetter, letter);
-            let inspection = self
-                .record_stage(txn, (id, &r.etag), recorded, |row| {
-                    row.stars = Some(r.stars);
-                    row.prospects = Some(prospects.as_str().into());
-                    row.score_letter_actual = Some(letter);
-                })
-                .await?;
+            let inspection = record_stage(txn, (id, &r.etag), recorded, |row| {
+                row.stars = Some(r.stars);
+                row.prospects = Some(prospects.as_str().into());
+                row.score_letter_actual = Some(letter);
+            })
+            .await?;
             let resource = inspection_resource(&r.inspection_id);
             let inspection = Some(inspection);
             Ok((pb::RecordOutcomeResponse { inspection }, resource))

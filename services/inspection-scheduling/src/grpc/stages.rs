@@ -7,7 +7,7 @@ use tonic::Request;
 
 use super::InspectionScheduling;
 use super::access::require_inspectorate;
-use super::write::{check_change, inspection_resource};
+use super::write::{check_change, inspection_resource, record_stage};
 use crate::domain::lifecycle::Stage;
 use almo_fields as fields;
 
@@ -48,19 +48,18 @@ impl InspectionScheduling {
         require_inspectorate(&p, "record inspection stages")?;
         self.write(&p, "RecordStageDate", r, async |txn| {
             let recorded = (stage, date);
-            let inspection = self
-                .record_stage(txn, (id, &r.etag), recorded, |row| match stage {
-                    Stage::OnSite => row.on_site_actual = Some(date),
-                    Stage::DraftReport => row.draft_actual = Some(date),
-                    Stage::CommentsAndRoundTable => row.comments_actual = Some(date),
-                    Stage::Published => {
-                        row.published_actual = Some(date);
-                        // Published: the ALMO may be booked again (six months on, 003 §118).
-                        row.open_almo_id = None;
-                    }
-                    Stage::Booked | Stage::ScoreLetter => unreachable!("refused above"),
-                })
-                .await?;
+            let inspection = record_stage(txn, (id, &r.etag), recorded, |row| match stage {
+                Stage::OnSite => row.on_site_actual = Some(date),
+                Stage::DraftReport => row.draft_actual = Some(date),
+                Stage::CommentsAndRoundTable => row.comments_actual = Some(date),
+                Stage::Published => {
+                    row.published_actual = Some(date);
+                    // Published: the ALMO may be booked again (six months on, 003 §118).
+                    row.open_almo_id = None;
+                }
+                Stage::Booked | Stage::ScoreLetter => unreachable!("refused above"),
+            })
+            .await?;
             let resource = inspection_resource(&r.inspection_id);
             let inspection = Some(inspection);
             Ok((pb::RecordStageDateResponse { inspection }, resource))

@@ -64,28 +64,26 @@ impl InspectionScheduling {
         write.finish(&response, &resource).await?;
         Ok(response)
     }
+}
 
-    /// `row` as the reply, with its team, read through `conn`.
-    pub(super) async fn inspection_reply(
-        &self,
-        conn: &impl ConnectionTrait,
-        row: &insp_inspection::Model,
-    ) -> Result<pb::Inspection, AppError> {
-        let team = storage::teams(conn, std::slice::from_ref(&row.id)).await?;
-        Ok(inspection_to_proto(row, &team, Utc::now().date_naive()))
-    }
+/// `row` as the reply, with its team, read through `conn`.
+pub(super) async fn inspection_reply(
+    conn: &impl ConnectionTrait,
+    row: &insp_inspection::Model,
+) -> Result<pb::Inspection, AppError> {
+    let team = storage::teams(conn, std::slice::from_ref(&row.id)).await?;
+    Ok(inspection_to_proto(row, &team, Utc::now().date_naive()))
+}
 
-    /// The inspection `id` as a change left it, read again inside the change's transaction.
-    pub(super) async fn reread(
-        &self,
-        txn: &impl ConnectionTrait,
-        id: &str,
-    ) -> Result<pb::Inspection, AppError> {
-        let row = storage::inspection(txn, id)
-            .await?
-            .ok_or_else(|| AppError::Internal(format!("inspection {id} vanished")))?;
-        self.inspection_reply(txn, &row).await
-    }
+/// The inspection `id` as a change left it, read again inside the change's transaction.
+pub(super) async fn reread(
+    txn: &impl ConnectionTrait,
+    id: &str,
+) -> Result<pb::Inspection, AppError> {
+    let row = storage::inspection(txn, id)
+        .await?
+        .ok_or_else(|| AppError::Internal(format!("inspection {id} vanished")))?;
+    inspection_reply(txn, &row).await
 }
 
 /// The inspection a change or record names, and its etag as last read (AIP-154): both required.
@@ -178,26 +176,23 @@ fn not_cancelled(r: &insp_inspection::Model) -> Result<(), AppError> {
     Ok(())
 }
 
-impl InspectionScheduling {
-    /// Records `stage` reached on `date` for inspection `id` inside a write: refused unless the
-    /// inspection is not cancelled, at `given_etag`, and the stage comes in order and not in the
-    /// future; then `record` changes the row, stored at the next version and replied.
-    pub(super) async fn record_stage(
-        &self,
-        txn: &DatabaseTransaction,
-        (id, given_etag): (&str, &str),
-        (stage, date): (Stage, NaiveDate),
-        record: impl FnOnce(&mut insp_inspection::Model),
-    ) -> Result<pb::Inspection, AppError> {
-        let current = as_read(txn, id, given_etag).await?;
-        let today = Utc::now().date_naive();
-        check_record(&actual_dates(&current), stage, date, today).map_err(lifecycle)?;
-        let mut row = current.clone();
-        record(&mut row);
-        row.version = current.version + 1;
-        row.updated_at = Utc::now();
-        let done = storage::update_inspection_if_version(txn, row.clone(), current.version).await?;
-        updated(done, &inspection_resource(&current.id))?;
-        self.inspection_reply(txn, &row).await
-    }
+/// Records `stage` reached on `date` for inspection `id` inside a write: refused unless the
+/// inspection is not cancelled, at `given_etag`, and the stage comes in order and not in the
+/// future; then `record` changes the row, stored at the next version and replied.
+pub(super) async fn record_stage(
+    txn: &DatabaseTransaction,
+    (id, given_etag): (&str, &str),
+    (stage, date): (Stage, NaiveDate),
+    record: impl FnOnce(&mut insp_inspection::Model),
+) -> Result<pb::Inspection, AppError> {
+    let current = as_read(txn, id, given_etag).await?;
+    let today = Utc::now().date_naive();
+    check_record(&actual_dates(&current), stage, date, today).map_err(lifecycle)?;
+    let mut row = current.clone();
+    record(&mut row);
+    row.version = current.version + 1;
+    row.updated_at = Utc::now();
+    let done = storage::update_inspection_if_version(txn, row.clone(), current.version).await?;
+    updated(done, &inspection_resource(&current.id))?;
+    inspection_reply(txn, &row).await
 }
