@@ -30,6 +30,10 @@ enum Command {
         /// Load the demo directory and the demo data of each service.
         #[arg(long)]
         demo: bool,
+        /// Where the web console listens (`off`: no console). It signs in with development
+        /// tokens only while the suite runs with the built-in development secret.
+        #[arg(long, env = "ALMO_CONSOLE_LISTEN", default_value = "127.0.0.1:8080")]
+        console_listen: String,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -236,7 +240,11 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Up { demo, server } => {
+        Command::Up {
+            demo,
+            console_listen,
+            server,
+        } => {
             let _telemetry = almo_telemetry::init("almo", server.log_format)?;
             let ctx = almo_server::connect_context(&server).await?;
             ctx.db.migrate().await.context("applying migrations")?;
@@ -264,6 +272,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 tracing::info!("demo data loaded");
             }
             print_welcome(&server, demo);
+            start_console(&server, &console_listen).await?;
             almo_server::run_until_signal(&server, ctx, mounts()).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -432,6 +441,39 @@ async fn run_inspections(command: InspectionsCommand) -> anyhow::Result<String> 
         }
     };
     Ok(format!("{changed}\n"))
+}
+
+/// Starts the web console beside the services, as a client of them on their address. A port
+/// already in use is reported, not fatal: the services are what `almo up` is for.
+async fn start_console(server: &ServerArgs, listen: &str) -> anyhow::Result<()> {
+    if listen.trim() == "off" {
+        return Ok(());
+    }
+    let listen: SocketAddr = listen
+        .trim()
+        .parse()
+        .with_context(|| format!("ALMO_CONSOLE_LISTEN {listen:?} is not an address"))?;
+    let mut backend = server.listen;
+    if backend.ip().is_unspecified() {
+        backend.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let dev_sign_in = server.auth.using_dev_secret()
+        && server.auth.jwt_issuer == almo_console::DEV_ISSUER
+        && server.auth.jwt_audience == almo_console::DEV_AUDIENCE;
+    let config = almo_console::Config::new(listen, format!("http://{backend}"), dev_sign_in);
+    match tokio::net::TcpListener::bind(listen).await {
+        Ok(listener) => {
+            eprintln!("  console: http://{}", listener.local_addr()?);
+            tokio::spawn(async move {
+                if let Err(e) = almo_console::serve(config, listener, std::future::pending()).await
+                {
+                    tracing::error!(error = %e, "the console stopped");
+                }
+            });
+        }
+        Err(e) => eprintln!("  console: not started, cannot listen on {listen}: {e}"),
+    }
+    Ok(())
 }
 
 fn print_welcome(server: &ServerArgs, demo: bool) {
