@@ -1,23 +1,23 @@
 //! `almo pi` and `almo catalogue`: the PI returns commands. `export` writes a whole-sector extract as CSV from the
-//! `ExportReturns` stream, with a running count on stderr; `submit` sends an ALMO's (or a
+//! `ExportReturns` stream, with progress on a terminal; `submit` sends an ALMO's (or a
 //! council's) return from a CSV file: it opens the return if needed, records the values and
 //! submits it, reporting refused values by their line in the file.
 
 use std::io::Write;
-use std::net::SocketAddr;
+use std::ops::Deref;
 use std::time::Instant;
 
+use almo_client::csv;
+use almo_client::{BadInput, Refused, Target, progress, refusal};
 use almo_proto::common::{FinancialYear, Period, PeriodKind};
 use almo_proto::pi_returns::pi_returns_service_client::PiReturnsServiceClient;
 use almo_proto::pi_returns::{
     CreateReturnRequest, ExportReturnsRequest, ImportCatalogueRequest, PiReturn,
     QueryReturnsRequest, ReturnStatus, SetValuesRequest, SubmitReturnRequest, ValueInput,
 };
-use anyhow::{Context, anyhow, bail};
-use clap::{Args, Subcommand, ValueEnum};
-use tonic::Request;
+use anyhow::Context;
+use clap::{Subcommand, ValueEnum};
 use tonic::transport::Channel;
-use tonic_types::StatusExt;
 
 #[derive(Subcommand)]
 pub enum PiCommand {
@@ -36,15 +36,16 @@ pub enum PiCommand {
         #[arg(long)]
         authority_type: Option<String>,
         /// Write here instead of stdout.
-        #[arg(long)]
+        #[arg(long, visible_alias = "output")]
         out: Option<std::path::PathBuf>,
         #[command(flatten)]
-        conn: ConnArgs,
+        target: Target,
     },
     /// Record the values in FILE.csv on a return and submit it.
     ///
     /// The file has a header naming its columns: indicator_code, split, value, numerator,
-    /// denominator, explanation (any order; empty cells are absent).
+    /// denominator, explanation (any order; empty cells are absent). A file saved by Excel as
+    /// CSV reads as it is.
     Submit {
         /// The CSV file.
         file: std::path::PathBuf,
@@ -61,7 +62,7 @@ pub enum PiCommand {
         #[arg(long)]
         no_submit: bool,
         #[command(flatten)]
-        conn: ConnArgs,
+        target: Target,
     },
 }
 
@@ -74,20 +75,20 @@ pub enum CatalogueCommand {
         /// The catalogue file.
         file: std::path::PathBuf,
         #[command(flatten)]
-        conn: ConnArgs,
+        target: Target,
     },
 }
 
 pub async fn run_catalogue(cmd: CatalogueCommand) -> anyhow::Result<()> {
-    let CatalogueCommand::Import { file, conn } = cmd;
+    let CatalogueCommand::Import { file, target } = cmd;
     let text = std::fs::read_to_string(&file)
         .with_context(|| format!("cannot read {}", file.display()))?;
-    let defs =
-        almo_pi_returns::domain::catalogue::parse_catalogue(&text).map_err(anyhow::Error::msg)?;
-    let mut client = conn.client().await?;
-    let done = client
+    let defs = almo_pi_returns::domain::catalogue::parse_catalogue(&text)
+        .map_err(|why| BadInput::new(None, file.display().to_string(), why))?;
+    let done = client(&target)
+        .await?
         .import_catalogue(
-            conn.request(ImportCatalogueRequest {
+            target.request(ImportCatalogueRequest {
                 // The same file imported twice is the same request: a retry replays the answer.
                 request_id: format!("catalogue-{:016x}", fnv1a(text.as_bytes())),
                 indicators: defs
@@ -97,7 +98,7 @@ pub async fn run_catalogue(cmd: CatalogueCommand) -> anyhow::Result<()> {
             })?,
         )
         .await
-        .map_err(describe)?
+        .map_err(refusal)?
         .into_inner();
     println!(
         "{} definitions added, {} already there",
@@ -118,54 +119,30 @@ pub enum Format {
     Csv,
 }
 
-#[derive(Args)]
-pub struct ConnArgs {
-    /// The server.
-    #[arg(long, env = "ALMO_ADDR", default_value = "127.0.0.1:50051")]
-    addr: SocketAddr,
-    /// A bearer token (e.g. from `almo token`).
-    #[arg(long, env = "ALMO_TOKEN", hide_env_values = true)]
-    token: String,
+async fn client(target: &Target) -> anyhow::Result<PiReturnsServiceClient<Channel>> {
+    Ok(PiReturnsServiceClient::new(target.channel().await?))
 }
 
-impl ConnArgs {
-    async fn client(&self) -> anyhow::Result<PiReturnsServiceClient<Channel>> {
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", self.addr))?
-            .tcp_nodelay(true)
-            .connect()
-            .await
-            .with_context(|| format!("cannot reach {}", self.addr))?;
-        Ok(PiReturnsServiceClient::new(channel))
-    }
-
-    fn request<T>(&self, msg: T) -> anyhow::Result<Request<T>> {
-        let mut req = Request::new(msg);
-        req.metadata_mut().insert(
-            "authorization",
-            format!("Bearer {}", self.token.trim())
-                .parse()
-                .map_err(|_| anyhow!("the token is not valid metadata"))?,
-        );
-        Ok(req)
-    }
+/// The financial year of `--year`: "2003/04" or "2003" -> 2003.
+fn year_flag(s: &str) -> Result<i32, BadInput> {
+    almo_fields::financial_year(s).map_err(|why| BadInput::new(None, "year", why))
 }
 
-/// "2003/04" or "2003" -> 2003.
-pub fn parse_year(s: &str) -> anyhow::Result<i32> {
-    let s = s.trim();
-    let (start, end) = match s.split_once('/') {
-        Some((a, b)) => (a, Some(b)),
-        None => (s, None),
+/// The period of `--quarter`, or the whole year.
+fn period_flags(year: i32, quarter: Option<i32>) -> Result<Period, BadInput> {
+    let (kind, number) = match quarter {
+        Some(q) => (
+            PeriodKind::Quarter,
+            almo_fields::period_number(almo_fields::PeriodKind::Quarter, q)
+                .map_err(|why| BadInput::new(None, "quarter", why))? as i32,
+        ),
+        None => (PeriodKind::Year, 1),
     };
-    let y: i32 = start
-        .parse()
-        .map_err(|_| anyhow!("{s:?} is not a financial year such as 2003/04"))?;
-    if let Some(end) = end
-        && end != format!("{:02}", (y + 1) % 100)
-    {
-        bail!("{s:?} is not a financial year such as 2003/04");
-    }
-    Ok(y)
+    Ok(Period {
+        year: Some(FinancialYear { start_year: year }),
+        kind: kind as i32,
+        number,
+    })
 }
 
 pub async fn run(cmd: PiCommand) -> anyhow::Result<()> {
@@ -176,48 +153,51 @@ pub async fn run(cmd: PiCommand) -> anyhow::Result<()> {
             indicator,
             authority_type,
             out,
-            conn,
+            target,
         } => {
-            let year = parse_year(&year)?;
-            let mut client = conn.client().await?;
-            let mut stream = client
-                .export_returns(conn.request(ExportReturnsRequest {
+            let year = year_flag(&year)?;
+            let mut stream = client(&target)
+                .await?
+                .export_returns(target.request(ExportReturnsRequest {
                     year: Some(FinancialYear { start_year: year }),
                     indicator_code: indicator.unwrap_or_default(),
                     authority_type: authority_type.unwrap_or_default(),
                     ..Default::default()
                 })?)
                 .await
-                .map_err(describe)?
+                .map_err(refusal)?
                 .into_inner();
-            let mut sink: Box<dyn Write> = match &out {
-                Some(path) => Box::new(std::io::BufWriter::new(
+            let sink: Box<dyn Write> = match &out {
+                Some(path) => Box::new(
                     std::fs::File::create(path)
                         .with_context(|| format!("cannot write {}", path.display()))?,
-                )),
-                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+                ),
+                None => Box::new(std::io::stdout().lock()),
             };
-            writeln!(sink, "{}", CSV_HEADER.join(","))?;
+            let mut csv = csv::writer(sink);
+            csv.write_record(CSV_HEADER)?;
             let started = Instant::now();
             let (mut returns, mut values) = (0u64, 0u64);
-            while let Some(batch) = stream.message().await.map_err(describe)? {
+            let mut bar = None;
+            while let Some(batch) = stream.message().await.map_err(refusal)? {
+                let bar = bar.get_or_insert_with(|| {
+                    progress(Some(batch.total_returns.max(0) as u64), "returns")
+                });
                 for r in &batch.pi_returns {
-                    for line in csv_lines(r) {
-                        writeln!(sink, "{line}")?;
+                    for record in csv_records(r) {
+                        csv.write_record(&record)?;
                         values += 1;
                     }
                     returns += 1;
                 }
-                eprint!(
-                    "\r{} {returns}/{} returns, {values} values ({:.0} returns/s)",
-                    progress_bar(returns, batch.total_returns.max(0) as u64),
-                    batch.total_returns,
-                    returns as f64 / started.elapsed().as_secs_f64().max(1e-3)
-                );
+                bar.inc(batch.pi_returns.len() as u64);
             }
-            sink.flush()?;
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            csv.flush()?;
             eprintln!(
-                "\n{returns} returns, {values} values exported in {:.1} s",
+                "{returns} returns, {values} values exported in {:.1} s",
                 started.elapsed().as_secs_f64()
             );
             Ok(())
@@ -228,24 +208,15 @@ pub async fn run(cmd: PiCommand) -> anyhow::Result<()> {
             year,
             quarter,
             no_submit,
-            conn,
+            target,
         } => {
-            let year = parse_year(&year)?;
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            let values = parse_values(&text)?;
-            let mut client = conn.client().await?;
-            let period = Period {
-                year: Some(FinancialYear { start_year: year }),
-                kind: if quarter.is_some() {
-                    PeriodKind::Quarter
-                } else {
-                    PeriodKind::Year
-                } as i32,
-                number: quarter.unwrap_or(1),
-            };
+            let period = period_flags(year_flag(&year)?, quarter)?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let values = parse_values(&bytes)?;
+            let mut client = client(&target).await?;
             let existing = client
-                .query_returns(conn.request(QueryReturnsRequest {
+                .query_returns(target.request(QueryReturnsRequest {
                     organisation_id: org.clone(),
                     year: period.year,
                     period_kind: period.kind,
@@ -253,7 +224,7 @@ pub async fn run(cmd: PiCommand) -> anyhow::Result<()> {
                     ..Default::default()
                 })?)
                 .await
-                .map_err(describe)?
+                .map_err(refusal)?
                 .into_inner()
                 .pi_returns
                 .into_iter()
@@ -261,28 +232,28 @@ pub async fn run(cmd: PiCommand) -> anyhow::Result<()> {
             let ret = match existing {
                 Some(r) => r,
                 None => client
-                    .create_return(conn.request(CreateReturnRequest {
+                    .create_return(target.request(CreateReturnRequest {
                         request_id: uuid::Uuid::new_v4().to_string(),
                         organisation_id: org.clone(),
                         period: Some(period),
                     })?)
                     .await
-                    .map_err(describe)?
+                    .map_err(refusal)?
                     .into_inner()
                     .pi_return
                     .context("no return in the reply")?,
             };
             let count = values.len();
             let ret = client
-                .set_values(conn.request(SetValuesRequest {
+                .set_values(target.request(SetValuesRequest {
                     request_id: uuid::Uuid::new_v4().to_string(),
                     return_id: ret.id.clone(),
                     etag: ret.etag.clone(),
-                    values,
+                    values: values.values.clone(),
                     survey: None,
                 })?)
                 .await
-                .map_err(describe_lines)?
+                .map_err(|s| values.refusal(s))?
                 .into_inner()
                 .pi_return
                 .context("no return in the reply")?;
@@ -300,13 +271,13 @@ pub async fn run(cmd: PiCommand) -> anyhow::Result<()> {
                 return Ok(());
             }
             let ret = client
-                .submit_return(conn.request(SubmitReturnRequest {
+                .submit_return(target.request(SubmitReturnRequest {
                     request_id: uuid::Uuid::new_v4().to_string(),
                     return_id: ret.id.clone(),
                     etag: ret.etag.clone(),
                 })?)
                 .await
-                .map_err(describe)?
+                .map_err(refusal)?
                 .into_inner()
                 .pi_return
                 .context("no return in the reply")?;
@@ -324,60 +295,6 @@ pub async fn run(cmd: PiCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-/// `[#########...........]  45%`
-fn progress_bar(done: u64, total: u64) -> String {
-    const WIDTH: u64 = 30;
-    let filled = (done * WIDTH)
-        .checked_div(total)
-        .unwrap_or(WIDTH)
-        .min(WIDTH);
-    let percent = (done * 100).checked_div(total).unwrap_or(100).min(100);
-    format!(
-        "[{}{}] {percent:>3}%",
-        "#".repeat(filled as usize),
-        ".".repeat((WIDTH - filled) as usize)
-    )
-}
-
-/// A refusal with its field violations.
-fn describe(s: tonic::Status) -> anyhow::Error {
-    let mut msg = format!("{:?}: {}", s.code(), s.message());
-    if let Some(bad) = s.get_error_details().bad_request() {
-        for v in &bad.field_violations {
-            msg.push_str(&format!("\n  {}: {}", v.field, v.description));
-        }
-    }
-    anyhow!(msg)
-}
-
-/// A refusal of SetValues, with `values[i]` turned into the CSV line it came from.
-fn describe_lines(s: tonic::Status) -> anyhow::Error {
-    let mut msg = format!("{:?}: values refused", s.code());
-    match s.get_error_details().bad_request() {
-        Some(bad) => {
-            for v in &bad.field_violations {
-                let line = v
-                    .field
-                    .strip_prefix("values[")
-                    .and_then(|rest| rest.split_once(']'))
-                    .and_then(|(i, field)| {
-                        let i: usize = i.parse().ok()?;
-                        let field = field.trim_start_matches('.');
-                        Some(if field.is_empty() {
-                            format!("line {}", i + 2)
-                        } else {
-                            format!("line {} ({field})", i + 2)
-                        })
-                    })
-                    .unwrap_or_else(|| v.field.clone());
-                msg.push_str(&format!("\n  {line}: {}", v.description));
-            }
-        }
-        None => msg = format!("{:?}: {}", s.code(), s.message()),
-    }
-    anyhow!(msg)
 }
 
 const CSV_HEADER: [&str; 15] = [
@@ -398,24 +315,16 @@ const CSV_HEADER: [&str; 15] = [
     "changed_by",
 ];
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 fn opt(v: Option<f64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-/// One CSV line per current value of a return.
-fn csv_lines(r: &PiReturn) -> Vec<String> {
+/// One CSV record per current value of a return.
+fn csv_records(r: &PiReturn) -> Vec<[String; 15]> {
     let period = r.period.as_ref();
     let year = period
         .and_then(|p| p.year.as_ref())
-        .map(|y| format!("{}/{:02}", y.start_year, (y.start_year + 1) % 100))
+        .map(|y| almo_fields::financial_year_label(y.start_year))
         .unwrap_or_default();
     let label = match period {
         Some(p) if p.kind == PeriodKind::Quarter as i32 => format!("Q{}", p.number),
@@ -432,90 +341,89 @@ fn csv_lines(r: &PiReturn) -> Vec<String> {
         .iter()
         .map(|v| {
             [
-                csv_field(&r.id),
-                csv_field(&r.organisation_id),
+                r.id.clone(),
+                r.organisation_id.clone(),
                 year.clone(),
                 label.clone(),
                 status.clone(),
                 r.late.to_string(),
-                csv_field(&r.signed_off_by),
-                csv_field(&v.indicator_code),
-                csv_field(&v.split),
+                r.signed_off_by.clone(),
+                v.indicator_code.clone(),
+                v.split.clone(),
                 v.value.to_string(),
                 opt(v.numerator),
                 opt(v.denominator),
-                csv_field(&v.warnings.join("; ")),
-                csv_field(&v.explanation),
-                csv_field(&v.changed_by),
+                v.warnings.join("; "),
+                v.explanation.clone(),
+                v.changed_by.clone(),
             ]
-            .join(",")
         })
         .collect()
 }
 
-/// Splits CSV text into records (RFC 4180 quoting).
-fn csv_records(text: &str) -> anyhow::Result<Vec<Vec<String>>> {
-    let mut records = Vec::new();
-    let mut record = Vec::new();
-    let mut field = String::new();
-    let mut chars = text.chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') if field.is_empty() => quoted = true,
-            (false, ',') => record.push(std::mem::take(&mut field)),
-            (false, '\r') => {}
-            (false, '\n') => {
-                record.push(std::mem::take(&mut field));
-                records.push(std::mem::take(&mut record));
-            }
-            (false, c) => field.push(c),
-        }
-    }
-    if quoted {
-        bail!("a quoted field is not closed");
-    }
-    if !field.is_empty() || !record.is_empty() {
-        record.push(field);
-        records.push(record);
-    }
-    records.retain(|r| !(r.len() == 1 && r[0].trim().is_empty()));
-    Ok(records)
+/// The values of a submission file, each with the line of the file it was read from.
+#[derive(Debug)]
+pub struct Submission {
+    pub values: Vec<ValueInput>,
+    pub lines: Vec<usize>,
 }
 
-/// The values of a submission file.
-pub fn parse_values(text: &str) -> anyhow::Result<Vec<ValueInput>> {
-    let mut records = csv_records(text)?.into_iter();
-    let header = records.next().context("the file is empty")?;
-    let col = |name: &str| header.iter().position(|h| h.trim() == name);
-    let code = col("indicator_code").context("no indicator_code column")?;
-    let (split, value, num, den, expl) = (
-        col("split"),
-        col("value"),
-        col("numerator"),
-        col("denominator"),
-        col("explanation"),
-    );
-    let mut out = Vec::new();
-    for (i, r) in records.enumerate() {
-        let line = i + 2;
-        let cell = |c: Option<usize>| c.and_then(|c| r.get(c)).map(|s| s.trim()).unwrap_or("");
-        let number = |c: Option<usize>, what: &str| -> anyhow::Result<Option<f64>> {
-            match cell(c) {
-                "" => Ok(None),
-                s => s
-                    .parse()
-                    .map(Some)
-                    .map_err(|_| anyhow!("line {line}: {what} {s:?} is not a number")),
+impl Deref for Submission {
+    type Target = [ValueInput];
+
+    fn deref(&self) -> &[ValueInput] {
+        &self.values
+    }
+}
+
+impl Submission {
+    /// A refusal of SetValues, each `values[i]` named by the line of the file it came from.
+    fn refusal(&self, status: tonic::Status) -> anyhow::Error {
+        let e = refusal(status);
+        match e.downcast::<Refused>() {
+            Ok(mut refused) => {
+                for (field, _) in &mut refused.violations {
+                    if let Some(line) = self.line_of(field) {
+                        *field = line;
+                    }
+                }
+                refused.into()
             }
+            Err(e) => e,
+        }
+    }
+
+    /// `values[3].value` -> `line 5 (value)`.
+    fn line_of(&self, field: &str) -> Option<String> {
+        let (i, rest) = field.strip_prefix("values[")?.split_once(']')?;
+        let line = self.lines.get(i.parse::<usize>().ok()?)?;
+        Some(match rest.trim_start_matches('.') {
+            "" => format!("line {line}"),
+            field => format!("line {line} ({field})"),
+        })
+    }
+}
+
+/// The values of a submission file (CSV as a spreadsheet saves it: a byte-order mark, CRLF,
+/// quoted commas and line breaks all read).
+pub fn parse_values(bytes: impl AsRef<[u8]>) -> Result<Submission, BadInput> {
+    let table = csv::read(bytes.as_ref())?;
+    let code = table.require("indicator_code")?;
+    let [split, value, num, den, expl] =
+        ["split", "value", "numerator", "denominator", "explanation"].map(|c| table.column(c));
+    let mut out = Submission {
+        values: Vec::new(),
+        lines: Vec::new(),
+    };
+    for row in &table.rows {
+        let cell = |c: Option<usize>| c.map(|c| row.get(c)).unwrap_or("");
+        let number = |c: Option<usize>, field: &str| match cell(c) {
+            "" => Ok(None),
+            s => almo_fields::number(s)
+                .map(Some)
+                .map_err(|why| BadInput::new(Some(row.line), field, why)),
         };
-        out.push(ValueInput {
+        out.values.push(ValueInput {
             indicator_code: cell(Some(code)).to_string(),
             split: cell(split).to_string(),
             value: number(value, "value")?,
@@ -524,9 +432,14 @@ pub fn parse_values(text: &str) -> anyhow::Result<Vec<ValueInput>> {
             unit: 0,
             explanation: cell(expl).to_string(),
         });
+        out.lines.push(row.line);
     }
-    if out.is_empty() {
-        bail!("the file has a header but no values");
+    if out.values.is_empty() {
+        return Err(BadInput::new(
+            None,
+            "file",
+            "the file has a header but no values",
+        ));
     }
     Ok(out)
 }
@@ -534,14 +447,22 @@ pub fn parse_values(text: &str) -> anyhow::Result<Vec<ValueInput>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use almo_proto::pi_returns::ReturnValue;
 
     #[test]
     fn financial_years_are_read_as_the_regulator_writes_them() {
-        assert_eq!(parse_year("2003/04").unwrap(), 2003);
-        assert_eq!(parse_year("1999/00").unwrap(), 1999);
-        assert_eq!(parse_year("2003").unwrap(), 2003);
-        assert!(parse_year("2003/05").is_err());
-        assert!(parse_year("twenty").is_err());
+        assert_eq!(year_flag("2003/04").unwrap(), 2003);
+        assert_eq!(year_flag("1999/00").unwrap(), 1999);
+        assert_eq!(year_flag("2003").unwrap(), 2003);
+        assert!(year_flag("2003/05").is_err());
+        assert!(year_flag("twenty").is_err());
+        // As strict as the server: a typo never files a figure in another year.
+        for typo in ["2004/06", "2004/5", "04/05", "2003/2004"] {
+            let e = year_flag(typo).unwrap_err();
+            assert_eq!(e.field, "year", "{typo}");
+        }
+        assert_eq!(period_flags(2004, Some(2)).unwrap().number, 2);
+        assert_eq!(period_flags(2004, Some(5)).unwrap_err().field, "quarter");
     }
 
     #[test]
@@ -558,19 +479,79 @@ mod tests {
     }
 
     #[test]
-    fn progress_bar_fills_with_the_export() {
-        assert_eq!(progress_bar(0, 10), format!("[{}]   0%", ".".repeat(30)));
+    fn an_excel_saved_submission_reads_and_refusals_name_its_lines() {
+        // Excel's "CSV UTF-8": a byte-order mark, CRLF line ends, quoted commas and a quoted
+        // line break in an explanation, a blank line.
+        let file = b"\xEF\xBB\xBFindicator_code,split,value,explanation\r\n\
+                     BVPI 66a,,97.5,\r\n\
+                     BVPI 74,bme,76,\"Survey moved online, \"\"new\"\" method\r\nsee note\"\r\n\
+                     \r\n\
+                     BVPI 185,,85,\r\n\
+                     BVPI 63,,sixty,\r\n";
+        let e = parse_values(file).unwrap_err();
+        assert_eq!((e.line, e.field.as_str()), (Some(7), "value"));
+        assert!(e.to_string().starts_with("line 7, field value:"), "{e}");
+
+        let good = &file[..file.len() - "BVPI 63,,sixty,\r\n".len()];
+        let v = parse_values(good).unwrap();
+        assert_eq!(v.len(), 3);
+        assert_eq!(v[0].indicator_code, "BVPI 66a");
+        assert_eq!(v[1].split, "bme");
         assert_eq!(
-            progress_bar(5, 10),
-            format!("[{}{}]  50%", "#".repeat(15), ".".repeat(15))
+            v[1].explanation,
+            "Survey moved online, \"new\" method\r\nsee note"
         );
-        assert_eq!(progress_bar(0, 0), format!("[{}] 100%", "#".repeat(30)));
+        assert_eq!(v[2].indicator_code, "BVPI 185");
+        assert_eq!(v.lines, [2, 3, 6]);
+        assert_eq!(v.line_of("values[2].value").unwrap(), "line 6 (value)");
+        assert_eq!(v.line_of("values[1]").unwrap(), "line 3");
+        assert_eq!(v.line_of("survey.method"), None);
+
+        let missing = parse_values("code,value\r\nBVPI 66a,1\r\n").unwrap_err();
+        assert_eq!(missing.field, "indicator_code");
+        assert!(parse_values("indicator_code,value\r\n").is_err());
+    }
+
+    #[test]
+    fn export_progress_is_quiet_when_not_a_terminal_and_counts_returns() {
+        let bar = progress(Some(10), "returns");
+        bar.inc(5);
+        assert_eq!((bar.position(), bar.length()), (5, Some(10)));
+        if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            assert!(bar.is_hidden());
+        }
     }
 
     #[test]
     fn export_lines_quote_what_needs_quoting() {
-        assert_eq!(csv_field("BVPI 66a"), "BVPI 66a");
-        assert_eq!(csv_field("a, b"), "\"a, b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        let ret = PiReturn {
+            id: "LAMBETH-LIVING/2004/Y".into(),
+            organisation_id: "LAMBETH-LIVING".into(),
+            period: Some(Period {
+                year: Some(FinancialYear { start_year: 2004 }),
+                kind: PeriodKind::Year as i32,
+                number: 1,
+            }),
+            values: vec![ReturnValue {
+                indicator_code: "BVPI 66a".into(),
+                split: "a, b".into(),
+                value: 97.5,
+                explanation: "say \"hi\"".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let mut w = csv::writer(Vec::new());
+        w.write_record(CSV_HEADER).unwrap();
+        for record in csv_records(&ret) {
+            w.write_record(&record).unwrap();
+        }
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        let line = text.lines().nth(1).unwrap();
+        assert!(line.contains(",BVPI 66a,\"a, b\",97.5,"), "{line}");
+        assert!(line.contains(",\"say \"\"hi\"\"\","), "{line}");
+        assert!(line.starts_with("LAMBETH-LIVING/2004/Y,LAMBETH-LIVING,2004/05,year,"));
+        let back = csv::read(text.as_bytes()).unwrap();
+        assert_eq!(back.rows[0].get(back.column("split").unwrap()), "a, b");
     }
 }
