@@ -4,6 +4,7 @@
 mod common;
 
 use almo_auth::Role;
+use almo_client::Target;
 use almo_proto::common::{Money, PeriodKind};
 use almo_proto::delivery_plan::{self as pb};
 use almo_testkit::authed;
@@ -1056,8 +1057,7 @@ async fn csv_push_of_ten_thousand_rows_reports_refusals_by_line_and_is_safe_to_r
     let addr = format!("http://{}", app.addr);
     let mut progress = Vec::new();
     let first = almo_delivery_plan::cli::push_file(
-        &addr,
-        &token,
+        &Target::new(&addr, &token),
         &plan.plan_id,
         &path,
         1000,
@@ -1083,8 +1083,7 @@ async fn csv_push_of_ten_thousand_rows_reports_refusals_by_line_and_is_safe_to_r
     )));
     // Re-running the same file changes nothing, and says so.
     let again = almo_delivery_plan::cli::push_file(
-        &addr,
-        &token,
+        &Target::new(&addr, &token),
         &plan.plan_id,
         &path,
         700,
@@ -1187,8 +1186,7 @@ async fn almo_plan_amend_proposes_a_target_change_for_the_other_party() {
     let addr = format!("http://{}", app.addr);
     let token = almo_testkit::token(LAMBETH_LIVING, Role::AlmoOfficer);
     let a = almo_delivery_plan::cli::propose_target_change(
-        &addr,
-        &token,
+        &Target::new(&addr, &token),
         &plan.plan_id,
         "LOCAL-RELET",
         "2026/27",
@@ -1204,8 +1202,7 @@ async fn almo_plan_amend_proposes_a_target_change_for_the_other_party() {
     assert_eq!(relet.yearly_targets[0].value, 35.0);
     assert_eq!(relet.yearly_targets[1].value, 28.0);
     let err = almo_delivery_plan::cli::propose_target_change(
-        &addr,
-        &token,
+        &Target::new(&addr, &token),
         &plan.plan_id,
         "LOCAL-NOPE",
         "2026",
@@ -1458,10 +1455,10 @@ async fn almo_plan_agree_and_reject_decide_the_other_partys_amendment() {
     let addr = format!("http://{}", app.addr);
     let almo = almo_testkit::token(LAMBETH_LIVING, Role::AlmoOfficer);
     let council = almo_testkit::token(LAMBETH, Role::CouncilOfficer);
+    let as_almo_officer = Target::new(&addr, &almo);
     let propose = |value: f64| {
         almo_delivery_plan::cli::propose_target_change(
-            &addr,
-            &almo,
+            &as_almo_officer,
             &plan.plan_id,
             "LOCAL-RELET",
             "2026/27",
@@ -1477,11 +1474,11 @@ async fn almo_plan_agree_and_reject_decide_the_other_partys_amendment() {
         note: note.to_string(),
         etag: None,
         request_id: None,
-        target: almo_client::Target::new(addr.clone(), token),
+        target: Target::new(addr.clone(), token),
     };
 
     // The council sees it waiting, and agrees: version 2 is in force.
-    let listed = list_amendments(&addr, &council, &plan.plan_id)
+    let listed = list_amendments(&Target::new(&addr, &council), &plan.plan_id)
         .await
         .unwrap();
     let text = almo_delivery_plan::cli::render_amendments(&listed);
@@ -1548,7 +1545,7 @@ async fn almo_plan_agree_and_reject_decide_the_other_partys_amendment() {
     assert_eq!(again.etag, withdrawn.etag);
 
     let text = almo_delivery_plan::cli::render_amendments(
-        &list_amendments(&addr, &council, &plan.plan_id)
+        &list_amendments(&Target::new(&addr, &council), &plan.plan_id)
             .await
             .unwrap(),
     );

@@ -106,8 +106,7 @@ fn a_file_without_the_columns_is_refused_whole() {
 async fn plan_amend_refuses_a_year_typo_before_calling_the_server() {
     for typo in ["2004/06", "2004/99", "2003/05", "2004/5", "04/05"] {
         let err = almo_delivery_plan::cli::propose_target_change(
-            "127.0.0.1:1",
-            "token",
+            &almo_client::Target::new("127.0.0.1:1", "token"),
             "LAMBETH-LIVING-2026-2028",
             "LOCAL-RELET",
             typo,

@@ -148,8 +148,7 @@ pub async fn run(cmd: VariancesCommand) -> anyhow::Result<ExitCode> {
             batch,
         } => {
             let mut err = std::io::stderr();
-            let report =
-                push_file(&target.addr, &target.token, &plan, &file, batch, &mut err).await?;
+            let report = push_file(&target, &plan, &file, batch, &mut err).await?;
             Ok(variances::print_report(&report))
         }
     }
@@ -175,17 +174,9 @@ pub async fn run_plan(cmd: PlanCommand) -> anyhow::Result<ExitCode> {
             reason,
             server,
         } => {
-            let a = propose_target_change(
-                &server.addr,
-                &server.token,
-                &plan,
-                &target,
-                &year,
-                value,
-                &effective,
-                &reason,
-            )
-            .await?;
+            let a =
+                propose_target_change(&server, &plan, &target, &year, value, &effective, &reason)
+                    .await?;
             println!(
                 "amendment {} proposed against version {} (etag {}); the other party agrees or rejects it",
                 a.amendment_id, a.base_version, a.etag
@@ -193,7 +184,7 @@ pub async fn run_plan(cmd: PlanCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         PlanCommand::Amendments { plan, target } => {
-            let amendments = list_amendments(&target.addr, &target.token, &plan).await?;
+            let amendments = list_amendments(&target, &plan).await?;
             print!("{}", render_amendments(&amendments));
             Ok(ExitCode::SUCCESS)
         }

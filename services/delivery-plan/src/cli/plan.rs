@@ -12,24 +12,18 @@ use tonic::transport::Channel;
 
 use super::{DecideArgs, Decision};
 
-async fn client(addr: &str) -> anyhow::Result<DeliveryPlanServiceClient<Channel>> {
-    Ok(DeliveryPlanServiceClient::new(
-        almo_client::connect(addr).await?,
-    ))
+async fn client(target: &Target) -> anyhow::Result<DeliveryPlanServiceClient<Channel>> {
+    Ok(DeliveryPlanServiceClient::new(target.channel().await?))
 }
 
 /// A plan's amendments, newest first.
-pub async fn list_amendments(
-    addr: &str,
-    token: &str,
-    plan_id: &str,
-) -> anyhow::Result<Vec<pb::Amendment>> {
+pub async fn list_amendments(target: &Target, plan_id: &str) -> anyhow::Result<Vec<pb::Amendment>> {
     let request = pb::ListAmendmentsRequest {
         plan_id: plan_id.to_string(),
     };
-    Ok(client(addr)
+    Ok(client(target)
         .await?
-        .list_amendments(almo_client::authorised(request, token)?)
+        .list_amendments(target.request(request)?)
         .await
         .map_err(refusal)?
         .into_inner()
@@ -86,7 +80,7 @@ pub async fn decide_amendment(
     let etag = match &args.etag {
         Some(e) => e.clone(),
         None => {
-            list_amendments(&target.addr, &target.token, &args.plan)
+            list_amendments(target, &args.plan)
                 .await?
                 .into_iter()
                 .find(|a| a.amendment_id == args.amendment)
@@ -99,7 +93,7 @@ pub async fn decide_amendment(
         .clone()
         .unwrap_or_else(|| format!("cli-{}", uuid::Uuid::new_v4()));
     let (amendment_id, note) = (args.amendment.clone(), args.note.clone());
-    let mut client = client(&target.addr).await?;
+    let mut client = client(target).await?;
     // The three decisions differ only in the RPC and its message.
     macro_rules! decide {
         ($rpc:ident, $message:ident) => {
@@ -125,10 +119,8 @@ pub async fn decide_amendment(
 }
 
 /// Proposes an amendment to the plan's newest version that sets `target`'s figure for `year`.
-#[allow(clippy::too_many_arguments)]
 pub async fn propose_target_change(
-    addr: &str,
-    token: &str,
+    server: &Target,
     plan_id: &str,
     target: &str,
     year: &str,
@@ -137,8 +129,7 @@ pub async fn propose_target_change(
     reason: &str,
 ) -> anyhow::Result<pb::Amendment> {
     let year = fields::financial_year(year).map_err(|r| BadInput::new(None, "year", r))?;
-    let server = Target::new(addr, token);
-    let mut client = client(addr).await?;
+    let mut client = client(server).await?;
     let request = pb::ListPlanVersionsRequest {
         plan_id: plan_id.to_string(),
     };
@@ -189,7 +180,7 @@ pub(super) async fn create_plan(
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let request =
         crate::plan_file::create_request(&text).with_context(|| format!("{}", file.display()))?;
-    let mut client = client(&target.addr).await?;
+    let mut client = client(target).await?;
     match client.create_plan(target.request(request)?).await {
         Ok(reply) => {
             let plan = reply.into_inner().plan.context("no plan in the reply")?;
@@ -214,7 +205,7 @@ pub(super) async fn plan_status(
     target: &Target,
 ) -> anyhow::Result<pb::GetPlanStatusResponse> {
     let request = pb::GetPlanStatusRequest { plan_id };
-    Ok(client(&target.addr)
+    Ok(client(target)
         .await?
         .get_plan_status(target.request(request)?)
         .await

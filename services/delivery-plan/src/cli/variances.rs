@@ -9,6 +9,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
+use almo_client::Target;
 use almo_proto::delivery_plan::delivery_plan_service_client::DeliveryPlanServiceClient;
 use almo_proto::delivery_plan::{PushVariancesRequest, PushVariancesResponse};
 use anyhow::Context;
@@ -44,11 +45,10 @@ fn messages(records: &NumberedRecords, plan_id: &str, batch: usize) -> Vec<PushV
     messages
 }
 
-/// Pushes `path` to `plan_id` at `addr`: a progress bar on a terminal while the rows are sent,
-/// then a line to `out` saying how many were sent.
+/// Pushes `path` to `plan_id` at `target`: a progress bar on a terminal while the rows are
+/// sent, then a line to `out` saying how many were sent.
 pub async fn push_file(
-    addr: &str,
-    token: &str,
+    target: &Target,
     plan_id: &str,
     path: &Path,
     batch: usize,
@@ -56,8 +56,7 @@ pub async fn push_file(
 ) -> anyhow::Result<PushReport> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let (records, unreadable) = parse_csv(&bytes).with_context(|| path.display().to_string())?;
-    let channel = almo_client::connect(addr).await?;
-    let mut client = DeliveryPlanServiceClient::new(channel)
+    let mut client = DeliveryPlanServiceClient::new(target.channel().await?)
         .max_decoding_message_size(64 << 20)
         .max_encoding_message_size(64 << 20);
     let total = records.len();
@@ -69,7 +68,7 @@ pub async fn push_file(
             let _ = tx.send(m.records.len());
         },
     ));
-    let request = almo_client::authorised(stream, token)?;
+    let request = target.request(stream)?;
     let call = tokio::spawn(async move { client.push_variances(request).await });
     let mut sent = 0usize;
     while let Some(n) = rx.recv().await {
