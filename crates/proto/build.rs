@@ -35,6 +35,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_client(true)
         // prost's codec answers an undecodable message INTERNAL; ours says INVALID_ARGUMENT.
         .codec_path("crate::codec::Codec")
-        .compile_fds(fds)?;
+        .compile_fds_with_config(fds, {
+            // `prost::Name` on every message, so the codec knows which request it is reading.
+            let mut config = tonic_prost_build::Config::new();
+            config.enable_type_names();
+            config
+        })?;
     Ok(())
 }

@@ -4,7 +4,10 @@
 
 use std::marker::PhantomData;
 
-use prost::Message;
+use prost::bytes::Buf;
+use prost::{Message, Name};
+
+use crate::limits;
 use tonic::Status;
 use tonic::codec::{BufferSettings, DecodeBuf};
 use tonic_prost::{ProstCodec, ProstDecoder, ProstEncoder};
@@ -27,7 +30,7 @@ impl<T, U> Default for Codec<T, U> {
 impl<T, U> tonic::codec::Codec for Codec<T, U>
 where
     T: Message + Send + 'static,
-    U: Message + Default + Send + 'static,
+    U: Message + Name + Default + Send + 'static,
 {
     type Encode = T;
     type Decode = U;
@@ -53,17 +56,59 @@ pub struct Decoder<U> {
     _pd: PhantomData<U>,
 }
 
-impl<U: Message + Default> tonic::codec::Decoder for Decoder<U> {
+impl<U: Message + Name + Default> tonic::codec::Decoder for Decoder<U> {
     type Item = U;
     type Error = Status;
 
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<U>, Status> {
+        // Requests (a server reading what a client sent) are held to the input contract; a
+        // client reading a response is not.
+        if U::NAME.ends_with("Request") && U::PACKAGE.starts_with("almo.") {
+            let full = format!("{}.{}", U::PACKAGE, U::NAME);
+            let (violations, more) = if buf.chunk().len() >= buf.remaining() {
+                limits::check(&full, &buf.chunk()[..buf.remaining()])
+            } else {
+                limits::check(&full, &buf.copy_to_bytes(buf.remaining()))
+            };
+            if !violations.is_empty() {
+                return Err(over_limits(violations, more));
+            }
+        }
         self.inner.decode(buf).map_err(|s| malformed(s.message()))
     }
 
     fn buffer_settings(&self) -> BufferSettings {
         self.inner.buffer_settings()
     }
+}
+
+/// The refusal of a request over the input contract's limits: every violation (as many as
+/// reported) by its field path.
+fn over_limits(violations: Vec<(String, String)>, more: usize) -> Status {
+    let mut details = ErrorDetails::new();
+    details.set_error_info(
+        "INVALID_FIELD",
+        "almo-exchange",
+        std::collections::HashMap::<String, String>::new(),
+    );
+    let mut message: Vec<String> = Vec::new();
+    for (field, reason) in &violations {
+        if message.len() < 3 {
+            message.push(format!("{field}: {reason}"));
+        }
+        details.add_bad_request_violation(field.clone(), reason.clone());
+    }
+    if more > 0 {
+        details.add_bad_request_violation(
+            "request",
+            format!("{more} more violations not listed; correct these and send again"),
+        );
+    }
+    let shown = violations.len() + more;
+    if shown > message.len() {
+        message.push(format!("and {} more", shown - message.len()));
+    }
+    Status::with_error_details(tonic::Code::InvalidArgument, message.join("; "), details)
 }
 
 /// The status for bytes that are not the protobuf message expected. `prost_error` is prost's

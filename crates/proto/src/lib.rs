@@ -2,6 +2,7 @@
 //! truth; this crate only compiles them.
 
 pub mod codec;
+pub mod limits;
 
 /// The encoded `FileDescriptorSet` of every contract, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
