@@ -4,7 +4,7 @@
 
 use almo_auth::OrgKind;
 use almo_db::Db;
-use almo_db::entity::{organisation, peer_group};
+use almo_db::entity::peer_group;
 use chrono::{NaiveDate, Utc};
 use sea_orm::DbErr;
 
@@ -144,40 +144,20 @@ fn date(s: &str) -> NaiveDate {
     s.parse().expect("demo dates are valid")
 }
 
-fn row(id: &str, name: &str, kind: OrgKind) -> organisation::Model {
-    let now = Utc::now();
-    organisation::Model {
-        id: id.into(),
-        name: name.into(),
-        kind: kind.as_str().into(),
-        authority_type: None,
-        region: None,
-        council_id: None,
-        section27_consent_date: None,
-        go_live_date: None,
-        agreement_end_date: None,
-        end_date: None,
-        stock_size: None,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    }
-}
-
 /// Loads the demo directory; entries already present are left as they are.
 pub async fn seed(db: &Db) -> Result<(), DbErr> {
     let txn = db.begin_write().await?;
     let mut rows = vec![
-        row(OPERATOR, "almo-exchange operator", OrgKind::Operator),
-        row(REGULATOR, "Regulator of Social Housing", OrgKind::Regulator),
-        row(
+        storage::new_row(OPERATOR, "almo-exchange operator", OrgKind::Operator),
+        storage::new_row(REGULATOR, "Regulator of Social Housing", OrgKind::Regulator),
+        storage::new_row(
             INSPECTORATE,
             "Housing Inspectorate (Audit Commission)",
             OrgKind::Inspectorate,
         ),
     ];
     for (ons, name, region) in COUNCILS {
-        let mut r = row(ons, name, OrgKind::Council);
+        let mut r = storage::new_row(ons, name, OrgKind::Council);
         r.authority_type = Some(authority_type_of(ons).expect("demo codes").as_str().into());
         r.region = Some((*region).into());
         rows.push(r);
@@ -188,7 +168,7 @@ pub async fn seed(db: &Db) -> Result<(), DbErr> {
             .find(|r| r.id == *council)
             .expect("demo ALMOs have demo councils")
             .clone();
-        let mut r = row(code, name, OrgKind::Almo);
+        let mut r = storage::new_row(code, name, OrgKind::Almo);
         r.council_id = Some((*council).into());
         r.authority_type = parent.authority_type;
         r.region = parent.region;

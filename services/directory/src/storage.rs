@@ -228,3 +228,24 @@ pub async fn list_peer_groups(
         })
         .collect())
 }
+
+/// A new directory row of `kind`, version 1, with no council, type, region or ALMO dates yet.
+pub fn new_row(id: &str, name: &str, kind: OrgKind) -> organisation::Model {
+    let now = chrono::Utc::now();
+    organisation::Model {
+        id: id.into(),
+        name: name.into(),
+        kind: kind.as_str().into(),
+        authority_type: None,
+        region: None,
+        council_id: None,
+        section27_consent_date: None,
+        go_live_date: None,
+        agreement_end_date: None,
+        end_date: None,
+        stock_size: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+}

@@ -2,7 +2,6 @@
 
 use almo_auth::{OrgKind, Role, policy};
 use almo_db::Begun;
-use almo_db::entity::organisation;
 use almo_proto::directory::{
     GetOrganisationRequest, GetOrganisationResponse, ListOrganisationsRequest,
     ListOrganisationsResponse, RegisterAlmoRequest, RegisterAlmoResponse, RegisterCouncilRequest,
@@ -30,27 +29,6 @@ pub(super) fn require_operator(p: &Principal, what: &str) -> Result<(), AppError
             "only the operator may {what}; {} is a {}",
             p.org.id, p.org.kind
         )))
-    }
-}
-
-/// A new directory row of `kind` with no ALMO dates yet.
-fn new_row(id: &str, name: &str, kind: OrgKind) -> organisation::Model {
-    let now = Utc::now();
-    organisation::Model {
-        id: id.to_string(),
-        name: name.to_string(),
-        kind: kind.as_str().into(),
-        authority_type: None,
-        region: None,
-        council_id: None,
-        section27_consent_date: None,
-        go_live_date: None,
-        agreement_end_date: None,
-        end_date: None,
-        stock_size: None,
-        version: 1,
-        created_at: now,
-        updated_at: now,
     }
 }
 
@@ -188,7 +166,7 @@ impl Directory {
                 "council {ons} is already registered"
             )));
         }
-        let mut row = new_row(&ons, name.unwrap_or_default(), OrgKind::Council);
+        let mut row = storage::new_row(&ons, name.unwrap_or_default(), OrgKind::Council);
         row.authority_type = ty.map(|t| t.as_str().to_string());
         row.region = region.map(String::from);
         storage::insert(write.txn(), row.clone()).await?;
@@ -265,7 +243,7 @@ impl Directory {
         let parent = storage::get(write.txn(), &council_id)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("council {council_id}")))?;
-        let mut row = new_row(&r.almo_id, name.unwrap_or_default(), OrgKind::Almo);
+        let mut row = storage::new_row(&r.almo_id, name.unwrap_or_default(), OrgKind::Almo);
         // An ALMO is benchmarked among authorities of its council's type and region.
         row.authority_type = parent.authority_type.clone();
         row.region = parent.region.clone();
