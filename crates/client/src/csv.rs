@@ -4,6 +4,9 @@
 
 use crate::BadInput;
 
+/// The writer [`writer`] gives, so callers can name it without depending on `csv` themselves.
+pub use ::csv::Writer;
+
 /// A file's header and records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
