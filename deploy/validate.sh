@@ -100,7 +100,7 @@ def check(ok, msg):
 
 root = pathlib.Path(".")
 services = ["directory", "delivery-plan", "sla-charging", "pi-returns", "inspection-scheduling"]
-binaries = {f"almo-{s}" for s in services} | {"almo"}
+binaries = {f"almo-{s}" for s in services} | {"almo", "almo-console"}
 
 def has_healthcheck(binary):
     main = (root / ("services/almo" if binary == "almo" else f"services/{binary[5:]}") / "src/main.rs").read_text()
@@ -157,6 +157,16 @@ for s in services:
     else:
         check(hc.get("test") == ["NONE"],
               f"compose {s}: almo-{s} has no healthcheck subcommand, so its probe must be disabled")
+con = cs.get("console")
+check(con is not None, "compose: service console missing")
+if con is not None:
+    check(con["build"]["args"]["SERVICE"] == "almo-console", "compose console: SERVICE build arg")
+    check(con.get("healthcheck", {}).get("test") == ["CMD", "/usr/local/bin/service", "healthcheck"],
+          "compose console: health check by the binary's healthcheck")
+    check(con.get("read_only") is True and con.get("cap_drop") == ["ALL"], "compose console: read-only, drop ALL")
+    check("ALMO_DATABASE_URL" not in con.get("environment", {}), "compose console: no database")
+    check(str(con.get("environment", {}).get("ALMO_CONSOLE_LISTEN", "")).endswith(":8080"),
+          "compose console: listens on 8080")
 collector = yaml.safe_load((root / "deploy/otel/collector.yaml").read_text())
 check("otlp" in collector["receivers"] and collector["service"]["pipelines"]["traces"]["exporters"],
       "collector: OTLP in, traces exported")
@@ -169,6 +179,37 @@ for path in sys.argv[2:]:
         by.setdefault(d["kind"], {})[d["metadata"]["name"]] = d
     tag = pathlib.Path(path).stem
     deps = by.get("Deployment", {})
+    # The console: HTTP on 8080, no database, a client of the services' gRPC port.
+    console = deps.pop("almo-console", None)
+    check(console is not None, f"{tag}: the console's Deployment almo-console")
+    if console is not None:
+        pod = console["spec"]["template"]["spec"]
+        check(console["spec"].get("replicas", 1) >= 2, f"{tag} almo-console: at least two replicas")
+        psc = pod.get("securityContext", {})
+        check(psc.get("runAsNonRoot") is True and psc.get("seccompProfile", {}).get("type") == "RuntimeDefault",
+              f"{tag} almo-console: runAsNonRoot, seccomp RuntimeDefault")
+        ctr = pod["containers"][0]
+        sc = ctr.get("securityContext", {})
+        check(sc.get("readOnlyRootFilesystem") is True and sc.get("allowPrivilegeEscalation") is False
+              and sc.get("capabilities", {}).get("drop") == ["ALL"],
+              f"{tag} almo-console: read-only root, no privilege escalation, drop ALL")
+        res = ctr.get("resources", {})
+        check(all({"cpu", "memory"} <= set(res.get(k, {})) for k in ("requests", "limits")),
+              f"{tag} almo-console: requests and limits for cpu and memory")
+        for probe in ("livenessProbe", "readinessProbe"):
+            check(ctr.get(probe, {}).get("httpGet", {}).get("port") == 8080,
+                  f"{tag} almo-console: HTTP {probe} on 8080")
+        check(ctr["image"].rsplit("/", 1)[-1].split(":")[0] == "almo-console", f"{tag} almo-console: its own image")
+        envs = {e["name"]: e.get("value", "") for e in ctr.get("env", [])}
+        check("ALMO_DATABASE_URL" not in envs, f"{tag} almo-console: no database")
+        check(envs.get("ALMO_CONSOLE_LISTEN", "").endswith(":8080"), f"{tag} almo-console: listens on 8080")
+        for s, var in [("directory", "DIRECTORY"), ("delivery-plan", "DELIVERY_PLAN"), ("sla-charging", "SLA_CHARGING"),
+                       ("pi-returns", "PI_RETURNS"), ("inspection-scheduling", "INSPECTION")]:
+            check(envs.get(f"ALMO_CONSOLE_{var}_ADDR") == f"http://almo-{s}:50051",
+                  f"{tag} almo-console: ALMO_CONSOLE_{var}_ADDR names the Service almo-{s}")
+        svc = by.get("Service", {}).get("almo-console")
+        check(svc is not None and svc["spec"]["ports"][0]["port"] == 8080, f"{tag} almo-console: Service on 8080")
+        check("almo-console" in by.get("PodDisruptionBudget", {}), f"{tag} almo-console: PodDisruptionBudget")
     check(set(deps) == {f"almo-{s}" for s in services}, f"{tag}: one Deployment per service, got {sorted(deps)}")
     for name, d in deps.items():
         spec = d["spec"]; pod = spec["template"]["spec"]
@@ -216,8 +257,9 @@ for path in sys.argv[2:]:
     nps = by.get("NetworkPolicy", {}).values()
     ingress_ports = {p["port"] for n in nps for r in n["spec"].get("ingress", []) for p in r.get("ports", [])}
     egress_ports = {p["port"] for n in nps for r in n["spec"].get("egress", []) for p in r.get("ports", [])}
-    check(ingress_ports == {50051}, f"{tag}: ingress only to the gRPC port, got {ingress_ports}")
-    check(egress_ports == {5432, 4317, 53}, f"{tag}: egress only to the database, collector and DNS, got {egress_ports}")
+    check(ingress_ports == {50051, 8080}, f"{tag}: ingress only to the gRPC port and the console's 8080, got {ingress_ports}")
+    check(egress_ports == {5432, 4317, 53, 50051},
+          f"{tag}: egress only to the database, collector, DNS and (the console) the services, got {egress_ports}")
     check(all(r.get("ports") for n in nps for r in n["spec"].get("ingress", []) + n["spec"].get("egress", [])),
           f"{tag}: every NetworkPolicy rule names its ports")
     check(any(not n["spec"].get("ingress") and not n["spec"].get("egress")
