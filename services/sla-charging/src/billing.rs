@@ -8,7 +8,8 @@ use almo_db::entity::{
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 
-use crate::domain::agreement::{Terms, VersionStatus, windows};
+use crate::domain::agreement::{Consent, Terms, VersionStatus, windows};
+use crate::domain::billing_run::{Outcome, not_agreed, nothing_to_bill};
 use crate::domain::invoice::{BillingInput, InvoiceStatus, LineKind, bill, invoice_number, totals};
 use crate::domain::period::{BillingPeriod, PeriodKind, fy_days};
 use crate::domain::proration::DaySpan;
@@ -25,21 +26,24 @@ pub fn term_of(a: &sla_agreement::Model) -> DaySpan {
     DaySpan::new(a.start_date, a.end_date).expect("a stored term starts before it ends")
 }
 
-/// The agreement's term, cut short on the customer ALMO's end date if it has one; `None` when the
-/// ALMO ended before the agreement started.
+/// The agreement's term, cut short on the customer ALMO's end date if it has one (`None` when the
+/// ALMO ended before the agreement started), and that end date.
 async fn ended_term(
     conn: &impl ConnectionTrait,
     a: &sla_agreement::Model,
-) -> Result<Option<DaySpan>, DbErr> {
+) -> Result<(Option<DaySpan>, Option<chrono::NaiveDate>), DbErr> {
     let end = organisation::Entity::find_by_id(a.customer_almo_id.clone())
         .one(conn)
         .await?
         .and_then(|o| o.end_date);
     let term = term_of(a);
-    Ok(match end {
-        Some(end) => DaySpan::new(term.first, end.min(term.last)),
-        None => Some(term),
-    })
+    Ok((
+        match end {
+            Some(end) => DaySpan::new(term.first, end.min(term.last)),
+            None => Some(term),
+        },
+        end,
+    ))
 }
 
 /// The active versions of an agreement as (effective from, terms).
@@ -76,6 +80,8 @@ pub fn overlapping_keys(period: &BillingPeriod) -> Vec<String> {
 pub struct RunOutcome {
     pub drafts: Vec<InvoiceRows>,
     pub already_issued: Vec<String>,
+    /// Every agreement in scope, in id order: (agreement, customer ALMO, what was done).
+    pub agreements: Vec<(String, String, Outcome)>,
 }
 
 /// Drafts the invoices of every agreement of `council_id` with an active version covering part
@@ -95,14 +101,33 @@ pub async fn run(
         storage::agreements_overlapping(conn, council_id, period.start(), period.end()).await?
     {
         let active = active_terms(&versions)?;
+        let mut report = |outcome| {
+            out.agreements
+                .push((a.id.clone(), a.customer_almo_id.clone(), outcome))
+        };
         if active.is_empty() {
+            let first_draft = versions
+                .iter()
+                .filter(|v| VersionStatus::parse(&v.status) == Some(VersionStatus::Draft))
+                .min_by_key(|v| v.version)
+                .map(|v| {
+                    let consent = Consent {
+                        council: v.council_agreed,
+                        almo: v.almo_agreed,
+                    };
+                    (v.version, consent)
+                });
+            report(not_agreed(first_draft));
             continue;
         }
         let existing = storage::invoices_for_periods(conn, &a.id, &keys).await?;
-        if existing
+        if let Some(issued) = existing
             .iter()
-            .any(|i| i.status == InvoiceStatus::Issued.as_str())
+            .find(|i| i.status == InvoiceStatus::Issued.as_str())
         {
+            report(Outcome::AlreadyIssued {
+                invoice_id: issued.id.clone(),
+            });
             out.already_issued.push(a.id.clone());
             continue;
         }
@@ -116,7 +141,9 @@ pub async fn run(
         let refs: Vec<(chrono::NaiveDate, &Terms)> = active.iter().map(|(d, t)| (*d, t)).collect();
         // An ALMO that is wound up stops buying services: its SLA ends with a final prorated
         // period on its end date (DOMAIN.md, "An ALMO's life").
-        let Some(term) = ended_term(conn, &a).await? else {
+        let (term, almo_end) = ended_term(conn, &a).await?;
+        let Some(term) = term else {
+            report(nothing_to_bill(&period, None, almo_end, &[]));
             continue;
         };
         let input = BillingInput {
@@ -127,6 +154,12 @@ pub async fn run(
         };
         let lines = bill(&input);
         if lines.is_empty() {
+            report(nothing_to_bill(
+                &period,
+                Some(term),
+                almo_end,
+                &input.windows,
+            ));
             continue;
         }
         let t = totals(&lines);
@@ -170,6 +203,13 @@ pub async fn run(
             })
             .collect();
         storage::insert_invoice(conn, invoice.clone(), rows.clone()).await?;
+        out.agreements.push((
+            a.id.clone(),
+            a.customer_almo_id.clone(),
+            Outcome::Drafted {
+                invoice_id: id.clone(),
+            },
+        ));
         out.drafts.push(InvoiceRows {
             invoice,
             lines: rows,

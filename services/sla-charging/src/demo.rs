@@ -13,7 +13,7 @@ use sea_orm::DbErr;
 use crate::billing;
 use crate::domain::agreement::{Direction, ServiceLevel, ServiceLine, Terms, VersionStatus};
 use crate::domain::charging::{Account, ChargingBasis, VatTreatment};
-use crate::domain::credit_note::{CreditableLine, credit_line};
+use crate::domain::credit_note::{Amount, CreditableLine, credit_line};
 use crate::domain::dispute::DisputeStatus;
 use crate::domain::period::{BillingPeriod, PeriodKind};
 use crate::storage;
@@ -185,14 +185,19 @@ pub async fn seed(db: &Db) -> Result<(), DbErr> {
         .iter()
         .find(|l| l.line_code == "LEGAL")
         .expect("April bills legal work");
+    // April's legal advice level was met: no service credit on the line.
     let (net, vat) = credit_line(
-        &CreditableLine {
-            net: legal.net,
-            vat: legal.vat,
-            treatment: VatTreatment::Standard,
-            credited_net: 0,
-            credited_vat: 0,
-        },
+        &CreditableLine::single(
+            legal.line_number,
+            &legal.line_code,
+            VatTreatment::Standard,
+            Amount {
+                net: legal.net,
+                vat: legal.vat,
+            },
+            Amount::default(),
+            Amount::default(),
+        ),
         19_000,
     )
     .map_err(|e| DbErr::Custom(e.to_string()))?;

@@ -2,6 +2,7 @@
 //! named after it, with the tests named after the rule beside it.
 
 pub mod agreement;
+pub mod billing_run;
 pub mod charging;
 pub mod credit_note;
 pub mod dispute;

@@ -9,6 +9,7 @@ use super::SlaCharging;
 use super::access::require_supplier;
 use super::convert::{billing_period, invoice_to_proto};
 use crate::billing;
+use crate::domain::billing_run::Outcome;
 
 impl SlaCharging {
     pub(super) async fn run_billing(
@@ -33,6 +34,35 @@ impl SlaCharging {
                     .map(invoice_to_proto)
                     .collect::<Result<_, _>>()?,
                 already_issued_agreement_ids: out.already_issued,
+                agreements: out
+                    .agreements
+                    .into_iter()
+                    .map(|(agreement_id, customer_almo_id, outcome)| {
+                        let (outcome, reason, invoice_id) = match outcome {
+                            Outcome::Drafted { invoice_id } => {
+                                (pb::BillingOutcome::Drafted, String::new(), invoice_id)
+                            }
+                            Outcome::AlreadyIssued { invoice_id } => (
+                                pb::BillingOutcome::AlreadyIssued,
+                                "an issued invoice already covers these days".to_string(),
+                                invoice_id,
+                            ),
+                            Outcome::NothingToBill { reason } => {
+                                (pb::BillingOutcome::NothingToBill, reason, String::new())
+                            }
+                            Outcome::Refused { reason } => {
+                                (pb::BillingOutcome::Refused, reason, String::new())
+                            }
+                        };
+                        pb::AgreementBillingOutcome {
+                            agreement_id,
+                            customer_almo_id,
+                            outcome: outcome as i32,
+                            reason,
+                            invoice_id,
+                        }
+                    })
+                    .collect(),
             };
             let target = format!("councils/{council}/billingRuns/{}", period.key());
             Ok((resp, target))

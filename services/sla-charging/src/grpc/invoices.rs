@@ -1,7 +1,7 @@
 //! Invoices: issue a draft (it never changes after), read one, and correct an issued one with a
 //! credit note.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use almo_fields as fields;
 use almo_proto::sla_charging as pb;
@@ -15,8 +15,8 @@ use super::access::{require_supplier, reread_invoice, visibility, visible_invoic
 use super::convert::{domain_line, invoice_to_proto, pence};
 use super::refusals::issue_error;
 use crate::billing;
-use crate::domain::credit_note::{CreditableLine, credit_line};
-use crate::domain::invoice::InvoiceStatus;
+use crate::domain::credit_note::{Amount, CreditableLine, credit_line};
+use crate::domain::invoice::{InvoiceLine, InvoiceStatus, LineKind};
 use crate::storage::{self, InvoiceRows};
 
 impl SlaCharging {
@@ -157,24 +157,19 @@ pub(super) async fn checked_credits(
     field: impl Fn(usize, &str) -> String,
 ) -> Result<Vec<(i32, i64, i64)>, AppError> {
     let credited = storage::credited_per_line(txn, &rows.invoice.id).await?;
+    let mut domain_lines = Vec::new();
+    for row in &rows.lines {
+        domain_lines.push((row.line_number, domain_line(row)?));
+    }
     let mut v = Violations::new();
     let mut lines = Vec::new();
     for (i, (number, net)) in requested.iter().copied().enumerate() {
-        let Some(row) = rows.lines.iter().find(|l| l.line_number == number) else {
+        let Some(creditable) = creditable(&domain_lines, &credited, number) else {
             v.add(
                 field(i, "invoice_line_number"),
                 format!("the invoice has no line {number}"),
             );
             continue;
-        };
-        let line = domain_line(row)?;
-        let (cn, cv) = credited.get(&number).copied().unwrap_or_default();
-        let creditable = CreditableLine {
-            net: line.net,
-            vat: line.vat,
-            treatment: line.vat_treatment,
-            credited_net: cn,
-            credited_vat: cv,
         };
         match credit_line(&creditable, net) {
             Ok((n, vat)) => lines.push((number, n, vat)),
@@ -183,4 +178,46 @@ pub(super) async fn checked_credits(
     }
     v.into_result()?;
     Ok(lines)
+}
+
+/// Line `number` of an invoice with what the customer paid for it: its service line's charges,
+/// the service credits given on that service line and the credit notes so far.
+fn creditable(
+    lines: &[(i32, InvoiceLine)],
+    credited: &HashMap<i32, (i64, i64)>,
+    number: i32,
+) -> Option<CreditableLine> {
+    let (_, line) = lines.iter().find(|(n, _)| *n == number)?;
+    let credited_on = |n: i32| {
+        let (net, vat) = credited.get(&n).copied().unwrap_or_default();
+        Amount { net, vat }
+    };
+    let mut service_line_charged = Amount::default();
+    let mut service_credits = Amount::default();
+    let mut service_line_credited = Amount::default();
+    for (n, l) in lines.iter().filter(|(_, l)| l.line_code == line.line_code) {
+        if l.kind == LineKind::ServiceCredit {
+            service_credits.net -= l.net;
+            service_credits.vat -= l.vat;
+        } else {
+            service_line_charged.net += l.net;
+            service_line_charged.vat += l.vat;
+            let c = credited_on(*n);
+            service_line_credited.net += c.net;
+            service_line_credited.vat += c.vat;
+        }
+    }
+    Some(CreditableLine {
+        line_number: number,
+        line_code: line.line_code.clone(),
+        treatment: line.vat_treatment,
+        charged: Amount {
+            net: line.net,
+            vat: line.vat,
+        },
+        credited: credited_on(number),
+        service_line_charged,
+        service_credits,
+        service_line_credited,
+    })
 }
