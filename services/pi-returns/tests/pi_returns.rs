@@ -713,7 +713,16 @@ async fn regulator_queries_by_type_year_and_status_paginated() {
 async fn catalogue_lists_every_tsm_and_reads_the_definition_in_force() {
     let (_app, mut client) = app().await;
     let all = all_indicators(&mut client, 2024, 10, AS_HOMES_FOR_HARINGEY).await;
-    assert_eq!(all.len(), 22);
+    // The 22 TSMs, submitted by landlords of 1,000 homes or more, and cost per home beside them.
+    let tsms = all
+        .iter()
+        .filter(|d| d.min_homes_to_submit == 1_000)
+        .count();
+    assert_eq!(tsms, 22);
+    assert_eq!(all.len(), 23);
+    assert!(all.iter().any(|d| d.code == "VFM05"
+        && d.direction == pb::Direction::Context as i32
+        && d.unit == pb::Unit::Pounds as i32));
     assert!(all.iter().any(|d| d.code == "NM01"
         && d.direction == pb::Direction::Context as i32
         && d.splits == vec!["a_all", "b_hate_incidents"]));
@@ -1085,6 +1094,7 @@ async fn perception_measures_need_their_tenant_survey_described() {
                 survey: Some(pb::TenantSurvey {
                     sample_size: 0,
                     method: 0,
+                    ..Default::default()
                 }),
             },
             HOMES_FOR_HARINGEY,
@@ -1104,6 +1114,8 @@ async fn perception_measures_need_their_tenant_survey_described() {
                 survey: Some(pb::TenantSurvey {
                     sample_size: 1_250,
                     method: pb::SurveyMethod::Mixed as i32,
+                    relevant_homes: 16_000,
+                    ..Default::default()
                 }),
             },
             HOMES_FOR_HARINGEY,

@@ -21,6 +21,7 @@ pub mod peer_group;
 pub mod peer_group_member;
 pub mod pi_indicator_definition;
 pub mod pi_return;
+pub mod pi_return_survey;
 pub mod pi_return_value;
 pub mod sla_agreement;
 pub mod sla_agreement_version;

@@ -10,6 +10,7 @@ mod m20261123_210000_pi_returns_export_index;
 mod m20261123_300000_inspection_scheduling;
 mod m20261123_310000_inspection_cancellations;
 mod m20261123_400000_sla_charging;
+mod m20261130_200000_pi_tenant_surveys;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_300000_inspection_scheduling::Migration),
             Box::new(m20261123_310000_inspection_cancellations::Migration),
             Box::new(m20261123_400000_sla_charging::Migration),
+            Box::new(m20261130_200000_pi_tenant_surveys::Migration),
         ]
     }
 }

@@ -102,6 +102,10 @@ pub struct Definition {
     /// be reported with it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub from_tenant_survey: bool,
+    /// Landlords with fewer homes than this publish the measure but do not submit it (the TSMs:
+    /// 1,000, RSH); `None` when every organisation submits it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_homes_to_submit: Option<u32>,
     #[serde(default)]
     pub source: String,
 }
@@ -213,6 +217,38 @@ pub fn in_force<'a>(defs: &'a [Definition], code: &str, year: i32) -> Option<&'a
         .max_by_key(|d| d.from_year)
 }
 
+/// The fewest homes an organisation must have to owe a return for a period of `year`: where
+/// every mandatory indicator reported in the period is submitted only by landlords of some size
+/// (the TSMs: 1,000 homes), the smallest of those sizes; `None` when some mandatory indicator is
+/// owed by everyone.
+pub fn homes_to_submit(defs: &[Definition], year: i32, quarterly_return: bool) -> Option<u32> {
+    let owed: Vec<&Definition> = all_in_force(defs, year)
+        .into_iter()
+        .filter(|d| d.mandatory && d.reported_in(quarterly_return))
+        .collect();
+    if owed.is_empty() {
+        return None;
+    }
+    owed.iter()
+        .map(|d| d.min_homes_to_submit)
+        .collect::<Option<Vec<u32>>>()?
+        .into_iter()
+        .min()
+}
+
+/// Whether an organisation of `homes` (unknown: it owes) owes a return for a period of `year`.
+pub fn must_submit(
+    defs: &[Definition],
+    year: i32,
+    quarterly_return: bool,
+    homes: Option<i32>,
+) -> bool {
+    match (homes_to_submit(defs, year, quarterly_return), homes) {
+        (Some(min), Some(h)) => i64::from(h) >= i64::from(min),
+        _ => true,
+    }
+}
+
 /// Every indicator in force for `year`, one definition per code, by code.
 pub fn all_in_force(defs: &[Definition], year: i32) -> Vec<&Definition> {
     let mut codes: Vec<&str> = defs.iter().map(|d| d.code.as_str()).collect();
@@ -250,8 +286,16 @@ mod tests {
         ] {
             assert!(defs.iter().any(|d| d.code == code), "{code} missing");
         }
-        let tsms = all_in_force(&defs, 2024);
+        let in_force_2024 = all_in_force(&defs, 2024);
+        let tsms: Vec<_> = in_force_2024
+            .iter()
+            .filter(|d| d.min_homes_to_submit == Some(1_000))
+            .collect();
         assert_eq!(tsms.len(), 22, "the 22 TSMs are in force for 2024/25");
+        // Cost per home (VfM metric 5) sits beside them, as context.
+        let cost = in_force(&defs, "VFM05", 2024).unwrap();
+        assert_eq!(cost.direction, Direction::Context);
+        assert_eq!(in_force_2024.len(), 23);
         for d in &defs {
             assert!(d.problems().is_empty(), "{}: {:?}", d.code, d.problems());
         }
@@ -272,6 +316,21 @@ mod tests {
         with.push(redefined);
         assert_eq!(in_force(&with, "TP01", 2025).unwrap().usual_min, 30.0);
         assert_eq!(in_force(&with, "TP01", 2027).unwrap().usual_min, 50.0);
+    }
+
+    #[test]
+    fn small_landlords_owe_no_tsm_return() {
+        let defs = seed();
+        // 2024/25: the TSMs (from 1,000 homes) and cost per home (everyone, not mandatory).
+        // Cost per home is owed by everyone, so the VfM figure alone would make small landlords
+        // owe a return: it is not mandatory, and what is owed is what is mandatory.
+        assert_eq!(homes_to_submit(&defs, 2024, false), Some(1_000));
+        assert!(!must_submit(&defs, 2024, false, Some(999)));
+        assert!(must_submit(&defs, 2024, false, Some(1_000)));
+        assert!(must_submit(&defs, 2024, false, None));
+        // 2003/04: the BVPIs are owed by every authority.
+        assert_eq!(homes_to_submit(&defs, 2003, false), None);
+        assert!(must_submit(&defs, 2003, false, Some(500)));
     }
 
     #[test]

@@ -4,5 +4,6 @@ pub mod catalogue;
 pub mod combination;
 pub mod period;
 pub mod quartile;
+pub mod survey;
 pub mod validation;
 pub mod workflow;

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use tonic::Request;
 
 use super::access::Changer;
-use super::convert::{return_to_proto, status_of};
+use super::convert::{return_to_proto, status_of, survey_to_proto};
 use super::{PiReturns, SERVICE_NAME};
 use crate::domain::catalogue::Definition;
 use crate::domain::workflow::{Status as ReturnStatus, WorkflowError};
@@ -196,8 +196,11 @@ impl PiReturns {
         }
         let values =
             storage::current_values(write.txn(), std::slice::from_ref(&row.id), None).await?;
+        let surveys = storage::surveys_of(write.txn(), std::slice::from_ref(&row.id)).await?;
         let target = target(&row.id);
-        let resp = make(return_to_proto(row, values, Vec::new()));
+        let mut pr = return_to_proto(row, values, Vec::new());
+        pr.surveys = surveys.iter().map(survey_to_proto).collect();
+        let resp = make(pr);
         write.finish(&resp, &target).await?;
         Ok(resp)
     }

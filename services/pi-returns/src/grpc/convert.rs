@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use almo_db::entity::{pi_return, pi_return_value};
+use almo_db::entity::{pi_return, pi_return_survey, pi_return_value};
 use almo_fields as fields;
 use almo_proto::common;
 use almo_proto::pi_returns as pb;
@@ -12,7 +12,9 @@ use almo_server::{AppError, Violations};
 use crate::domain::catalogue::{Combination, Definition, Direction, Frequency, Ratio, Unit};
 use crate::domain::period::{Period, PeriodKind};
 use crate::domain::quartile;
+use crate::domain::survey::{self, Tenure};
 use crate::domain::workflow::Status as ReturnStatus;
+use chrono::NaiveDate;
 
 /// The authority types a comparison or a query may name.
 const AUTHORITY_TYPES: [&str; 4] = ["london_borough", "metropolitan", "unitary", "district"];
@@ -109,7 +111,9 @@ pub(super) fn return_to_proto(
         survey: r.survey_sample_size.map(|n| pb::TenantSurvey {
             sample_size: n,
             method: survey_method_to_proto(r.survey_method.as_deref()) as i32,
+            ..Default::default()
         }),
+        surveys: Vec::new(),
     }
 }
 
@@ -129,26 +133,145 @@ pub(super) fn survey_method_to_proto(s: Option<&str>) -> pb::SurveyMethod {
         .unwrap_or(pb::SurveyMethod::Unspecified)
 }
 
-/// The survey of a SetValues request as (sample size, method), or its bad fields.
+/// A tenant survey as given with SetValues.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct SurveyInput {
+    pub tenure: Tenure,
+    pub responses: i32,
+    pub method: &'static str,
+    pub relevant_homes: Option<i32>,
+    pub fieldwork_start: Option<NaiveDate>,
+    pub fieldwork_end: Option<NaiveDate>,
+    pub weighted: bool,
+}
+
+/// A survey of a SetValues request, or its bad fields named `{prefix}.field`.
 pub(super) fn parse_survey(
     v: &mut Violations,
+    prefix: &str,
     s: &pb::TenantSurvey,
-) -> Option<(i32, &'static str)> {
+) -> Option<SurveyInput> {
+    let mut bad = Vec::<(String, String)>::new();
     let method = SURVEY_METHODS
         .iter()
         .find(|(m, _)| *m as i32 == s.method)
         .map(|(_, name)| *name);
     if method.is_none() {
-        v.add(
-            "survey.method",
-            "required: postal, telephone, online, face to face or mixed",
-        );
+        bad.push((
+            "method".into(),
+            "required: postal, telephone, online, face to face or mixed".into(),
+        ));
     }
-    let size_ok = (1..=1_000_000).contains(&s.sample_size);
-    if !size_ok {
-        v.add("survey.sample_size", "how many tenants answered: 1 or more");
+    if !(1..=1_000_000).contains(&s.sample_size) {
+        bad.push((
+            "sample_size".into(),
+            "how many tenants answered: 1 or more".into(),
+        ));
     }
-    Some((s.sample_size, method?)).filter(|_| size_ok)
+    let tenure = match pb::Tenure::try_from(s.tenure) {
+        Ok(pb::Tenure::Unspecified | pb::Tenure::LowCostRental) => Some(Tenure::LowCostRental),
+        Ok(pb::Tenure::LowCostHomeOwnership) => Some(Tenure::LowCostHomeOwnership),
+        Err(_) => {
+            bad.push((
+                "tenure".into(),
+                "low-cost rental or low-cost home ownership".into(),
+            ));
+            None
+        }
+    };
+    let relevant_homes = match s.relevant_homes {
+        0 => None,
+        n if (1..=10_000_000).contains(&n) => Some(n),
+        _ => {
+            bad.push((
+                "relevant_homes".into(),
+                "the homes surveyed from: 1 or more (0 when not given)".into(),
+            ));
+            None
+        }
+    };
+    if let Some(homes) = relevant_homes
+        && s.sample_size > homes
+    {
+        bad.push((
+            "sample_size".into(),
+            format!(
+                "{} responses from {homes} relevant homes: more answers than homes",
+                s.sample_size
+            ),
+        ));
+    }
+    let mut date = |field: &str, text: &str| -> Option<NaiveDate> {
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            Ok(d) => Some(d),
+            Err(_) => {
+                bad.push((
+                    field.into(),
+                    format!("an ISO date (YYYY-MM-DD), not {}", fields::quote(text)),
+                ));
+                None
+            }
+        }
+    };
+    let fieldwork_start = date("fieldwork_start_date", &s.fieldwork_start_date);
+    let fieldwork_end = date("fieldwork_end_date", &s.fieldwork_end_date);
+    if let (Some(a), Some(b)) = (fieldwork_start, fieldwork_end)
+        && b < a
+    {
+        bad.push((
+            "fieldwork_end_date".into(),
+            "not before fieldwork_start_date".into(),
+        ));
+    }
+    if !bad.is_empty() {
+        for (field, why) in bad {
+            v.add(format!("{prefix}.{field}"), why);
+        }
+        return None;
+    }
+    Some(SurveyInput {
+        tenure: tenure?,
+        responses: s.sample_size,
+        method: method?,
+        relevant_homes,
+        fieldwork_start,
+        fieldwork_end,
+        weighted: s.weighted,
+    })
+}
+
+/// A stored survey as the contract shows it, with its achieved and required precision (once
+/// its relevant homes are known).
+pub(super) fn survey_to_proto(s: &pi_return_survey::Model) -> pb::TenantSurvey {
+    let tenure = match Tenure::parse(&s.tenure) {
+        Some(Tenure::LowCostHomeOwnership) => pb::Tenure::LowCostHomeOwnership,
+        _ => pb::Tenure::LowCostRental,
+    };
+    let mut out = pb::TenantSurvey {
+        sample_size: s.responses,
+        method: survey_method_to_proto(Some(&s.method)) as i32,
+        tenure: tenure as i32,
+        relevant_homes: s.relevant_homes.unwrap_or(0),
+        fieldwork_start_date: s.fieldwork_start.map(|d| d.to_string()).unwrap_or_default(),
+        fieldwork_end_date: s.fieldwork_end.map(|d| d.to_string()).unwrap_or_default(),
+        weighted: s.weighted,
+        ..Default::default()
+    };
+    if let Some(homes) = s.relevant_homes {
+        let sample = survey::Sample {
+            relevant_homes: homes.max(0) as u32,
+            responses: s.responses.max(0) as u32,
+        };
+        out.achieved_margin = survey::stated_margin(sample);
+        out.required_margin = survey::required_margin(sample.relevant_homes);
+        out.meets_required_precision = survey::meets_band(sample);
+        out.responses_needed = survey::responses_needed(sample.relevant_homes) as i32;
+    }
+    out
 }
 
 // ---------------------------------------------------------------- catalogue <-> proto
@@ -222,6 +345,7 @@ pub fn definition_to_proto(d: &Definition) -> pb::IndicatorDefinition {
         mandatory: d.mandatory,
         source: d.source.clone(),
         from_tenant_survey: d.from_tenant_survey,
+        min_homes_to_submit: d.min_homes_to_submit.map_or(0, |m| m as i32),
     }
 }
 
@@ -270,6 +394,9 @@ pub(super) fn definition_from_proto(
     if d.precision < 0 {
         bad("precision", "must not be negative");
     }
+    if d.min_homes_to_submit < 0 {
+        bad("min_homes_to_submit", "0 (everyone submits) or more");
+    }
     let def = Definition {
         code: d.code.trim().to_string(),
         title: d.title.trim().to_string(),
@@ -293,6 +420,7 @@ pub(super) fn definition_from_proto(
         combination: combination?,
         mandatory: d.mandatory,
         from_tenant_survey: d.from_tenant_survey,
+        min_homes_to_submit: u32::try_from(d.min_homes_to_submit).ok().filter(|m| *m > 0),
         source: d.source.trim().to_string(),
     };
     let problems = def.problems();

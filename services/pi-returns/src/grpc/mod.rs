@@ -2,9 +2,9 @@
 //!
 //! This file is the table of RPCs; each is handled in the file of its resource:
 //! `catalogue.rs` (indicators), `returns.rs` (a return's life: open, read, submit, sign off,
-//! send back, revise), `values.rs` (setting figures), `combined.rs` (a council's combined
-//! figures), `benchmarks.rs` (quartiles), `query.rs` (query and export), `outstanding.rs`
-//! (who has yet to report). `access.rs` says who may do what, `change.rs` is the one idempotent,
+//! send back, revise), `values.rs` (setting figures and tenant surveys), `combined.rs` (a
+//! council's combined figures), `benchmarks.rs` (quartiles), `comparison.rs` (ALMO-managed
+//! against in-house), `query.rs` (query and export), `outstanding.rs` (who has yet to report). `access.rs` says who may do what, `change.rs` is the one idempotent,
 //! etag-checked write of a return, `convert.rs` the proto <-> domain forms.
 
 mod access;
@@ -12,6 +12,7 @@ mod benchmarks;
 mod catalogue;
 mod change;
 mod combined;
+mod comparison;
 mod convert;
 mod outstanding;
 mod query;
@@ -171,5 +172,12 @@ impl PiReturnsService for PiReturns {
         r: Request<pb::ListOutstandingReturnsRequest>,
     ) -> Rpc<pb::ListOutstandingReturnsResponse> {
         reply(self.list_outstanding_returns(r).await)
+    }
+
+    async fn compare_management_models(
+        &self,
+        r: Request<pb::CompareManagementModelsRequest>,
+    ) -> Rpc<pb::CompareManagementModelsResponse> {
+        reply(self.compare_management_models(r).await)
     }
 }

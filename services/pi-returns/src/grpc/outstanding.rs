@@ -1,5 +1,6 @@
 //! Who has yet to report (DOMAIN.md §3): every council, and every ALMO live in the period, with
-//! the state of its return: due, overdue, submitted or signed off.
+//! the state of its return: due, overdue, submitted or signed off. Landlords too small to submit
+//! the period's measures (the TSMs: fewer than 1,000 homes) publish them and are not listed.
 
 use almo_fields as fields;
 use almo_proto::pi_returns as pb;
@@ -10,6 +11,8 @@ use tonic::Request;
 use super::PiReturns;
 use super::access::visibility;
 use super::convert::parse_period;
+use crate::domain::catalogue;
+use crate::domain::period::PeriodKind;
 use crate::domain::workflow::Status as ReturnStatus;
 use crate::storage::{self, Visibility};
 
@@ -31,8 +34,14 @@ impl PiReturns {
         let visible = visibility(&p);
         let conn = self.ctx.db.conn();
         let (start, end) = (period.start(), period.end());
+        // Landlords below the size that owes the period's measures publish them but do not
+        // submit (the TSMs: fewer than 1,000 homes): they are never outstanding.
+        let defs = self.catalogue().await?;
+        let min_homes =
+            catalogue::homes_to_submit(&defs, period.year, period.kind == PeriodKind::Quarter);
         let mut orgs =
-            storage::expected_reporters(conn, &visible, start, end, after, size + 1).await?;
+            storage::expected_reporters(conn, &visible, start, end, min_homes, after, size + 1)
+                .await?;
         let next_page_token = if orgs.len() as u64 > size {
             orgs.truncate(size as usize);
             orgs.last()

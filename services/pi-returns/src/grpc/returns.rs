@@ -4,7 +4,9 @@
 
 use almo_auth::OrgKind;
 use almo_db::Begun;
-use almo_db::entity::pi_return;
+use std::collections::{BTreeMap, BTreeSet};
+
+use almo_db::entity::{pi_return, pi_return_value};
 use almo_proto::pi_returns as pb;
 use almo_server::{AppError, Violations};
 use chrono::Utc;
@@ -12,10 +14,13 @@ use tonic::Request;
 
 use super::PiReturns;
 use super::access::require_officer;
-use super::change::{or_replay, target};
-use super::convert::{parse_period, period_of, return_id_of, return_to_proto, status_of};
+use super::change::{Change, or_replay, target};
+use super::convert::{
+    parse_period, period_of, return_id_of, return_to_proto, status_of, survey_to_proto,
+};
 use crate::domain::catalogue;
 use crate::domain::period::PeriodKind;
+use crate::domain::survey::{self, Tenure};
 use crate::domain::validation;
 use crate::domain::workflow::{self, Status as ReturnStatus, WorkflowError};
 use crate::storage;
@@ -122,8 +127,11 @@ impl PiReturns {
         } else {
             Vec::new()
         };
+        let surveys = storage::surveys_of(conn, std::slice::from_ref(&row.id)).await?;
+        let mut pr = return_to_proto(row, values, history);
+        pr.surveys = surveys.iter().map(survey_to_proto).collect();
         Ok(pb::GetReturnResponse {
-            pi_return: Some(return_to_proto(row, values, history)),
+            pi_return: Some(pr),
         })
     }
 
@@ -166,30 +174,22 @@ impl PiReturns {
                 unexplained.join("; "),
             ));
         }
-        // Perception measures come from a tenant survey whose sample size and method are
-        // reported with them.
-        let perception: Vec<&str> = present
-            .iter()
-            .filter_map(|code| catalogue::in_force(&c.defs, code, period.year))
-            .filter(|d| d.from_tenant_survey)
-            .map(|d| d.code.as_str())
-            .collect();
-        if !perception.is_empty() && current.survey_sample_size.is_none() {
-            return Err(AppError::failed_precondition(
-                "SURVEY_NOT_DESCRIBED",
-                format!(
-                    "{} come from a tenant survey: give its sample size and method (SetValues \
-                     survey) before submitting",
-                    perception.join(", ")
-                ),
-            ));
-        }
+        check_surveys(&c, &values, period.year).await?;
         let mut row = current.clone();
         row.status = next.as_str().into();
         // Lateness is that of the first submission: a correction asked for by the certifier
         // does not make an on-time return late.
+        // Landlords too small to submit (the TSMs: fewer than 1,000 homes) publish and are never
+        // chased, so never late either.
         if current.submitted_at.is_none() {
-            row.late = period.late_on(now.date_naive());
+            let homes = storage::stock_size(c.write.txn(), &current.organisation_id).await?;
+            let owes = catalogue::must_submit(
+                &c.defs,
+                period.year,
+                period.kind == PeriodKind::Quarter,
+                homes,
+            );
+            row.late = owes && period.late_on(now.date_naive());
         }
         row.submitted_by = Some(c.p.caller.subject.clone());
         row.submitted_at = Some(now);
@@ -265,5 +265,65 @@ impl PiReturns {
             pi_return: Some(pr),
         })
         .await
+    }
+}
+
+/// Perception measures come from a tenant survey of their tenure (the `lcho` figures from the
+/// low-cost home ownership survey, the others from the low-cost rental one), described with the
+/// return, whose precision reaches the band of its relevant homes (domain/survey.rs).
+async fn check_surveys(
+    c: &Change,
+    values: &[pi_return_value::Model],
+    year: i32,
+) -> Result<(), AppError> {
+    let mut by_tenure: BTreeMap<Tenure, BTreeSet<&str>> = BTreeMap::new();
+    for v in values {
+        if catalogue::in_force(&c.defs, &v.indicator_code, year)
+            .is_some_and(|d| d.from_tenant_survey)
+        {
+            by_tenure
+                .entry(Tenure::of_split(&v.split))
+                .or_default()
+                .insert(v.indicator_code.as_str());
+        }
+    }
+    if by_tenure.is_empty() {
+        return Ok(());
+    }
+    let surveys = storage::surveys_of(c.write.txn(), std::slice::from_ref(&c.row.id)).await?;
+    let mut shortfalls = Vec::new();
+    for (tenure, codes) in &by_tenure {
+        let codes = codes.iter().copied().collect::<Vec<_>>().join(", ");
+        let survey = surveys.iter().find(|s| s.tenure == tenure.as_str());
+        let Some(homes) = survey.and_then(|s| s.relevant_homes) else {
+            return Err(AppError::failed_precondition(
+                "SURVEY_NOT_DESCRIBED",
+                format!(
+                    "{codes} ({}) come from a tenant survey: give its relevant homes, responses \
+                     and method (SetValues surveys) before submitting",
+                    tenure.label()
+                ),
+            ));
+        };
+        let survey = survey.expect("found above");
+        let sample = survey::Sample {
+            relevant_homes: homes.max(0) as u32,
+            responses: survey.responses.max(0) as u32,
+        };
+        if let Err(short) = survey::check(*tenure, sample) {
+            shortfalls.push(format!("{codes}: {short}"));
+        }
+    }
+    if shortfalls.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::failed_precondition(
+            "SURVEY_PRECISION_NOT_MET",
+            format!(
+                "perception measures cannot be submitted from a survey short of its precision \
+                 (RSH tenant survey requirements): {}",
+                shortfalls.join("; ")
+            ),
+        ))
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use almo_db::entity::pi_return;
+use almo_db::entity::{pi_return, pi_return_survey};
 use almo_proto::pi_returns as pb;
 use almo_server::{AppError, Violations};
 use chrono::Utc;
@@ -14,6 +14,7 @@ use super::change::or_replay;
 use super::convert::{parse_survey, period_of, status_of, unit_from_proto};
 use crate::domain::catalogue::{self, Definition};
 use crate::domain::period::PeriodKind;
+use crate::domain::survey::Tenure;
 use crate::domain::validation::{self, Entry};
 use crate::domain::workflow;
 use crate::storage::{self, NewValue};
@@ -28,17 +29,39 @@ impl PiReturns {
         let mut row = c.row;
         workflow::may_edit(status_of(&row.status)?)?;
         let mut v = Violations::new();
-        let survey = r.survey.as_ref().map(|s| parse_survey(&mut v, s));
+        let given = r.survey.is_some();
+        let survey = r
+            .survey
+            .as_ref()
+            .and_then(|s| parse_survey(&mut v, "survey", s));
         v.into_result()?;
         let values = self
-            .validate_values(c.write.txn(), &c.defs, &row, &r.values, survey.is_some())
+            .validate_values(c.write.txn(), &c.defs, &row, &r.values, given)
             .await?;
         let now = Utc::now();
         storage::append_values(c.write.txn(), &row.id, values, &c.p.caller.subject, "", now)
             .await?;
-        if let Some(Some((size, method))) = survey {
-            row.survey_sample_size = Some(size);
-            row.survey_method = Some(method.to_string());
+        if let Some(s) = survey {
+            // The return's own columns keep the low-cost rental survey for older readers.
+            if s.tenure == Tenure::LowCostRental {
+                row.survey_sample_size = Some(s.responses);
+                row.survey_method = Some(s.method.to_string());
+            }
+            storage::put_survey(
+                c.write.txn(),
+                pi_return_survey::Model {
+                    return_id: row.id.clone(),
+                    tenure: s.tenure.as_str().into(),
+                    relevant_homes: s.relevant_homes,
+                    responses: s.responses,
+                    method: s.method.into(),
+                    fieldwork_start: s.fieldwork_start,
+                    fieldwork_end: s.fieldwork_end,
+                    weighted: s.weighted,
+                    updated_at: now,
+                },
+            )
+            .await?;
         }
         self.finish_change(c.write, row, now, |pr| pb::SetValuesResponse {
             pi_return: Some(pr),

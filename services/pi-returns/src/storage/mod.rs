@@ -6,6 +6,7 @@ mod catalogue;
 mod query;
 mod reporters;
 mod returns;
+mod surveys;
 mod values;
 
 pub use benchmarks::{
@@ -13,11 +14,12 @@ pub use benchmarks::{
 };
 pub use catalogue::{Imported, import_definition, load_catalogue, seed_catalogue};
 pub use query::{ReturnFilter, Visibility, count_returns, query_returns};
-pub use reporters::{almos_live_in, expected_reporters};
+pub use reporters::{almos_live_in, expected_reporters, stock_size};
 pub use returns::{
     claim_version, find_return, get_return, insert_return, returns_for_period,
     update_return_if_version,
 };
+pub use surveys::{put_survey, surveys_of};
 pub use values::{
     NewValue, append_values, codes_present, current_values, history, insert_values,
     last_year_values,

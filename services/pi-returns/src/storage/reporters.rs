@@ -33,12 +33,15 @@ pub async fn almos_live_in(
 }
 
 /// The organisations expected to report for a period that `visible` lets the caller see: every
-/// council, and every ALMO live at some time in the period; by id, after `after`.
+/// council, and every ALMO live at some time in the period — but, where the period's returns are
+/// owed only by landlords of `min_homes` or more (the TSMs), not those the directory knows to be
+/// smaller; by id, after `after`.
 pub async fn expected_reporters(
     conn: &impl ConnectionTrait,
     visible: &Visibility,
     start: chrono::NaiveDate,
     end: chrono::NaiveDate,
+    min_homes: Option<u32>,
     after: Option<String>,
     limit: u64,
 ) -> Result<Vec<String>, DbErr> {
@@ -63,6 +66,13 @@ pub async fn expected_reporters(
         .column(C::Id)
         .filter(who)
         .filter(Condition::any().add(C::Kind.eq("council")).add(live_almo));
+    if let Some(min) = min_homes {
+        q = q.filter(
+            Condition::any()
+                .add(C::StockSize.is_null())
+                .add(C::StockSize.gte(i64::from(min))),
+        );
+    }
     if let Some(after) = after {
         q = q.filter(C::Id.gt(after));
     }
@@ -71,4 +81,15 @@ pub async fn expected_reporters(
         .into_tuple()
         .all(conn)
         .await
+}
+
+/// The homes an organisation has, as the directory records them (its stock), if known.
+pub async fn stock_size(conn: &impl ConnectionTrait, id: &str) -> Result<Option<i32>, DbErr> {
+    Ok(organisation::Entity::find_by_id(id.to_string())
+        .select_only()
+        .column(organisation::Column::StockSize)
+        .into_tuple::<Option<i32>>()
+        .one(conn)
+        .await?
+        .flatten())
 }
