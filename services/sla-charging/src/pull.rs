@@ -1,6 +1,14 @@
 //! `almo invoices pull`: ALMO finance pulls every invoice issued or credited since its last
 //! watermark into a file its ledger can load — one row per invoice line, credit-note lines as
 //! negative rows — through the ExportInvoices stream.
+//!
+//! Amounts are integer pence. Every row is consistent: `net_pence` is `quantity` ×
+//! `unit_price_pence` rounded once to the penny, half away from zero (the service's one rounding
+//! rule), and `gross_pence` is `net_pence` + `vat_pence`. A usage row carries the units used (up
+//! to three decimals) and the unit price; a fixed-fee row (a prorated share of an annual fee, the
+//! days in its description), a service credit and a credit-note row are one unit of their amount
+//! (quantity 1). `vat_treatment` is standard, reduced, zero, exempt or outside_scope, as a VAT
+//! return needs it.
 
 use std::io::Write;
 
@@ -39,7 +47,13 @@ pub struct Pulled {
     pub watermark: String,
 }
 
-const COLUMNS: [&str; 16] = [
+/// How many columns a row has.
+pub const WIDTH: usize = 20;
+
+/// A ledger row, one field per column of [`COLUMNS`].
+pub type Row = [String; WIDTH];
+
+pub const COLUMNS: [&str; WIDTH] = [
     "feed_position",
     "event",
     "document_number",
@@ -56,6 +70,21 @@ const COLUMNS: [&str; 16] = [
     "account",
     "net_pence",
     "vat_pence",
+    "gross_pence",
+    "vat_treatment",
+    "quantity",
+    "unit_price_pence",
+];
+
+/// The columns written as JSON numbers (the rest are strings; `quantity` is a decimal string so
+/// that it stays exact).
+const NUMERIC: [&str; 6] = [
+    "feed_position",
+    "line_number",
+    "net_pence",
+    "vat_pence",
+    "gross_pence",
+    "unit_price_pence",
 ];
 
 fn account(a: i32) -> &'static str {
@@ -75,6 +104,22 @@ fn kind(k: i32) -> &'static str {
     }
 }
 
+fn vat_treatment(t: i32) -> &'static str {
+    match pb::VatTreatment::try_from(t) {
+        Ok(pb::VatTreatment::Standard) => "standard",
+        Ok(pb::VatTreatment::Reduced) => "reduced",
+        Ok(pb::VatTreatment::Zero) => "zero",
+        Ok(pb::VatTreatment::Exempt) => "exempt",
+        Ok(pb::VatTreatment::OutsideScope) => "outside_scope",
+        _ => "",
+    }
+}
+
+/// Thousandths as a decimal: 7500 -> "7.5", 120000 -> "120".
+fn decimal(milli: i64) -> String {
+    crate::domain::invoice::format_quantity(milli)
+}
+
 fn date(t: &Option<prost_types::Timestamp>) -> String {
     t.as_ref()
         .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, 0))
@@ -87,7 +132,7 @@ fn pence(m: &Option<almo_proto::common::Money>) -> i64 {
 }
 
 /// The ledger rows of one feed event.
-pub fn rows_of(e: &InvoiceFeedEntry) -> Vec<[String; 16]> {
+pub fn rows_of(e: &InvoiceFeedEntry) -> Vec<Row> {
     let Some(inv) = &e.invoice else {
         return Vec::new();
     };
@@ -155,7 +200,14 @@ fn row(
     l: &pb::InvoiceLine,
     net: i64,
     vat: i64,
-) -> [String; 16] {
+) -> Row {
+    // A usage row is its units at the unit price (the invoice rounded exactly that product); every
+    // other row is one unit of its amount, so quantity × unit price is the net on every row.
+    let (quantity, unit_price) = if kind == "usage" {
+        (decimal(l.quantity_milli), pence(&l.unit_price))
+    } else {
+        ("1".to_string(), net)
+    };
     let [a, b, c, d, e, f, g, h, i] = head;
     [
         a,
@@ -174,6 +226,10 @@ fn row(
         account(l.account).to_string(),
         net.to_string(),
         vat.to_string(),
+        (net + vat).to_string(),
+        vat_treatment(l.vat_treatment).to_string(),
+        quantity,
+        unit_price.to_string(),
     ]
 }
 
@@ -196,18 +252,18 @@ impl<'a, W: Write> Sink<'a, W> {
         })
     }
 
-    fn row(&mut self, r: &[String; 16]) -> anyhow::Result<()> {
+    fn row(&mut self, r: &Row) -> anyhow::Result<()> {
         match self {
             Sink::Csv(w) => w.write_record(r)?,
             Sink::Json(out) => {
                 let mut obj = serde_json::Map::new();
                 for (k, v) in COLUMNS.iter().zip(r) {
-                    let value = match *k {
-                        "feed_position" | "line_number" | "net_pence" | "vat_pence" => v
-                            .parse::<i64>()
+                    let value = if NUMERIC.contains(k) {
+                        v.parse::<i64>()
                             .map(serde_json::Value::from)
-                            .unwrap_or_else(|_| v.clone().into()),
-                        _ => v.clone().into(),
+                            .unwrap_or_else(|_| v.clone().into())
+                    } else {
+                        v.clone().into()
                     };
                     obj.insert(k.to_string(), value);
                 }
@@ -275,7 +331,7 @@ pub async fn pull(
 mod tests {
     use super::*;
 
-    fn csv_of(rows: &[[String; 16]]) -> String {
+    fn csv_of(rows: &[Row]) -> String {
         let mut out = Vec::new();
         let mut sink = Sink::new(&mut out, Format::Csv).unwrap();
         for r in rows {
@@ -287,7 +343,7 @@ mod tests {
 
     #[test]
     fn csv_fields_with_commas_quotes_or_line_breaks_are_quoted() {
-        let mut r: [String; 16] = Default::default();
+        let mut r: Row = Default::default();
         r[0] = "1".into();
         r[11] = "IT support".into();
         r[12] = "Legal: 7.5 × hour, urgent".into();
@@ -298,13 +354,13 @@ mod tests {
         assert_eq!(header, COLUMNS.join(","));
         assert_eq!(
             row,
-            "1,,,,,,,,,,,IT support,\"Legal: 7.5 × hour, urgent\",\"say \"\"hi\"\"\",\"two\nlines\",\n"
+            "1,,,,,,,,,,,IT support,\"Legal: 7.5 × hour, urgent\",\"say \"\"hi\"\"\",\"two\nlines\",,,,,\n"
         );
     }
 
     #[test]
     fn what_is_written_reads_back_through_the_shared_reader() {
-        let mut r: [String; 16] = Default::default();
+        let mut r: Row = Default::default();
         r[12] = "rent, arrears\r\nand \"more\"".into();
         let table = csv::read(csv_of(&[r.clone(), r.clone()]).as_bytes()).unwrap();
         assert_eq!(table.headers, COLUMNS);
