@@ -192,7 +192,7 @@ impl InspectionWriteArgs {
 #[derive(Subcommand)]
 enum InvoicesCommand {
     /// Pull every invoice issued or credited since a watermark into a CSV or JSON Lines file
-    /// (one row per invoice line; credit-note lines negative). Prints the watermark to pass as
+    /// (one row per invoice line; amounts in integer pence; credit-note lines negative). Prints the watermark to pass as
     /// --since next time.
     Pull {
         /// The server.
