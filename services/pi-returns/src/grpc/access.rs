@@ -29,7 +29,7 @@ impl PiReturns {
         p: &Principal,
         id: &str,
     ) -> Result<pi_return::Model, AppError> {
-        let not_found = || AppError::NotFound(format!("no PI return {id:?}"));
+        let not_found = || AppError::NotFound(format!("no PI return {}", almo_fields::quote(id)));
         let row = storage::get_return(self.ctx.db.conn(), id)
             .await?
             .ok_or_else(not_found)?;
@@ -46,12 +46,14 @@ impl PiReturns {
                     Err(not_found())
                 }
             }
+            // Another organisation's return answers as one that does not exist: ids are
+            // predictable (`ORG/YEAR/Y`), so "not yours" must not tell who has opened a return.
             OrgKind::Council | OrgKind::Almo => {
-                self.ctx
-                    .access
-                    .require_read(p, &row.organisation_id)
-                    .await?;
-                Ok(row)
+                match self.ctx.access.require_read(p, &row.organisation_id).await {
+                    Ok(_) => Ok(row),
+                    Err(AppError::PermissionDenied(_)) => Err(not_found()),
+                    Err(e) => Err(e),
+                }
             }
         }
     }
