@@ -209,6 +209,9 @@ async function main() {
       expect((await page.textContent("main")).includes("On site"), "calendar: no on-site week shown");
       await check(page, "inspectorate-calendar");
       if (docs) await page.screenshot({ path: path.join(docs, "calendar.png"), fullPage: true });
+      await open(page, "/inspections/LAMBETH-LIVING-2008-11-03");
+      expect((await page.textContent("main")).includes("Publication window"), "inspection: no window");
+      await check(page, "inspectorate-inspection");
       await open(page, "/slots?almo=NOTTINGHAM-CITY-HOMES&start=2027-01-04&end=2027-03-29");
       expect((await page.textContent("main")).includes("Ruled out") || (await page.textContent("main")).includes("Feasible"), "slot finder: no weeks");
       await check(page, "inspectorate-slots");

@@ -99,6 +99,11 @@ pub fn router(state: AppState) -> Router {
         .route("/returns/outstanding", get(pages::regulator::outstanding))
         .route("/calendar", get(pages::inspectorate::calendar))
         .route("/slots", get(pages::inspectorate::slots))
+        .route(
+            "/inspections/{inspection_id}",
+            get(pages::inspectorate::inspection),
+        )
+        .route("/invoices.csv", get(pages::finance::feed_csv))
         .fallback(pages::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(
             session::MAX_UPLOAD_BYTES,

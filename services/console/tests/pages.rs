@@ -113,6 +113,30 @@ async fn finance_sees_its_own_invoices_and_their_lines_only() {
     let refused = other.get(&href).await;
     assert!(matches!(refused.status, 403 | 404), "{}", refused.status);
     assert!(!refused.body.contains("Totals by account"));
+
+    // The feed as CSV: Lambeth Living's lines, credit notes negative; Haringey's has none.
+    let csv = fin.get("/invoices.csv").await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    assert!(
+        csv.body.starts_with("document,invoice_number,"),
+        "{}",
+        csv.body
+    );
+    assert!(csv.body.contains("\ninvoice,SLA-E09000022-"));
+    assert!(csv.body.contains("\ncredit_note "), "{}", csv.body);
+    let theirs = other.get("/invoices.csv").await;
+    assert_eq!(theirs.status, 200);
+    assert_eq!(theirs.body.lines().count(), 1, "{}", theirs.body);
+    // The open dispute is Lambeth Living's, shown to it and not to Haringey.
+    let list = fin.get("/invoices").await;
+    assert!(
+        list.body.contains("Disputes") && list.body.contains(">Open<"),
+        "{}",
+        list.body
+    );
+    let list = other.get("/invoices").await;
+    assert!(!list.body.contains(">Open<"));
 }
 
 #[tokio::test]
@@ -187,6 +211,30 @@ async fn the_inspectorate_sees_its_calendar_and_each_ruled_out_weeks_reason() {
         .await;
     assert_eq!(bad.status, 400);
     assert!(bad.body.contains("href=\"#start\""));
+
+    // An inspection's stages against its window, its outcome and the funding it decides.
+    let one = insp.get("/inspections/LAMBETH-LIVING-2008-11-03").await;
+    assert_eq!(one.status, 200, "{}", one.body);
+    for needle in [
+        "Publication window",
+        "Draft report",
+        "Published",
+        "2 stars",
+        "Eligible",
+    ] {
+        assert!(
+            one.body.contains(needle),
+            "inspection page lacks {needle:?}"
+        );
+    }
+    assert!(
+        cal.body
+            .contains("href=\"/inspections/LAMBETH-LIVING-2008-11-03\"")
+    );
+    let mut haringey = suite.signed_in("HOMES-FOR-HARINGEY", "almo_officer").await;
+    let refused = haringey.get("/inspections/LAMBETH-LIVING-2008-11-03").await;
+    assert!(matches!(refused.status, 403 | 404), "{}", refused.status);
+    assert!(!refused.body.contains("Owen Hughes"));
 
     // An ALMO has no calendar: the service refuses and says why.
     let mut almo = suite.signed_in("LAMBETH-LIVING", "almo_officer").await;

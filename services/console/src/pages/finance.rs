@@ -3,9 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use almo_proto::sla_charging::{GetInvoiceRequest, Invoice, ListInvoicesRequest};
+use almo_proto::sla_charging::{
+    GetInvoiceRequest, Invoice, ListDisputesRequest, ListInvoicesRequest,
+};
 use axum::extract::Path;
-use axum::response::Html;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{Html, IntoResponse, Response};
 use maud::html;
 
 use super::{instant, money};
@@ -29,9 +32,9 @@ fn account(a: i32) -> &'static str {
     }
 }
 
-pub async fn list(viewer: Viewer) -> Result<Html<String>, PageError> {
+/// The invoice feed from the start, each invoice as it now stands (its last event).
+async fn feed(viewer: &Viewer) -> Result<Vec<Invoice>, PageError> {
     let api = &viewer.api;
-    // The invoice feed from the start, each invoice as it now stands (its last event).
     let mut invoices: BTreeMap<String, Invoice> = BTreeMap::new();
     let mut watermark = String::new();
     for _ in 0..50 {
@@ -57,9 +60,118 @@ pub async fn list(viewer: Viewer) -> Result<Html<String>, PageError> {
     }
     let mut invoices: Vec<_> = invoices.into_values().collect();
     invoices.sort_by(|a, b| b.invoice_number.cmp(&a.invoice_number));
+    Ok(invoices)
+}
+
+/// `GET /invoices.csv`: the feed as a ledger loads it, one row per invoice line and per
+/// credit-note line (credits negative), amounts in pence.
+pub async fn feed_csv(viewer: Viewer) -> Result<Response, PageError> {
+    let invoices = feed(&viewer).await?;
+    let mut w = csv::Writer::from_writer(vec![]);
+    let row = |w: &mut csv::Writer<Vec<u8>>, cells: Vec<String>| {
+        w.write_record(&cells)
+            .map_err(|e| PageError::BadRequest(e.to_string()))
+    };
+    row(
+        &mut w,
+        [
+            "document",
+            "invoice_number",
+            "supplier_council_id",
+            "customer_almo_id",
+            "period",
+            "line_number",
+            "line_code",
+            "description",
+            "account",
+            "net_pence",
+            "vat_pence",
+        ]
+        .map(String::from)
+        .to_vec(),
+    )?;
+    for i in &invoices {
+        for l in &i.lines {
+            row(
+                &mut w,
+                vec![
+                    "invoice".into(),
+                    i.invoice_number.clone(),
+                    i.supplier_council_id.clone(),
+                    i.customer_almo_id.clone(),
+                    i.period_label.clone(),
+                    l.line_number.to_string(),
+                    l.line_code.clone(),
+                    l.description.clone(),
+                    account(l.account).into(),
+                    l.net.as_ref().map(|m| m.pence).unwrap_or(0).to_string(),
+                    l.vat.as_ref().map(|m| m.pence).unwrap_or(0).to_string(),
+                ],
+            )?;
+        }
+        for c in &i.credit_notes {
+            for l in &c.lines {
+                let line = i
+                    .lines
+                    .iter()
+                    .find(|x| x.line_number == l.invoice_line_number);
+                row(
+                    &mut w,
+                    vec![
+                        format!("credit_note {}", c.credit_note_number),
+                        i.invoice_number.clone(),
+                        i.supplier_council_id.clone(),
+                        i.customer_almo_id.clone(),
+                        i.period_label.clone(),
+                        l.invoice_line_number.to_string(),
+                        line.map(|x| x.line_code.clone()).unwrap_or_default(),
+                        c.reason.clone(),
+                        line.map(|x| account(x.account)).unwrap_or("").into(),
+                        (-l.net.as_ref().map(|m| m.pence).unwrap_or(0)).to_string(),
+                        (-l.vat.as_ref().map(|m| m.pence).unwrap_or(0)).to_string(),
+                    ],
+                )?;
+            }
+        }
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| PageError::BadRequest(e.to_string()))?;
+    Ok((
+        [
+            (CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (CONTENT_DISPOSITION, "attachment; filename=\"invoices.csv\""),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+fn dispute_status(s: i32) -> maud::Markup {
+    match s {
+        1 => tag("Open", "orange"),
+        2 => tag("Credited", "green"),
+        3 => tag("Rejected", "red"),
+        _ => tag("Unknown", "grey"),
+    }
+}
+
+pub async fn list(viewer: Viewer) -> Result<Html<String>, PageError> {
+    let invoices = feed(&viewer).await?;
+    let api = &viewer.api;
+    let disputes = api
+        .charging()
+        .list_disputes(api.req(ListDisputesRequest {
+            page_size: 500,
+            ..Default::default()
+        }))
+        .await
+        .map(|r| r.into_inner().disputes)
+        .map_err(crate::api::Refusal::from);
     let body = html! {
         h1.heading-l { "Invoices" }
         p.body { "Issued SLA invoices that " (viewer.organisation_name) " may see, newest first. An issued invoice never changes: corrections are credit notes." }
+        p.body { a href="/invoices.csv" download { "Download the invoice feed (CSV, one row per line, pence)" } }
         @if invoices.is_empty() {
             p.body { "There are no issued invoices to show." }
         } @else {
@@ -83,6 +195,29 @@ pub async fn list(viewer: Viewer) -> Result<Html<String>, PageError> {
                                 td.numeric { (money(i.vat.as_ref())) }
                                 td.numeric { (money(i.gross.as_ref())) }
                             }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let body = html! {
+        (body)
+        h2.heading-m #disputes { "Disputes" }
+        @match &disputes {
+            Err(r) => p.body { "The service said: " (r.message) }
+            Ok(d) if d.is_empty() => p.body { "No disputed invoice lines." }
+            Ok(d) => table.table.table--compact {
+                caption.visually-hidden { "Disputed invoice lines" }
+                thead { tr { th scope="col" { "Invoice line" } th scope="col" { "ALMO" } th scope="col" { "Status" } th scope="col" { "Reason" } th scope="col" { "Council's answer" } } }
+                tbody {
+                    @for x in d {
+                        tr {
+                            th scope="row" { a href={ "/invoices/" (x.invoice_id) } { (x.invoice_id) } ", line " (x.invoice_line_number) }
+                            td { (x.customer_almo_id) }
+                            td { (dispute_status(x.status)) }
+                            td { (x.reason) }
+                            td { (x.response) }
                         }
                     }
                 }

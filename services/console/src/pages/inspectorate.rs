@@ -187,7 +187,7 @@ pub async fn calendar(
             tbody {
                 @for i in &inspections {
                     tr {
-                        th scope="row" { (i.inspection_id) }
+                        th scope="row" { a href={ "/inspections/" (i.inspection_id) } { (i.inspection_id) } }
                         td { (long_date(&i.on_site_start_date)) }
                         td { (i.span_weeks) }
                         td { (i.team.iter().map(|m| m.name.clone()).collect::<Vec<_>>().join(", ")) }
@@ -364,4 +364,123 @@ fn render_slots(r: &almo_proto::inspection::FindSlotsResponse) -> Markup {
             }
         }
     }
+}
+
+fn stage_name(s: i32) -> &'static str {
+    match s {
+        1 => "Booked",
+        2 => "On site",
+        3 => "Draft report",
+        4 => "Comments and round table",
+        5 => "Score letter",
+        6 => "Published",
+        _ => "Unknown",
+    }
+}
+
+/// One inspection: its stages against the 10 to 16 weeks from arrival on site to publication,
+/// the outcome and what it means for Decent Homes funding.
+pub async fn inspection(
+    viewer: Viewer,
+    axum::extract::Path(inspection_id): axum::extract::Path<String>,
+) -> Result<Response, PageError> {
+    use almo_proto::inspection::{GetFundingEligibilityRequest, GetInspectionRequest};
+    let api = &viewer.api;
+    let i = api
+        .inspections()
+        .get_inspection(api.req(GetInspectionRequest {
+            inspection_id: inspection_id.clone(),
+        }))
+        .await?
+        .into_inner()
+        .inspection
+        .unwrap_or_default();
+    let eligibility = api
+        .inspections()
+        .get_funding_eligibility(api.req(GetFundingEligibilityRequest {
+            almo_id: i.almo_id.clone(),
+        }))
+        .await
+        .ok()
+        .and_then(|r| r.into_inner().eligibility);
+    let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+    let start = date(&i.on_site_start_date);
+    let window = start.map(|s| (s + Duration::weeks(10), s + Duration::weeks(16)));
+    let body = html! {
+        span.caption { a href="/calendar" { "Programme calendar" } }
+        h1.heading-l { "Inspection of " (i.almo_id) }
+        (crate::layout::summary_list(&[
+            ("Inspection", html! { (i.inspection_id) }),
+            ("Status", html! { @if i.status == 2 { (tag("Cancelled", "grey")) } @else { (tag(stage_name(i.stage), "blue")) } }),
+            ("Council", html! { (i.council_id) }),
+            ("On site from", html! { (long_date(&i.on_site_start_date)) }),
+            ("Publication window", html! {
+                @if let Some((a, b)) = window {
+                    "10 to 16 weeks from arrival: " (a.format("%-d %B %Y")) " to " (b.format("%-d %B %Y")) "; planned at " (i.span_weeks) " weeks"
+                }
+            }),
+            ("Team", html! { (i.team.iter().map(|m| format!("{} ({})", m.name, role(m.role))).collect::<Vec<_>>().join(", ")) }),
+            ("Fee estimate", html! { (money(i.fee_estimate.as_ref())) }),
+        ]))
+        h2.heading-m { "Stages" }
+        table.table {
+            caption.visually-hidden { "Stages, planned and actual" }
+            thead { tr { th scope="col" { "Stage" } th scope="col" { "Planned" } th scope="col" { "Actual" } th scope="col" { "Verdict" } } }
+            tbody {
+                @for s in &i.stages {
+                    tr {
+                        th scope="row" { (stage_name(s.stage)) }
+                        td { (long_date(&s.planned_date)) }
+                        td { @if s.actual_date.is_empty() { "Not yet" } @else { (long_date(&s.actual_date)) } }
+                        td {
+                            @match (date(&s.planned_date), date(&s.actual_date)) {
+                                (Some(p), Some(a)) if a > p => { (tag(&format!("Late by {} days", (a - p).num_days()), "red")) }
+                                (_, Some(_)) => { (tag("On time", "green")) }
+                                _ if s.overdue => { (tag("Overdue", "red")) }
+                                _ => { (tag("Planned", "grey")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2.heading-m { "Outcome and funding" }
+        @if let Some(o) = &i.outcome {
+            (crate::layout::summary_list(&[
+                ("Current service", html! { (o.stars) " stars (" (o.star_label) ")" }),
+                ("Prospects for improvement", html! { (match o.prospects { 1 => "Poor", 2 => "Uncertain", 3 => "Promising", 4 => "Excellent", _ => "" }) }),
+                ("Score letter", html! { (long_date(&o.score_letter_date)) }),
+            ]))
+        } @else {
+            p.body { "No outcome recorded yet." }
+        }
+        @if let Some(e) = &eligibility {
+            (crate::layout::summary_list(&[
+                ("Decent Homes funding", html! {
+                    @if e.eligible { (tag("Eligible", "green")) " from " (long_date(&e.effective_from_date)) }
+                    @else { (tag("Not eligible", "red")) }
+                }),
+                ("Re-inspection no earlier than", html! {
+                    @if e.earliest_reinspection_date.is_empty() { "Not needed (2 stars or more)" }
+                    @else { (long_date(&e.earliest_reinspection_date)) }
+                    @if e.earliest_reinspection_provisional { " (provisional: publication is only planned)" }
+                }),
+                ("Support framework", html! { (if e.support_framework { "Improvement plan to agree" } else { "No" }) }),
+                ("Deadline to qualify", html! {
+                    (long_date(&e.qualifying_deadline_date))
+                    @if e.qualifying_deadline_missed { " " (tag("Missed", "red")) }
+                }),
+            ]))
+        }
+    };
+    Ok(Html(
+        page(
+            &viewer,
+            &format!("Inspection {}", i.inspection_id),
+            "/calendar",
+            body,
+        )
+        .into_string(),
+    )
+    .into_response())
 }
