@@ -1,7 +1,10 @@
-//! Programme scheduling benchmark (issue 7): 150 ALMOs and 60 inspectors over two quarters,
-//! the local search beside a greedy earliest-feasible baseline in the same run.
+//! Programme scheduling benchmark (issues 7 and 22): instances of 10 ALMOs x 5 inspectors,
+//! 20 x 8 and 30 x 12 over one quarter, and 150 x 60 over two; for each, the greedy
+//! earliest-feasible baseline and the search, with the search's lower bound, the gap to it, the
+//! time, the steps and what stopped the search.
 //!
 //! `cargo run --release -p almo-inspection-scheduling --example programme_bench -- [seconds] [seed]`
+//! (`seconds`: the time budget of each search, default 10).
 
 use std::time::{Duration, Instant};
 
@@ -41,13 +44,49 @@ impl Rng {
     }
 }
 
-fn world(seed: u64, start: NaiveDate) -> (Vec<ProgrammeAlmo>, Vec<Inspector>) {
+struct Instance {
+    almos: usize,
+    people: usize,
+    weeks: u32,
+    /// Largest stock: small staffs cannot field five-inspector teams.
+    max_stock: u64,
+}
+
+const INSTANCES: [Instance; 4] = [
+    Instance {
+        almos: 10,
+        people: 5,
+        weeks: 13,
+        max_stock: 20_000,
+    },
+    Instance {
+        almos: 20,
+        people: 8,
+        weeks: 13,
+        max_stock: 20_000,
+    },
+    Instance {
+        almos: 30,
+        people: 12,
+        weeks: 13,
+        max_stock: 30_000,
+    },
+    Instance {
+        almos: 150,
+        people: 60,
+        weeks: 26,
+        max_stock: 45_000,
+    },
+];
+
+fn world(seed: u64, start: NaiveDate, size: &Instance) -> (Vec<ProgrammeAlmo>, Vec<Inspector>) {
     let mut rng = Rng(seed);
-    let almos: Vec<ProgrammeAlmo> = (0..150)
+    let n = size.almos as u64;
+    let almos: Vec<ProgrammeAlmo> = (0..size.almos)
         .map(|i| {
             let region = REGIONS[rng.below(9) as usize];
             let go_live = add_weeks(start, 0) - Days::new(120 + rng.below(400));
-            let audit = add_weeks(start, rng.below(26) as u32);
+            let audit = add_weeks(start, rng.below(u64::from(size.weeks)) as u32);
             let mut readiness = Readiness {
                 go_live: Some(go_live),
                 end: None,
@@ -67,7 +106,7 @@ fn world(seed: u64, start: NaiveDate) -> (Vec<ProgrammeAlmo>, Vec<Inspector>) {
                     almo_id: format!("ALMO-{i:03}"),
                     council_id: format!("E0{i:07}"),
                     region: region.into(),
-                    stock_size: 3_000 + rng.below(45_000) as u32,
+                    stock_size: 3_000 + rng.below(size.max_stock - 3_000) as u32,
                     previous_stars: None,
                 },
                 readiness,
@@ -76,24 +115,28 @@ fn world(seed: u64, start: NaiveDate) -> (Vec<ProgrammeAlmo>, Vec<Inspector>) {
             }
         })
         .collect();
-    let people = (0..60)
+    let leads = size.people.div_ceil(4);
+    let tias = size.people / 4;
+    let people = (0..size.people)
         .map(|i| {
-            let role = match i {
-                0..15 => InspectorRole::Lead,
-                15..45 => InspectorRole::Inspector,
-                _ => InspectorRole::Tia,
+            let role = if i < leads {
+                InspectorRole::Lead
+            } else if i < size.people - tias {
+                InspectorRole::Inspector
+            } else {
+                InspectorRole::Tia
             };
-            let leave = add_weeks(start, rng.below(26) as u32);
+            let leave = add_weeks(start, rng.below(u64::from(size.weeks)) as u32);
             Inspector {
                 id: format!("P{i:02}"),
                 role,
                 region: REGIONS[rng.below(9) as usize].into(),
                 tenant_of: (role == InspectorRole::Tia)
-                    .then(|| format!("ALMO-{:03}", rng.below(150))),
+                    .then(|| format!("ALMO-{:03}", rng.below(n))),
                 unavailable: vec![DateRange::new(leave, leave + Days::new(13)).unwrap()],
                 booked: vec![],
                 inspected: (0..3)
-                    .map(|_| format!("ALMO-{:03}", rng.below(150)))
+                    .map(|_| format!("ALMO-{:03}", rng.below(n)))
                     .collect(),
             }
         })
@@ -106,40 +149,40 @@ fn main() {
     let seconds: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(10);
     let seed: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(2004);
     let start: NaiveDate = "2004-04-05".parse().unwrap();
-    let (almos, people) = world(seed, start);
-    let req = ProgrammeRequest {
-        almos: &almos,
-        people: &people,
-        quarter: DateRange::new(start, add_weeks(start, 26) - Days::new(1)).unwrap(),
-        pinned: &[],
-        seed,
-        max_steps: u32::MAX,
-        time_budget: Duration::from_secs(seconds),
-    };
-    let t = Instant::now();
-    let base = greedy_earliest(&req);
-    let base_time = t.elapsed();
-    let t = Instant::now();
-    let prog = schedule(&req);
-    let time = t.elapsed();
-    println!("150 ALMOs, 60 inspectors, two quarters from {start}, seed {seed}");
+    println!("seed {seed}, time budget {seconds} s per search, weeks from {start}");
     println!(
-        "greedy earliest-feasible: soft score {:>6}, unscheduled {:>3}, weeks assessed {:>8}, {:?}",
-        base.soft_total,
-        base.unscheduled.len(),
-        base.weeks_assessed,
-        base_time
+        "| ALMOs x inspectors | weeks | greedy | search | lower bound | gap to bound | time | steps | stopped by | unscheduled |"
     );
-    println!(
-        "local search:             soft score {:>6}, unscheduled {:>3}, weeks assessed {:>8}, {:?} ({} steps)",
-        prog.soft_total,
-        prog.unscheduled.len(),
-        prog.weeks_assessed,
-        time,
-        prog.steps
-    );
-    println!(
-        "soft score ratio (search / baseline): {:.3}",
-        f64::from(prog.soft_total) / f64::from(base.soft_total.max(1))
-    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for size in &INSTANCES {
+        let (almos, people) = world(seed, start, size);
+        let req = ProgrammeRequest {
+            almos: &almos,
+            people: &people,
+            quarter: DateRange::new(start, add_weeks(start, size.weeks) - Days::new(1)).unwrap(),
+            pinned: &[],
+            seed,
+            max_steps: u64::MAX,
+            stall_steps: 200_000,
+            time_budget: Duration::from_secs(seconds),
+        };
+        let base = greedy_earliest(&req);
+        let t = Instant::now();
+        let prog = schedule(&req);
+        let time = t.elapsed();
+        println!(
+            "| {} x {} | {} | {} | {} | {} | {:.1}% | {:.2} s | {} | {:?} | {} |",
+            size.almos,
+            size.people,
+            size.weeks,
+            base.soft_total,
+            prog.soft_total,
+            prog.lower_bound,
+            100.0 * prog.gap(),
+            time.as_secs_f64(),
+            prog.steps,
+            prog.stop,
+            prog.unscheduled.len(),
+        );
+    }
 }

@@ -16,20 +16,26 @@ use super::convert::{
     broken_rules_to_proto, good_and_promising, member, penalties_to_proto, target_of,
 };
 use crate::domain::programme::{
-    Assignment, Programme, ProgrammeAlmo, ProgrammeRequest, ScoredAssignment, quarter_dates,
-    replan_without, schedule,
+    Assignment, DEFAULT_STALL_STEPS, DEFAULT_TIME_BUDGET, MAX_TIME_BUDGET, Programme,
+    ProgrammeAlmo, ProgrammeRequest, ScoredAssignment, Stop, quarter_dates, replan_without,
+    schedule,
 };
-use crate::domain::slots::{Candidate, SoftScore, Verdict, find_slots};
+use crate::domain::slots::SoftScore;
 use crate::domain::team::Inspector;
 use crate::domain::{DateRange, HardRule};
 use crate::storage;
 
-/// What the search may spend, checked: the quarter, the ALMOs (none: every live one), steps and
-/// time.
+/// The most steps a caller may ask for, and the most steps without improvement.
+const MAX_STEPS: i32 = 10_000_000;
+const MAX_STALL_STEPS: i32 = 1_000_000;
+
+/// What the search may spend, checked: the quarter, the ALMOs (none: every live one), steps,
+/// steps without improvement and time.
 struct Search {
     quarter: DateRange,
     almo_ids: Vec<String>,
-    max_steps: u32,
+    max_steps: u64,
+    stall_steps: u64,
     budget: Duration,
 }
 
@@ -54,14 +60,23 @@ fn search(r: &pb::ProposeProgrammeRequest) -> Result<Search, AppError> {
         }
     };
     v.check(
-        !(0..=5000).contains(&r.max_steps),
+        !(0..=MAX_STEPS).contains(&r.max_steps),
         "max_steps",
-        "0 (for 200) to 5000",
+        format!("0 (no step limit) to {MAX_STEPS}"),
     );
     v.check(
-        !(0..=10_000).contains(&r.time_budget_ms),
+        !(0..=MAX_TIME_BUDGET.as_millis() as i32).contains(&r.time_budget_ms),
         "time_budget_ms",
-        "0 (for 2000) to 10000",
+        format!(
+            "0 (for {}) to {}",
+            DEFAULT_TIME_BUDGET.as_millis(),
+            MAX_TIME_BUDGET.as_millis()
+        ),
+    );
+    v.check(
+        !(0..=MAX_STALL_STEPS).contains(&r.max_steps_without_improvement),
+        "max_steps_without_improvement",
+        format!("0 (for {DEFAULT_STALL_STEPS}) to {MAX_STALL_STEPS}"),
     );
     let mut almo_ids: Vec<String> = r.almo_ids.iter().map(|a| a.trim().to_string()).collect();
     almo_ids.sort();
@@ -74,49 +89,41 @@ fn search(r: &pb::ProposeProgrammeRequest) -> Result<Search, AppError> {
         quarter: quarter.expect("validated"),
         almo_ids,
         max_steps: if r.max_steps == 0 {
-            200
+            u64::MAX
         } else {
-            r.max_steps as u32
+            r.max_steps as u64
         },
-        budget: Duration::from_millis(if r.time_budget_ms == 0 {
-            2000
+        stall_steps: if r.max_steps_without_improvement == 0 {
+            DEFAULT_STALL_STEPS
         } else {
-            r.time_budget_ms as u64
-        }),
+            r.max_steps_without_improvement as u64
+        },
+        budget: if r.time_budget_ms == 0 {
+            DEFAULT_TIME_BUDGET
+        } else {
+            Duration::from_millis(r.time_budget_ms as u64)
+        },
     })
 }
 
-/// Why each unscheduled ALMO could not be placed: every hard rule that ruled out a week of the
-/// quarter, each once.
-fn why_unscheduled(
-    prog: &Programme,
-    almos: &[ProgrammeAlmo],
-    people: &[Inspector],
-    quarter: DateRange,
-) -> HashMap<String, Vec<HardRule>> {
-    prog.unscheduled
-        .iter()
-        .filter_map(|id| {
-            let a = almos.iter().find(|a| &a.target.almo_id == id)?;
-            let c = Candidate {
-                target: &a.target,
-                readiness: &a.readiness,
-                history: &a.history,
-                previous_good_and_promising: a.previous_good_and_promising,
-            };
-            let mut rules: Vec<HardRule> = Vec::new();
-            for w in find_slots(&c, people, quarter, usize::MAX) {
-                if let Verdict::RuledOut(broken) = w.verdict {
-                    for b in broken {
-                        if !rules.iter().any(|x| x.code() == b.code()) {
-                            rules.push(b);
-                        }
-                    }
-                }
-            }
-            Some((id.clone(), rules))
-        })
-        .collect()
+fn stop_to_proto(s: Stop) -> pb::StopReason {
+    match s {
+        Stop::NothingToSearch => pb::StopReason::NothingToSearch,
+        Stop::NoImprovement => pb::StopReason::NoImprovement,
+        Stop::StepLimit => pb::StopReason::StepLimit,
+        Stop::TimeBudget => pb::StopReason::TimeBudget,
+    }
+}
+
+/// Every rule that ruled out a week, each code once.
+fn union(weeks: &[(chrono::NaiveDate, Vec<HardRule>)]) -> Vec<HardRule> {
+    let mut rules: Vec<HardRule> = Vec::new();
+    for b in weeks.iter().flat_map(|(_, r)| r) {
+        if !rules.iter().any(|x| x.code() == b.code()) {
+            rules.push(b.clone());
+        }
+    }
+    rules
 }
 
 impl InspectionScheduling {
@@ -130,6 +137,7 @@ impl InspectionScheduling {
             quarter,
             almo_ids,
             max_steps,
+            stall_steps,
             budget,
         } = search(r)?;
         require_inspectorate(&p, "schedule inspection programmes")?;
@@ -196,9 +204,10 @@ impl InspectionScheduling {
             }
         }
         let booked_before = pinned.clone();
+        let dropped_id = dropped.clone();
         let seed = r.seed;
         // The search is CPU work: off the async workers.
-        let (prog, why) = tokio::task::spawn_blocking(move || {
+        let prog = tokio::task::spawn_blocking(move || {
             let req = ProgrammeRequest {
                 almos: &almos,
                 people: &people,
@@ -206,9 +215,10 @@ impl InspectionScheduling {
                 pinned: &pinned,
                 seed,
                 max_steps,
+                stall_steps,
                 time_budget: budget,
             };
-            let prog = if dropped.is_empty() {
+            if dropped.is_empty() {
                 schedule(&req)
             } else {
                 let previous = Programme {
@@ -220,9 +230,12 @@ impl InspectionScheduling {
                         })
                         .collect(),
                     unscheduled: vec![],
+                    cancelled: vec![],
                     soft_total: 0,
+                    lower_bound: 0,
                     weeks_assessed: 0,
                     steps: 0,
+                    stop: Stop::NothingToSearch,
                 };
                 replan_without(
                     &ProgrammeRequest {
@@ -232,9 +245,7 @@ impl InspectionScheduling {
                     &previous,
                     &dropped,
                 )
-            };
-            let why = why_unscheduled(&prog, &almos, &people, quarter);
-            (prog, why)
+            }
         })
         .await
         .map_err(|e| AppError::Internal(format!("programme search failed: {e}")))?;
@@ -268,17 +279,42 @@ impl InspectionScheduling {
             unscheduled: prog
                 .unscheduled
                 .iter()
-                .map(|id| pb::UnscheduledAlmo {
-                    almo_id: id.clone(),
-                    broken_rules: why
-                        .get(id)
-                        .map(|rules| broken_rules_to_proto(rules))
-                        .unwrap_or_default(),
+                .map(|u| pb::UnscheduledAlmo {
+                    almo_id: u.almo_id.clone(),
+                    broken_rules: broken_rules_to_proto(&union(&u.weeks)),
+                    weeks: u
+                        .weeks
+                        .iter()
+                        .map(|(w, rules)| pb::RuledOutWeek {
+                            on_site_start_date: w.to_string(),
+                            broken_rules: broken_rules_to_proto(rules),
+                        })
+                        .collect(),
                 })
                 .collect(),
             soft_total: prog.soft_total as i32,
             weeks_assessed: prog.weeks_assessed as i64,
-            steps: prog.steps as i32,
+            steps: prog.steps.min(i32::MAX as u64) as i32,
+            stop_reason: stop_to_proto(prog.stop) as i32,
+            lower_bound: prog.lower_bound as i32,
+            gap_percent: 100.0 * prog.gap(),
+            cancelled_bookings: prog
+                .cancelled
+                .iter()
+                .map(|c| pb::CancelledBooking {
+                    inspection_id: open
+                        .iter()
+                        .find(|o| o.almo_id == c.almo_id && o.on_site_date == c.week_start)
+                        .map(|o| o.id.clone())
+                        .unwrap_or_default(),
+                    almo_id: c.almo_id.clone(),
+                    on_site_start_date: c.week_start.to_string(),
+                    reason: format!(
+                        "{} cannot be placed again in the quarter without {dropped_id}: no week has a team that keeps every rule",
+                        c.almo_id
+                    ),
+                })
+                .collect(),
         })
     }
 

@@ -357,6 +357,7 @@ pub fn programme_2007_q3(
         max_steps,
         time_budget_ms: 5000,
         dropped_inspector_id: dropped.into(),
+        max_steps_without_improvement: 0,
     }
 }
 
