@@ -115,12 +115,8 @@ enum InspectionsCommand {
         /// The inspector, e.g. LEAD-HUGHES (inspectorate tokens only).
         #[arg(long)]
         inspector: Option<String>,
-        /// The server.
-        #[arg(long, env = "ALMO_ADDR", default_value = "http://127.0.0.1:50051")]
-        addr: String,
-        /// A bearer token (see `almo token`).
-        #[arg(long, env = "ALMO_TOKEN")]
-        token: String,
+        #[command(flatten)]
+        target: almo_client::Target,
     },
     /// Move a booking not yet on site to another week, with its team or a new one.
     Move {
@@ -163,12 +159,9 @@ enum InspectionsCommand {
 /// What every change to a booking needs: the server, a token, the etag, a request id.
 #[derive(clap::Args)]
 struct InspectionWriteArgs {
-    /// The server.
-    #[arg(long, env = "ALMO_ADDR", default_value = "http://127.0.0.1:50051")]
-    addr: String,
-    /// A bearer token for the inspectorate (see `almo token`).
-    #[arg(long, env = "ALMO_TOKEN")]
-    token: String,
+    /// The server and an inspectorate token (see `almo token`).
+    #[command(flatten)]
+    target: almo_client::Target,
     /// The inspection's etag as last read; omitted to use its current one.
     #[arg(long)]
     etag: Option<String>,
@@ -179,7 +172,7 @@ struct InspectionWriteArgs {
 
 impl InspectionWriteArgs {
     fn server(&self) -> almo_inspection_scheduling::cli::Server {
-        almo_inspection_scheduling::cli::Server::new(self.addr.clone(), self.token.clone())
+        self.target.clone()
     }
 
     fn request_id(&self) -> String {
@@ -195,12 +188,9 @@ enum InvoicesCommand {
     /// (one row per invoice line; amounts in integer pence; credit-note lines negative). Prints the watermark to pass as
     /// --since next time.
     Pull {
-        /// The server.
-        #[arg(long, env = "ALMO_SERVER", default_value = "http://127.0.0.1:50051")]
-        server: String,
-        /// A bearer token for ALMO (or council) finance, e.g. from `almo token`.
-        #[arg(long, env = "ALMO_TOKEN")]
-        token: String,
+        /// The server and a token for ALMO (or council) finance, e.g. from `almo token`.
+        #[command(flatten)]
+        target: almo_client::Target,
         /// The watermark printed by the last pull; empty for everything.
         #[arg(long, default_value = "")]
         since: String,
@@ -233,7 +223,8 @@ async fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("almo: {e:#}");
-            ExitCode::FAILURE
+            // 2 for bad input (a file's line, a flag), 1 for a refusal or anything else.
+            almo_client::exit_code(&e)
         }
     }
 }
@@ -339,8 +330,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Invoices {
             command:
                 InvoicesCommand::Pull {
-                    server,
-                    token,
+                    target,
                     since,
                     almo,
                     format,
@@ -351,8 +341,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("cannot write {}", output.display()))?;
             let mut out = std::io::BufWriter::new(file);
             let pulled = almo_sla_charging::pull::pull(
-                &server,
-                &token,
+                &target.addr,
+                &target.token,
                 &since,
                 &almo,
                 format,
@@ -380,15 +370,14 @@ async fn run_inspections(command: InspectionsCommand) -> anyhow::Result<String> 
         InspectionsCommand::Calendar {
             almo,
             inspector,
-            addr,
-            token,
+            target,
         } => {
             let owner = match (almo, inspector) {
                 (Some(a), _) => cli::CalendarOwner::Almo(a),
                 (None, Some(i)) => cli::CalendarOwner::Inspector(i),
                 (None, None) => bail!("--almo or --inspector"),
             };
-            return cli::calendar(&addr, &token, owner).await;
+            return cli::export_calendar(&target, owner).await;
         }
         InspectionsCommand::Move {
             inspection,
