@@ -8,9 +8,13 @@ use almo_db::entity::{
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 
+use crate::domain::adjustment::{Difference, differences};
 use crate::domain::agreement::{Consent, Terms, VersionStatus, windows};
 use crate::domain::billing_run::{Outcome, not_agreed, nothing_to_bill};
-use crate::domain::invoice::{BillingInput, InvoiceStatus, LineKind, bill, invoice_number, totals};
+use crate::domain::charging::{Account, VatTreatment};
+use crate::domain::invoice::{
+    BillingInput, InvoiceLine, InvoiceStatus, LineKind, bill, format_pounds, invoice_number, totals,
+};
 use crate::domain::period::{BillingPeriod, PeriodKind, fy_days};
 use crate::domain::proration::DaySpan;
 use crate::domain::value_for_money::years_milli;
@@ -82,6 +86,17 @@ pub struct RunOutcome {
     pub already_issued: Vec<String>,
     /// Every agreement in scope, in id order: (agreement, customer ALMO, what was done).
     pub agreements: Vec<(String, String, Outcome)>,
+    /// Adjustments of issued invoices for back-dated variations.
+    pub adjustments: Vec<Adjusted>,
+}
+
+/// One adjustment made by a run: a supplementary draft (a rise) and/or a credit note (a cut)
+/// against the original invoice.
+#[derive(Debug)]
+pub struct Adjusted {
+    pub original: sla_invoice::Model,
+    pub supplementary: Option<InvoiceRows>,
+    pub credit_note_id: Option<String>,
 }
 
 /// Drafts the invoices of every agreement of `council_id` with an active version covering part
@@ -120,6 +135,13 @@ pub async fn run(
             report(not_agreed(first_draft));
             continue;
         }
+        let (term, almo_end) = ended_term(conn, &a).await?;
+        if let Some(term) = term {
+            let refs: Vec<(chrono::NaiveDate, &Terms)> =
+                active.iter().map(|(d, t)| (*d, t)).collect();
+            out.adjustments
+                .extend(adjust(conn, &a, term, &refs, now).await?);
+        }
         let existing = storage::invoices_for_periods(conn, &a.id, &keys).await?;
         if let Some(issued) = existing
             .iter()
@@ -141,7 +163,6 @@ pub async fn run(
         let refs: Vec<(chrono::NaiveDate, &Terms)> = active.iter().map(|(d, t)| (*d, t)).collect();
         // An ALMO that is wound up stops buying services: its SLA ends with a final prorated
         // period on its end date (DOMAIN.md, "An ALMO's life").
-        let (term, almo_end) = ended_term(conn, &a).await?;
         let Some(term) = term else {
             report(nothing_to_bill(&period, None, almo_end, &[]));
             continue;
@@ -184,6 +205,7 @@ pub async fn run(
             vat: t.vat,
             row_version: previous_version + 1,
             created_at: now,
+            adjusts_invoice_id: None,
         };
         let rows: Vec<sla_invoice_line::Model> = lines
             .iter()
@@ -215,6 +237,223 @@ pub async fn run(
             lines: rows,
             credit_notes: Vec::new(),
         });
+    }
+    Ok(out)
+}
+
+/// The issued invoices (not themselves adjustments) of an agreement whose periods end on or
+/// after `from`: the ones a variation effective `from` would bill differently.
+pub async fn invoices_from(
+    conn: &impl ConnectionTrait,
+    agreement_id: &str,
+    from: chrono::NaiveDate,
+) -> Result<Vec<sla_invoice::Model>, DbErr> {
+    Ok(storage::issued_invoices(conn, agreement_id)
+        .await?
+        .into_iter()
+        .filter(|i| i.adjusts_invoice_id.is_none() && period_of(i).end() >= from)
+        .collect())
+}
+
+/// The billing period of a stored invoice.
+pub fn period_of(i: &sla_invoice::Model) -> BillingPeriod {
+    BillingPeriod {
+        fy_start_year: i.fy_start_year,
+        kind: if i.period_kind == "quarter" {
+            PeriodKind::Quarter
+        } else {
+            PeriodKind::Month
+        },
+        number: i.period_number as u32,
+    }
+}
+
+fn stored_line(l: &sla_invoice_line::Model) -> Result<InvoiceLine, DbErr> {
+    let bad = |what: &str| {
+        DbErr::Custom(format!(
+            "invoice line {}/{}: {what}",
+            l.invoice_id, l.line_number
+        ))
+    };
+    Ok(InvoiceLine {
+        kind: LineKind::parse(&l.kind).ok_or_else(|| bad("kind"))?,
+        line_code: l.line_code.clone(),
+        description: l.description.clone(),
+        quantity_milli: l.quantity_milli,
+        unit_price: l.unit_price,
+        net: l.net,
+        vat_treatment: VatTreatment::parse(&l.vat_treatment).ok_or_else(|| bad("vat"))?,
+        vat: l.vat,
+        account: Account::parse(&l.account).ok_or_else(|| bad("account"))?,
+    })
+}
+
+/// Settles every issued invoice of the agreement that the active versions now bill differently
+/// (a variation agreed with effect inside its period): a rise on a draft supplementary invoice
+/// (replaced by each run until issued), a cut on a credit note against the original's lines.
+async fn adjust(
+    conn: &impl ConnectionTrait,
+    a: &sla_agreement::Model,
+    term: DaySpan,
+    versions: &[(chrono::NaiveDate, &Terms)],
+    now: DateTime<Utc>,
+) -> Result<Vec<Adjusted>, DbErr> {
+    // Only a variation (a version after the first) can change an invoiced period.
+    let first = versions.iter().map(|(d, _)| *d).min();
+    let Some(since) = versions
+        .iter()
+        .map(|(d, _)| *d)
+        .filter(|d| Some(*d) != first)
+        .min()
+    else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    let all = storage::invoices_of_agreement(conn, &a.id).await?;
+    for original in invoices_from(conn, &a.id, since).await? {
+        let period = period_of(&original);
+        let months: Vec<String> = period.months().iter().map(|m| m.key()).collect();
+        let input = BillingInput {
+            period,
+            windows: windows(term, versions),
+            usage: storage::usage_totals(conn, &a.id, &months).await?,
+            results: storage::results_for(conn, &a.id, &period.key()).await?,
+        };
+        let rebilled = bill(&input);
+        let mut related: Vec<sla_invoice::Model> = vec![original.clone()];
+        let mut supplementaries = 0;
+        let mut previous_draft = 0;
+        for i in all
+            .iter()
+            .filter(|i| i.adjusts_invoice_id.as_deref() == Some(&original.id))
+        {
+            if i.status == InvoiceStatus::Issued.as_str() {
+                supplementaries += 1;
+                related.push(i.clone());
+            } else {
+                previous_draft = i.row_version;
+                storage::delete_draft(conn, &i.id).await?;
+            }
+        }
+        let mut billed = Vec::new();
+        let loaded = storage::load_invoices(conn, related).await?;
+        for inv in &loaded {
+            for l in &inv.lines {
+                billed.push(stored_line(l)?);
+            }
+        }
+        let orig = &loaded[0];
+        for (_, lines) in orig.credit_notes.iter().filter(|(n, _)| n.adjustment) {
+            for cl in lines {
+                if let Some(l) = orig
+                    .lines
+                    .iter()
+                    .find(|l| l.line_number == cl.invoice_line_number)
+                {
+                    let mut line = stored_line(l)?;
+                    line.net = -cl.net;
+                    line.vat = -cl.vat;
+                    billed.push(line);
+                }
+            }
+        }
+        let diffs = differences(&rebilled, &billed);
+        if diffs.is_empty() {
+            continue;
+        }
+        let number = original.invoice_number.clone().unwrap_or_default();
+        let why = |d: &Difference| {
+            format!(
+                "Adjustment to {number} ({}): {} billed {}, now {} under the terms agreed since {since}",
+                period.label(),
+                d.line_code,
+                format_pounds(d.billed_net),
+                format_pounds(d.rebilled_net),
+            )
+        };
+        let rises: Vec<&Difference> = diffs
+            .iter()
+            .filter(|d| d.net > 0 || (d.net == 0 && d.vat > 0))
+            .collect();
+        let cuts: Vec<&Difference> = diffs
+            .iter()
+            .filter(|d| d.net < 0 || (d.net == 0 && d.vat < 0))
+            .collect();
+        let mut done = Adjusted {
+            original: original.clone(),
+            supplementary: None,
+            credit_note_id: None,
+        };
+        if !rises.is_empty() {
+            let n = supplementaries + 1;
+            let id = format!("{}.A{n}", original.id);
+            let lines: Vec<sla_invoice_line::Model> = rises
+                .iter()
+                .enumerate()
+                .map(|(i, d)| sla_invoice_line::Model {
+                    invoice_id: id.clone(),
+                    line_number: i as i32 + 1,
+                    kind: d.kind.as_str().into(),
+                    line_code: d.line_code.clone(),
+                    description: why(d),
+                    quantity_milli: 0,
+                    unit_price: 0,
+                    net: d.net,
+                    vat_treatment: d.vat_treatment.as_str().into(),
+                    vat: d.vat,
+                    account: d.account.as_str().into(),
+                })
+                .collect();
+            let invoice = sla_invoice::Model {
+                id: id.clone(),
+                period_key: format!("{}-A{n}", original.period_key),
+                status: InvoiceStatus::Draft.as_str().into(),
+                invoice_number: None,
+                issued_at: None,
+                net: lines.iter().map(|l| l.net).sum(),
+                vat: lines.iter().map(|l| l.vat).sum(),
+                row_version: previous_draft + 1,
+                created_at: now,
+                adjusts_invoice_id: Some(original.id.clone()),
+                ..original.clone()
+            };
+            storage::insert_invoice(conn, invoice.clone(), lines.clone()).await?;
+            done.supplementary = Some(InvoiceRows {
+                invoice,
+                lines,
+                credit_notes: Vec::new(),
+            });
+        }
+        if !cuts.is_empty() {
+            let credited = storage::credited_per_line(conn, &original.id).await?;
+            let mut note_lines = Vec::new();
+            let mut reasons = Vec::new();
+            for d in cuts {
+                reasons.push(why(d));
+                let (mut net, mut vat) = (-d.net, -d.vat);
+                // The latest charge lines of the service line first; never more than a line has
+                // left (the charge less what was credited on it).
+                for l in orig.lines.iter().rev().filter(|l| {
+                    l.line_code == d.line_code && l.kind != LineKind::ServiceCredit.as_str()
+                }) {
+                    let (cn, cv) = credited.get(&l.line_number).copied().unwrap_or_default();
+                    let take_net = net.min(l.net - cn).max(0);
+                    let take_vat = vat.min(l.vat - cv).max(0);
+                    if take_net > 0 || take_vat > 0 {
+                        note_lines.push((l.line_number, take_net, take_vat));
+                        net -= take_net;
+                        vat -= take_vat;
+                    }
+                }
+            }
+            if !note_lines.is_empty() {
+                let note =
+                    store_credit_note(conn, &original, &reasons.join("; "), &note_lines, true, now)
+                        .await?;
+                done.credit_note_id = Some(note.id);
+            }
+        }
+        out.push(done);
     }
     Ok(out)
 }
@@ -284,6 +523,7 @@ pub async fn store_credit_note(
     invoice: &sla_invoice::Model,
     reason: &str,
     lines: &[(i32, i64, i64)],
+    adjustment: bool,
     now: DateTime<Utc>,
 ) -> Result<sla_credit_note::Model, DbErr> {
     let (seq, position) =
@@ -296,6 +536,7 @@ pub async fn store_credit_note(
         invoice_id: invoice.id.clone(),
         reason: reason.to_string(),
         issued_at: now,
+        adjustment,
     };
     storage::insert_credit_note(
         conn,

@@ -209,6 +209,7 @@ pub async fn seed(db: &Db) -> Result<(), DbErr> {
         &issued.invoice,
         "Two hours of legal work were for the council's housing strategy, not for Lambeth Living",
         &[(legal.line_number, net, vat)],
+        false,
         now,
     )
     .await?;

@@ -202,8 +202,11 @@ fn row(
     vat: i64,
 ) -> Row {
     // A usage row is its units at the unit price (the invoice rounded exactly that product); every
-    // other row is one unit of its amount, so quantity × unit price is the net on every row.
-    let (quantity, unit_price) = if kind == "usage" {
+    // other row (an adjustment's usage line too) is one unit of its amount, so quantity × unit
+    // price is the net on every row.
+    let (quantity, unit_price) = if kind == "usage"
+        && crate::domain::charging::usage_charge(l.quantity_milli, pence(&l.unit_price)) == net
+    {
         (decimal(l.quantity_milli), pence(&l.unit_price))
     } else {
         ("1".to_string(), net)

@@ -254,3 +254,114 @@ async fn a_billing_run_reports_every_agreement_in_scope() {
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
 }
+
+#[tokio::test]
+async fn a_back_dated_variation_is_adjusted_on_the_next_billing_run() {
+    let (_app, mut c) = app().await;
+    let a = active_agreement(&mut c, LAMBETH, LAMBETH_LIVING, "2026-04-01").await;
+    record_for_lambeth(&mut c, usage("it", &a.agreement_id, "IT", 1, 120_000)).await;
+    let d = draft(&mut c, "run-apr", LAMBETH, month(1)).await;
+    let april = issue(&mut c, &d).await.unwrap();
+    // HR £36,500 -> £73,000 a year and IT £18.50 -> £17.00 a user, from 16 April.
+    let mut new_lines = lines();
+    new_lines[2].unit_price = gbp(7_300_000);
+    new_lines[1].unit_price = gbp(1_700);
+    let varied = c
+        .vary_agreement(authed(
+            vary_request("vary", &a.agreement_id, &a.etag, "2026-04-16", new_lines),
+            LAMBETH,
+            Role::CouncilFinance,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    // The reply names the issued invoice it will adjust.
+    let named: Vec<_> = varied
+        .will_adjust
+        .iter()
+        .map(|w| {
+            (
+                w.invoice_id.as_str(),
+                w.invoice_number.as_str(),
+                w.period_label.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        named,
+        [(
+            april.invoice_id.as_str(),
+            april.invoice_number.as_str(),
+            "2026/27 month 1 (April 2026)"
+        )]
+    );
+    let mut etag = varied.agreement.unwrap().etag;
+    let mut agreed = None;
+    for org in [LAMBETH, LAMBETH_LIVING] {
+        let r = c
+            .agree_agreement_version(authed(
+                agree_request(&format!("agree2-{org}"), &a.agreement_id, 2, &etag),
+                org,
+                finance_role(org),
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        etag = r.agreement.as_ref().unwrap().etag.clone();
+        agreed = Some(r);
+    }
+    assert_eq!(agreed.unwrap().will_adjust.len(), 1);
+
+    // The next run (May) adjusts April: HR rises, IT falls.
+    let may = run(&mut c, "run-may", LAMBETH, month(2)).await;
+    assert_eq!(may.adjustments.len(), 1);
+    let adj = &may.adjustments[0];
+    assert_eq!(adj.original_invoice_id, april.invoice_id);
+    assert_eq!(adj.original_invoice_number, april.invoice_number);
+    // HR: April was 300,000; now 15 days at £100 + 15 days at £200 = 450,000 (exempt).
+    let sup = adj.supplementary_invoice.as_ref().unwrap();
+    assert_eq!(sup.adjusts_invoice_id, april.invoice_id);
+    assert_eq!(sup.status, InvoiceStatus::Draft as i32);
+    let sup_lines: Vec<_> = sup
+        .lines
+        .iter()
+        .map(|l| (l.line_code.as_str(), pence(&l.net), pence(&l.vat)))
+        .collect();
+    assert_eq!(sup_lines, [("HR", 150_000, 0)]);
+    // IT: usage is priced by the version in effect on 30 April: 120 × £17.00 = 2,040.00, so
+    // 180.00 (and 36.00 VAT) comes back on a credit note referencing April's invoice.
+    let note = adj.credit_note.as_ref().unwrap();
+    assert!(note.adjustment);
+    assert_eq!(note.invoice_id, april.invoice_id);
+    let (n, v) = note
+        .lines
+        .iter()
+        .fold((0, 0), |(n, v), l| (n + pence(&l.net), v + pence(&l.vat)));
+    assert_eq!((n, v), (18_000, 3_600));
+    assert!(
+        note.reason.contains(&april.invoice_number),
+        "{}",
+        note.reason
+    );
+    // The original never changed.
+    let now = c
+        .get_invoice(authed(
+            get_invoice_request(&april.invoice_id),
+            LAMBETH,
+            Role::CouncilFinance,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .invoice
+        .unwrap();
+    assert_eq!(now.lines, april.lines);
+
+    // Issued, the supplementary settles it: the next run adjusts nothing more, to the penny.
+    issue(&mut c, sup).await.unwrap();
+    let again = run(&mut c, "run-may-2", LAMBETH, month(2)).await;
+    assert!(again.adjustments.is_empty(), "{:?}", again.adjustments);
+    // Replaying the run's request id replays its answer.
+    let replay = run(&mut c, "run-may", LAMBETH, month(2)).await;
+    assert_eq!(replay.adjustments.len(), 1);
+}

@@ -12,6 +12,8 @@ pub struct Model {
     pub invoice_id: String,
     pub reason: String,
     pub issued_at: DateTimeUtc,
+    /// Raised by a billing run to settle a back-dated variation (not a correction by hand).
+    pub adjustment: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -24,6 +24,8 @@ pub struct Model {
     pub vat: i64,
     pub row_version: i64,
     pub created_at: DateTimeUtc,
+    /// A supplementary invoice: the issued invoice it adjusts for a back-dated variation.
+    pub adjusts_invoice_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,6 +1,7 @@
 //! The rules of SLA charging, as plain Rust: no gRPC, no database. Each rule lives in the module
 //! named after it, with the tests named after the rule beside it.
 
+pub mod adjustment;
 pub mod agreement;
 pub mod billing_run;
 pub mod charging;

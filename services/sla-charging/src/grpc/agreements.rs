@@ -127,9 +127,16 @@ impl SlaCharging {
             ver.council_agreed = consent.council;
             ver.almo_agreed = consent.almo;
             storage::update_version_consent(txn, ver).await?;
+            let activated =
+                (status == VersionStatus::Active && ver.version > 1).then_some(ver.effective_from);
             bump(txn, &mut a).await?;
+            let will_adjust = match activated {
+                Some(from) => will_adjust(txn, &a.id, from).await?,
+                None => Vec::new(),
+            };
             let resp = pb::AgreeAgreementVersionResponse {
                 agreement: Some(agreement_to_proto(&a, &versions)?),
+                will_adjust,
             };
             let target = format!("slaAgreements/{}/versions/{}", a.id, r.version);
             Ok((resp, target))
@@ -172,6 +179,7 @@ impl SlaCharging {
             versions.push(version);
             let resp = pb::VaryAgreementResponse {
                 agreement: Some(agreement_to_proto(&a, &versions)?),
+                will_adjust: will_adjust(txn, &a.id, from).await?,
             };
             Ok((resp, resource(&a)))
         })
@@ -252,4 +260,23 @@ async fn bump(txn: &impl ConnectionTrait, a: &mut sla_agreement::Model) -> Resul
     a.row_version += 1;
     a.updated_at = now;
     Ok(())
+}
+
+/// The issued invoices of an agreement whose periods include days from `from`: a variation
+/// effective then bills them differently, and the next billing run after it is agreed adjusts
+/// them.
+async fn will_adjust(
+    txn: &impl sea_orm::ConnectionTrait,
+    agreement_id: &str,
+    from: chrono::NaiveDate,
+) -> Result<Vec<pb::AdjustedInvoice>, AppError> {
+    Ok(billing::invoices_from(txn, agreement_id, from)
+        .await?
+        .into_iter()
+        .map(|i| pb::AdjustedInvoice {
+            period_label: billing::period_of(&i).label(),
+            invoice_number: i.invoice_number.unwrap_or_default(),
+            invoice_id: i.id,
+        })
+        .collect())
 }

@@ -6,7 +6,7 @@ use chrono::Utc;
 use tonic::Request;
 
 use super::SlaCharging;
-use super::access::require_supplier;
+use super::access::{require_supplier, reread_invoice};
 use super::convert::{billing_period, invoice_to_proto};
 use crate::billing;
 use crate::domain::billing_run::Outcome;
@@ -27,7 +27,35 @@ impl SlaCharging {
         let period = period.expect("checked");
         self.write(&p, "RunBilling", &r.request_id, r, async |txn| {
             let out = billing::run(txn, council, period, Utc::now()).await?;
+            let mut adjustments = Vec::new();
+            for adj in &out.adjustments {
+                let credit_note = match &adj.credit_note_id {
+                    Some(id) => {
+                        let rows = reread_invoice(txn, &adj.original.id).await?;
+                        invoice_to_proto(&rows)?
+                            .credit_notes
+                            .into_iter()
+                            .find(|n| n.credit_note_id == *id)
+                    }
+                    None => None,
+                };
+                adjustments.push(pb::InvoiceAdjustment {
+                    original_invoice_id: adj.original.id.clone(),
+                    original_invoice_number: adj
+                        .original
+                        .invoice_number
+                        .clone()
+                        .unwrap_or_default(),
+                    supplementary_invoice: adj
+                        .supplementary
+                        .as_ref()
+                        .map(invoice_to_proto)
+                        .transpose()?,
+                    credit_note,
+                });
+            }
             let resp = pb::RunBillingResponse {
+                adjustments,
                 invoices: out
                     .drafts
                     .iter()

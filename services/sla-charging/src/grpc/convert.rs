@@ -389,9 +389,11 @@ pub(super) fn invoice_to_proto(r: &InvoiceRows) -> Result<pb::Invoice, AppError>
                     .collect(),
                 gross: money(ls.iter().map(|l| l.net + l.vat).sum()),
                 issue_time: Some(ts(n.issued_at)),
+                adjustment: n.adjustment,
             })
             .collect(),
         etag: etag(i.row_version),
+        adjusts_invoice_id: i.adjusts_invoice_id.clone().unwrap_or_default(),
     })
 }
 

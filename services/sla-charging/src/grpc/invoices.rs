@@ -133,7 +133,7 @@ pub(super) async fn credit(
     lines: &[(i32, i64, i64)],
     now: DateTime<Utc>,
 ) -> Result<Credited, AppError> {
-    let stored = billing::store_credit_note(txn, &rows.invoice, reason, lines, now).await?;
+    let stored = billing::store_credit_note(txn, &rows.invoice, reason, lines, false, now).await?;
     let invoice = invoice_to_proto(&reread_invoice(txn, &rows.invoice.id).await?)?;
     let note = invoice
         .credit_notes

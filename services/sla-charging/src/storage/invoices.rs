@@ -199,3 +199,28 @@ pub async fn issued_invoices_in_year(
         .all(conn)
         .await
 }
+
+/// Every issued invoice of an agreement, in period order.
+pub async fn issued_invoices(
+    conn: &impl ConnectionTrait,
+    agreement_id: &str,
+) -> Result<Vec<sla_invoice::Model>, DbErr> {
+    sla_invoice::Entity::find()
+        .filter(sla_invoice::Column::AgreementId.eq(agreement_id))
+        .filter(sla_invoice::Column::Status.eq("issued"))
+        .order_by_asc(sla_invoice::Column::PeriodKey)
+        .all(conn)
+        .await
+}
+
+/// Every invoice of an agreement, drafts included.
+pub async fn invoices_of_agreement(
+    conn: &impl ConnectionTrait,
+    agreement_id: &str,
+) -> Result<Vec<sla_invoice::Model>, DbErr> {
+    sla_invoice::Entity::find()
+        .filter(sla_invoice::Column::AgreementId.eq(agreement_id))
+        .order_by_asc(sla_invoice::Column::PeriodKey)
+        .all(conn)
+        .await
+}
