@@ -295,16 +295,26 @@ pub async fn pull(
     almo: &str,
     format: Format,
     out: &mut impl Write,
+    progress: impl FnMut(u64),
+) -> anyhow::Result<Pulled> {
+    let target = almo_client::Target::new(endpoint, token);
+    pull_from(&target, since, almo, format, out, progress).await
+}
+
+/// [`pull`] from `target`, with its TLS settings (`--tls`, `--ca`, client certificates).
+pub async fn pull_from(
+    target: &almo_client::Target,
+    since: &str,
+    almo: &str,
+    format: Format,
+    out: &mut impl Write,
     mut progress: impl FnMut(u64),
 ) -> anyhow::Result<Pulled> {
-    let mut client = SlaChargingServiceClient::new(almo_client::connect(endpoint).await?);
-    let req = almo_client::authorised(
-        ExportInvoicesRequest {
-            watermark: since.to_string(),
-            customer_almo_id: almo.to_string(),
-        },
-        token,
-    )?;
+    let mut client = SlaChargingServiceClient::new(target.channel().await?);
+    let req = target.request(ExportInvoicesRequest {
+        watermark: since.to_string(),
+        customer_almo_id: almo.to_string(),
+    })?;
     let mut stream = client
         .export_invoices(req)
         .await
