@@ -340,18 +340,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let file = std::fs::File::create(&output)
                 .with_context(|| format!("cannot write {}", output.display()))?;
             let mut out = std::io::BufWriter::new(file);
-            let pulled = almo_sla_charging::pull::pull(
-                &target.addr,
-                &target.token,
+            let bar = almo_client::progress(None, "invoice events");
+            let pulled = almo_sla_charging::pull::pull_from(
+                &target,
                 &since,
                 &almo,
                 format,
                 &mut out,
-                |events| eprint!("\rpulled {events} invoice events"),
+                |events| bar.set_position(events),
             )
             .await?;
+            bar.finish_and_clear();
             eprintln!(
-                "\r{} events, {} rows written to {}; next time: --since {}",
+                "{} events, {} rows written to {}; next time: --since {}",
                 pulled.events,
                 pulled.rows,
                 output.display(),
