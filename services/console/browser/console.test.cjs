@@ -199,6 +199,12 @@ async function main() {
       await check(page, "regulator-benchmark-bad-year");
       await open(page, "/returns/outstanding");
       await check(page, "regulator-outstanding");
+      const ret = page.locator("main a[href^='/return?id=']").first();
+      expect((await ret.count()) > 0, "outstanding returns: no return to open");
+      if ((await ret.count()) > 0) {
+        await Promise.all([page.waitForNavigation(), ret.click()]);
+        await check(page, "regulator-return");
+      }
       await context.close();
     }
 

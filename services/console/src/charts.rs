@@ -101,8 +101,8 @@ pub fn burn_down_svg(b: &BurnDown, title: &str, desc: &str) -> Result<String, St
             .y_label_formatter(&|y| format!("{y:.0}"))
             .x_desc("Date")
             .y_desc("Homes still non-decent")
-            .label_style(("sans-serif", 14).into_font().color(&INK))
-            .axis_desc_style(("sans-serif", 15).into_font().color(&INK))
+            .label_style(("sans-serif", 16).into_font().color(&INK))
+            .axis_desc_style(("sans-serif", 16).into_font().color(&INK))
             .draw()
             .map_err(e)?;
 
@@ -176,7 +176,7 @@ pub fn burn_down_svg(b: &BurnDown, title: &str, desc: &str) -> Result<String, St
             .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.95))
             .border_style(GREY)
-            .label_font(("sans-serif", 14).into_font().color(&INK))
+            .label_font(("sans-serif", 16).into_font().color(&INK))
             .draw()
             .map_err(e)?;
         root.present().map_err(e)?;
@@ -245,8 +245,8 @@ pub fn quartile_svg(q: &Quartiles, title: &str, desc: &str) -> Result<String, St
             .x_labels(8)
             .x_label_formatter(&|x| format!("{x:.1}"))
             .x_desc(direction)
-            .label_style(("sans-serif", 14).into_font().color(&INK))
-            .axis_desc_style(("sans-serif", 15).into_font().color(&INK))
+            .label_style(("sans-serif", 16).into_font().color(&INK))
+            .axis_desc_style(("sans-serif", 16).into_font().color(&INK))
             .draw()
             .map_err(e)?;
         // The interquartile range.
@@ -271,7 +271,7 @@ pub fn quartile_svg(q: &Quartiles, title: &str, desc: &str) -> Result<String, St
             Text::new(
                 s,
                 (x.0, x.1 - 22),
-                ("sans-serif", 13)
+                ("sans-serif", 14)
                     .into_font()
                     .color(&colour)
                     .pos(Pos::new(HPos::Center, VPos::Top)),
@@ -290,9 +290,9 @@ pub fn quartile_svg(q: &Quartiles, title: &str, desc: &str) -> Result<String, St
             let y = n as f64 - i as f64 - 0.5;
             let (px, py) = chart.backend_coord(&(x_lo, y));
             let style = if p.highlighted {
-                ("sans-serif", 14, FontStyle::Bold).into_font()
+                ("sans-serif", 15, FontStyle::Bold).into_font()
             } else {
-                ("sans-serif", 13).into_font()
+                ("sans-serif", 15).into_font()
             };
             let name = if p.highlighted {
                 format!("▶ {}", p.label)

@@ -180,6 +180,22 @@ async fn the_regulator_benchmarks_with_one_organisation_highlighted_and_bad_inpu
         out.body
     );
 
+    // A return from that list, its values and their history.
+    let at = out.body.find("href=\"/return?id=").expect("a return link") + 6;
+    let href = out.body[at..][..out.body[at..].find('"').unwrap()].replace("&amp;", "&");
+    let one = reg.get(&href).await;
+    assert_eq!(one.status, 200, "{}", one.body);
+    assert!(one.body.contains("Values") && one.body.contains("History"));
+    let mut haringey = suite.signed_in("HOMES-FOR-HARINGEY", "almo_officer").await;
+    let refused = haringey.get(&href).await;
+    assert!(
+        matches!(refused.status, 403 | 404),
+        "{}: {}",
+        href,
+        refused.status
+    );
+    assert!(!refused.body.contains("History"));
+
     // A council sees the quartiles but not other councils' positions.
     let mut lambeth = suite.signed_in("E09000022", "council_officer").await;
     let page = lambeth.get("/benchmark").await;

@@ -402,7 +402,7 @@ pub async fn outstanding(
                                 td { (return_state(e.state)) }
                                 td { @if e.late { (tag("Late", "red")) } @else { "No" } }
                                 td { (super::long_date(&e.deadline_date)) }
-                                td { (e.return_id) }
+                                td { @if !e.return_id.is_empty() { a href={ "/return?id=" (urlencode(&e.return_id)) } { (e.return_id) } } }
                             }
                         }
                     }
@@ -420,4 +420,136 @@ pub async fn outstanding(
         Html(page(&viewer, "Outstanding returns", "/returns/outstanding", body).into_string()),
     )
         .into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct ReturnQuery {
+    #[serde(default)]
+    id: String,
+}
+
+fn return_status(s: i32) -> Markup {
+    match s {
+        1 => tag("Draft", "grey"),
+        2 => tag("Submitted", "yellow"),
+        3 => tag("Signed off", "green"),
+        4 => tag("Returned for correction", "orange"),
+        _ => tag("Unknown", "grey"),
+    }
+}
+
+/// One return with its history: every value as first given and each revision after, so a
+/// correction never hides the figure it replaced.
+pub async fn return_page(
+    viewer: Viewer,
+    Query(q): Query<ReturnQuery>,
+) -> Result<Response, PageError> {
+    use almo_proto::pi_returns::GetReturnRequest;
+    if q.id.trim().is_empty() {
+        return Err(PageError::BadRequest(
+            "Which return? The address names none.".into(),
+        ));
+    }
+    let api = &viewer.api;
+    let r = api
+        .returns()
+        .get_return(api.req(GetReturnRequest {
+            return_id: q.id.trim().to_string(),
+            include_history: true,
+        }))
+        .await?
+        .into_inner()
+        .pi_return
+        .unwrap_or_default();
+    let split = |s: &str| {
+        if s.is_empty() {
+            "all".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    let ratio = |n: Option<f64>, d: Option<f64>| match (n, d) {
+        (Some(n), Some(d)) => format!("{} / {}", figure(n), figure(d)),
+        _ => "–".into(),
+    };
+    let body = html! {
+        span.caption { a href="/returns/outstanding" { "Outstanding returns" } }
+        h1.heading-l { "Return " (r.id) }
+        (crate::layout::summary_list(&[
+            ("Organisation", html! { (r.organisation_id) }),
+            ("Period", html! { (super::period(r.period.as_ref())) }),
+            ("Status", return_status(r.status)),
+            ("Deadline", html! { (super::long_date(&r.deadline_date)) @if r.late { " " (tag("Late", "red")) } }),
+            ("Submitted", html! { (r.submitted_by) " " (super::instant(r.submit_time.as_ref())) }),
+            ("Signed off", html! { (r.signed_off_by) " " (super::instant(r.sign_off_time.as_ref())) }),
+            ("Revision", html! { (r.revision) }),
+        ]))
+        @if !r.returned_reason.is_empty() {
+            div.inset-text { "Returned for correction: " (r.returned_reason) }
+        }
+        h2.heading-m { "Values" }
+        div.table-wrap {
+            table.table.table--compact {
+                caption.visually-hidden { "Current values" }
+                thead { tr { th scope="col" { "Indicator" } th scope="col" { "Split" } th scope="col" class="numeric" { "Value" } th scope="col" { "Numerator / denominator" } th scope="col" { "Warnings and explanation" } } }
+                tbody {
+                    @for v in &r.values {
+                        tr {
+                            th scope="row" { (v.indicator_code) }
+                            td { (split(&v.split)) }
+                            td.numeric { (figure(v.value)) }
+                            td { (ratio(v.numerator, v.denominator)) }
+                            td { (v.warnings.join("; ")) @if !v.explanation.is_empty() { br; "Explained: " (v.explanation) } }
+                        }
+                    }
+                }
+            }
+        }
+        h2.heading-m { "History" }
+        @if r.history.is_empty() {
+            p.body { "No value has been changed since it was first given." }
+        } @else {
+            div.table-wrap {
+                table.table.table--compact {
+                    caption.visually-hidden { "Every value given, oldest first" }
+                    thead { tr { th scope="col" { "Indicator" } th scope="col" { "Split" } th scope="col" { "Version" } th scope="col" class="numeric" { "Value" } th scope="col" { "Why changed" } th scope="col" { "By, when" } th scope="col" { "Current" } } }
+                    tbody {
+                        @for v in &r.history {
+                            tr {
+                                th scope="row" { (v.indicator_code) }
+                                td { (split(&v.split)) }
+                                td { (v.sequence) }
+                                td.numeric { (figure(v.value)) }
+                                td { (v.revision_reason) }
+                                td { (v.changed_by) ", " (super::instant(v.change_time.as_ref())) }
+                                td { @if v.current { "Yes" } @else { "No, replaced" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(Html(
+        page(
+            &viewer,
+            &format!("Return {}", r.id),
+            "/returns/outstanding",
+            body,
+        )
+        .into_string(),
+    )
+    .into_response())
+}
+
+/// A query-string value, percent-encoded.
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
