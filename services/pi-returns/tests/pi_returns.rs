@@ -32,7 +32,9 @@ async fn demo_loads_once_however_often_it_runs() {
         )
     };
     let before = count().await;
-    assert_eq!(before, (16, 15 * 9 + 4));
+    // 2001/02: fifteen councils, nine figures each; Lambeth Living's 2024/25 draft with the 22
+    // TSMs; 2024/25: fifteen councils with the 22 TSMs and cost per home.
+    assert_eq!(before, (31, 15 * 9 + 22 + 15 * 23));
     almo_pi_returns::demo::seed(&app.db).await.unwrap();
     assert_eq!(count().await, before);
 }
@@ -462,7 +464,7 @@ async fn drafts_invisible_to_the_regulator() {
     let seen_by_council = get_return(&mut client, draft, false, AS_LAMBETH)
         .await
         .unwrap();
-    assert_eq!(seen_by_council.values.len(), 4);
+    assert_eq!(seen_by_council.values.len(), 22);
     // Once submitted, the regulator reads it, values and all.
     let r = submitted_2004(&mut client).await;
     let seen = get_return(&mut client, &r.id, false, AS_REGULATOR)
@@ -694,7 +696,8 @@ async fn regulator_queries_by_type_year_and_status_paginated() {
         .iter()
         .map(|r| r.organisation_id.as_str())
         .collect();
-    assert_eq!(orgs, vec!["E06000023"]);
+    // Bristol's 2001/02 and 2024/25 returns.
+    assert_eq!(orgs, vec!["E06000023", "E06000023"]);
     let err = query(
         &mut client,
         QueryReturnsRequest {
@@ -935,9 +938,14 @@ async fn export_streams_only_what_the_caller_may_see() {
         AS_REGULATOR,
     )
     .await;
-    // The 15 signed-off 2001/02 returns; not Lambeth Living's draft.
-    assert_eq!(everything.len(), 15);
-    assert!(everything.iter().all(|r| r.values.len() == 9));
+    // The 15 signed-off 2001/02 returns and the 15 of 2024/25; not Lambeth Living's draft.
+    assert_eq!(everything.len(), 30);
+    let year_of = |r: &pb::PiReturn| r.period.as_ref().unwrap().year.unwrap().start_year;
+    assert!(
+        everything
+            .iter()
+            .all(|r| r.values.len() == if year_of(r) == 2001 { 9 } else { 23 })
+    );
     assert!(
         !everything
             .iter()

@@ -2,6 +2,7 @@
 
 pub mod catalogue;
 pub mod combination;
+pub mod management_model;
 pub mod period;
 pub mod quartile;
 pub mod survey;

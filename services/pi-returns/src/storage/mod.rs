@@ -3,6 +3,7 @@
 
 mod benchmarks;
 mod catalogue;
+mod comparison;
 mod query;
 mod reporters;
 mod returns;
@@ -13,6 +14,7 @@ pub use benchmarks::{
     Group, almo_councils_of_type, benchmark_values, organisations_of_council, peer_group_members,
 };
 pub use catalogue::{Imported, import_definition, load_catalogue, seed_catalogue};
+pub use comparison::{Landlord, SignedOffFigure, landlords, signed_off_figures};
 pub use query::{ReturnFilter, Visibility, count_returns, query_returns};
 pub use reporters::{almos_live_in, expected_reporters, stock_size};
 pub use returns::{
