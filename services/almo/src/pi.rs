@@ -12,7 +12,8 @@ use almo_client::{BadInput, Refused, Target, progress, refusal};
 use almo_proto::common::{FinancialYear, Period, PeriodKind};
 use almo_proto::pi_returns::pi_returns_service_client::PiReturnsServiceClient;
 use almo_proto::pi_returns::{
-    CreateReturnRequest, ExportReturnsRequest, ImportCatalogueRequest, PiReturn,
+    CompareManagementModelsRequest, CompareManagementModelsResponse, CreateReturnRequest,
+    DifferenceVerdict, ExportReturnsRequest, ImportCatalogueRequest, ManagementModel, PiReturn,
     QueryReturnsRequest, ReturnStatus, SetValuesRequest, SubmitReturnRequest, ValueInput,
 };
 use anyhow::Context;
@@ -61,6 +62,28 @@ pub enum PiCommand {
         /// Record the values but leave the return as a draft.
         #[arg(long)]
         no_submit: bool,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Compare councils whose homes an ALMO managed in a year with councils managing in-house:
+    /// per measure, councils and homes in each group, median and quartiles, the homes-weighted
+    /// mean and the difference with its 95% confidence interval; cost per home beside it.
+    Compare {
+        /// Financial year: 2024/25 or 2024.
+        #[arg(long)]
+        year: String,
+        /// Only this measure, e.g. TP01 (cost per home is always shown).
+        #[arg(long)]
+        measure: Option<String>,
+        /// The split compared, e.g. lcra; the headline figure when absent.
+        #[arg(long)]
+        split: Option<String>,
+        /// The bootstrap's seed (the same seed gives the same interval).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Bootstrap resamples (default 2,000).
+        #[arg(long)]
+        resamples: Option<i32>,
         #[command(flatten)]
         target: Target,
     },
@@ -147,6 +170,30 @@ fn period_flags(year: i32, quarter: Option<i32>) -> Result<Period, BadInput> {
 
 pub async fn run(cmd: PiCommand) -> anyhow::Result<()> {
     match cmd {
+        PiCommand::Compare {
+            year,
+            measure,
+            split,
+            seed,
+            resamples,
+            target,
+        } => {
+            let year = year_flag(&year)?;
+            let answer = client(&target)
+                .await?
+                .compare_management_models(target.request(CompareManagementModelsRequest {
+                    year: Some(FinancialYear { start_year: year }),
+                    indicator_code: measure.unwrap_or_default(),
+                    split: split.unwrap_or_default(),
+                    seed,
+                    resamples: resamples.unwrap_or(0),
+                })?)
+                .await
+                .map_err(refusal)?
+                .into_inner();
+            print!("{}", comparison_table(&answer));
+            Ok(())
+        }
         PiCommand::Export {
             year,
             format: Format::Csv,
@@ -295,6 +342,111 @@ pub async fn run(cmd: PiCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A figure to `places` decimals, or a dash.
+fn fig(v: Option<f64>, places: usize) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v:.places$}"))
+}
+
+/// The comparison as a table: one line per measure, cost per home last, then the groups and the
+/// method.
+pub fn comparison_table(r: &CompareManagementModelsResponse) -> String {
+    use std::fmt::Write as _;
+    let year = r
+        .year
+        .map(|y| almo_fields::financial_year_label(y.start_year))
+        .unwrap_or_default();
+    let almo_councils = r
+        .councils
+        .iter()
+        .filter(|c| c.model == ManagementModel::Almo as i32)
+        .count();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{year}: ALMO-managed ({almo_councils} councils) against in-house ({} councils); 95% \
+         interval from {} bootstrap resamples, seed {}",
+        r.councils.len() - almo_councils,
+        r.resamples,
+        r.seed
+    );
+    let header = [
+        "measure", "group", "orgs", "homes", "q1", "median", "q3", "wtd mean", "diff", "95% CI",
+        "verdict",
+    ];
+    let mut rows: Vec<[String; 11]> = Vec::new();
+    for m in r.measures.iter().chain(r.cost_per_home.iter()) {
+        let Some(def) = &m.indicator else { continue };
+        let places = (def.precision + 1).max(0) as usize;
+        let verdict = match DifferenceVerdict::try_from(m.verdict) {
+            Ok(DifferenceVerdict::AlmoBetter) => "ALMO better",
+            Ok(DifferenceVerdict::InHouseBetter) => "in-house better",
+            Ok(DifferenceVerdict::NoClearDifference) => "no clear difference",
+            Ok(DifferenceVerdict::NotRanked) => "context",
+            Ok(DifferenceVerdict::TooFew) => "too few",
+            _ => "?",
+        };
+        for (i, (name, g)) in [("ALMO", &m.almo), ("in-house", &m.in_house)]
+            .into_iter()
+            .enumerate()
+        {
+            let g = g.unwrap_or_default();
+            let first = i == 0;
+            rows.push([
+                if first {
+                    def.code.clone()
+                } else {
+                    String::new()
+                },
+                name.into(),
+                g.organisations.to_string(),
+                g.homes.to_string(),
+                fig(g.q1, places),
+                fig(g.median, places),
+                fig(g.q3, places),
+                fig(g.weighted_mean, places),
+                if first {
+                    fig(m.difference, places)
+                } else {
+                    String::new()
+                },
+                match (first, m.difference_lower, m.difference_upper) {
+                    (true, Some(lo), Some(hi)) => format!("{lo:.places$} to {hi:.places$}"),
+                    (true, ..) => "-".into(),
+                    _ => String::new(),
+                },
+                if first { verdict.into() } else { String::new() },
+            ]);
+        }
+    }
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut l = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            // Text columns to the left, figures to the right.
+            if i < 2 || i == 10 {
+                let _ = write!(l, "{cell:<w$}  ");
+            } else {
+                let _ = write!(l, "{cell:>w$}  ");
+            }
+        }
+        l.trim_end().to_string()
+    };
+    let _ = writeln!(out, "{}", line(&header.map(String::from)));
+    for row in &rows {
+        let _ = writeln!(out, "{}", line(row));
+    }
+    let _ = writeln!(
+        out,
+        "diff: ALMO minus in-house of the homes-weighted means."
+    );
+    out
 }
 
 const CSV_HEADER: [&str; 15] = [
@@ -520,6 +672,74 @@ mod tests {
         if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             assert!(bar.is_hidden());
         }
+    }
+
+    #[test]
+    fn pi_compare_prints_a_row_per_group_with_the_interval_and_cost_beside() {
+        use almo_proto::pi_returns::{
+            GroupSummary, IndicatorDefinition, ManagementAssignment, MeasureComparison,
+        };
+        let group = |orgs, homes, median| GroupSummary {
+            organisations: orgs,
+            homes,
+            q1: Some(median - 2.0),
+            median: Some(median),
+            q3: Some(median + 2.0),
+            weighted_mean: Some(median + 0.5),
+        };
+        let measure = |code: &str, precision, verdict: DifferenceVerdict| MeasureComparison {
+            indicator: Some(IndicatorDefinition {
+                code: code.into(),
+                precision,
+                ..Default::default()
+            }),
+            almo: Some(group(5, 157_000, 74.0)),
+            in_house: Some(group(10, 190_000, 70.0)),
+            difference: Some(4.0),
+            difference_lower: Some(1.25),
+            difference_upper: Some(6.5),
+            verdict: verdict as i32,
+        };
+        let r = CompareManagementModelsResponse {
+            year: Some(FinancialYear { start_year: 2024 }),
+            measures: vec![measure("TP01", 1, DifferenceVerdict::AlmoBetter)],
+            cost_per_home: Some(measure("VFM05", 0, DifferenceVerdict::NotRanked)),
+            councils: vec![
+                ManagementAssignment {
+                    council_id: "E09000022".into(),
+                    model: ManagementModel::Almo as i32,
+                    ..Default::default()
+                },
+                ManagementAssignment {
+                    council_id: "E08000003".into(),
+                    model: ManagementModel::InHouse as i32,
+                    ..Default::default()
+                },
+            ],
+            seed: 7,
+            resamples: 2_000,
+            method: String::new(),
+        };
+        let table = comparison_table(&r);
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(
+            lines[0].starts_with("2024/25: ALMO-managed (1 councils)"),
+            "{table}"
+        );
+        assert!(lines[0].contains("seed 7"), "{table}");
+        assert!(lines[1].starts_with("measure"), "{table}");
+        let tp01 = lines[2];
+        assert!(tp01.starts_with("TP01"), "{table}");
+        assert!(tp01.contains("157000") && tp01.contains("74.00"), "{table}");
+        assert!(
+            tp01.contains("1.25 to 6.50") && tp01.ends_with("ALMO better"),
+            "{table}"
+        );
+        assert!(lines[3].trim_start().starts_with("in-house"), "{table}");
+        assert!(
+            lines[4].starts_with("VFM05") && lines[4].ends_with("context"),
+            "{table}"
+        );
     }
 
     #[test]
