@@ -151,9 +151,9 @@ fn main() {
     let start: NaiveDate = "2004-04-05".parse().unwrap();
     println!("seed {seed}, time budget {seconds} s per search, weeks from {start}");
     println!(
-        "| ALMOs x inspectors | weeks | greedy | search | lower bound | gap to bound | time | steps | stopped by | unscheduled |"
+        "| ALMOs x inspectors | weeks | greedy (unscheduled) | search (unscheduled) | lower bound | gap to bound | time | steps | stopped by |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for size in &INSTANCES {
         let (almos, people) = world(seed, start, size);
         let req = ProgrammeRequest {
@@ -171,18 +171,19 @@ fn main() {
         let prog = schedule(&req);
         let time = t.elapsed();
         println!(
-            "| {} x {} | {} | {} | {} | {} | {:.1}% | {:.2} s | {} | {:?} | {} |",
+            "| {} x {} | {} | {} ({}) | {} ({}) | {} | {:.1}% | {:.2} s | {} | {:?} |",
             size.almos,
             size.people,
             size.weeks,
             base.soft_total,
+            base.unscheduled.len(),
             prog.soft_total,
+            prog.unscheduled.len(),
             prog.lower_bound,
             100.0 * prog.gap(),
             time.as_secs_f64(),
             prog.steps,
             prog.stop,
-            prog.unscheduled.len(),
         );
     }
 }
