@@ -18,14 +18,7 @@ pub struct OrgFilter {
     pub council_id: Option<String>,
 }
 
-pub async fn get(
-    conn: &impl ConnectionTrait,
-    id: &str,
-) -> Result<Option<organisation::Model>, DbErr> {
-    organisation::Entity::find_by_id(id.to_string())
-        .one(conn)
-        .await
-}
+pub use almo_db::entity::organisation::get;
 
 /// The ALMOs of each of `council_ids`, oldest consent first.
 pub async fn almo_ids_of(

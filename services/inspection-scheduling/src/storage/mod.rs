@@ -27,14 +27,7 @@ pub use staff::{
     StaffMember, add_unavailability, insert_inspector, inspector, inspector_page, staff,
 };
 
-pub async fn organisation(
-    conn: &impl ConnectionTrait,
-    id: &str,
-) -> Result<Option<organisation::Model>, DbErr> {
-    organisation::Entity::find_by_id(id.to_string())
-        .one(conn)
-        .await
-}
+pub use almo_db::entity::organisation::get as organisation;
 
 /// ALMOs managing homes: live and not wound up.
 pub async fn live_almos(conn: &impl ConnectionTrait) -> Result<Vec<organisation::Model>, DbErr> {
