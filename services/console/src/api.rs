@@ -63,13 +63,22 @@ impl From<tonic::Status> for Refusal {
                     .collect()
             })
             .unwrap_or_default();
+        // A service's own refusal is shown as it says it; a failure of the connection or of the
+        // server is for operators (logged here), never shown to the person at the page.
         let message = match s.code() {
-            // A transport failure's message is for operators, not for the person at the page.
-            tonic::Code::Unavailable | tonic::Code::Unknown
-                if s.message().contains("transport") =>
-            {
+            tonic::Code::Unavailable | tonic::Code::Unknown => {
+                tracing::warn!(code = ?s.code(), message = s.message(), "the services cannot be reached");
                 "The console cannot reach the services just now. Try again in a few minutes."
                     .to_string()
+            }
+            tonic::Code::Internal | tonic::Code::DataLoss => {
+                tracing::warn!(code = ?s.code(), message = s.message(), "a service failed");
+                "The service could not complete this. Try again; if it happens again, tell the \
+                 operator."
+                    .to_string()
+            }
+            tonic::Code::DeadlineExceeded => {
+                "The service took too long to answer. Try again in a few minutes.".to_string()
             }
             _ => s.message().to_string(),
         };

@@ -28,6 +28,10 @@ pub struct Config {
     pub dev_sign_in: bool,
     /// Whether cookies are `Secure` (always, except on a loopback address).
     pub secure_cookies: bool,
+    /// For `https://` services: the CA (PEM) their certificates chain to; none: the public roots.
+    pub tls_ca: Option<std::path::PathBuf>,
+    /// For `https://` services: the name their certificates carry, when not the address's host.
+    pub tls_server_name: Option<String>,
 }
 
 impl Config {
@@ -40,6 +44,8 @@ impl Config {
             token_header: "x-forwarded-access-token".into(),
             dev_sign_in,
             secure_cookies: !listen.ip().is_loopback(),
+            tls_ca: None,
+            tls_server_name: None,
         }
     }
 }
@@ -112,6 +118,13 @@ pub struct ConsoleArgs {
     /// Inspection scheduling, when not at --backend.
     #[arg(long, env = "ALMO_CONSOLE_INSPECTION_ADDR")]
     pub inspection_addr: Option<String>,
+    /// The CA (PEM file) the services' TLS certificates chain to, for https:// addresses;
+    /// unset: the public (webpki) roots.
+    #[arg(long, env = "ALMO_CONSOLE_TLS_CA")]
+    pub tls_ca: Option<std::path::PathBuf>,
+    /// The name the services' certificates carry, when not the address's host.
+    #[arg(long, env = "ALMO_CONSOLE_TLS_SERVER_NAME")]
+    pub tls_server_name: Option<String>,
     /// Mark cookies `Secure`; default: yes unless listening on loopback.
     #[arg(long, env = "ALMO_CONSOLE_SECURE_COOKIES")]
     pub secure_cookies: Option<bool>,
@@ -125,6 +138,11 @@ impl ConsoleArgs {
             c.secure_cookies = secure;
         }
         c.backend = with_scheme(&c.backend);
+        c.tls_ca = self.tls_ca.clone();
+        c.tls_server_name = self
+            .tls_server_name
+            .clone()
+            .filter(|n| !n.trim().is_empty());
         for (service, addr) in [
             (Service::Directory, &self.directory_addr),
             (Service::DeliveryPlan, &self.delivery_plan_addr),

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 pub use config::{Config, ConsoleArgs, DEV_AUDIENCE, DEV_ISSUER, DEV_SECRET, Service};
 
@@ -37,14 +37,33 @@ pub(crate) struct Inner {
 impl AppState {
     /// The console for `config`; the connection to the services is made on first use.
     pub fn new(config: Config) -> anyhow::Result<Self> {
+        let ca = match &config.tls_ca {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
+                anyhow::anyhow!(
+                    "ALMO_CONSOLE_TLS_CA {}: cannot read it: {e}",
+                    path.display()
+                )
+            })?),
+            None => None,
+        };
         let channel = |service| -> anyhow::Result<Channel> {
-            Ok(
-                Endpoint::from_shared(config.address_of(service).to_string())?
-                    .tcp_nodelay(true)
-                    .connect_timeout(std::time::Duration::from_secs(5))
-                    .timeout(std::time::Duration::from_secs(60))
-                    .connect_lazy(),
-            )
+            let addr = config.address_of(service).to_string();
+            let mut endpoint = Endpoint::from_shared(addr.clone())?
+                .tcp_nodelay(true)
+                .connect_timeout(std::time::Duration::from_secs(5))
+                .timeout(std::time::Duration::from_secs(60));
+            if addr.starts_with("https://") {
+                let mut tls = ClientTlsConfig::new();
+                tls = match &ca {
+                    Some(pem) => tls.ca_certificate(Certificate::from_pem(pem)),
+                    None => tls.with_webpki_roots(),
+                };
+                if let Some(name) = &config.tls_server_name {
+                    tls = tls.domain_name(name.clone());
+                }
+                endpoint = endpoint.tls_config(tls)?;
+            }
+            Ok(endpoint.connect_lazy())
         };
         let channels = api::Channels {
             directory: channel(config::Service::Directory)?,

@@ -19,6 +19,21 @@ pub struct Suite {
 
 impl Suite {
     pub async fn start() -> Suite {
+        Self::start_with(default_args(), |backend| {
+            almo_console::Config::new(
+                "127.0.0.1:0".parse().unwrap(),
+                format!("http://{backend}"),
+                true,
+            )
+        })
+        .await
+    }
+
+    /// The suite started with `args`; the console configured by `console` from the suite's address.
+    pub async fn start_with(
+        args: almo_server::ServerArgs,
+        console: impl FnOnce(SocketAddr) -> almo_console::Config,
+    ) -> Suite {
         let db = TestDb::with_demo().await.expect("a demo database");
         almo_pi_returns::seed_catalogue(db.db.conn()).await.unwrap();
         almo_delivery_plan::demo::seed(&db.db).await.unwrap();
@@ -34,12 +49,14 @@ impl Suite {
             almo_pi_returns::mount(),
             almo_inspection_scheduling::mount(),
         ];
-        let app = TestApp::spawn_on(default_args(), mounts, db)
+        let app = TestApp::spawn_on(args, mounts, db)
             .await
             .expect("the suite starts");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let console = listener.local_addr().unwrap();
-        let config = almo_console::Config::new(console, format!("http://{}", app.addr), true);
+        let console_addr = listener.local_addr().unwrap();
+        let mut config = console(app.addr);
+        config.listen = console_addr;
+        let console = console_addr;
         tokio::spawn(almo_console::serve(
             config,
             listener,
