@@ -14,4 +14,5 @@ pub use connect::{
 };
 pub use migration::Migrator;
 pub use sea_orm;
+pub use sea_orm_migration;
 pub use write::{Begun, CallContext, PendingWrite, WriteError};

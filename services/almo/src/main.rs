@@ -10,6 +10,7 @@ use almo_server::{AuthArgs, DatabaseArgs, ServerArgs, ServiceMount};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
+mod backup;
 mod pi;
 
 #[derive(Parser)]
@@ -91,6 +92,13 @@ enum Command {
         #[command(subcommand)]
         command: InvoicesCommand,
     },
+    /// Back up the SQLite database while the suite serves: a consistent copy (VACUUM INTO),
+    /// checked (integrity, rows per table, migration level). PostgreSQL: use pg_dump or WAL
+    /// archiving (README, "Backup and restore").
+    Backup(backup::BackupArgs),
+    /// Restore a backup made by `almo backup` into a SQLite database no process is using; a
+    /// backup from an older almo is migrated.
+    Restore(backup::RestoreArgs),
     /// Exit 0 when the server at ADDR reports SERVING (gRPC health protocol), 1 otherwise.
     Healthcheck {
         #[arg(long, env = "ALMO_HEALTHCHECK_ADDR", default_value = "127.0.0.1:50051")]
@@ -360,6 +368,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Backup(args) => backup::run_backup(args).await,
+        Command::Restore(args) => backup::run_restore(args).await,
         Command::Healthcheck { addr, service } => Ok(almo_server::healthcheck(addr, service).await),
     }
 }
