@@ -453,6 +453,15 @@ async fn start_console(server: &ServerArgs, listen: &str) -> anyhow::Result<()> 
         .trim()
         .parse()
         .with_context(|| format!("ALMO_CONSOLE_LISTEN {listen:?} is not an address"))?;
+    if server.tls.tls_cert.is_some() {
+        // The console would need the CA of the suite's certificate: run almo-console with
+        // ALMO_CONSOLE_TLS_CA instead.
+        eprintln!(
+            "  console: not started: the suite serves TLS; run almo-console with \
+             ALMO_CONSOLE_BACKEND=https://... and ALMO_CONSOLE_TLS_CA"
+        );
+        return Ok(());
+    }
     let mut backend = server.listen;
     if backend.ip().is_unspecified() {
         backend.set_ip(std::net::Ipv4Addr::LOCALHOST.into());

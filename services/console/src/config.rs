@@ -157,3 +157,42 @@ impl ConsoleArgs {
         c
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        console: ConsoleArgs,
+    }
+
+    #[test]
+    fn cookies_are_secure_unless_the_console_listens_on_loopback() {
+        let local = Config::new("127.0.0.1:8080".parse().unwrap(), "http://x:1", false);
+        assert!(!local.secure_cookies);
+        let open = Config::new("0.0.0.0:8080".parse().unwrap(), "http://x:1", false);
+        assert!(open.secure_cookies);
+    }
+
+    #[test]
+    fn each_service_has_its_address_or_the_backend() {
+        let c = Cli::parse_from([
+            "almo-console",
+            "--backend",
+            "suite:50051",
+            "--delivery-plan-addr",
+            "plans:50051",
+            "--token-header",
+            "X-Auth-Request-Access-Token",
+        ])
+        .console
+        .config();
+        assert_eq!(c.address_of(Service::DeliveryPlan), "http://plans:50051");
+        assert_eq!(c.address_of(Service::Directory), "http://suite:50051");
+        assert_eq!(c.token_header, "x-auth-request-access-token");
+        assert!(!c.dev_sign_in, "development sign-in only when asked for");
+    }
+}
