@@ -1,7 +1,8 @@
 //! Demo data that `almo up --demo` loads after the demo directory: the inspectorate's staff (TIAs
 //! among them who are tenants of demo ALMOs), readiness for a few ALMOs, Lambeth Living's
-//! published 2-star inspection and Homes for Haringey's 1-star one with its re-inspection date.
-//! Loading it again changes nothing.
+//! published 2-star inspection (its report published 17 weeks after arrival on site: a week past
+//! the 16-week window, so late by 7 days) and Homes for Haringey's 1-star one with its
+//! re-inspection date. Loading it again changes nothing.
 
 use almo_db::Db;
 use almo_db::entity::{insp_inspector, insp_readiness};
@@ -14,7 +15,7 @@ use crate::storage;
 
 pub const LAMBETH_LIVING: &str = "LAMBETH-LIVING";
 pub const HOMES_FOR_HARINGEY: &str = "HOMES-FOR-HARINGEY";
-/// Lambeth Living's published inspection: 2 stars, promising.
+/// Lambeth Living's published inspection: 2 stars, promising; published late (17 weeks on).
 pub const LAMBETH_INSPECTION: &str = "LAMBETH-LIVING-2008-11-03";
 /// Homes for Haringey's published inspection: 1 star, uncertain.
 pub const HARINGEY_INSPECTION: &str = "HOMES-FOR-HARINGEY-2006-11-06";
@@ -192,7 +193,8 @@ const INSPECTIONS: &[InspectionRow] = &[
             "2008-12-08",
             "2008-12-22",
             "2009-01-05",
-            "2009-01-26",
+            // 17 weeks after arrival on site: a week past the 16-week window (003 §113).
+            "2009-03-02",
         ],
         2,
         "promising",

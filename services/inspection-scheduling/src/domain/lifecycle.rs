@@ -1,9 +1,10 @@
 //! An inspection from booking to published report, laid out inside 10 to 16 weeks from the team's
-//! arrival on site (003 §113–117), with actual dates recorded in order and overdue stages flagged.
+//! arrival on site (003 §113–117), with actual dates recorded in order, overdue stages flagged,
+//! and a stage recorded after its window (or still unrecorded once it closed) late by so many days.
 
 use chrono::NaiveDate;
 
-use super::add_weeks;
+use super::{add_weeks, on_site_week};
 
 pub const MIN_SPAN_WEEKS: u32 = 10;
 pub const MAX_SPAN_WEEKS: u32 = 16;
@@ -130,6 +131,51 @@ pub fn overdue(
         .collect()
 }
 
+/// The last day of each dated stage's window inside the 10 to 16 weeks (003 §113–117, Table 7):
+/// the on-site week's Friday for arrival on site; for the others the stage's planned date were the
+/// inspection to take the longest span, 16 weeks (draft 6 weeks, round table 10, score letter 13,
+/// publication 16). The booking's own planned dates may be earlier: missing them is overdue, not
+/// late.
+pub fn window_ends(on_site: NaiveDate) -> [NaiveDate; 5] {
+    let longest = planned_dates(on_site, MAX_SPAN_WEEKS).expect("16 weeks is inside the span");
+    [
+        on_site_week(on_site).end,
+        longest[1],
+        longest[2],
+        longest[3],
+        longest[4],
+    ]
+}
+
+/// A stage past its window: recorded after it, or not recorded and the window closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Late {
+    pub stage: Stage,
+    pub window_end: NaiveDate,
+    /// Days from the window's end to the actual date, or to today while not recorded.
+    pub days: i64,
+}
+
+/// The stages of an inspection on site from `on_site` that are late on `today`, in order.
+pub fn late_stages(
+    on_site: NaiveDate,
+    actual: &[Option<NaiveDate>; 5],
+    today: NaiveDate,
+) -> Vec<Late> {
+    Stage::DATED
+        .iter()
+        .zip(window_ends(on_site).iter().zip(actual))
+        .filter_map(|(stage, (end, a))| {
+            let days = (a.unwrap_or(today) - *end).num_days();
+            (days > 0).then_some(Late {
+                stage: *stage,
+                window_end: *end,
+                days,
+            })
+        })
+        .collect()
+}
+
 /// Checks that `stage` may be recorded as having happened on `date`: the earlier stages first,
 /// in date order, once, and not in the future.
 pub fn check_record(
@@ -221,6 +267,58 @@ mod tests {
             let weeks = (p[4] - p[0]).num_days() / 7;
             prop_assert!((10..=16).contains(&weeks));
         }
+    }
+
+    #[test]
+    fn a_stage_recorded_after_its_window_is_late_by_how_much() {
+        let on_site = d("2004-05-03");
+        assert_eq!(
+            window_ends(on_site),
+            [
+                d("2004-05-07"),
+                d("2004-06-14"),
+                d("2004-07-12"),
+                d("2004-08-02"),
+                d("2004-08-23"),
+            ]
+        );
+        // Table 7's example, every stage on time, publication 16 weeks on: nothing late.
+        let mut actual = [
+            Some(d("2004-05-03")),
+            Some(d("2004-06-07")),
+            Some(d("2004-06-21")),
+            Some(d("2004-07-05")),
+            Some(d("2004-08-23")),
+        ];
+        assert_eq!(late_stages(on_site, &actual, d("2005-01-01")), vec![]);
+        // Published 17 weeks after arrival: a week past the 16-week end.
+        actual[4] = Some(add_weeks(on_site, 17));
+        assert_eq!(
+            late_stages(on_site, &actual, d("2005-01-01")),
+            vec![Late {
+                stage: Stage::Published,
+                window_end: d("2004-08-23"),
+                days: 7,
+            }]
+        );
+        // Arrival recorded the Monday after the booked week; the draft not yet recorded on
+        // 20 June, six days after its window closed.
+        let actual = [Some(d("2004-05-10")), None, None, None, None];
+        assert_eq!(
+            late_stages(on_site, &actual, d("2004-06-20")),
+            vec![
+                Late {
+                    stage: Stage::OnSite,
+                    window_end: d("2004-05-07"),
+                    days: 3,
+                },
+                Late {
+                    stage: Stage::DraftReport,
+                    window_end: d("2004-06-14"),
+                    days: 6,
+                },
+            ]
+        );
     }
 
     #[test]

@@ -111,7 +111,21 @@ pub fn choose_team<'a>(
         });
     }
     if tias.len() < need.tias {
-        broken.push(HardRule::NoTia);
+        // 003 §35, §111: when the TIAs free that week rent from the ALMO or its council, that is
+        // the rule that stops the week (as a booking with them is refused), not "no TIA".
+        let own_landlord: Vec<HardRule> = people
+            .iter()
+            .filter(|i| is_own_landlord(i, t) && not_free(i, week).is_none())
+            .map(|i| HardRule::TiaOwnLandlord {
+                inspector: i.id.clone(),
+                landlord: i.tenant_of.clone().unwrap_or_default(),
+            })
+            .collect();
+        if own_landlord.is_empty() {
+            broken.push(HardRule::NoTia);
+        } else {
+            broken.extend(own_landlord);
+        }
     }
     if !broken.is_empty() {
         return Err(broken);
@@ -369,10 +383,21 @@ mod tests {
                 .iter()
                 .any(|p| p.rule == "audit_distance" && p.justification.contains("internal audit"))
         );
+        // The other TIA away, the one free rents from the council: the week names that rule.
         assert_eq!(
             reasons[5],
-            ("2004-05-24".into(), vec!["no TIA available".into()])
+            (
+                "2004-05-24".into(),
+                vec![
+                    "TIA T-OWN is a tenant of E08000099 and may not inspect their own landlord"
+                        .into()
+                ]
+            )
         );
+        let Verdict::RuledOut(rules) = &weeks[5].verdict else {
+            panic!("24 May should be ruled out");
+        };
+        assert_eq!(rules[0].code(), "TIA_OWN_LANDLORD");
         assert!(matches!(weeks[6].verdict, Verdict::Feasible { .. }));
         assert_eq!(weeks.len(), 7);
     }
@@ -418,6 +443,40 @@ mod tests {
 
     fn arb_staff() -> impl Strategy<Value = Vec<Inspector>> {
         (1..10usize).prop_flat_map(|n| (0..n).map(arb_inspector).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn find_slots_names_the_tia_own_landlord_conflict() {
+        let r = table7_readiness();
+        let t = target();
+        let h = History::default();
+        let c = Candidate {
+            target: &t,
+            readiness: &r,
+            history: &h,
+            previous_good_and_promising: false,
+        };
+        let window = DateRange::new(d("2004-05-17"), d("2004-05-30")).unwrap();
+        // Only the council's tenant: every week names TIA_OWN_LANDLORD, never "no TIA".
+        let people: Vec<Inspector> = staff().into_iter().filter(|p| p.id != "T-OTHER").collect();
+        let weeks = find_slots(&c, &people, window, 5);
+        assert_eq!(weeks.len(), 2);
+        for w in weeks {
+            assert_eq!(
+                w.verdict,
+                Verdict::RuledOut(vec![HardRule::TiaOwnLandlord {
+                    inspector: "T-OWN".into(),
+                    landlord: "E08000099".into(),
+                }]),
+                "{}",
+                w.week
+            );
+        }
+        // No TIA at all: "no TIA available".
+        let people: Vec<Inspector> = people.into_iter().filter(|p| p.id != "T-OWN").collect();
+        for w in find_slots(&c, &people, window, 5) {
+            assert_eq!(w.verdict, Verdict::RuledOut(vec![HardRule::NoTia]));
+        }
     }
 
     proptest! {

@@ -9,7 +9,9 @@ use chrono::NaiveDate;
 
 use crate::domain::HardRule;
 use crate::domain::cancellation::InspectionStatus;
-use crate::domain::lifecycle::{Stage, current_stage, overdue, planned_dates};
+use crate::domain::lifecycle::{
+    Late, Stage, current_stage, late_stages, overdue, planned_dates, window_ends,
+};
 use crate::domain::outcome::{Outcome, Prospects, eligibility, star_label};
 use crate::domain::readiness::{BestValueService, earliest_inspection};
 use crate::domain::slots::{Penalty, SoftScore};
@@ -261,6 +263,14 @@ fn cancellation_to_proto(r: &insp_inspection::Model) -> Option<pb::Cancellation>
     })
 }
 
+/// The late stages of `r` on `today`; none for a cancelled inspection, which is off.
+pub(super) fn late_of(r: &insp_inspection::Model, today: NaiveDate) -> Vec<Late> {
+    match status_of(r) {
+        InspectionStatus::Booked => late_stages(r.on_site_date, &actual_dates(r), today),
+        InspectionStatus::Cancelled => Vec::new(),
+    }
+}
+
 pub(super) fn inspection_to_proto(
     r: &insp_inspection::Model,
     team: &[(insp_team_member::Model, String)],
@@ -268,7 +278,9 @@ pub(super) fn inspection_to_proto(
 ) -> pb::Inspection {
     let planned = planned_of(r);
     let actual = actual_dates(r);
-    let late = overdue(&planned, &actual, today);
+    let overdue_stages = overdue(&planned, &actual, today);
+    let late = late_of(r, today);
+    let window_end = window_ends(r.on_site_date);
     pb::Inspection {
         inspection_id: r.id.clone(),
         almo_id: r.almo_id.clone(),
@@ -288,7 +300,13 @@ pub(super) fn inspection_to_proto(
                 stage: stage_to_proto(*s) as i32,
                 planned_date: planned[i].to_string(),
                 actual_date: date_str(actual[i]),
-                overdue: late.contains(s),
+                overdue: overdue_stages.contains(s),
+                window_end_date: window_end[i].to_string(),
+                late: late.iter().any(|l| l.stage == *s),
+                days_late: late
+                    .iter()
+                    .find(|l| l.stage == *s)
+                    .map_or(0, |l| i32::try_from(l.days).unwrap_or(i32::MAX)),
             })
             .collect(),
         outcome: outcome_of(r).map(|o| outcome_to_proto(&o)),

@@ -4,12 +4,14 @@
 use almo_db::entity::insp_inspection;
 use almo_proto::inspection as pb;
 use almo_server::{AppError, Violations};
-use chrono::{NaiveDate, Utc};
+use chrono::{Days, NaiveDate, Utc};
 use sea_orm::ConnectionTrait;
 use tonic::Request;
 
 use super::access::{almo_row, require_inspectorate};
-use super::convert::{good_and_promising, inspection_to_proto, status_from_proto, target_of};
+use super::convert::{
+    good_and_promising, inspection_to_proto, late_of, status_from_proto, target_of,
+};
 use super::write::{
     changeable, check_change, inspection_reply, inspection_resource, reread, updated,
 };
@@ -231,12 +233,28 @@ impl InspectionScheduling {
             self.ctx.access.require_read(&p, a).await?;
         }
         let conn = self.ctx.db.conn();
-        let mut rows =
-            storage::list_inspections(conn, &p, almo_id, &statuses, after, size + 1).await?;
+        let today = Utc::now().date_naive();
+        let mut rows = if r.late_only {
+            // No window closes before the on-site week's Friday.
+            let on_site_before = today - Days::new(4);
+            let is_late = |row: &insp_inspection::Model| !late_of(row, today).is_empty();
+            storage::list_late_inspections(
+                conn,
+                &p,
+                almo_id,
+                &statuses,
+                after,
+                size + 1,
+                on_site_before,
+                is_late,
+            )
+            .await?
+        } else {
+            storage::list_inspections(conn, &p, almo_id, &statuses, after, size + 1).await?
+        };
         let next_page_token = next_page(&mut rows, size, |r| r.id.as_str());
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         let teams = storage::teams(conn, &ids).await?;
-        let today = Utc::now().date_naive();
         Ok(pb::ListInspectionsResponse {
             inspections: rows
                 .iter()

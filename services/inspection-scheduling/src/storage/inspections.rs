@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use almo_auth::OrgKind;
 use almo_db::entity::{insp_inspection, insp_inspector, insp_team_member};
 use almo_server::Principal;
+use chrono::NaiveDate;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, Select,
 };
 
 use super::standing;
@@ -110,6 +111,21 @@ fn visible_to(p: &Principal) -> Condition {
     }
 }
 
+/// The inspections `p` may see with one of `statuses` (and of `almo_id`, if given), by id.
+fn visible_query(
+    p: &Principal,
+    almo_id: Option<&str>,
+    statuses: &[InspectionStatus],
+) -> Select<insp_inspection::Entity> {
+    let mut q = insp_inspection::Entity::find()
+        .filter(visible_to(p))
+        .filter(insp_inspection::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
+    if let Some(a) = almo_id {
+        q = q.filter(insp_inspection::Column::AlmoId.eq(a));
+    }
+    q.order_by_asc(insp_inspection::Column::Id)
+}
+
 /// A page of the inspections `p` may see with one of `statuses`.
 pub async fn list_inspections(
     conn: &impl ConnectionTrait,
@@ -119,19 +135,54 @@ pub async fn list_inspections(
     after: Option<String>,
     limit: u64,
 ) -> Result<Vec<insp_inspection::Model>, DbErr> {
-    let mut q = insp_inspection::Entity::find()
-        .filter(visible_to(p))
-        .filter(insp_inspection::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
-    if let Some(a) = almo_id {
-        q = q.filter(insp_inspection::Column::AlmoId.eq(a));
-    }
+    let mut q = visible_query(p, almo_id, statuses);
     if let Some(after) = after {
         q = q.filter(insp_inspection::Column::Id.gt(after));
     }
-    q.order_by_asc(insp_inspection::Column::Id)
-        .limit(limit)
-        .all(conn)
-        .await
+    q.limit(limit).all(conn).await
+}
+
+/// Rows read at a time while looking for late inspections.
+const LATE_SCAN_CHUNK: u64 = 500;
+
+/// A page of the inspections [`list_inspections`] would list that `is_late` keeps. Lateness is
+/// computed from the stored dates (a stage's window is a number of weeks from arrival on site),
+/// so the rows are read in chunks and judged here; only inspections on site before
+/// `on_site_before` (the first on-site week whose window could have closed) are read.
+#[allow(clippy::too_many_arguments)]
+pub async fn list_late_inspections(
+    conn: &impl ConnectionTrait,
+    p: &Principal,
+    almo_id: Option<&str>,
+    statuses: &[InspectionStatus],
+    after: Option<String>,
+    limit: u64,
+    on_site_before: NaiveDate,
+    is_late: impl Fn(&insp_inspection::Model) -> bool,
+) -> Result<Vec<insp_inspection::Model>, DbErr> {
+    let mut out = Vec::new();
+    let mut cursor = after;
+    loop {
+        let mut q = visible_query(p, almo_id, statuses)
+            .filter(insp_inspection::Column::OnSiteDate.lt(on_site_before));
+        if let Some(after) = &cursor {
+            q = q.filter(insp_inspection::Column::Id.gt(after.clone()));
+        }
+        let chunk = q.limit(LATE_SCAN_CHUNK).all(conn).await?;
+        let last = chunk.len() < LATE_SCAN_CHUNK as usize;
+        cursor = chunk.last().map(|r| r.id.clone());
+        for row in chunk {
+            if is_late(&row) {
+                out.push(row);
+                if out.len() as u64 == limit {
+                    return Ok(out);
+                }
+            }
+        }
+        if last {
+            return Ok(out);
+        }
+    }
 }
 
 /// The latest inspection of an ALMO with an outcome.

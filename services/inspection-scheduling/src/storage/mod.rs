@@ -20,7 +20,7 @@ pub use bookings::{
 };
 pub use inspections::{
     history, inspection, inspections_of_almo, inspections_of_inspector, latest_outcome,
-    list_inspections, open_inspections_in, teams,
+    list_inspections, list_late_inspections, open_inspections_in, teams,
 };
 pub use readiness::{StoredReadiness, readiness, replace_readiness};
 pub use staff::{

@@ -197,6 +197,7 @@ pub fn inspections_of(almo: &str, statuses: &[pb::InspectionStatus]) -> ListInsp
         page_size: 0,
         page_token: String::new(),
         statuses: statuses.iter().map(|s| *s as i32).collect(),
+        late_only: false,
     }
 }
 
