@@ -11,6 +11,7 @@ mod m20261123_300000_inspection_scheduling;
 mod m20261123_310000_inspection_cancellations;
 mod m20261123_400000_sla_charging;
 mod m20261130_200000_pi_tenant_surveys;
+mod m20261130_210000_pi_tsm_submission_threshold;
 mod m20261130_400000_sla_adjustments;
 
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_310000_inspection_cancellations::Migration),
             Box::new(m20261123_400000_sla_charging::Migration),
             Box::new(m20261130_200000_pi_tenant_surveys::Migration),
+            Box::new(m20261130_210000_pi_tsm_submission_threshold::Migration),
             Box::new(m20261130_400000_sla_adjustments::Migration),
         ]
     }
