@@ -124,14 +124,17 @@ async function main() {
       fs.writeFileSync(
         csv,
         "sender_record_id,target_code,year,period,actual,forecast,commentary\n" +
-          "BROWSER-M08-RENT,LOCAL-RENT,2026,M8,97.4,97.5,\"Browser test, November\"\n" +
-          "BROWSER-M08-BAD,LOCAL-RENT,2026,M13,97.4,,\n" +
-          "BROWSER-M08-NOPE,NO-SUCH-TARGET,2026,M8,1,,\n",
+          // October's rent corrected (the demo's months run April to October 2026, and an
+          // actual is only for a period that has ended), a month that does not exist, a target
+          // that does not.
+          "LBH-2026-M07-LOCAL-RENT,LOCAL-RENT,2026,M7,97.4,97.5,\"Browser test, October\"\n" +
+          "BROWSER-M13-BAD,LOCAL-RENT,2026,M13,97.4,,\n" +
+          "BROWSER-M07-NOPE,NO-SUCH-TARGET,2026,M7,1,,\n",
       );
       await page.setInputFiles("#file", csv);
       await Promise.all([page.waitForNavigation(), page.click("form[enctype] button[type=submit]")]);
       const result = await page.textContent("main");
-      expect(/Recorded\s*1/.test(result), `variance upload: expected one row recorded, got: ${result.slice(0, 400)}`);
+      expect(/(Recorded|Corrections)\s*1/.test(result), `variance upload: expected one row recorded, got: ${result.slice(0, 400)}`);
       expect(result.includes("Refused lines"), "variance upload: refused lines not listed");
       await check(page, "council-officer-variance-result");
       // Another council's plan: refused with the service's reason, nothing of it shown.
@@ -182,6 +185,8 @@ async function main() {
         await Promise.all([page.waitForNavigation(), first.click()]);
         await check(page, `${role}-invoice`);
       }
+      await open(page, "/agreements");
+      await check(page, `${role}-agreements`);
       await context.close();
     }
 

@@ -26,7 +26,9 @@ pub async fn stylesheet() -> Response {
 fn nav_for(role: &str) -> Vec<(&'static str, &'static str)> {
     match role {
         "council_officer" | "almo_officer" => vec![("/plans", "Delivery plans")],
-        "council_finance" | "almo_finance" => vec![("/invoices", "Invoices")],
+        "council_finance" | "almo_finance" => {
+            vec![("/invoices", "Invoices"), ("/agreements", "Agreements")]
+        }
         "regulator" => vec![
             ("/benchmark", "Benchmark"),
             ("/returns/outstanding", "Outstanding returns"),

@@ -124,6 +124,7 @@ pub fn router(state: AppState) -> Router {
             get(pages::inspectorate::inspection),
         )
         .route("/invoices.csv", get(pages::finance::feed_csv))
+        .route("/agreements", get(pages::finance::agreements))
         .fallback(pages::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(
             session::MAX_UPLOAD_BYTES,

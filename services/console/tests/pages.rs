@@ -114,6 +114,18 @@ async fn finance_sees_its_own_invoices_and_their_lines_only() {
     assert!(matches!(refused.status, 403 | 404), "{}", refused.status);
     assert!(!refused.body.contains("Totals by account"));
 
+    // The agreement with its lines, for Lambeth Living and not for Haringey.
+    let agreements = fin.get("/agreements").await;
+    assert_eq!(agreements.status, 200, "{}", agreements.body);
+    assert!(
+        agreements.body.contains("sla-lambeth-living-2026"),
+        "{}",
+        agreements.body
+    );
+    assert!(agreements.body.contains("Benchmark unit cost"));
+    let theirs = other.get("/agreements").await;
+    assert!(!theirs.body.contains("sla-lambeth-living-2026"));
+
     // The feed as CSV: Lambeth Living's lines, credit notes negative; Haringey's has none.
     let csv = fin.get("/invoices.csv").await;
     assert_eq!(csv.status, 200);
@@ -362,10 +374,12 @@ async fn a_variance_upload_sent_twice_is_applied_once_with_refusals_by_line() {
     let action = format!("/plans/{PLAN}/variances");
     let csrf = form.hidden(&action, "csrf");
     let request_id = form.hidden(&action, "request_id");
+    // October's rent figure corrected (an actual is for a period that has ended, and the demo's
+    // months run April to October 2026), a period that does not exist, a target that does not.
     let csv = b"sender_record_id,target_code,year,period,actual,forecast,commentary\n\
-TEST-M08-RENT,LOCAL-RENT,2026,M8,97.4,,\"November, as reported\"\n\
-TEST-M08-BAD,LOCAL-RENT,2026,M13,97.4,,\n\
-TEST-M08-NOPE,NO-SUCH-TARGET,2026,M8,1,,\n";
+LBH-2026-M07-LOCAL-RENT,LOCAL-RENT,2026,M7,97.4,,\"October, as corrected\"\n\
+TEST-M13-BAD,LOCAL-RENT,2026,M13,97.4,,\n\
+TEST-M07-NOPE,NO-SUCH-TARGET,2026,M7,1,,\n";
 
     let refused = officer
         .post_multipart(
@@ -384,7 +398,7 @@ TEST-M08-NOPE,NO-SUCH-TARGET,2026,M8,1,,\n";
     assert!(
         first
             .body
-            .contains("Recorded</dt><dd class=\"summary-list__value\">1<"),
+            .contains("Corrections</dt><dd class=\"summary-list__value\">1<"),
         "{}",
         first.body
     );
@@ -411,7 +425,7 @@ TEST-M08-NOPE,NO-SUCH-TARGET,2026,M8,1,,\n";
     assert!(
         second
             .body
-            .contains("Recorded</dt><dd class=\"summary-list__value\">1<")
+            .contains("Corrections</dt><dd class=\"summary-list__value\">1<")
     );
     assert_eq!(audit_rows(&suite, &request_id).await, 1);
 

@@ -317,3 +317,90 @@ pub async fn detail(
         page(&viewer, &format!("Invoice {number}"), "/invoices", body).into_string(),
     ))
 }
+
+fn basis(b: i32) -> &'static str {
+    match b {
+        1 => "Fixed annual fee",
+        2 => "Per unit",
+        3 => "Per user",
+        4 => "Per FTE",
+        _ => "",
+    }
+}
+
+/// `GET /agreements`: the SLAs the caller may see, each version's service lines with their
+/// charging basis, unit price and the benchmark unit cost beside it, and its service levels.
+pub async fn agreements(viewer: Viewer) -> Result<Html<String>, PageError> {
+    use almo_proto::sla_charging::ListAgreementsRequest;
+    let api = &viewer.api;
+    let mut list = vec![];
+    let mut page_token = String::new();
+    for _ in 0..20 {
+        let r = api
+            .charging()
+            .list_agreements(api.req(ListAgreementsRequest {
+                page_size: 100,
+                page_token: page_token.clone(),
+                ..Default::default()
+            }))
+            .await?
+            .into_inner();
+        list.extend(r.agreements);
+        if r.next_page_token.is_empty() {
+            break;
+        }
+        page_token = r.next_page_token;
+    }
+    let body = html! {
+        h1.heading-l { "Agreements" }
+        p.body { "Service level agreements between councils and their ALMOs that " (viewer.organisation_name) " may see. A version is in force once both parties agree it." }
+        @if list.is_empty() { p.body { "There are no agreements to show." } }
+        @for a in &list {
+            h2.heading-m { (a.title) }
+            (summary_list(&[
+                ("Agreement", html! { (a.agreement_id) }),
+                ("Council and ALMO", html! { (a.supplier_council_id) " supplies " (a.customer_almo_id) }),
+                ("Term", html! { (super::long_date(&a.start_date)) " to " (super::long_date(&a.end_date)) }),
+            ]))
+            @for v in &a.versions {
+                div.table-wrap {
+                    table.table.table--compact {
+                        caption {
+                            "Version " (v.version) ", from " (super::long_date(&v.effective_from_date)) " "
+                            @if v.status == 2 { (tag("Active", "green")) } @else { (tag("Draft", "grey")) }
+                            " council " (if v.council_agreed { "agreed" } else { "not yet agreed" })
+                            ", ALMO " (if v.almo_agreed { "agreed" } else { "not yet agreed" })
+                        }
+                        thead { tr {
+                            th scope="col" { "Service line" } th scope="col" { "Basis" } th scope="col" { "Account" }
+                            th scope="col" class="numeric" { "Unit price" } th scope="col" class="numeric" { "Benchmark unit cost" }
+                            th scope="col" { "Service levels" }
+                        } }
+                        tbody {
+                            @for l in &v.lines {
+                                tr {
+                                    th scope="row" { (l.service) br; span.hint { (l.code) } }
+                                    td { (basis(l.basis)) @if !l.unit_name.is_empty() { " (" (l.unit_name) ")" } }
+                                    td { (account(l.account)) }
+                                    td.numeric { (money(l.unit_price.as_ref())) }
+                                    td.numeric { @if l.benchmark_unit_cost.is_some() { (money(l.benchmark_unit_cost.as_ref())) } @else { "–" } }
+                                    td {
+                                        @for s in v.levels.iter().filter(|s| s.line_code == l.code) {
+                                            (s.measure) ": target " (super::figure(s.target))
+                                            " (" (if s.direction == 2 { "lower is better" } else { "higher is better" }) "), credit "
+                                            (format!("{:.2}%", s.credit_basis_points as f64 / 100.0)) " if missed"
+                                            br;
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(Html(
+        page(&viewer, "Agreements", "/agreements", body).into_string(),
+    ))
+}

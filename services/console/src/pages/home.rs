@@ -33,7 +33,12 @@ fn describe(href: &str) -> &'static str {
         "/plans" => {
             "Delivery Plan targets by period, the Decent Homes burn-down, exceptions, amendments and variance uploads."
         }
-        "/invoices" => "SLA invoices with their status, lines and credit notes.",
+        "/invoices" => {
+            "SLA invoices with their status, lines and credit notes; disputes; the feed as CSV."
+        }
+        "/agreements" => {
+            "Service level agreements: service lines, charging basis, unit price against the benchmark, service levels."
+        }
         "/benchmark" => {
             "Where an organisation sits among its peers on an indicator: quartiles by authority type or peer group."
         }
