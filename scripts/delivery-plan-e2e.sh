@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Delivery plans end to end through `almo up --demo` and the CLI, on 127.0.0.1 only:
-#   1. `almo plan create --file` makes a five-year plan (2029/30 to 2033/34) for Lambeth and
-#      Lambeth Living with 170 targets: PI targets that take their unit and direction from the
-#      indicator catalogue, local measures, a Decent Homes programme and milestones;
-#   2. `almo variances push` sends a CSV of 10,200 rows (every target, every month): all
-#      recorded;
-#   3. the same file again: all 10,200 unchanged, nothing written;
+#   1. `almo plan create --file` makes a three-year plan (2023/24 to 2025/26) for Lambeth and
+#      Lambeth Living with 284 targets: PI targets that take their unit and direction from the
+#      indicator catalogue (the tenant satisfaction measures, defined from 2023/24), local
+#      measures, a Decent Homes programme and milestones;
+#   2. `almo variances push` sends a CSV of 10,224 rows (every target, every month): all
+#      recorded. Every one is an actual, and an actual is refused for a period that has not
+#      ended (DOMAIN.md §1): the plan's years are all over, so the run holds whatever day it is;
+#   3. the same file again: all 10,224 unchanged, nothing written;
 #   4. `almo plan status` reads the dashboard.
 # The server is stopped on exit, whatever happens; each step has a time limit.
 set -euo pipefail
@@ -34,22 +36,22 @@ done
 export ALMO_ADDR=http://$addr
 export ALMO_TOKEN
 ALMO_TOKEN=$("$ALMO" token --org E09000022 --role council_officer)
-years="2029 2030 2031 2032 2033"
-plan=LAMBETH-LIVING-2029-2033
+years="2023 2024 2025"
+plan=LAMBETH-LIVING-2023-2025
 
 # The plan: 12 tenant satisfaction measures and RP02 from the catalogue (unit and direction left
-# to it), 156 local percentages, and LOCAL-DECENT counting homes made decent.
+# to it), 270 local percentages, and LOCAL-DECENT counting homes made decent.
 pis="TP01 TP02 TP03 TP04 TP05 TP06 TP07 TP08 TP09 TP10 TP11 TP12 RP02"
-locals=$(for i in $(seq -w 1 156); do echo "LOCAL-M$i"; done)
+locals=$(for i in $(seq -w 1 270); do echo "LOCAL-M$i"; done)
 yearly() { local sep="" out="{"; for y in $years; do out+="$sep\"$y\": $1"; sep=", "; done; echo "$out}"; }
 {
   echo '{ "council_id": "E09000022", "almo_id": "LAMBETH-LIVING",'
-  echo '  "title": "Lambeth Living Delivery Plan 2029-2034 (end-to-end run)",'
-  echo '  "first_year": "2029/30", "last_year": "2033/34", "targets": ['
+  echo '  "title": "Lambeth Living Delivery Plan 2023-2026 (end-to-end run)",'
+  echo '  "first_year": "2023/24", "last_year": "2025/26", "targets": ['
   for code in $pis; do
     echo "  { \"code\": \"$code\", \"kind\": \"pi\", \"name\": \"catalogue measure $code\", \"baseline\": 80,"
     echo "    \"yearly\": $(yearly 85), \"tolerance\": { \"kind\": \"absolute\", \"amber\": 1, \"red\": 3 },"
-    echo "    \"milestones\": [ { \"date\": \"2031-09-30\", \"value\": 86 } ] },"
+    echo "    \"milestones\": [ { \"date\": \"2024-09-30\", \"value\": 86 } ] },"
   done
   for code in $locals; do
     echo "  { \"code\": \"$code\", \"kind\": \"local\", \"name\": \"local measure $code\","
@@ -59,8 +61,8 @@ yearly() { local sep="" out="{"; for y in $years; do out+="$sep\"$y\": $1"; sep=
   echo '  { "code": "LOCAL-DECENT", "kind": "local", "name": "Homes made decent", "unit": "count",'
   echo "    \"direction\": \"higher_is_better\", \"yearly\": $(yearly 600),"
   echo '    "tolerance": { "kind": "absolute", "amber": 25, "red": 75 },'
-  echo '    "milestones": [ { "date": "2030-09-30", "value": 900 }, { "date": "2032-09-30", "value": 2100 } ] } ],'
-  echo "  \"decent_homes\": { \"non_decent_at_baseline\": 3000, \"target_date\": \"2034-03-31\","
+  echo '    "milestones": [ { "date": "2024-09-30", "value": 900 }, { "date": "2025-09-30", "value": 1500 } ] } ],'
+  echo "  \"decent_homes\": { \"non_decent_at_baseline\": 1800, \"target_date\": \"2026-03-31\","
   echo "    \"planned\": $(yearly 600), \"progress_target_code\": \"LOCAL-DECENT\" },"
   echo '  "capital": ['
   sep=""
@@ -74,22 +76,22 @@ yearly() { local sep="" out="{"; for y in $years; do out+="$sep\"$y\": $1"; sep=
   echo '  "delegated_functions": [ "Responsive and planned repairs", "Lettings and voids" ] }'
 } >"$work/plan.json"
 timeout 60 "$ALMO" plan create --file "$work/plan.json" | tee "$work/create.txt"
-grep -q "^created plan $plan: version 1 in force from 2029-04-01, 170 targets" "$work/create.txt"
+grep -q "^created plan $plan: version 1 in force from 2023-04-01, 284 targets" "$work/create.txt"
 
-# Every target, every month of the five years: 170 x 60 = 10,200 rows. Most figures meet their
-# targets; LOCAL-M013 and LOCAL-M026 fall well short from April 2033 (an exception each), and
+# Every target, every month of the three years: 284 x 36 = 10,224 rows. Most figures meet their
+# targets; LOCAL-M013 and LOCAL-M026 fall well short from April 2025 (an exception each), and
 # LOCAL-DECENT makes 45 homes decent a month, behind the 50 planned.
 csv=$work/variances.csv
-awk -v pis="$pis" -v n=156 -v years="$years" 'BEGIN {
+awk -v pis="$pis" -v n=270 -v years="$years" 'BEGIN {
   print "sender_record_id,target_code,year,period,actual,forecast,commentary"
   split(pis, p, " "); split(years, ys, " ")
-  for (yi = 1; yi <= 5; yi++) for (m = 1; m <= 12; m++) {
+  for (yi = 1; yi <= 3; yi++) for (m = 1; m <= 12; m++) {
     y = ys[yi]
     for (i = 1; i <= 13; i++)
       printf "E2E-%s-M%02d-%s,%s,%s,M%d,85.5,,\n", y, m, p[i], p[i], y, m
     for (i = 1; i <= n; i++) {
       code = sprintf("LOCAL-M%03d", i)
-      actual = ((i == 13 || i == 26) && y == 2033) ? 84 : 90.2
+      actual = ((i == 13 || i == 26) && y == 2025) ? 84 : 90.2
       printf "E2E-%s-M%02d-%s,%s,%s/%02d,M%d,%s,90,\"steady, as planned\"\n", y, m, code, code, y, (y + 1) % 100, m, actual
     }
     printf "E2E-%s-M%02d-DECENT,LOCAL-DECENT,%s,M%d,45,,\n", y, m, y, m
@@ -112,8 +114,8 @@ ALMO_TOKEN=$("$ALMO" token --org LAMBETH-LIVING --role almo_officer) \
   timeout 60 "$ALMO" plan status --plan $plan >"$work/status.txt"
 cat "$work/status.txt"
 grep -q "^LOCAL-M013 *OFF TRACK" "$work/status.txt"
-grep -q "^exception .*: LOCAL-M026 off track" "$work/status.txt"
-grep -q "^milestone TP01 2031-09-30: 85.5 against 86.0, on track" "$work/status.txt"
-grep -q "^milestone LOCAL-DECENT 2030-09-30: 810.0 against 900.0, OFF TRACK" "$work/status.txt"
+grep -q "^exception .*: LOCAL-M026 off track 12 periods in a row, 2025/26 M1 to 2025/26 M12" "$work/status.txt"
+grep -q "^milestone TP01 2024-09-30: 85.5 against 86.0, on track" "$work/status.txt"
+grep -q "^milestone LOCAL-DECENT 2024-09-30: 810.0 against 900.0, OFF TRACK" "$work/status.txt"
 grep -q "^WARNING: " "$work/status.txt"
 echo "delivery-plan e2e: ok ($rows rows recorded, re-pushed unchanged)"

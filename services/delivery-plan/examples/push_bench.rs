@@ -123,7 +123,12 @@ macro_rules! raw_insert {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let app = TestApp::spawn(vec![almo_delivery_plan::mount()]).await?;
+    // Every month of the plan has ended by the day after its last year: all figures are actuals.
+    let after_the_plan = chrono::NaiveDate::from_ymd_opt(YEARS.end() + 1, 4, 1).expect("1 April");
+    let app = TestApp::spawn(vec![almo_delivery_plan::mount_with_clock(
+        almo_delivery_plan::Clock::Fixed(after_the_plan),
+    )])
+    .await?;
     let mut client =
         DeliveryPlanServiceClient::new(app.channel().await).max_encoding_message_size(64 << 20);
     let plan = client

@@ -16,13 +16,38 @@ use tonic::service::interceptor::InterceptedService;
 
 pub use grpc::{DeliveryPlans, SERVICE_NAME};
 
-/// The delivery-plan service, ready to mount.
+/// Where the service reads today's date: whether a period has ended, and so whether an actual
+/// may be reported for it, is decided on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// The system clock, read as the date in Europe/London.
+    London,
+    /// A fixed date, for tests that must not depend on the day they run.
+    Fixed(chrono::NaiveDate),
+}
+
+impl Clock {
+    pub fn today(self) -> chrono::NaiveDate {
+        match self {
+            Clock::London => domain::today::london_date(chrono::Utc::now()),
+            Clock::Fixed(d) => d,
+        }
+    }
+}
+
+/// The delivery-plan service, ready to mount, on the system clock.
 pub fn mount() -> ServiceMount {
+    mount_with_clock(Clock::London)
+}
+
+/// The delivery-plan service reading today's date from `clock`.
+pub fn mount_with_clock(clock: Clock) -> ServiceMount {
     ServiceMount {
         name: SERVICE_NAME,
-        add: Box::new(|ctx: &ServiceContext, routes| {
-            let server = DeliveryPlanServiceServer::new(DeliveryPlans::new(ctx.clone()))
-                .max_decoding_message_size(ctx.max_request_bytes);
+        add: Box::new(move |ctx: &ServiceContext, routes| {
+            let server =
+                DeliveryPlanServiceServer::new(DeliveryPlans::with_clock(ctx.clone(), clock))
+                    .max_decoding_message_size(ctx.max_request_bytes);
             routes.add_service(InterceptedService::new(server, ctx.auth_interceptor()));
         }),
     }

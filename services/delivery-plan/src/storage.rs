@@ -360,6 +360,34 @@ pub async fn insert_exceptions(
     Ok(())
 }
 
+/// Moves an unresolved exception's run on to `run` (its report and decision, and so its etag,
+/// are left as they are: the run is what the figures say, not something a party changes).
+pub async fn extend_exception(
+    conn: &impl ConnectionTrait,
+    id: &str,
+    run: &crate::domain::exception::OffTrackRun,
+) -> Result<(), DbErr> {
+    dp_exception::Entity::update_many()
+        .col_expr(
+            dp_exception::Column::ConsecutivePeriods,
+            Expr::value(run.length as i32),
+        )
+        .col_expr(dp_exception::Column::FirstYear, Expr::value(run.first.year))
+        .col_expr(
+            dp_exception::Column::FirstNumber,
+            Expr::value(run.first.number),
+        )
+        .col_expr(dp_exception::Column::LastYear, Expr::value(run.last.year))
+        .col_expr(
+            dp_exception::Column::LastNumber,
+            Expr::value(run.last.number),
+        )
+        .filter(dp_exception::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn get_exception(
     conn: &impl ConnectionTrait,
     id: &str,

@@ -1560,3 +1560,234 @@ async fn almo_plan_agree_and_reject_decide_the_other_partys_amendment() {
         "{err}"
     );
 }
+
+/// DOMAIN.md §1: an actual is reported for a period that has ended. On 30 November 2026 October
+/// (M7) is over and November (M8) is not, nor Q3, nor anything of 2027/28: each way an actual
+/// comes in refuses those, naming the period, and keeps the rest.
+#[tokio::test]
+async fn an_actual_for_a_period_not_yet_ended_is_refused_naming_the_period() {
+    let (app, mut client) = app_on("2026-11-30").await;
+    let plan = create(&mut client).await;
+
+    // RecordVariance: the call is refused, on the record's period.
+    let err = client
+        .record_variance(as_council(pb::RecordVarianceRequest {
+            request_id: "nov".into(),
+            plan_id: plan.plan_id.clone(),
+            record: Some(rec("LBH-M08", "RP02", month(8), 97.2)),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_fields(&err), vec!["record.period"]);
+    let details = err.get_error_details();
+    let violation = &details.bad_request().unwrap().field_violations[0];
+    assert!(
+        violation
+            .description
+            .starts_with("2026/27 M8 has not ended: it runs to 2026-11-30"),
+        "{violation:?}"
+    );
+    let oct = record(
+        &mut client,
+        &plan.plan_id,
+        "oct",
+        rec("LBH-M07", "RP02", month(7), 97.2),
+    )
+    .await;
+    assert_eq!(oct.outcome, pb::RecordOutcome::Accepted as i32);
+
+    // PushVariances: each future record refused by index and sender id, the rest recorded.
+    let pushed = push(
+        &mut client,
+        &plan.plan_id,
+        "push",
+        vec![
+            rec("LBH-M06", "RP02", month(6), 97.4),
+            rec("LBH-Q3", "RP02", quarter(3), 97.4),
+            rec("LBH-2027-M01", "RP02", month_in(2027, 1), 97.4),
+            rec("LBH-Q2", "LOCAL-RELET", quarter(2), 29.0),
+        ],
+        2,
+    )
+    .await
+    .unwrap();
+    assert_eq!((pushed.accepted, pushed.refused), (2, 2));
+    let refused: Vec<(i32, &str, &str)> = pushed
+        .refusals
+        .iter()
+        .map(|r| (r.index, r.sender_record_id.as_str(), r.field.as_str()))
+        .collect();
+    assert_eq!(
+        refused,
+        vec![(1, "LBH-Q3", "period"), (2, "LBH-2027-M01", "period")]
+    );
+    assert!(
+        pushed.refusals[0]
+            .reason
+            .starts_with("2026/27 Q3 has not ended: it runs to 2026-12-31"),
+        "{:?}",
+        pushed.refusals[0]
+    );
+    assert!(
+        pushed.refusals[1]
+            .reason
+            .starts_with("2027/28 M1 has not ended: it runs to 2027-04-30"),
+        "{:?}",
+        pushed.refusals[1]
+    );
+    // Nothing was kept of a refused record.
+    let history = client
+        .list_variance_history(as_council(pb::ListVarianceHistoryRequest {
+            plan_id: plan.plan_id.clone(),
+            sender_record_id: "LBH-Q3".into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(history.variances.is_empty());
+
+    // The CLI push: the server's refusal comes back on the CSV line that carried it.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("variances.csv");
+    std::fs::write(
+        &path,
+        format!(
+            "{}\nCSV-M05,RP02,2026/27,M5,97.1,97.5,\nCSV-M09,RP02,2026/27,M9,97.1,97.5,\"too soon\"\n",
+            almo_delivery_plan::cli::HEADER
+        ),
+    )
+    .unwrap();
+    let token = almo_testkit::token(LAMBETH, Role::CouncilOfficer);
+    let addr = format!("http://{}", app.addr);
+    let csv = almo_delivery_plan::cli::push_file(
+        &Target::new(&addr, &token),
+        &plan.plan_id,
+        &path,
+        100,
+        &mut Vec::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(csv.response.accepted, 1);
+    assert_eq!(csv.refused.len(), 1);
+    let (line, id, field, reason) = &csv.refused[0];
+    assert_eq!(
+        (*line, id.as_str(), field.as_str()),
+        (3, "CSV-M09", "period")
+    );
+    assert!(
+        reason.starts_with("2026/27 M9 has not ended: it runs to 2026-12-31"),
+        "{reason}"
+    );
+
+    // What was recorded is only what had ended.
+    let status = status_by(&mut client, &plan.plan_id, ALMO).await;
+    let rp02: Vec<i32> = target_in(&status, "RP02")
+        .periods
+        .iter()
+        .map(|p| p.period.as_ref().unwrap().number)
+        .collect();
+    assert_eq!(rp02, vec![5, 6, 7], "M5 to M7, none after");
+    assert_eq!(target_in(&status, "LOCAL-RELET").periods.len(), 1, "Q2");
+}
+
+/// An open exception stays one exception and keeps counting: after three off-track months it
+/// says "3 periods, M1 to M3", after four "4, M1 to M4" (the ALMO's report in between does not
+/// stop the count); a month back on track ends the run and the exception keeps what it reached.
+#[tokio::test]
+async fn an_open_exception_counts_every_period_it_has_run() {
+    let (_app, mut client) = app().await;
+    let plan = create(&mut client).await;
+    let off = |m: i32| rec(&format!("RP02-M{m:02}"), "RP02", month(m), 95.0);
+    let exceptions = async |client: &mut Client| {
+        client
+            .list_exceptions(as_almo(pb::ListExceptionsRequest {
+                plan_id: plan.plan_id.clone(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .exceptions
+    };
+    record(&mut client, &plan.plan_id, "m1", off(1)).await;
+    let raised = record(&mut client, &plan.plan_id, "m2", off(2)).await;
+    assert_eq!(raised.exceptions_raised.len(), 1);
+    let e = &raised.exceptions_raised[0];
+    assert_eq!(
+        (e.consecutive_periods, e.first_period, e.last_period),
+        (2, month(1), month(2))
+    );
+
+    let third = record(&mut client, &plan.plan_id, "m3", off(3)).await;
+    assert!(third.exceptions_raised.is_empty(), "still one exception");
+    let listed = exceptions(&mut client).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].exception_id, e.exception_id);
+    assert_eq!(
+        (
+            listed[0].consecutive_periods,
+            listed[0].first_period,
+            listed[0].last_period
+        ),
+        (3, month(1), month(3))
+    );
+
+    // The ALMO reports; the run goes on and the exception, answered, keeps counting.
+    let answered = submit_report(
+        &mut client,
+        as_almo(pb::SubmitExceptionReportRequest {
+            request_id: "report".into(),
+            exception_id: e.exception_id.clone(),
+            etag: listed[0].etag.clone(),
+            cause: "Universal credit migration delayed payments".into(),
+            recovery_action: "Two more income officers from January".into(),
+            recovery_date: "2099-06-30".into(),
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answered.state, pb::ExceptionState::Answered as i32);
+    let pushed = push(&mut client, &plan.plan_id, "m4", vec![off(4)], 1)
+        .await
+        .unwrap();
+    assert!(pushed.exceptions_raised.is_empty());
+    let status = status_by(&mut client, &plan.plan_id, COUNCIL).await;
+    assert_eq!(status.open_exceptions.len(), 1);
+    let open = &status.open_exceptions[0];
+    assert_eq!(
+        (
+            open.exception_id.as_str(),
+            open.consecutive_periods,
+            open.first_period,
+            open.last_period,
+            open.state
+        ),
+        (
+            e.exception_id.as_str(),
+            4,
+            month(1),
+            month(4),
+            pb::ExceptionState::Answered as i32
+        )
+    );
+    assert_eq!(
+        open.etag, answered.etag,
+        "the council decides on the report it read"
+    );
+
+    // Back on track in M5: the run is over; the exception says what it reached.
+    record(
+        &mut client,
+        &plan.plan_id,
+        "m5",
+        rec("RP02-M05", "RP02", month(5), 97.5),
+    )
+    .await;
+    let after = exceptions(&mut client).await;
+    assert_eq!(after.len(), 1);
+    assert_eq!(
+        (after[0].consecutive_periods, after[0].last_period),
+        (4, month(4))
+    );
+}

@@ -285,8 +285,12 @@ pub fn render_status(s: &pb::GetPlanStatusResponse) -> String {
     for e in &s.open_exceptions {
         let _ = writeln!(
             out,
-            "exception {}: {} off track {} periods in a row",
-            e.exception_id, e.target_code, e.consecutive_periods
+            "exception {}: {} off track {} periods in a row, {} to {}",
+            e.exception_id,
+            e.target_code,
+            e.consecutive_periods,
+            period_label(e.first_period.as_ref()),
+            period_label(e.last_period.as_ref())
         );
     }
     if let Some(c) = &s.decent_homes {
@@ -309,4 +313,18 @@ pub fn render_status(s: &pb::GetPlanStatusResponse) -> String {
         }
     }
     out
+}
+
+/// "2026/27 M3" or "2026/27 Q2", as the server's messages name periods.
+fn period_label(p: Option<&almo_proto::common::Period>) -> String {
+    let Some(p) = p else {
+        return "?".into();
+    };
+    let year = p.year.as_ref().map_or(0, |y| y.start_year);
+    let tag = if p.kind == almo_proto::common::PeriodKind::Quarter as i32 {
+        "Q"
+    } else {
+        "M"
+    };
+    format!("{year}/{:02} {tag}{}", (year + 1) % 100, p.number)
 }

@@ -1,6 +1,8 @@
 //! Escalation: a target off track for N consecutive periods (per plan, default 2) raises an
 //! exception. Consecutive means adjacent periods of the same kind: a month with no figure breaks
-//! the run, as does any period on track or at risk.
+//! the run, as does any period on track or at risk. While the exception is unresolved it stays
+//! the one exception of its target and keeps counting: each further off-track period in the same
+//! run moves its last period on, so it says how long the target has now been off track.
 //!
 //! The ALMO answers an exception with an exception report (cause, recovery action, the date it
 //! expects to be back on track); the council accepts the report, which closes the exception, or
@@ -43,6 +45,19 @@ pub fn trailing_off_track(series: &[(Period, Rag)]) -> Option<OffTrackRun> {
 /// The run that raises an exception, if the series has reached `threshold` periods off track.
 pub fn exception_due(series: &[(Period, Rag)], threshold: u32) -> Option<OffTrackRun> {
     trailing_off_track(series).filter(|run| run.length >= threshold)
+}
+
+/// The run an unresolved exception now reports, if it has moved on: `now` is the target's
+/// current trailing off-track run of the exception's period kind. It has moved on when it still
+/// holds the exception's first period (the same run, not a new one after a recovery) and has
+/// reached a later period, or has been found to start earlier (a corrected figure).
+pub fn continued(raised: OffTrackRun, now: Option<OffTrackRun>) -> Option<OffTrackRun> {
+    let now = now?;
+    let same_run = now.first.kind == raised.first.kind
+        && now.first.ordinal() <= raised.first.ordinal()
+        && raised.first.ordinal() <= now.last.ordinal();
+    let grown = now.last.ordinal() > raised.last.ordinal() || now.length > raised.length;
+    (same_run && grown).then_some(now)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,5 +191,57 @@ mod tests {
             (q(2026, 3), OnTrack),
         ];
         assert_eq!(exception_due(&series, 2), None);
+    }
+
+    fn m(n: i32) -> Period {
+        Period::new(2026, PeriodKind::Month, n).unwrap()
+    }
+
+    fn run(first: i32, last: i32) -> OffTrackRun {
+        OffTrackRun {
+            first: m(first),
+            last: m(last),
+            length: (last - first + 1) as u32,
+        }
+    }
+
+    #[test]
+    fn an_open_exception_counts_every_period_it_has_run() {
+        use Rag::*;
+        let raised = run(1, 2);
+        let mut series = vec![(m(1), OffTrack), (m(2), OffTrack)];
+        assert_eq!(
+            continued(raised, trailing_off_track(&series)),
+            None,
+            "nothing new yet"
+        );
+        series.push((m(3), OffTrack));
+        assert_eq!(
+            continued(raised, trailing_off_track(&series)),
+            Some(run(1, 3))
+        );
+        series.push((m(4), OffTrack));
+        let now = continued(raised, trailing_off_track(&series)).unwrap();
+        assert_eq!((now.first, now.last, now.length), (m(1), m(4), 4));
+        // Counting on from what it said last time changes nothing more.
+        assert_eq!(continued(now, trailing_off_track(&series)), None);
+    }
+
+    #[test]
+    fn a_recovery_ends_the_count_and_a_new_run_is_not_the_same_exception() {
+        use Rag::*;
+        let raised = run(1, 2);
+        let recovered = vec![(m(1), OffTrack), (m(2), OffTrack), (m(3), OnTrack)];
+        assert_eq!(continued(raised, trailing_off_track(&recovered)), None);
+        let again = vec![
+            (m(1), OffTrack),
+            (m(2), OffTrack),
+            (m(3), AtRisk),
+            (m(4), OffTrack),
+            (m(5), OffTrack),
+        ];
+        assert_eq!(continued(raised, trailing_off_track(&again)), None);
+        // A corrected figure that puts the month before off track lengthens the same run.
+        assert_eq!(continued(run(2, 3), Some(run(1, 3))), Some(run(1, 3)));
     }
 }

@@ -1,9 +1,14 @@
 //! Taking in variance records: each one is accepted, recognised as a correction, recognised as
 //! a figure already held, or refused with its reason. A sender's record id names one figure (a
 //! target in a period): sending it again unchanged changes nothing; sending it with another
-//! figure corrects it, and the earlier figure stays in history.
+//! figure corrects it, and the earlier figure stays in history. An actual is reported for a
+//! period that has ended (DOMAIN.md §1): a record for a period not yet over is refused, naming
+//! the period and the day it ends; the year's forecast it carries may look ahead, but only
+//! beside an actual.
 
 use std::collections::HashMap;
+
+use chrono::NaiveDate;
 
 use super::period::Period;
 use super::plan::{History, Span};
@@ -60,10 +65,11 @@ fn refuse(field: &'static str, reason: impl Into<String>) -> Decision {
 }
 
 /// Decides every record of a push, in order. `held` maps sender record ids to the current
-/// figures of the plan.
+/// figures of the plan; `today` is the date the push is decided on, in England.
 pub fn classify(
     history: &History,
     span: Span,
+    today: NaiveDate,
     held: &HashMap<String, Held>,
     records: &[Incoming],
 ) -> Vec<Decision> {
@@ -107,6 +113,16 @@ pub fn classify(
                         (span.first + 1) % 100,
                         span.last,
                         (span.last + 1) % 100
+                    ),
+                );
+            }
+            if !period.has_ended(today) {
+                return refuse(
+                    "period",
+                    format!(
+                        "{} has not ended: it runs to {}, and an actual is reported once its period is over (today is {today})",
+                        period.label(),
+                        period.end_date()
                     ),
                 );
             }
@@ -195,6 +211,11 @@ mod tests {
         }
     }
 
+    /// A day after every period of the plan has ended.
+    fn after_the_plan() -> NaiveDate {
+        "2029-04-01".parse().unwrap()
+    }
+
     fn rec(id: &str, code: &str, month: i32, actual: f64) -> Incoming {
         Incoming {
             sender_record_id: id.into(),
@@ -221,14 +242,14 @@ mod tests {
     #[test]
     fn repeated_push_changes_nothing() {
         let push = vec![rec("a", "BV66a", 1, 97.0), rec("b", "BV66a", 2, 96.0)];
-        let first = classify(&history(), SPAN, &HashMap::new(), &push);
+        let first = classify(&history(), SPAN, after_the_plan(), &HashMap::new(), &push);
         assert_eq!(first, vec![Decision::New, Decision::New]);
         let held: HashMap<String, Held> = push
             .iter()
             .enumerate()
             .map(|(i, r)| (r.sender_record_id.clone(), held_from(r, i as i64 + 1, 1)))
             .collect();
-        let again = classify(&history(), SPAN, &held, &push);
+        let again = classify(&history(), SPAN, after_the_plan(), &held, &push);
         assert_eq!(again, vec![Decision::Unchanged, Decision::Unchanged]);
     }
 
@@ -238,7 +259,7 @@ mod tests {
         let held: HashMap<String, Held> = [("a".to_string(), held_from(&first, 7, 1))].into();
         let corrected = rec("a", "BV66a", 1, 95.5);
         assert_eq!(
-            classify(&history(), SPAN, &held, &[corrected]),
+            classify(&history(), SPAN, after_the_plan(), &held, &[corrected]),
             vec![Decision::Correct {
                 supersedes: 7,
                 revision: 2
@@ -247,7 +268,7 @@ mod tests {
         // The same record id cannot move to another period.
         let moved = rec("a", "BV66a", 2, 95.5);
         assert!(matches!(
-            &classify(&history(), SPAN, &held, &[moved])[0],
+            &classify(&history(), SPAN, after_the_plan(), &held, &[moved])[0],
             Decision::Refuse {
                 field: "sender_record_id",
                 ..
@@ -273,6 +294,7 @@ mod tests {
         let fields: Vec<&str> = classify(
             &history(),
             SPAN,
+            after_the_plan(),
             &HashMap::new(),
             &[
                 no_id,
@@ -313,7 +335,7 @@ mod tests {
             rec("b", "BV66a", 1, 96.0),
             rec("a", "BV66a", 1, 96.0),
         ];
-        let d = classify(&history(), SPAN, &HashMap::new(), &push);
+        let d = classify(&history(), SPAN, after_the_plan(), &HashMap::new(), &push);
         assert_eq!(d[0], Decision::New);
         assert!(matches!(
             d[1],
@@ -329,5 +351,61 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn an_actual_for_a_period_not_yet_ended_is_refused_naming_the_period() {
+        let push = vec![
+            rec("oct", "BV66a", 7, 97.0),
+            rec("nov", "BV66a", 8, 97.0),
+            rec("dec", "BV66a", 9, 97.0),
+        ];
+        let on = |today: &str| {
+            classify(
+                &history(),
+                SPAN,
+                today.parse().unwrap(),
+                &HashMap::new(),
+                &push,
+            )
+        };
+        // On the last day of November, October is over and November is not.
+        let d = on("2026-11-30");
+        assert_eq!(d[0], Decision::New);
+        for (refused, label, end) in [
+            (&d[1], "2026/27 M8", "2026-11-30"),
+            (&d[2], "2026/27 M9", "2026-12-31"),
+        ] {
+            let Decision::Refuse { field, reason } = refused else {
+                panic!("expected a refusal, got {refused:?}");
+            };
+            assert_eq!(*field, "period");
+            assert!(
+                reason.starts_with(&format!("{label} has not ended: it runs to {end}")),
+                "{reason}"
+            );
+        }
+        // The next day November's figure is due; a quarter waits for its third month to end.
+        assert_eq!(on("2026-12-01")[..2], [Decision::New, Decision::New]);
+        let mut q3 = rec("q3", "BV66a", 1, 97.0);
+        q3.period = Period::new(2026, PeriodKind::Quarter, 3);
+        q3.forecast = Some(98.0);
+        let q3_on = |today: &str| {
+            classify(
+                &history(),
+                SPAN,
+                today.parse().unwrap(),
+                &HashMap::new(),
+                std::slice::from_ref(&q3),
+            )
+        };
+        assert!(matches!(
+            q3_on("2026-12-31")[0],
+            Decision::Refuse {
+                field: "period",
+                ..
+            }
+        ));
+        assert_eq!(q3_on("2027-01-01")[0], Decision::New);
     }
 }

@@ -8,6 +8,7 @@ pub mod ingest;
 pub mod period;
 pub mod plan;
 pub mod status;
+pub mod today;
 pub mod tolerance;
 
 /// One bad field and why: `(field path, reason)`.

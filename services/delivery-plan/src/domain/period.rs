@@ -128,6 +128,12 @@ impl Period {
         first_of_next.pred_opt().expect("valid date")
     }
 
+    /// Whether the period is over on `today`: its last day is before today. An actual is
+    /// reported only for a period that has ended (DOMAIN.md §1).
+    pub fn has_ended(&self, today: NaiveDate) -> bool {
+        self.end_date() < today
+    }
+
     /// "2003/04 M7" or "2003/04 Q2", for people.
     pub fn label(&self) -> String {
         let tag = match self.kind {
@@ -185,6 +191,16 @@ mod tests {
         assert!(!april.is_followed_by(&march));
         let q4 = Period::new(2003, PeriodKind::Quarter, 4).unwrap();
         assert!(q4.is_followed_by(&Period::new(2004, PeriodKind::Quarter, 1).unwrap()));
+    }
+
+    #[test]
+    fn a_period_has_ended_only_after_its_last_day() {
+        let nov = Period::new(2026, PeriodKind::Month, 8).unwrap();
+        assert!(!nov.has_ended(d("2026-11-01")));
+        assert!(!nov.has_ended(d("2026-11-30")), "not on its last day");
+        assert!(nov.has_ended(d("2026-12-01")));
+        let q3 = Period::new(2026, PeriodKind::Quarter, 3).unwrap();
+        assert!(!q3.has_ended(d("2026-12-31")) && q3.has_ended(d("2027-01-01")));
     }
 
     proptest! {

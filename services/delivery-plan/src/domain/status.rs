@@ -6,7 +6,7 @@
 
 use chrono::NaiveDate;
 
-use super::exception::{OffTrackRun, exception_due};
+use super::exception::{OffTrackRun, exception_due, trailing_off_track};
 use super::period::{Period, PeriodKind};
 use super::plan::{History, Unit};
 use super::tolerance::{Rag, Trend, assess, trend};
@@ -195,17 +195,26 @@ pub fn latest_status(assessed: &[Assessed]) -> Option<Rag> {
 /// The off-track run that calls for an exception on this target, if any: the longest over the
 /// monthly and the quarterly series.
 pub fn exception_run(assessed: &[Assessed], threshold: u32) -> Option<OffTrackRun> {
-    let series = |monthly: bool| -> Vec<(Period, Rag)> {
-        assessed
-            .iter()
-            .filter(|a| (a.period.kind == PeriodKind::Month) == monthly)
-            .map(|a| (a.period, a.rag.unwrap_or(Rag::OnTrack)))
-            .collect()
-    };
-    [series(true), series(false)]
+    [
+        series_of(assessed, PeriodKind::Month),
+        series_of(assessed, PeriodKind::Quarter),
+    ]
+    .iter()
+    .filter_map(|s| exception_due(s, threshold))
+    .max_by_key(|r| r.length)
+}
+
+/// The off-track run ending at the newest period of `kind`, however short.
+pub fn off_track_run(assessed: &[Assessed], kind: PeriodKind) -> Option<OffTrackRun> {
+    trailing_off_track(&series_of(assessed, kind))
+}
+
+fn series_of(assessed: &[Assessed], kind: PeriodKind) -> Vec<(Period, Rag)> {
+    assessed
         .iter()
-        .filter_map(|s| exception_due(s, threshold))
-        .max_by_key(|r| r.length)
+        .filter(|a| a.period.kind == kind)
+        .map(|a| (a.period, a.rag.unwrap_or(Rag::OnTrack)))
+        .collect()
 }
 
 #[cfg(test)]

@@ -25,11 +25,16 @@ pub const SERVICE_NAME: &str = "almo.delivery_plan.v1.DeliveryPlanService";
 #[derive(Clone)]
 pub struct DeliveryPlans {
     ctx: ServiceContext,
+    clock: crate::Clock,
 }
 
 impl DeliveryPlans {
     pub fn new(ctx: ServiceContext) -> Self {
-        Self { ctx }
+        Self::with_clock(ctx, crate::Clock::London)
+    }
+
+    pub fn with_clock(ctx: ServiceContext, clock: crate::Clock) -> Self {
+        Self { ctx, clock }
     }
 }
 

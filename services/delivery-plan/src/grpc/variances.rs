@@ -22,8 +22,10 @@ use super::convert::{
 };
 use super::status::by_target;
 use super::write::new_id;
+use crate::domain::exception::{self, OffTrackRun};
 use crate::domain::ingest::{self, Decision, Held, Incoming};
-use crate::domain::status::{Figure, assess_target, exception_run, latest_status};
+use crate::domain::period::{Period, PeriodKind};
+use crate::domain::status::{Figure, assess_target, exception_run, latest_status, off_track_run};
 use crate::storage;
 
 /// Up to this many records, a variance write reads only the held figures it can touch.
@@ -59,6 +61,29 @@ fn outcome(d: &Decision) -> pb::RecordOutcome {
         Decision::Unchanged => pb::RecordOutcome::Unchanged,
         Decision::Refuse { .. } => pb::RecordOutcome::Refused,
     }
+}
+
+/// The run an exception row reports.
+fn exception_run_of(e: &dp_exception::Model) -> Result<OffTrackRun, AppError> {
+    let kind = PeriodKind::parse(&e.period_kind).ok_or_else(|| {
+        AppError::Internal(format!(
+            "exception {}: period kind {:?}",
+            e.id, e.period_kind
+        ))
+    })?;
+    Ok(OffTrackRun {
+        first: Period {
+            year: e.first_year,
+            kind,
+            number: e.first_number,
+        },
+        last: Period {
+            year: e.last_year,
+            kind,
+            number: e.last_number,
+        },
+        length: e.consecutive_periods.max(0) as u32,
+    })
 }
 
 fn variances_resource(plan: &dp_plan::Model) -> String {
@@ -226,7 +251,8 @@ impl DeliveryPlans {
                 commentary: r.commentary.clone(),
             })
             .collect();
-        let decisions = ingest::classify(&history, span_of(plan), &held, &incoming);
+        let today = self.clock.today();
+        let decisions = ingest::classify(&history, span_of(plan), today, &held, &incoming);
 
         let now = Utc::now();
         let mut superseded = Vec::new();
@@ -282,10 +308,10 @@ impl DeliveryPlans {
         storage::supersede(txn, &superseded).await?;
         storage::insert_variances(txn, rows).await?;
 
-        let open: HashSet<String> = storage::open_exceptions(txn, &plan.id)
+        let open: HashMap<String, dp_exception::Model> = storage::open_exceptions(txn, &plan.id)
             .await?
             .into_iter()
-            .map(|e| e.target_code)
+            .map(|e| (e.target_code.clone(), e))
             .collect();
         let threshold = history.latest().content.exception_after;
         let mut raised = Vec::new();
@@ -332,7 +358,14 @@ impl DeliveryPlans {
                     now,
                 ));
             }
-            if open.contains(&code) {
+            // An unresolved exception stays the one exception of its target, and keeps
+            // counting while the same run goes on.
+            if let Some(e) = open.get(&code) {
+                let raised = exception_run_of(e)?;
+                let now_run = off_track_run(&assessed, raised.first.kind);
+                if let Some(run) = exception::continued(raised, now_run) {
+                    storage::extend_exception(txn, &e.id, &run).await?;
+                }
                 continue;
             }
             if let Some(run) = exception_run(&assessed, threshold) {

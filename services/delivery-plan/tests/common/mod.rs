@@ -16,8 +16,19 @@ use tonic_types::StatusExt;
 
 pub type Client = DeliveryPlanServiceClient<Channel>;
 
+/// The first day after the test plan (2026/27 to 2028/29): every period of it has ended, so any
+/// of its periods may carry an actual.
+pub const AFTER_THE_PLAN: &str = "2029-04-01";
+
+/// A server whose today is [`AFTER_THE_PLAN`].
 pub async fn app() -> (TestApp, Client) {
-    let app = TestApp::spawn(vec![almo_delivery_plan::mount()])
+    app_on(AFTER_THE_PLAN).await
+}
+
+/// A server whose today is `today` (an ISO date).
+pub async fn app_on(today: &str) -> (TestApp, Client) {
+    let clock = almo_delivery_plan::Clock::Fixed(today.parse().expect("an ISO date"));
+    let app = TestApp::spawn(vec![almo_delivery_plan::mount_with_clock(clock)])
         .await
         .unwrap();
     // PI targets are checked against the indicator catalogue, which the PI returns service owns.
