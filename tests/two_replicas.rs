@@ -63,9 +63,13 @@ impl Replicas {
 }
 
 fn mounts() -> Vec<almo_server::ServiceMount> {
+    // The figures these tests send are for 2026/27 months after the demo's: both replicas read
+    // today as a day after that year, so each is an actual for a period that has ended, whatever
+    // day the tests run.
+    let after_the_demo_year = chrono::NaiveDate::from_ymd_opt(2027, 4, 15).unwrap();
     vec![
         almo_directory::mount(),
-        almo_delivery_plan::mount(),
+        almo_delivery_plan::mount_with_clock(almo_delivery_plan::Clock::Fixed(after_the_demo_year)),
         almo_sla_charging::mount(),
         almo_pi_returns::mount(),
         almo_inspection_scheduling::mount(),
