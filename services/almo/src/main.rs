@@ -487,7 +487,10 @@ async fn start_console(server: &ServerArgs, listen: &str) -> anyhow::Result<()> 
 
 fn print_welcome(server: &ServerArgs, demo: bool) {
     let addr = server.listen;
-    eprintln!("almo-exchange is starting on {addr}, {}", server.transport());
+    eprintln!(
+        "almo-exchange is starting on {addr}, {}",
+        server.transport()
+    );
     eprintln!(
         "  services: {}",
         mounts()
