@@ -202,6 +202,12 @@ async function main() {
       await open(page, "/benchmark?indicator=BVPI+66a&year=not-a-year&group=district&highlight=E07000178");
       expect((await page.textContent("main")).includes("There is a problem"), "benchmark: a bad year is not in the error summary");
       await check(page, "regulator-benchmark-bad-year");
+      await open(page, "/management-models");
+      expect((await page.textContent("main")).includes("ALMO better"), "management models: no verdict");
+      await check(page, "regulator-management-models");
+      await open(page, "/management-models?year=not-a-year");
+      expect((await page.textContent("main")).includes("There is a problem"), "management models: a bad year is not in the error summary");
+      await check(page, "regulator-management-models-bad-year");
       await open(page, "/returns/outstanding");
       await check(page, "regulator-outstanding");
       const ret = page.locator("main a[href^='/return?id=']").first();

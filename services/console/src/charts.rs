@@ -330,6 +330,103 @@ pub fn quartile_svg(q: &Quartiles, title: &str, desc: &str) -> Result<String, St
     Ok(accessible(svg, "quartiles", title, desc))
 }
 
+/// One measure's difference between the groups, with its 95% interval.
+#[derive(Debug, Clone)]
+pub struct Difference {
+    pub label: String,
+    pub difference: f64,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+}
+
+/// The differences (ALMO minus in-house) of measures in one unit, each with its interval as a
+/// line and the difference as a dot, against a line at no difference.
+pub fn difference_svg(
+    d: &[Difference],
+    unit: &str,
+    title: &str,
+    desc: &str,
+) -> Result<String, String> {
+    let n = d.len().max(1);
+    let (lo, hi) = d
+        .iter()
+        .flat_map(|x| [Some(x.difference), x.lower, x.upper])
+        .flatten()
+        .chain([0.0])
+        .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let pad = ((hi - lo) * 0.08).max(0.5);
+    let (x_lo, x_hi) = (lo - pad, hi + pad);
+    let height = 130 + 30 * n as u32;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (760, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(e)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(20)
+            .x_label_area_size(48)
+            .y_label_area_size(120)
+            .build_cartesian_2d(x_lo..x_hi, 0f64..n as f64)
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .light_line_style(LIGHT)
+            .bold_line_style(LIGHT)
+            .axis_style(INK)
+            .y_labels(0)
+            .x_labels(8)
+            .x_label_formatter(&|x| format!("{x:.1}"))
+            .x_desc(format!("ALMO minus in-house, {unit} (right: ALMO higher)"))
+            .label_style(("sans-serif", 16).into_font().color(&INK))
+            .axis_desc_style(("sans-serif", 16).into_font().color(&INK))
+            .draw()
+            .map_err(e)?;
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(0.0, 0.0), (0.0, n as f64)],
+                6,
+                4,
+                GREY.stroke_width(2),
+            ))
+            .map_err(e)?;
+        for (i, m) in d.iter().enumerate() {
+            let y = n as f64 - i as f64 - 0.5;
+            let (px, py) = chart.backend_coord(&(x_lo, y));
+            root.draw(&Text::new(
+                m.label.clone(),
+                (px - 8, py),
+                ("sans-serif", 15)
+                    .into_font()
+                    .color(&INK)
+                    .pos(Pos::new(HPos::Right, VPos::Center)),
+            ))
+            .map_err(e)?;
+            if let (Some(l), Some(u)) = (m.lower, m.upper) {
+                chart
+                    .draw_series(LineSeries::new(vec![(l, y), (u, y)], BLUE.stroke_width(3)))
+                    .map_err(e)?;
+                for x in [l, u] {
+                    chart
+                        .draw_series(std::iter::once(
+                            EmptyElement::at((x, y))
+                                + PathElement::new(vec![(0, -6), (0, 6)], BLUE.stroke_width(3)),
+                        ))
+                        .map_err(e)?;
+                }
+            }
+            chart
+                .draw_series(std::iter::once(Circle::new(
+                    (m.difference, y),
+                    6,
+                    INK.filled(),
+                )))
+                .map_err(e)?;
+        }
+        root.present().map_err(e)?;
+    }
+    Ok(accessible(svg, "differences", title, desc))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,6 +475,20 @@ mod tests {
         assert!(svg.contains("▶ Lambeth"));
         assert!(svg.contains("lower is better"));
         assert!(svg.contains("upper quartile 1.0"));
+        assert!(!svg.contains("style="));
+    }
+
+    #[test]
+    fn difference_chart_is_accessible_and_names_each_measure() {
+        let d = [Difference {
+            label: "TP01".into(),
+            difference: 7.6,
+            lower: Some(2.2),
+            upper: Some(13.3),
+        }];
+        let svg = difference_svg(&d, "per cent", "t", "d").unwrap();
+        assert!(svg.starts_with("<svg role=\"img\""));
+        assert!(svg.contains("TP01"));
         assert!(!svg.contains("style="));
     }
 }

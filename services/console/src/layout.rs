@@ -32,6 +32,7 @@ fn nav_for(role: &str) -> Vec<(&'static str, &'static str)> {
         "regulator" => vec![
             ("/benchmark", "Benchmark"),
             ("/returns/outstanding", "Outstanding returns"),
+            ("/management-models", "ALMO or in-house"),
         ],
         "inspectorate" => vec![("/calendar", "Calendar"), ("/slots", "Slot finder")],
         _ => vec![],

@@ -116,6 +116,10 @@ pub fn router(state: AppState) -> Router {
         .route("/invoices/{invoice_id}", get(pages::finance::detail))
         .route("/benchmark", get(pages::regulator::benchmark))
         .route("/returns/outstanding", get(pages::regulator::outstanding))
+        .route(
+            "/management-models",
+            get(pages::regulator::management_models),
+        )
         .route("/return", get(pages::regulator::return_page))
         .route("/calendar", get(pages::inspectorate::calendar))
         .route("/slots", get(pages::inspectorate::slots))

@@ -220,6 +220,55 @@ async fn the_regulator_benchmarks_with_one_organisation_highlighted_and_bad_inpu
 }
 
 #[tokio::test]
+async fn the_regulator_compares_almo_managed_with_in_house_and_a_bad_year_is_summarised() {
+    let suite = Suite::start().await;
+    let mut reg = suite.signed_in("RSH", "regulator").await;
+    let page = reg.get("/management-models").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    for needle in [
+        "href=\"/management-models\"",
+        "2024/25: 5 ALMO-managed councils against 10 in-house",
+        "<caption>",
+        "scope=\"col\"",
+        "scope=\"row\"",
+        "TP01",
+        "157,000",
+        "179,193",
+        "72.62",
+        "64.98",
+        "7.64",
+        "ALMO better",
+        "VFM05",
+        "4504.5",
+        "Context: not ranked",
+        "<svg role=\"img\"",
+    ] {
+        assert!(page.body.contains(needle), "comparison lacks {needle:?}");
+    }
+    let one = reg
+        .get("/management-models?year=2024%2F25&measure=TP01")
+        .await;
+    assert_eq!(one.status, 200, "{}", one.body);
+    assert!(one.body.contains("TP01") && one.body.contains("VFM05"));
+    assert!(!one.body.contains("TP02"), "only the measure asked for");
+
+    let bad = reg.get("/management-models?year=twenty").await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("There is a problem"));
+    assert!(
+        bad.body.contains("href=\"#year\""),
+        "the error summary links to the field"
+    );
+    assert!(bad.body.contains("id=\"year-error\""));
+
+    // Only aggregates leave the service, so any caller may ask: a council officer too.
+    let mut lambeth = suite.signed_in("E09000022", "council_officer").await;
+    let theirs = lambeth.get("/management-models").await;
+    assert_eq!(theirs.status, 200, "{}", theirs.body);
+    assert!(theirs.body.contains("72.62") && theirs.body.contains("7.64"));
+}
+
+#[tokio::test]
 async fn the_inspectorate_sees_its_calendar_and_each_ruled_out_weeks_reason() {
     let suite = Suite::start().await;
     let mut insp = suite
