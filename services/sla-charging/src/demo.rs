@@ -2,6 +2,15 @@
 //! Living with a line on every charging basis (legal by the hour, IT per user, payroll per FTE,
 //! HR as a fixed fee), three months of usage, a missed IT service level, two issued invoices,
 //! a draft for June, a credit note and an open dispute. Loaded once: a second run finds the agreement and stops.
+//!
+//! Leeds (E08000035) shows what a billing run reports and how a back-dated variation is settled:
+//! three agreements, April billed and issued, May left for the council to run. East North East
+//! Homes' agreement has a variation agreed by both parties with effect from 16 April (IT up from
+//! £18.50 to £21.00 a user, legal work down from £95 to £90 an hour), inside April's issued
+//! invoice; West North West Homes' has no usage in May; its payroll agreement awaits the ALMO.
+//! The May run drafts East North East's May, bills West North West nothing (why), refuses the
+//! payroll agreement (why), and adjusts April: a supplementary invoice for the IT rise and a
+//! credit note for the legal cut, both referencing April's invoice. Loaded once, like Lambeth's.
 
 use almo_db::Db;
 use almo_db::entity::{
@@ -21,6 +30,18 @@ use crate::storage;
 pub const LAMBETH: &str = "E09000022";
 pub const LAMBETH_LIVING: &str = "LAMBETH-LIVING";
 pub const AGREEMENT_ID: &str = "sla-lambeth-living-2026";
+
+pub const LEEDS: &str = "E08000035";
+pub const LEEDS_ENE: &str = "LEEDS-ENE-HOMES";
+pub const LEEDS_WNW: &str = "LEEDS-WNW-HOMES";
+/// East North East Homes: April issued, then a variation with effect from 16 April.
+pub const LEEDS_ENE_AGREEMENT_ID: &str = "sla-leeds-ene-2026";
+/// West North West Homes: legal work in April, none in May.
+pub const LEEDS_WNW_AGREEMENT_ID: &str = "sla-leeds-wnw-2026";
+/// West North West Homes' payroll: agreed by the council, awaiting the ALMO.
+pub const LEEDS_WNW_PAYROLL_AGREEMENT_ID: &str = "sla-leeds-wnw-payroll-2026";
+/// The day East North East Homes' variation takes effect, inside April's issued invoice.
+pub const LEEDS_VARIATION_FROM: &str = "2026-04-16";
 
 fn terms() -> Terms {
     let line = |code: &str, service: &str, basis, price, account, bench| ServiceLine {
@@ -94,10 +115,191 @@ fn terms() -> Terms {
 pub async fn seed(db: &Db) -> Result<(), DbErr> {
     if storage::get_agreement(db.conn(), AGREEMENT_ID)
         .await?
-        .is_some()
+        .is_none()
     {
-        return Ok(());
+        seed_lambeth(db).await?;
     }
+    if storage::get_agreement(db.conn(), LEEDS_ENE_AGREEMENT_ID)
+        .await?
+        .is_none()
+    {
+        seed_leeds(db).await?;
+    }
+    Ok(())
+}
+
+fn usage_line(code: &str, service: &str, basis: ChargingBasis, price: i64) -> ServiceLine {
+    ServiceLine {
+        code: code.into(),
+        service: service.into(),
+        basis,
+        unit_price: price,
+        vat: VatTreatment::Standard,
+        account: Account::Hra,
+        benchmark_unit_cost: price,
+    }
+}
+
+fn legal_hours() -> ChargingBasis {
+    ChargingBasis::PerUnit {
+        unit: "hour of legal work".into(),
+    }
+}
+
+fn json(terms: &Terms) -> Result<String, DbErr> {
+    serde_json::to_string(terms).map_err(|e| DbErr::Custom(e.to_string()))
+}
+
+/// Leeds: three agreements, April issued, a back-dated variation, May left to run.
+async fn seed_leeds(db: &Db) -> Result<(), DbErr> {
+    let txn = db.begin_write().await?;
+    let now = Utc::now();
+    let start = NaiveDate::from_ymd_opt(2026, 4, 1).expect("date");
+    let end = NaiveDate::from_ymd_opt(2027, 3, 31).expect("date");
+    let ene_terms = |it: i64, legal: i64| Terms {
+        lines: vec![
+            usage_line("IT", "IT support and licences", ChargingBasis::PerUser, it),
+            usage_line("LEGAL", "Legal services", legal_hours(), legal),
+        ],
+        levels: vec![],
+    };
+    let agreements = [
+        (
+            LEEDS_ENE_AGREEMENT_ID,
+            LEEDS_ENE,
+            "Central services to East North East Homes 2026/27",
+            vec![
+                (1, start, true, ene_terms(1_850, 9_500)),
+                (
+                    2,
+                    LEEDS_VARIATION_FROM.parse().expect("date"),
+                    true,
+                    ene_terms(2_100, 9_000),
+                ),
+            ],
+        ),
+        (
+            LEEDS_WNW_AGREEMENT_ID,
+            LEEDS_WNW,
+            "Legal services to West North West Homes 2026/27",
+            vec![(
+                1,
+                start,
+                true,
+                Terms {
+                    lines: vec![usage_line("LEGAL", "Legal services", legal_hours(), 9_500)],
+                    levels: vec![],
+                },
+            )],
+        ),
+        (
+            LEEDS_WNW_PAYROLL_AGREEMENT_ID,
+            LEEDS_WNW,
+            "Payroll services to West North West Homes 2026/27",
+            vec![(
+                1,
+                start,
+                false,
+                Terms {
+                    lines: vec![usage_line(
+                        "PAYROLL",
+                        "Payroll and pensions administration",
+                        ChargingBasis::PerFte,
+                        4_200,
+                    )],
+                    levels: vec![],
+                },
+            )],
+        ),
+    ];
+    let mut variations = Vec::new();
+    for (id, almo, title, versions) in agreements {
+        storage::insert_agreement(
+            &txn,
+            sla_agreement::Model {
+                id: id.into(),
+                supplier_council_id: LEEDS.into(),
+                customer_almo_id: almo.into(),
+                title: title.into(),
+                start_date: start,
+                end_date: end,
+                row_version: versions.len() as i64,
+                created_at: now,
+                updated_at: now,
+            },
+        )
+        .await?;
+        for (version, from, almo_agreed, terms) in versions {
+            let row = sla_agreement_version::Model {
+                agreement_id: id.into(),
+                version,
+                effective_from: from,
+                status: if almo_agreed {
+                    VersionStatus::Active
+                } else {
+                    VersionStatus::Draft
+                }
+                .as_str()
+                .into(),
+                council_agreed: true,
+                almo_agreed,
+                terms: json(&terms)?,
+                created_at: now,
+            };
+            // The variation is agreed after April is invoiced.
+            if version > 1 {
+                variations.push(row);
+            } else {
+                storage::insert_version(&txn, row).await?;
+            }
+        }
+    }
+    // (agreement, line, month, quantity ×1000): East North East uses IT and legal work in April
+    // and May; West North West has legal work in April only.
+    let usage = [
+        (LEEDS_ENE_AGREEMENT_ID, "IT", 1, 64_000),
+        (LEEDS_ENE_AGREEMENT_ID, "LEGAL", 1, 20_500),
+        (LEEDS_ENE_AGREEMENT_ID, "IT", 2, 66_000),
+        (LEEDS_ENE_AGREEMENT_ID, "LEGAL", 2, 14_000),
+        (LEEDS_WNW_AGREEMENT_ID, "LEGAL", 1, 12_000),
+    ];
+    storage::insert_usage(
+        &txn,
+        usage
+            .iter()
+            .map(|(agreement, code, m, q)| {
+                let period = BillingPeriod::new(2026, PeriodKind::Month, *m).expect("month");
+                sla_usage::Model {
+                    id: 0,
+                    agreement_id: (*agreement).into(),
+                    record_id: format!("demo-{}-{code}", period.key()),
+                    line_code: (*code).into(),
+                    period_key: period.key(),
+                    quantity_milli: *q,
+                    corrects_record_id: None,
+                    superseded: false,
+                    recorded_at: now,
+                }
+            })
+            .collect(),
+    )
+    .await?;
+    // April is billed and issued for both ALMOs.
+    let april = BillingPeriod::new(2026, PeriodKind::Month, 1).expect("month");
+    for d in billing::run(&txn, LEEDS, april, now).await?.drafts {
+        billing::issue(&txn, &d.invoice, d.invoice.row_version, now)
+            .await
+            .map_err(|e| DbErr::Custom(format!("issuing the demo invoice: {e:?}")))?;
+    }
+    // Then both parties agree East North East's variation with effect from 16 April.
+    for v in variations {
+        storage::insert_version(&txn, v).await?;
+    }
+    txn.commit().await
+}
+
+/// Lambeth and Lambeth Living.
+async fn seed_lambeth(db: &Db) -> Result<(), DbErr> {
     let txn = db.begin_write().await?;
     let now = Utc::now();
     let start = NaiveDate::from_ymd_opt(2026, 4, 1).expect("date");

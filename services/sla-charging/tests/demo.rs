@@ -174,3 +174,104 @@ async fn value_for_money_compares_actual_unit_costs_with_benchmarks_and_flags_th
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::PermissionDenied);
 }
+
+#[tokio::test]
+async fn the_demo_billing_run_reports_every_leeds_agreement_and_adjusts_april_for_the_back_dated_variation()
+ {
+    use almo_sla_charging::demo::*;
+    let (app, mut c) = demo_app().await;
+    almo_sla_charging::demo::seed(&app.db).await.unwrap();
+    let run = c
+        .run_billing(authed(
+            common::run_request("demo-leeds-may", LEEDS, common::month(2)),
+            LEEDS,
+            Role::CouncilFinance,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let report: Vec<(&str, &str, i32, &str, &str)> = run
+        .agreements
+        .iter()
+        .map(|a| {
+            (
+                a.agreement_id.as_str(),
+                a.customer_almo_id.as_str(),
+                a.outcome,
+                a.reason.as_str(),
+                a.invoice_id.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        report,
+        [
+            (
+                LEEDS_ENE_AGREEMENT_ID,
+                LEEDS_ENE,
+                BillingOutcome::Drafted as i32,
+                "",
+                "sla-leeds-ene-2026.2026-M02"
+            ),
+            (
+                LEEDS_WNW_AGREEMENT_ID,
+                LEEDS_WNW,
+                BillingOutcome::NothingToBill as i32,
+                "no usage recorded in 2026/27 month 2 (May 2026) for LEGAL and no fixed fee",
+                ""
+            ),
+            (
+                LEEDS_WNW_PAYROLL_AGREEMENT_ID,
+                LEEDS_WNW,
+                BillingOutcome::Refused as i32,
+                "no version is agreed by both parties: version 1 awaits the ALMO",
+                ""
+            ),
+        ]
+    );
+    // May is billed at the varied prices: 66 users at £21.00, 14 hours at £90.
+    let may = &run.invoices[0];
+    assert_eq!(may.net.as_ref().unwrap().pence, 138_600 + 126_000);
+    // April (SLA-E08000035-000001) was billed 64 users at £18.50 and 20.5 hours at £95; from 16
+    // April the terms are £21.00 and £90: a supplementary invoice for the rise, a credit note for
+    // the cut, both against April's invoice, which does not change.
+    assert_eq!(run.adjustments.len(), 1);
+    let adj = &run.adjustments[0];
+    assert_eq!(adj.original_invoice_id, "sla-leeds-ene-2026.2026-M01");
+    assert_eq!(adj.original_invoice_number, "SLA-E08000035-000001");
+    let sup = adj.supplementary_invoice.as_ref().unwrap();
+    assert_eq!(sup.adjusts_invoice_id, adj.original_invoice_id);
+    assert_eq!(sup.status, InvoiceStatus::Draft as i32);
+    assert_eq!(sup.lines.len(), 1);
+    assert_eq!(sup.lines[0].line_code, "IT");
+    assert_eq!(sup.net.as_ref().unwrap().pence, 16_000);
+    assert_eq!(sup.vat.as_ref().unwrap().pence, 3_200);
+    let note = adj.credit_note.as_ref().unwrap();
+    assert!(note.adjustment);
+    assert_eq!(note.invoice_id, adj.original_invoice_id);
+    assert_eq!(note.credit_note_number, "SLA-CN-E08000035-000001");
+    assert_eq!(note.gross.as_ref().unwrap().pence, 10_250 + 2_050);
+    // A second run adjusts nothing more than the supplementary draft it replaces.
+    let again = c
+        .run_billing(authed(
+            common::run_request("demo-leeds-may-again", LEEDS, common::month(2)),
+            LEEDS,
+            Role::CouncilFinance,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.adjustments.len(), 1);
+    assert!(again.adjustments[0].credit_note.is_none());
+    assert_eq!(
+        again.adjustments[0]
+            .supplementary_invoice
+            .as_ref()
+            .unwrap()
+            .net
+            .as_ref()
+            .unwrap()
+            .pence,
+        16_000
+    );
+}
