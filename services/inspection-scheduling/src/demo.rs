@@ -3,11 +3,16 @@
 //! published 2-star inspection (its report published 17 weeks after arrival on site: a week past
 //! the 16-week window, so late by 7 days) and Homes for Haringey's 1-star one with its
 //! re-inspection date. Loading it again changes nothing.
+//!
+//! For the re-plan walk-through (README, "A re-plan after a drop-out"): LEAD-HUGHES and
+//! LEAD-OKAFOR are away the whole of 2009/10 Q4 (January to March 2010), so Anita Patel is the
+//! only lead free that quarter; Lambeth Living booked then with her cannot be placed again once
+//! she drops out, every week ruled out by "no lead inspector available".
 
 use almo_db::Db;
-use almo_db::entity::{insp_inspector, insp_readiness};
+use almo_db::entity::{insp_inspector, insp_readiness, insp_unavailability};
 use chrono::{NaiveDate, Utc};
-use sea_orm::DbErr;
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::domain::fee::{ROUNDS_1_AND_2, fee_estimate};
 use crate::domain::team::InspectorRole;
@@ -113,6 +118,19 @@ pub const INSPECTORS: &[(&str, &str, InspectorRole, &str, Option<&str>)] = &[
         "Yorkshire and the Humber",
         Some("E08000019"),
     ),
+];
+
+/// The only lead free in 2009/10 Q4 once these are away: LEAD-PATEL (the re-plan walk-through).
+pub const REPLAN_LEAD: &str = "LEAD-PATEL";
+/// The re-plan walk-through's quarter: financial year 2009/10, Q4 (January to March 2010).
+pub const REPLAN_YEAR: i32 = 2009;
+pub const REPLAN_QUARTER: i32 = 4;
+
+/// (inspector, first day, last day, reason): leave added to the demo's staff, for the re-plan
+/// walk-through. Only inspectors no test records leave for with etag v1.
+const LEAVE: &[(&str, &str, &str, &str)] = &[
+    ("LEAD-HUGHES", "2010-01-04", "2010-04-02", "secondment"),
+    ("LEAD-OKAFOR", "2010-01-04", "2010-04-02", "study leave"),
 ];
 
 fn date(s: &str) -> NaiveDate {
@@ -250,6 +268,22 @@ pub async fn seed(db: &Db) -> Result<(), DbErr> {
         let leave = crate::domain::DateRange::new(date("2007-08-20"), date("2007-08-31"))
             .expect("demo leave");
         storage::add_unavailability(&txn, "LEAD-OKAFOR", 1, leave, "annual leave", now).await?;
+    }
+    for (who, start, end, reason) in LEAVE {
+        let (start, end) = (date(start), date(end));
+        let there = insp_unavailability::Entity::find()
+            .filter(insp_unavailability::Column::InspectorId.eq(*who))
+            .filter(insp_unavailability::Column::StartDate.eq(start))
+            .count(&txn)
+            .await?
+            > 0;
+        if there {
+            continue;
+        }
+        if let Some(row) = storage::inspector(&txn, who).await? {
+            let period = crate::domain::DateRange::new(start, end).expect("demo leave");
+            storage::add_unavailability(&txn, who, row.version, period, reason, now).await?;
+        }
     }
     for (almo, bv, blackouts, meetings, round, needed) in READINESS {
         if storage::readiness(&txn, almo).await?.row.is_some() {
