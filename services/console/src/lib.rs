@@ -118,7 +118,7 @@ pub fn router(state: AppState) -> Router {
         .route("/returns/outstanding", get(pages::regulator::outstanding))
         .route(
             "/management-models",
-            get(pages::regulator::management_models),
+            get(pages::management_models::management_models),
         )
         .route("/return", get(pages::regulator::return_page))
         .route("/calendar", get(pages::inspectorate::calendar))

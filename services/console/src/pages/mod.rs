@@ -4,6 +4,7 @@ pub mod amendments;
 pub mod finance;
 pub mod home;
 pub mod inspectorate;
+pub mod management_models;
 pub mod plans;
 pub mod regulator;
 pub mod sign_in;
