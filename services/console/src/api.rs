@@ -22,6 +22,22 @@ pub struct Refusal {
 }
 
 impl Refusal {
+    /// The refusal as a form's errors: each bad field under the form field `target` names for
+    /// it, or the whole message under `fallback` when the service named no field.
+    pub fn form_errors(
+        &self,
+        fallback: &str,
+        target: impl Fn(&str) -> &'static str,
+    ) -> Vec<(String, String)> {
+        if self.fields.is_empty() {
+            return vec![(fallback.to_string(), self.message.clone())];
+        }
+        self.fields
+            .iter()
+            .map(|(f, why)| (target(f).to_string(), why.clone()))
+            .collect()
+    }
+
     pub fn http_status(&self) -> StatusCode {
         use tonic::Code::*;
         match self.code {

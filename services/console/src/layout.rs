@@ -344,3 +344,11 @@ pub fn summary_list(rows: &[(&str, Markup)]) -> Markup {
         }
     }
 }
+
+/// The error a form shows beside field `id`, if any.
+pub fn error_for<'a>(errors: &'a [(String, String)], id: &str) -> Option<&'a str> {
+    errors
+        .iter()
+        .find(|(f, _)| f == id)
+        .map(|(_, m)| m.as_str())
+}

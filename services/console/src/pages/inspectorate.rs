@@ -15,7 +15,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::{long_date, money};
-use crate::layout::{Field, error_summary, page, select, tag};
+use crate::layout::{Field, error_for, error_summary, page, select, tag};
 use crate::session::{PageError, Viewer};
 
 #[derive(Deserialize, Default)]
@@ -288,22 +288,12 @@ pub async fn slots(viewer: Viewer, Query(q): Query<SlotsQuery>) -> Result<Respon
                     "window_end_date" => "end",
                     _ => "almo",
                 };
-                if r.fields.is_empty() {
-                    errors.push(("almo".into(), r.message.clone()));
-                }
-                for (f, why) in &r.fields {
-                    errors.push((target(f).into(), why.clone()));
-                }
+                errors.extend(r.form_errors("almo", target));
             }
             Err(s) => return Err(s.into()),
         }
     }
-    let err = |id: &str| {
-        errors
-            .iter()
-            .find(|(f, _)| f == id)
-            .map(|(_, m)| m.as_str())
-    };
+    let err = |id: &str| error_for(&errors, id);
     let body = html! {
         (error_summary(&errors))
         h1.heading-l { "Slot finder" }

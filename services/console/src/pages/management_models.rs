@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::figure;
 use super::regulator::unit;
-use crate::layout::{Field, error_summary, page, raw_svg, tag};
+use crate::layout::{Field, error_for, error_summary, page, raw_svg, tag};
 use crate::session::{PageError, Viewer};
 
 #[derive(Deserialize, Default)]
@@ -91,22 +91,12 @@ pub async fn management_models(
             {
                 let r = crate::api::Refusal::from(s);
                 let target = |f: &str| if f == "year" { "year" } else { "measure" };
-                if r.fields.is_empty() {
-                    errors.push(("measure".into(), r.message.clone()));
-                }
-                for (f, why) in &r.fields {
-                    errors.push((target(f).into(), why.clone()));
-                }
+                errors.extend(r.form_errors("measure", target));
             }
             Err(s) => return Err(s.into()),
         }
     }
-    let error_for = |field: &str| {
-        errors
-            .iter()
-            .find(|(f, _)| f == field)
-            .map(|(_, m)| m.as_str())
-    };
+    let error_for = |field: &str| error_for(&errors, field);
     let body = html! {
         (error_summary(&errors))
         h1.heading-l { "ALMO-managed against in-house" }

@@ -452,12 +452,7 @@ fn exceptions(viewer: &Viewer, list: &[PlanException], refused: Option<&Refused>
 }
 
 fn field_error<'a>(r: Option<&'a Refused>, id: &str) -> Option<&'a str> {
-    r.and_then(|r| {
-        r.errors
-            .iter()
-            .find(|(f, _)| f == id)
-            .map(|(_, m)| m.as_str())
-    })
+    r.and_then(|r| crate::layout::error_for(&r.errors, id))
 }
 
 fn report_form(viewer: &Viewer, i: usize, x: &PlanException, r: Option<&Refused>) -> Markup {

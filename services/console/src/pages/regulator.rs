@@ -18,7 +18,7 @@ use serde::Deserialize;
 use super::figure;
 use crate::api::Api;
 use crate::charts::{Position, Quartiles, quartile_svg};
-use crate::layout::{Field, error_summary, page, raw_svg, select, tag};
+use crate::layout::{Field, error_for, error_summary, page, raw_svg, select, tag};
 use crate::session::{PageError, Viewer};
 
 #[derive(Deserialize, Default)]
@@ -160,12 +160,7 @@ pub async fn benchmark(
                     "authority_type" | "peer_group_id" => "group",
                     _ => "indicator",
                 };
-                if r.fields.is_empty() {
-                    errors.push(("indicator".into(), r.message.clone()));
-                }
-                for (f, why) in &r.fields {
-                    errors.push((target(f).into(), why.clone()));
-                }
+                errors.extend(r.form_errors("indicator", target));
                 status = StatusCode::BAD_REQUEST;
             }
             Err(s) => return Err(s.into()),
@@ -173,10 +168,7 @@ pub async fn benchmark(
     } else {
         status = StatusCode::BAD_REQUEST;
     }
-    let year_error = errors
-        .iter()
-        .find(|(f, _)| f == "year")
-        .map(|(_, m)| m.as_str());
+    let year_error = error_for(&errors, "year");
     let body = html! {
         (error_summary(&errors))
         h1.heading-l { "Benchmark" }
@@ -363,10 +355,7 @@ pub async fn outstanding(
         }
     }
     let names = names(api).await;
-    let year_error = errors
-        .iter()
-        .find(|(f, _)| f == "year")
-        .map(|(_, m): &(String, String)| m.as_str());
+    let year_error = error_for(&errors, "year");
     let periods: Vec<(String, String)> = [
         ("Y", "The whole year (annual return)"),
         ("Q1", "Q1 April to June"),
