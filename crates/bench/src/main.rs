@@ -1,205 +1,162 @@
-//! `almo-bench`: unary request rate and latency over loopback, in one run, of
-//! (a) a bare tonic echo server and (b) an authenticated directory read through the full stack
-//! (JWT verification, tracing layer, load shedding, directory access check, SQLite), and the
-//! ratio (b)/(a).
+//! `almo-bench`: every benchmark of the suite, each beside its baseline in the same run, written
+//! to `target/bench/report.json` and `target/bench/report.md` (see [`report::Record`]).
 //!
-//! `cargo run --release -p almo-bench -- --seconds 5`
+//! ```text
+//! cargo run --release -p almo-bench -- all                                  # SQLite
+//! cargo run --release -p almo-bench -- all --database postgres://.../db     # PostgreSQL
+//! cargo run --release -p almo-bench -- all --quick                          # CI's reduced size
+//! cargo run --release -p almo-bench -- directory-read --seconds 5           # one bench
+//! cargo run --release -p almo-bench -- list
+//! ```
+//!
+//! ## Adding a benchmark
+//!
+//! Write a module with `pub async fn run(opts: &Opts) -> anyhow::Result<Vec<Record>>` that does
+//! the work and its baseline in the same run (a fresh database from `almo_testkit`, which
+//! follows `--database`; a smaller size when `opts.quick`) and returns one [`report::Record`]
+//! per figure with its aim; then add ONE line to [`BENCHES`] below. Progress goes to stderr.
+
+mod directory_read;
+mod load;
+mod report;
 
 use std::future::Future;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::pin::Pin;
 
-use almo_auth::Role;
-use almo_proto::almo::bench::v1::echo_service_client::EchoServiceClient;
-use almo_proto::almo::bench::v1::echo_service_server::{EchoService, EchoServiceServer};
-use almo_proto::almo::bench::v1::{EchoRequest, EchoResponse};
-use almo_proto::directory::GetOrganisationRequest;
-use almo_proto::directory::directory_service_client::DirectoryServiceClient;
-use almo_testkit::{TestApp, demo};
 use clap::Parser;
-use tonic::metadata::MetadataValue;
-use tonic::transport::server::TcpIncoming;
-use tonic::transport::{Channel, Endpoint, Server};
-use tonic::{Request, Response, Status};
+
+pub use report::{Aim, Record};
+
+/// What every bench is given.
+#[allow(dead_code)] // each bench reads what it needs
+#[derive(Debug, Clone)]
+pub struct Opts {
+    /// CI's reduced size: seconds, not minutes.
+    pub quick: bool,
+    /// Seconds of load per scenario, for benches that run for a time.
+    pub seconds: u64,
+    /// Client connections, for benches that load over loopback.
+    pub connections: usize,
+    /// Requests in flight per connection.
+    pub in_flight: usize,
+    /// The PostgreSQL server given with `--database` (each bench takes a fresh schema in it
+    /// through `almo_testkit`), or `None` for SQLite files in the temp directory.
+    pub database_url: Option<String>,
+    /// `sqlite` or `postgresql`, for the records.
+    pub database: &'static str,
+}
+
+type Run = for<'a> fn(&'a Opts) -> Pin<Box<dyn Future<Output = anyhow::Result<Vec<Record>>> + 'a>>;
+
+/// Every benchmark `all` runs, in order: its name on the command line, and its `run`.
+const BENCHES: &[(&str, Run)] = &[("directory-read", |o| Box::pin(directory_read::run(o)))];
 
 #[derive(Parser)]
-#[command(about = "almo-exchange unary benchmarks over loopback")]
+#[command(about = "almo-exchange benchmarks, each beside its baseline in the same run")]
 struct Args {
-    /// Seconds of load per scenario (after a one-second warm-up).
-    #[arg(long, default_value_t = 5)]
-    seconds: u64,
+    /// `all`, `list`, or the names of the benches to run.
+    #[arg(default_value = "all")]
+    benches: Vec<String>,
+    /// A PostgreSQL server URL to run against (fresh schemas in it); SQLite otherwise.
+    #[arg(long)]
+    database: Option<String>,
+    /// The reduced size CI runs.
+    #[arg(long)]
+    quick: bool,
+    /// Seconds of load per scenario (default 5, 1 with --quick).
+    #[arg(long)]
+    seconds: Option<u64>,
     /// Client connections.
     #[arg(long, default_value_t = 4)]
     connections: usize,
     /// Requests in flight per connection.
     #[arg(long, default_value_t = 64)]
     in_flight: usize,
+    /// Where report.json and report.md go.
+    #[arg(long, default_value = "target/bench")]
+    out: PathBuf,
 }
 
-struct Echo;
-
-#[tonic::async_trait]
-impl EchoService for Echo {
-    async fn echo(&self, request: Request<EchoRequest>) -> Result<Response<EchoResponse>, Status> {
-        Ok(Response::new(EchoResponse {
-            message: request.into_inner().message,
-        }))
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if args.benches.iter().any(|b| b == "list") {
+        for (name, _) in BENCHES {
+            println!("{name}");
+        }
+        return Ok(());
     }
-}
-
-#[derive(Debug)]
-struct Figures {
-    requests: usize,
-    errors: usize,
-    rate: f64,
-    p50: Duration,
-    p90: Duration,
-    p99: Duration,
-}
-
-async fn channel(addr: std::net::SocketAddr) -> anyhow::Result<Channel> {
-    Ok(Endpoint::from_shared(format!("http://{addr}"))?
-        .tcp_nodelay(true)
-        .connect()
-        .await?)
-}
-
-/// Runs `call` from `connections` x `in_flight` loops for `seconds`, after a warm-up.
-async fn load<C, F, Fut>(
-    args: &Args,
-    channels: Vec<Channel>,
-    make: impl Fn(Channel) -> C,
-    call: F,
-) -> Figures
-where
-    C: Clone + Send + 'static,
-    F: Fn(C) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = bool> + Send,
-{
-    let call = Arc::new(call);
-    let run = |duration: Duration| {
-        let deadline = Instant::now() + duration;
-        let mut tasks = Vec::new();
-        for ch in &channels {
-            let client = make(ch.clone());
-            for _ in 0..args.in_flight {
-                let client = client.clone();
-                let call = call.clone();
-                tasks.push(tokio::spawn(async move {
-                    let mut lat = Vec::with_capacity(4096);
-                    let mut errors = 0usize;
-                    while Instant::now() < deadline {
-                        let t = Instant::now();
-                        let ok = call(client.clone()).await;
-                        lat.push(t.elapsed());
-                        if !ok {
-                            errors += 1;
-                        }
-                    }
-                    (lat, errors)
-                }));
+    let chosen: Vec<_> = if args.benches.iter().any(|b| b == "all") {
+        BENCHES.iter().collect()
+    } else {
+        let mut out = Vec::new();
+        for name in &args.benches {
+            match BENCHES.iter().find(|(n, _)| n == name) {
+                Some(b) => out.push(b),
+                None => anyhow::bail!("no bench named {name:?}: see `almo-bench list`"),
             }
         }
-        tasks
+        out
     };
-    for t in run(Duration::from_secs(1)) {
-        let _ = t.await;
+    if let Some(url) = &args.database {
+        // almo_testkit opens a fresh schema in this server for each database a bench asks for.
+        // SAFETY: set before the runtime starts any thread.
+        unsafe { std::env::set_var(almo_testkit::TEST_DATABASE_ENV, url) };
+    } else {
+        // SAFETY: as above.
+        unsafe { std::env::remove_var(almo_testkit::TEST_DATABASE_ENV) };
     }
-    let started = Instant::now();
-    let mut all = Vec::new();
-    let mut errors = 0;
-    for t in run(Duration::from_secs(args.seconds)) {
-        let (lat, e) = t.await.expect("load task");
-        all.extend(lat);
-        errors += e;
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    all.sort();
-    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
-    Figures {
-        requests: all.len(),
-        errors,
-        rate: all.len() as f64 / elapsed,
-        p50: pct(0.50),
-        p90: pct(0.90),
-        p99: pct(0.99),
-    }
+    let opts = Opts {
+        quick: args.quick,
+        seconds: args.seconds.unwrap_or(if args.quick { 1 } else { 5 }),
+        connections: args.connections,
+        in_flight: args.in_flight,
+        database_url: args.database.clone(),
+        database: if args.database.is_some() {
+            "postgresql"
+        } else {
+            "sqlite"
+        },
+    };
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(&opts, &chosen, &args.out))
 }
 
-fn print(name: &str, f: &Figures) {
-    println!(
-        "{name:<44} {:>10.0} req/s  p50 {:>7.2} ms  p90 {:>7.2} ms  p99 {:>7.2} ms  ({} requests, {} errors)",
-        f.rate,
-        f.p50.as_secs_f64() * 1e3,
-        f.p90.as_secs_f64() * 1e3,
-        f.p99.as_secs_f64() * 1e3,
-        f.requests,
-        f.errors
-    );
-}
-
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+async fn run(opts: &Opts, chosen: &[&(&str, Run)], out: &std::path::Path) -> anyhow::Result<()> {
     // The subscriber the service binaries install (RUST_LOG, default `info`; no OTLP export
-    // unless OTEL_EXPORTER_OTLP_ENDPOINT is set), so (b) pays for its spans and log lines as a
-    // deployed server does.
+    // unless OTEL_EXPORTER_OTLP_ENDPOINT is set), so the services pay for their spans and log
+    // lines as deployed servers do.
     let _telemetry = almo_telemetry::init("almo-bench", almo_telemetry::LogFormat::Text)?;
-    println!(
-        "loopback, {} connections x {} in flight, {} s per scenario (after 1 s warm-up)",
-        args.connections, args.in_flight, args.seconds
-    );
-
-    // (a) bare echo
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let echo_addr = listener.local_addr()?;
-    tokio::spawn(
-        Server::builder()
-            .add_service(EchoServiceServer::new(Echo))
-            .serve_with_incoming(TcpIncoming::from(listener).with_nodelay(Some(true))),
-    );
-    let mut chans = Vec::new();
-    for _ in 0..args.connections {
-        chans.push(channel(echo_addr).await?);
-    }
-    let echo = load(&args, chans, EchoServiceClient::new, |mut c| async move {
-        c.echo(EchoRequest {
-            message: "ping".into(),
-        })
-        .await
-        .is_ok()
-    })
-    .await;
-    print("(a) bare tonic echo", &echo);
-
-    // (b) the full stack
-    let mut server_args = almo_testkit::default_args();
-    server_args.max_concurrent_requests = 4096;
-    let app = TestApp::spawn_with(server_args, vec![almo_directory::mount()]).await?;
-    let mut chans = Vec::new();
-    for _ in 0..args.connections {
-        chans.push(channel(app.addr).await?);
-    }
-    let bearer: MetadataValue<_> = format!(
-        "Bearer {}",
-        almo_testkit::token(demo::LAMBETH, Role::CouncilOfficer)
-    )
-    .parse()?;
-    let full = load(&args, chans, DirectoryServiceClient::new, move |mut c| {
-        let bearer = bearer.clone();
-        async move {
-            let mut req = Request::new(GetOrganisationRequest {
-                id: demo::LAMBETH_LIVING.into(),
-            });
-            req.metadata_mut().insert("authorization", bearer);
-            c.get_organisation(req).await.is_ok()
+    let mut records = Vec::new();
+    let mut failed = Vec::new();
+    for (name, bench) in chosen {
+        eprintln!("== {name}");
+        match bench(opts).await {
+            Ok(rs) => records.extend(rs.into_iter().map(|r| {
+                if r.database.is_empty() {
+                    r.database(opts.database)
+                } else {
+                    r
+                }
+            })),
+            Err(e) => {
+                eprintln!("{name} failed: {e:#}");
+                failed.push(*name);
+            }
         }
-    })
-    .await;
-    print("(b) authenticated GetOrganisation, SQLite", &full);
-    println!("ratio (b)/(a): {:.2}", full.rate / echo.rate);
-    if echo.errors > 0 || full.errors > 0 {
-        anyhow::bail!("requests failed during the benchmark");
+        // Written after each bench, so a long run that stops keeps what it measured.
+        report::write(out, &records)?;
+    }
+    print!("{}", report::markdown(&records));
+    eprintln!(
+        "written: {} and {}",
+        out.join("report.json").display(),
+        out.join("report.md").display()
+    );
+    if !failed.is_empty() {
+        anyhow::bail!("benches failed: {}", failed.join(", "));
     }
     Ok(())
 }
