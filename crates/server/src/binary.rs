@@ -29,7 +29,20 @@ enum Command {
 /// Runs the binary `binary` serving the one service that `mount` adds; its `--help` names the
 /// service.
 pub fn service_main(binary: &'static str, mount: fn() -> ServiceMount) -> ExitCode {
-    let service = mount().name;
+    service_main_with(binary, move || vec![mount()])
+}
+
+/// As [`service_main`], serving the service of the first of `mounts` with the others beside it
+/// on the same port (its Flight datasets): the first is the one `--help` and the health check
+/// name.
+pub fn service_main_with(
+    binary: &'static str,
+    mounts: impl Fn() -> Vec<ServiceMount> + Send + 'static,
+) -> ExitCode {
+    let service = mounts()
+        .first()
+        .map(|m| m.name)
+        .expect("a service binary mounts at least one service");
     let matches = Cli::command().name(binary).about(service).get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
@@ -51,7 +64,7 @@ pub fn service_main(binary: &'static str, mount: fn() -> ServiceMount) -> ExitCo
         }
         let _telemetry = almo_telemetry::init(binary, cli.server.log_format)?;
         let ctx = crate::connect_context(&cli.server).await?;
-        crate::run_until_signal(&cli.server, ctx, vec![mount()]).await?;
+        crate::run_until_signal(&cli.server, ctx, mounts()).await?;
         anyhow::Ok(ExitCode::SUCCESS)
     });
     match result {

@@ -13,7 +13,7 @@ pub mod serve;
 pub mod tls;
 
 pub use access::{Access, Principal};
-pub use binary::service_main;
+pub use binary::{service_main, service_main_with};
 pub use config::{
     AuthArgs, ClientOrganisation, DEV_ISSUER, DEV_SECRET, DatabaseArgs, MigrateMode, ServerArgs,
     TlsArgs,

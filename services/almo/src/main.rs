@@ -11,6 +11,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 mod backup;
+mod flight;
 mod pi;
 
 #[derive(Parser)]
@@ -222,6 +223,7 @@ fn mounts() -> Vec<ServiceMount> {
         almo_sla_charging::mount(),
         almo_pi_returns::mount(),
         almo_inspection_scheduling::mount(),
+        flight::mount(),
     ]
 }
 

@@ -12,6 +12,8 @@ use almo_proto::pi_returns::pi_returns_service_server::PiReturnsServiceServer;
 use almo_server::{ServiceContext, ServiceMount};
 use tonic::service::interceptor::InterceptedService;
 
+/// The Flight datasets (`pi.values`, `pi.benchmarks`) and the schema the Parquet export shares.
+pub use grpc::flight::{datasets as flight_datasets, values_query, values_schema};
 pub use grpc::{PiReturns, SERVICE_NAME, definition_to_proto};
 /// Loads the shipped indicator catalogue into `pi_indicator_definitions` (safe to repeat), for
 /// other services that read it before anyone has called this one.

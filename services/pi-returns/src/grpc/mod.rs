@@ -14,6 +14,7 @@ mod change;
 mod combined;
 mod comparison;
 mod convert;
+pub(crate) mod flight;
 mod outstanding;
 mod query;
 mod returns;

@@ -15,7 +15,9 @@ pub use benchmarks::{
 };
 pub use catalogue::{Imported, import_definition, load_catalogue, seed_catalogue};
 pub use comparison::{Landlord, SignedOffFigure, landlords, signed_off_figures};
-pub use query::{ReturnFilter, Visibility, count_returns, query_returns};
+pub use query::{
+    ReturnFilter, Visibility, count_returns, matching as returns_matching, query_returns,
+};
 pub use reporters::{almos_live_in, expected_reporters, stock_size};
 pub use returns::{
     claim_version, find_return, get_return, insert_return, returns_for_period,

@@ -63,7 +63,7 @@ pub struct ReturnFilter {
 }
 
 /// The returns `visible` lets the caller see that match `f`, as a query.
-fn matching(visible: &Visibility, f: &ReturnFilter) -> sea_orm::Select<pi_return::Entity> {
+pub fn matching(visible: &Visibility, f: &ReturnFilter) -> sea_orm::Select<pi_return::Entity> {
     use pi_return::Column as C;
     let mut q = pi_return::Entity::find().filter(visible.condition());
     if let Some(y) = f.year {

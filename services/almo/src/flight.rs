@@ -1,0 +1,8 @@
+//! The Flight endpoint of `almo up`: every service's datasets on the suite's one port.
+
+use almo_server::ServiceMount;
+
+/// The Flight service with the datasets of every mounted service.
+pub fn mount() -> ServiceMount {
+    almo_flight::mount(vec![almo_pi_returns::flight_datasets])
+}

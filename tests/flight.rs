@@ -1,0 +1,300 @@
+//! Arrow Flight through the suite's mounts (as `almo up` composes them): each dataset read with
+//! a Flight client over the bearer token shows exactly what the gRPC reads show to that caller.
+
+use std::collections::BTreeSet;
+
+use almo_auth::Role;
+use almo_proto::common::{FinancialYear, Period, PeriodKind};
+use almo_proto::pi_returns::pi_returns_service_client::PiReturnsServiceClient;
+use almo_proto::pi_returns::{self as pi};
+use almo_testkit::demo::*;
+use almo_testkit::{TestApp, TestDb, authed, default_args, token};
+use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float64Type;
+use arrow_flight::{FlightClient, FlightDescriptor, Ticket};
+use futures::TryStreamExt;
+use tonic::Code;
+use tonic::transport::Channel;
+
+/// The suite's services with their demo data, and the Flight endpoint carrying their datasets.
+async fn suite() -> TestApp {
+    let db = TestDb::new().await.unwrap();
+    almo_pi_returns::seed_catalogue(db.db.conn()).await.unwrap();
+    almo_directory::demo::seed(&db.db).await.unwrap();
+    almo_pi_returns::demo::seed(&db.db).await.unwrap();
+    almo_sla_charging::demo::seed(&db.db).await.unwrap();
+    TestApp::spawn_on(
+        default_args(),
+        vec![
+            almo_directory::mount(),
+            almo_delivery_plan::mount(),
+            almo_sla_charging::mount(),
+            almo_pi_returns::mount(),
+            almo_flight::mount(vec![almo_pi_returns::flight_datasets]),
+        ],
+        db,
+    )
+    .await
+    .unwrap()
+}
+
+fn flight(channel: &Channel, org: &str, role: Role) -> FlightClient {
+    let mut c = FlightClient::new(channel.clone());
+    c.add_header("authorization", &format!("Bearer {}", token(org, role)))
+        .unwrap();
+    c
+}
+
+async fn read(c: &mut FlightClient, ticket: &str) -> Result<Vec<RecordBatch>, tonic::Status> {
+    let stream = c
+        .do_get(Ticket::new(ticket.to_string()))
+        .await
+        .map_err(status)?;
+    stream.try_collect().await.map_err(status)
+}
+
+fn status(e: arrow_flight::error::FlightError) -> tonic::Status {
+    match e {
+        arrow_flight::error::FlightError::Tonic(s) => *s,
+        other => panic!("not a gRPC status: {other}"),
+    }
+}
+
+/// One figure: organisation, period, indicator, split, value.
+type Figure = (String, String, String, String, String);
+
+fn figures_of(batches: &[RecordBatch]) -> BTreeSet<Figure> {
+    let mut out = BTreeSet::new();
+    for b in batches {
+        let s = |name: &str| b.column_by_name(name).unwrap().as_string::<i32>().clone();
+        let (org, year, period, code, split) = (
+            s("organisation_id"),
+            s("year"),
+            s("period"),
+            s("indicator_code"),
+            s("split"),
+        );
+        let value = b
+            .column_by_name("value")
+            .unwrap()
+            .as_primitive::<Float64Type>();
+        for i in 0..b.num_rows() {
+            out.insert((
+                org.value(i).to_string(),
+                format!("{} {}", year.value(i), period.value(i)),
+                code.value(i).to_string(),
+                split.value(i).to_string(),
+                value.value(i).to_string(),
+            ));
+        }
+    }
+    out
+}
+
+/// What QueryReturns shows `org` for `year` (and an organisation filter), as figures.
+async fn queried(
+    channel: &Channel,
+    org: &str,
+    role: Role,
+    year: i32,
+    organisation: &str,
+) -> BTreeSet<Figure> {
+    let mut c = PiReturnsServiceClient::new(channel.clone());
+    let mut out = BTreeSet::new();
+    let mut page_token = String::new();
+    loop {
+        let page = c
+            .query_returns(authed(
+                pi::QueryReturnsRequest {
+                    year: Some(FinancialYear { start_year: year }),
+                    organisation_id: organisation.into(),
+                    page_size: 100,
+                    page_token: page_token.clone(),
+                    ..Default::default()
+                },
+                org,
+                role,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        for r in page.pi_returns {
+            let p = r.period.unwrap();
+            let period = if p.kind == PeriodKind::Quarter as i32 {
+                format!("Q{}", p.number)
+            } else {
+                "Y".to_string()
+            };
+            for v in r.values {
+                out.insert((
+                    r.organisation_id.clone(),
+                    format!("{} {period}", almo_fields::financial_year_label(year)),
+                    v.indicator_code,
+                    v.split,
+                    v.value.to_string(),
+                ));
+            }
+        }
+        if page.next_page_token.is_empty() {
+            return out;
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+fn by<T>(msg: T) -> tonic::Request<T> {
+    authed(msg, LAMBETH_LIVING, Role::AlmoOfficer)
+}
+
+/// A draft annual return of Lambeth Living for the Table 6 year, with one figure.
+async fn lambeth_living_draft(channel: &Channel) {
+    let mut c = PiReturnsServiceClient::new(channel.clone());
+    let r = c
+        .create_return(by(pi::CreateReturnRequest {
+            request_id: "flight-draft".into(),
+            organisation_id: LAMBETH_LIVING.into(),
+            period: Some(Period {
+                year: Some(FinancialYear {
+                    start_year: almo_pi_returns::demo::TABLE6_YEAR,
+                }),
+                kind: PeriodKind::Year as i32,
+                number: 1,
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .pi_return
+        .unwrap();
+    c.set_values(by(pi::SetValuesRequest {
+        request_id: "flight-draft-values".into(),
+        return_id: r.id,
+        etag: r.etag,
+        values: vec![pi::ValueInput {
+            indicator_code: "BVPI 66a".into(),
+            value: Some(97.5),
+            ..Default::default()
+        }],
+        survey: None,
+    }))
+    .await
+    .unwrap();
+}
+
+const YEAR_TICKET: &str = r#"{"dataset": "pi.values", "year": "2001/02"}"#;
+
+#[tokio::test]
+async fn pi_values_show_each_caller_what_query_returns_shows() {
+    let app = suite().await;
+    let channel = app.channel().await;
+    lambeth_living_draft(&channel).await;
+    let year = almo_pi_returns::demo::TABLE6_YEAR;
+    for (org, role) in [
+        (REGULATOR, Role::Regulator),
+        (LAMBETH, Role::CouncilOfficer),
+        (LAMBETH_LIVING, Role::AlmoOfficer),
+        (HOMES_FOR_HARINGEY, Role::AlmoOfficer),
+    ] {
+        let batches = read(&mut flight(&channel, org, role), YEAR_TICKET)
+            .await
+            .unwrap();
+        let grpc = queried(&channel, org, role, year, "").await;
+        assert_eq!(figures_of(&batches), grpc, "{org}");
+        let orgs: BTreeSet<String> = grpc.iter().map(|f| f.0.clone()).collect();
+        match role {
+            // A draft never leaves for the regulator: Lambeth Living's is its own.
+            Role::Regulator => {
+                assert!(orgs.len() > 4, "{orgs:?}");
+                assert!(!orgs.contains(LAMBETH_LIVING));
+            }
+            Role::AlmoOfficer if org == LAMBETH_LIVING => {
+                assert_eq!(orgs, BTreeSet::from([LAMBETH_LIVING.to_string()]));
+            }
+            Role::AlmoOfficer => assert!(orgs.is_empty(), "{orgs:?}"),
+            _ => assert!(orgs.contains(LAMBETH_LIVING) && orgs.contains(LAMBETH)),
+        }
+    }
+}
+
+#[tokio::test]
+async fn another_organisations_filter_gives_what_the_query_gives() {
+    let app = suite().await;
+    let channel = app.channel().await;
+    let ticket = format!(r#"{{"dataset": "pi.values", "organisation": "{HARINGEY}"}}"#);
+    let mut own = flight(&channel, LAMBETH_LIVING, Role::AlmoOfficer);
+    assert!(figures_of(&read(&mut own, &ticket).await.unwrap()).is_empty());
+    let year = almo_pi_returns::demo::TABLE6_YEAR;
+    assert!(
+        queried(&channel, LAMBETH_LIVING, Role::AlmoOfficer, year, HARINGEY)
+            .await
+            .is_empty()
+    );
+    let mut regulator = flight(&channel, REGULATOR, Role::Regulator);
+    let seen = figures_of(&read(&mut regulator, &ticket).await.unwrap());
+    assert!(!seen.is_empty() && seen.iter().all(|f| f.0 == HARINGEY));
+}
+
+#[tokio::test]
+async fn flight_info_counts_the_rows_do_get_streams() {
+    let app = suite().await;
+    let channel = app.channel().await;
+    let mut c = flight(&channel, REGULATOR, Role::Regulator);
+    let listed: Vec<_> = c
+        .list_flights(bytes::Bytes::new())
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    let names: Vec<String> = listed
+        .iter()
+        .map(|i| String::from_utf8(i.flight_descriptor.clone().unwrap().cmd.to_vec()).unwrap())
+        .collect();
+    assert!(
+        names.contains(&r#"{"dataset":"pi.values"}"#.to_string()),
+        "{names:?}"
+    );
+    let info = c
+        .get_flight_info(FlightDescriptor::new_cmd(YEAR_TICKET.to_string()))
+        .await
+        .unwrap();
+    let schema = info.clone().try_decode_schema().unwrap();
+    assert!(schema.field_with_name("signed_off_at").is_ok());
+    let ticket = info.endpoint[0].ticket.clone().unwrap();
+    let batches: Vec<RecordBatch> = c.do_get(ticket).await.unwrap().try_collect().await.unwrap();
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    assert!(rows > 0);
+    assert_eq!(info.total_records, rows as i64);
+    assert_eq!(batches[0].schema().as_ref(), &schema);
+}
+
+#[tokio::test]
+async fn a_bad_ticket_names_the_key_or_field() {
+    let app = suite().await;
+    let channel = app.channel().await;
+    let mut c = flight(&channel, REGULATOR, Role::Regulator);
+    for (ticket, field) in [
+        (r#"{"dataset": "pi.values", "colour": "red"}"#, "colour"),
+        (r#"{"dataset": "pi.values", "year": "2024/26"}"#, "year"),
+        (
+            r#"{"dataset": "pi.values", "authority_type": "county"}"#,
+            "authority_type",
+        ),
+        (r#"{"year": "2024/25"}"#, "dataset"),
+        ("pi.values", "ticket"),
+    ] {
+        let e = read(&mut c, ticket).await.unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "{ticket}: {e:?}");
+        let details = tonic_types::StatusExt::get_error_details(&e);
+        let violations = details.bad_request().unwrap().field_violations.clone();
+        assert_eq!(violations[0].field, field, "{ticket}");
+    }
+    let e = read(&mut c, r#"{"dataset": "pi.nothing"}"#)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    let mut anonymous = FlightClient::new(channel.clone());
+    let e = read(&mut anonymous, YEAR_TICKET).await.unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated);
+}
