@@ -6,6 +6,7 @@ pub mod demo;
 pub mod domain;
 mod grpc;
 mod storage;
+mod storage_reviews;
 
 use almo_proto::directory::directory_service_server::DirectoryServiceServer;
 use almo_server::{ServiceContext, ServiceMount};

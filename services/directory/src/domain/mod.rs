@@ -2,6 +2,7 @@
 
 pub mod authority_type;
 pub mod codes;
+pub mod hand_back;
 pub mod lifecycle;
 pub mod region;
 

@@ -7,8 +7,9 @@ use almo_server::{AppError, etag, timestamp as ts};
 use chrono::{NaiveDate, Utc};
 
 use super::Directory;
+use super::hand_back::with_hand_back;
 use crate::domain::{AlmoDates, AlmoStage, AuthorityType};
-use crate::storage;
+use crate::{storage, storage_reviews};
 
 impl Directory {
     /// The proto form of `rows`, each council with its ALMOs' ids.
@@ -22,6 +23,12 @@ impl Directory {
             .map(|r| r.id.clone())
             .collect();
         let almos = storage::almo_ids_of(self.ctx.db.conn(), &councils).await?;
+        let almo_rows: Vec<String> = rows
+            .iter()
+            .filter(|r| r.kind == OrgKind::Almo.as_str())
+            .map(|r| r.id.clone())
+            .collect();
+        let roads = storage_reviews::hand_back_of(self.ctx.db.conn(), &almo_rows).await?;
         let today = Utc::now().date_naive();
         Ok(rows
             .into_iter()
@@ -31,7 +38,8 @@ impl Directory {
                     .filter(|(c, _)| *c == r.id)
                     .map(|(_, a)| a.clone())
                     .collect();
-                organisation_to_proto(r, ids, today)
+                let road = roads.get(&r.id);
+                with_hand_back(organisation_to_proto(r, ids, today), road)
             })
             .collect())
     }
@@ -124,6 +132,8 @@ pub fn organisation_to_proto(
                 end_date: date_str(r.end_date),
                 stock_size: r.stock_size.unwrap_or_default(),
                 stage: stage as i32,
+                transfer_opinion_method: 0,
+                latest_review: None,
             }))
         }
         _ => None,

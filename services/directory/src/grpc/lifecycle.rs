@@ -1,16 +1,19 @@
-//! An ALMO's life: go-live, the management agreement's term, the end.
+//! An ALMO's life: go-live, the management agreement's term, the end. Each change writes its
+//! lifecycle event in the same transaction (`almo_db::lifecycle`).
 
-use almo_auth::{OrgKind, Role};
-use almo_db::Begun;
+use almo_db::{Begun, lifecycle};
 use almo_proto::directory::{UpdateAlmoLifecycleRequest, UpdateAlmoLifecycleResponse};
 use almo_server::{AppError, Violations, etag};
 use chrono::{NaiveDate, Utc};
+use serde_json::json;
 use tonic::Request;
 
 use super::convert::{dates_of, organisation_to_proto};
+use super::hand_back::{method_from_proto, refuse, require_council_of, with_hand_back};
 use super::organisations::STOCK_SIZES;
 use super::{Directory, SERVICE_NAME};
-use crate::storage;
+use crate::domain::hand_back::end_allowed;
+use crate::{storage, storage_reviews as reviews};
 
 /// A date the change sets (`Some`) or leaves alone (`None`); once set it may not be emptied.
 fn changed_date(v: &mut Violations, field: &str, s: Option<&str>) -> Option<Option<NaiveDate>> {
@@ -44,21 +47,14 @@ impl Directory {
                 "between 1 and 500000",
             );
         }
+        let transfer = v
+            .field(
+                "transfer_opinion_method",
+                method_from_proto(r.transfer_opinion_method),
+            )
+            .flatten();
         v.into_result()?;
-        let target = self.ctx.access.require_write(&p, &r.almo_id).await?;
-        if target.kind != OrgKind::Almo {
-            return Err(AppError::invalid(
-                "almo_id",
-                format!("{} is not an ALMO", r.almo_id),
-            ));
-        }
-        // The council decides its ALMO's life; the ALMO itself does not.
-        if !(p.is_operator() || p.caller.role == Role::CouncilOfficer) {
-            return Err(AppError::PermissionDenied(
-                "only the parent council's officers or the operator record an ALMO's lifecycle"
-                    .into(),
-            ));
-        }
+        require_council_of(self, &p, &r.almo_id).await?;
         let ctx = p.call_context(SERVICE_NAME, "UpdateAlmoLifecycle", &r.request_id);
         let write = match self.ctx.db.begin_idempotent(&ctx, r).await? {
             Begun::Replay(resp) => return Ok(resp),
@@ -88,6 +84,28 @@ impl Directory {
             v.add(field, reason);
         }
         v.into_result()?;
+        let mut road = reviews::hand_back(write.txn(), &r.almo_id).await?;
+        if let Some(end) = next.end.filter(|_| next.end != old.end) {
+            // No Secretary of State consent is asked for: none is needed to take management
+            // back (seed 002 §7). The decision is.
+            refuse(
+                end_allowed(end, road.latest.as_ref())
+                    .err()
+                    .into_iter()
+                    .collect(),
+            )?;
+        }
+        if let Some(method) = transfer.filter(|m| road.transfer != Some(*m)) {
+            if reviews::opinion_tested(write.txn(), &r.almo_id).await? {
+                return Err(AppError::failed_precondition(
+                    "TRANSFER_OPINION_FIXED",
+                    "a test of tenants' opinion has been judged against how the transfer was \
+                     tested; that is not changed now",
+                ));
+            }
+            reviews::set_transfer(write.txn(), &r.almo_id, method).await?;
+            road.transfer = Some(method);
+        }
         let mut row = current.clone();
         row.go_live_date = next.go_live;
         row.agreement_end_date = next.agreement_end;
@@ -103,8 +121,33 @@ impl Directory {
         if !storage::update_if_version(write.txn(), row.clone(), current.version).await? {
             return Err(AppError::stale_etag(&resource));
         }
+        let council = current.council_id.as_deref();
+        let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+        let mut events = Vec::new();
+        if next.end != old.end {
+            events.push((
+                lifecycle::kind::END_DATE_SET,
+                json!({"end_date": date(next.end), "previous_end_date": date(old.end)}),
+            ));
+        }
+        if next.go_live != old.go_live {
+            events.push((
+                lifecycle::kind::GO_LIVE_SET,
+                json!({"go_live_date": date(next.go_live)}),
+            ));
+        }
+        if next.agreement_end != old.agreement_end {
+            events.push((
+                lifecycle::kind::AGREEMENT_EXTENDED,
+                json!({"agreement_end_date": date(next.agreement_end)}),
+            ));
+        }
+        for (kind, payload) in events {
+            lifecycle::append(write.txn(), &r.almo_id, council, kind, &payload).await?;
+        }
+        let org = organisation_to_proto(row, vec![], today);
         let resp = UpdateAlmoLifecycleResponse {
-            organisation: Some(organisation_to_proto(row, vec![], today)),
+            organisation: Some(with_hand_back(org, Some(&road))),
         };
         write.finish(&resp, &resource).await?;
         Ok(resp)

@@ -1,8 +1,10 @@
 //! `almo.directory.v1.DirectoryService`: decode -> check caller -> domain -> storage -> reply.
 //! This file is the table of RPCs; each handler lives with its resource (`organisations`,
-//! `lifecycle`, `peer_groups`), conversions in `convert`.
+//! `lifecycle`, `hand_back`, `events`, `peer_groups`), conversions in `convert`.
 
 mod convert;
+mod events;
+mod hand_back;
 mod lifecycle;
 mod organisations;
 mod peer_groups;
@@ -11,9 +13,10 @@ use almo_proto::directory::directory_service_server::DirectoryService;
 use almo_proto::directory::{
     CreatePeerGroupRequest, CreatePeerGroupResponse, GetOrganisationRequest,
     GetOrganisationResponse, ListOrganisationsRequest, ListOrganisationsResponse,
-    ListPeerGroupsRequest, ListPeerGroupsResponse, RegisterAlmoRequest, RegisterAlmoResponse,
-    RegisterCouncilRequest, RegisterCouncilResponse, UpdateAlmoLifecycleRequest,
-    UpdateAlmoLifecycleResponse, WhoAmIRequest, WhoAmIResponse,
+    ListPeerGroupsRequest, ListPeerGroupsResponse, RecordOptionsReviewRequest,
+    RecordOptionsReviewResponse, RegisterAlmoRequest, RegisterAlmoResponse, RegisterCouncilRequest,
+    RegisterCouncilResponse, UpdateAlmoLifecycleRequest, UpdateAlmoLifecycleResponse,
+    WatchLifecycleEventsRequest, WhoAmIRequest, WhoAmIResponse,
 };
 use almo_server::{AppError, ServiceContext};
 use tonic::{Request, Response, Status};
@@ -79,6 +82,22 @@ impl DirectoryService for Directory {
         r: Request<UpdateAlmoLifecycleRequest>,
     ) -> Result<Response<UpdateAlmoLifecycleResponse>, Status> {
         reply(self.update_almo_lifecycle(r).await)
+    }
+
+    async fn record_options_review(
+        &self,
+        r: Request<RecordOptionsReviewRequest>,
+    ) -> Result<Response<RecordOptionsReviewResponse>, Status> {
+        reply(self.record_options_review(r).await)
+    }
+
+    type WatchLifecycleEventsStream = events::LifecycleStream;
+
+    async fn watch_lifecycle_events(
+        &self,
+        r: Request<WatchLifecycleEventsRequest>,
+    ) -> Result<Response<Self::WatchLifecycleEventsStream>, Status> {
+        reply(self.watch_lifecycle_events(r).await)
     }
 
     async fn create_peer_group(
