@@ -39,6 +39,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             // `prost::Name` on every message, so the codec knows which request it is reading.
             let mut config = tonic_prost_build::Config::new();
             config.enable_type_names();
+            // An ALMO's latest options review would make `Organisation.details` lopsided.
+            config.boxed(".almo.directory.v1.Almo.latest_review");
             config
         })?;
     Ok(())

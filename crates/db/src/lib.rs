@@ -5,6 +5,7 @@
 pub mod backup;
 pub mod connect;
 pub mod entity;
+pub mod lifecycle;
 pub mod migration;
 pub mod write;
 

@@ -1,5 +1,7 @@
 //! sea-orm entities. Each service's tables have their own module here.
 
+pub mod almo_options_review;
+pub mod almo_transfer_opinion;
 pub mod audit_log;
 pub mod dp_amendment;
 pub mod dp_event;
@@ -7,6 +9,7 @@ pub mod dp_exception;
 pub mod dp_plan;
 pub mod dp_plan_version;
 pub mod dp_variance;
+pub mod event_cursor;
 pub mod idempotency_key;
 pub mod insp_blackout;
 pub mod insp_board_meeting;
@@ -16,6 +19,7 @@ pub mod insp_inspector_week;
 pub mod insp_readiness;
 pub mod insp_team_member;
 pub mod insp_unavailability;
+pub mod lifecycle_event;
 pub mod organisation;
 pub mod peer_group;
 pub mod peer_group_member;

@@ -13,6 +13,7 @@ mod m20261123_400000_sla_charging;
 mod m20261130_200000_pi_tenant_surveys;
 mod m20261130_210000_pi_tsm_submission_threshold;
 mod m20261130_400000_sla_adjustments;
+mod m20261201_000000_directory_hand_back;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_200000_pi_tenant_surveys::Migration),
             Box::new(m20261130_210000_pi_tsm_submission_threshold::Migration),
             Box::new(m20261130_400000_sla_adjustments::Migration),
+            Box::new(m20261201_000000_directory_hand_back::Migration),
         ]
     }
 }
