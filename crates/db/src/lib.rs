@@ -6,7 +6,9 @@ pub mod backup;
 pub mod connect;
 pub mod entity;
 pub mod lifecycle;
+pub mod lock;
 pub mod migration;
+pub mod notify;
 pub mod write;
 
 pub use connect::{

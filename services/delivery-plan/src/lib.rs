@@ -42,12 +42,18 @@ pub fn mount() -> ServiceMount {
 
 /// The delivery-plan service reading today's date from `clock`.
 pub fn mount_with_clock(clock: Clock) -> ServiceMount {
+    mount_with_watch_poll(clock, almo_db::notify::poll_interval_from_env())
+}
+
+/// The delivery-plan service reading today's date from `clock`, its event watches polling every
+/// `poll` when no wake-up comes (`ALMO_WATCH_POLL_MS` otherwise; see `almo_db::notify`).
+pub fn mount_with_watch_poll(clock: Clock, poll: std::time::Duration) -> ServiceMount {
     ServiceMount {
         name: SERVICE_NAME,
         add: Box::new(move |ctx: &ServiceContext, routes| {
-            let server =
-                DeliveryPlanServiceServer::new(DeliveryPlans::with_clock(ctx.clone(), clock))
-                    .max_decoding_message_size(ctx.max_request_bytes);
+            let plans = DeliveryPlans::with_watch_poll(ctx.clone(), clock, poll);
+            let server = DeliveryPlanServiceServer::new(plans)
+                .max_decoding_message_size(ctx.max_request_bytes);
             routes.add_service(InterceptedService::new(server, ctx.auth_interceptor()));
         }),
     }

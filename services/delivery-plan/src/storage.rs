@@ -8,6 +8,7 @@ use almo_db::entity::{
 use sea_orm::sea_query::{Expr, Query};
 
 use crate::domain::catalogue::PiDefinition;
+use almo_db::lock::LockKind;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -165,17 +166,29 @@ pub async fn advance_plan(
 }
 
 /// Takes the plan's row lock (PostgreSQL; SQLite writers are already serialised), so that two
-/// pushes to one plan cannot both decide on the same held figures.
+/// pushes to one plan cannot both decide on the same held figures. A plan is locked before its
+/// amendments and exceptions (see `almo_db::lock`).
 pub async fn lock_plan(conn: &impl ConnectionTrait, plan_id: &str) -> Result<(), DbErr> {
-    dp_plan::Entity::update_many()
-        .col_expr(
-            dp_plan::Column::UpdatedAt,
-            Expr::col(dp_plan::Column::UpdatedAt),
-        )
-        .filter(dp_plan::Column::Id.eq(plan_id))
-        .exec(conn)
-        .await?;
+    almo_db::lock::lock_row(conn, LockKind::Plan, plan_id).await?;
     Ok(())
+}
+
+/// Locks the amendment (after its plan) and reads it as it now stands.
+pub async fn lock_amendment(
+    conn: &impl ConnectionTrait,
+    id: &str,
+) -> Result<Option<dp_amendment::Model>, DbErr> {
+    almo_db::lock::lock_row(conn, LockKind::Amendment, id).await?;
+    get_amendment(conn, id).await
+}
+
+/// Locks the exception (after its plan) and reads it as it now stands.
+pub async fn lock_exception(
+    conn: &impl ConnectionTrait,
+    id: &str,
+) -> Result<Option<dp_exception::Model>, DbErr> {
+    almo_db::lock::lock_row(conn, LockKind::Exception, id).await?;
+    get_exception(conn, id).await
 }
 
 pub async fn list_plans(
@@ -534,12 +547,28 @@ pub fn open_exception(
     }
 }
 
+/// The wake-up topic of plan events (`almo_db::notify`); the key is the plan id.
+pub const EVENTS_TOPIC: &str = "plan_events";
+
 /// Appends events; the caller holds the plan's lock (see [`lock_plan`]) so that a plan's events
-/// get their ids in commit order and a watcher never skips one.
+/// get their ids in commit order and a watcher never skips one. The watchers of each plan, on
+/// every replica, are woken when the transaction commits.
 pub async fn insert_events(
     conn: &impl ConnectionTrait,
     rows: Vec<dp_event::ActiveModel>,
 ) -> Result<(), DbErr> {
+    let mut plans: Vec<String> = rows
+        .iter()
+        .filter_map(|r| match &r.plan_id {
+            sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) => Some(id.clone()),
+            sea_orm::ActiveValue::NotSet => None,
+        })
+        .collect();
+    plans.sort();
+    plans.dedup();
+    for plan in &plans {
+        almo_db::notify::notify(conn, EVENTS_TOPIC, plan).await?;
+    }
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<_> = rows.by_ref().take(CHUNK).collect();

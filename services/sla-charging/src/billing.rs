@@ -480,11 +480,12 @@ pub async fn issue(
     expected_version: i64,
     now: DateTime<Utc>,
 ) -> Result<(), IssueError> {
-    if InvoiceStatus::parse(&invoice.status) != Some(InvoiceStatus::Draft) {
-        return Err(IssueError::AlreadyIssued);
-    }
+    // The etag first: a caller who lost a race to issue it is told to re-read (STALE_ETAG).
     if invoice.row_version != expected_version {
         return Err(IssueError::StaleEtag);
+    }
+    if InvoiceStatus::parse(&invoice.status) != Some(InvoiceStatus::Draft) {
+        return Err(IssueError::AlreadyIssued);
     }
     let (seq, position) =
         storage::next_numbers(conn, &invoice.supplier_council_id, Sequence::Invoice).await?;

@@ -127,7 +127,7 @@ impl DeliveryPlans {
         self.write_once(&p, "ProposeAmendment", &r.request_id, r, async |write| {
             let party = party_of(&p, &plan)?;
             let txn = write.txn();
-            let latest = latest_for_change(txn, &plan, &r.etag).await?;
+            let (plan, latest) = latest_for_change(txn, &plan, &r.etag).await?;
             if let Some(reason) = crate::domain::plan::effective_date_violation(
                 effective,
                 latest.effective_date,
@@ -153,7 +153,6 @@ impl DeliveryPlans {
                 created_at: now,
                 updated_at: now,
             };
-            storage::lock_plan(txn, &plan.id).await?;
             let summary = format!("{party} proposes, from {effective}: {reason}");
             let event = storage::event(&plan.id, "amendment_proposed", &a.id, summary, now);
             storage::insert_events(txn, vec![event]).await?;
@@ -191,24 +190,35 @@ impl DeliveryPlans {
         );
         v.into_result()?;
         self.write_once(&p, D::METHOD, request_id, r, async |write| {
-            let (a, plan) = self.visible_amendment(&p, amendment_id).await?;
+            let (seen, plan) = self.visible_amendment(&p, amendment_id).await?;
             let party = party_of(&p, &plan)?;
-            let proposer = Party::parse(&a.proposed_by).ok_or_else(|| {
-                AppError::Internal(format!("amendment {}: party {:?}", a.id, a.proposed_by))
+            let resource = format!("amendments/{}", seen.id);
+            let txn = write.txn();
+            // Plan, then amendment (almo_db::lock); then the etag, then the state, both as the
+            // amendment now stands: a caller who lost a race to a decision is told STALE_ETAG.
+            storage::lock_plan(txn, &plan.id).await?;
+            let current = storage::lock_amendment(txn, &seen.id)
+                .await?
+                .ok_or_else(|| AppError::Internal(format!("amendment {} vanished", seen.id)))?;
+            check_etag(etag, &amendment_etag(current.row_version), &resource)?;
+            let proposer = Party::parse(&current.proposed_by).ok_or_else(|| {
+                AppError::Internal(format!(
+                    "amendment {}: party {:?}",
+                    current.id, current.proposed_by
+                ))
             })?;
-            let state = AmendmentState::parse(&a.state).ok_or_else(|| {
-                AppError::Internal(format!("amendment {}: state {:?}", a.id, a.state))
+            let state = AmendmentState::parse(&current.state).ok_or_else(|| {
+                AppError::Internal(format!(
+                    "amendment {}: state {:?}",
+                    current.id, current.state
+                ))
             })?;
             let next =
                 amendment::answer(state, proposer, party, D::ANSWER).map_err(answer_refusal)?;
-            let resource = format!("amendments/{}", a.id);
-            check_etag(etag, &amendment_etag(a.row_version), &resource)?;
-            let txn = write.txn();
-            let now = Utc::now();
-            let current = storage::get_amendment(txn, &a.id)
+            let plan = storage::get_plan(txn, &plan.id)
                 .await?
-                .filter(|c| c.row_version == a.row_version)
-                .ok_or_else(|| AppError::stale_etag(&resource))?;
+                .ok_or_else(|| AppError::Internal(format!("plan {} vanished", plan.id)))?;
+            let now = Utc::now();
             let mut updated = current.clone();
             let plan_reply = if next == AmendmentState::Agreed {
                 let (plan_now, version) = agree(write, &plan, &current, now).await?;
@@ -225,7 +235,6 @@ impl DeliveryPlans {
             if !storage::update_amendment_if(txn, &updated, current.row_version).await? {
                 return Err(AppError::stale_etag(&resource));
             }
-            storage::lock_plan(txn, &plan.id).await?;
             let summary = match next {
                 AmendmentState::Agreed => format!(
                     "{party} agreed: version {} from {}",
@@ -297,7 +306,7 @@ impl DeliveryPlans {
             let party = party_of(&p, &plan)?;
             let resource = plan_resource(&plan);
             let txn = write.txn();
-            let latest = latest_for_change(txn, &plan, &r.etag).await?;
+            let (plan, latest) = latest_for_change(txn, &plan, &r.etag).await?;
             if !span_of(&plan).contains_year(year) {
                 return Err(AppError::invalid(
                     "year",

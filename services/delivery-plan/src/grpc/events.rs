@@ -12,9 +12,6 @@ use crate::storage;
 
 pub(super) type EventStream = ReceiverStream<Result<pb::WatchPlanEventsResponse, Status>>;
 
-/// How often a watch looks for new events when it has caught up. Polling the table (rather than
-/// an in-process channel) lets every replica serve every plan's events.
-const WATCH_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 /// How long one watch call lasts before it ends cleanly; the client carries on from the last
 /// cursor. A watch also ends as soon as the server starts draining on shutdown.
 const WATCH_MAX: std::time::Duration = std::time::Duration::from_secs(30);
@@ -72,6 +69,9 @@ impl DeliveryPlans {
         let db = self.ctx.db.clone();
         let ctx = self.ctx.clone();
         let deadline = tokio::time::Instant::now() + WATCH_MAX;
+        // Woken by a write to this plan on any replica (PostgreSQL NOTIFY), else by the poll:
+        // either way the events are read from the table, so every replica serves every plan.
+        let mut watch = self.wakeups.subscribe(&db);
         tokio::spawn(async move {
             loop {
                 let rows = match storage::events_after(db.conn(), &plan.id, after, 500).await {
@@ -86,7 +86,7 @@ impl DeliveryPlans {
                         return;
                     }
                     tokio::select! {
-                        _ = tokio::time::sleep(WATCH_POLL) => continue,
+                        _ = watch.changed(&plan.id) => continue,
                         _ = tx.closed() => return,
                         // Ends cleanly, as at WATCH_MAX: the client resumes from its last cursor
                         // on another replica instead of holding this one's drain open.

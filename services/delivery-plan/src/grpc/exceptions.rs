@@ -21,19 +21,29 @@ fn exception_resource(e: &dp_exception::Model) -> String {
     format!("exceptions/{}", e.id)
 }
 
-/// The exception's state as read, moved on by `transition` (refused: FAILED_PRECONDITION with
-/// `reason`), once `etag` is checked against the row as read.
-fn exception_transition(
-    e: &dp_exception::Model,
+/// The exception as it now stands, locked inside the write (its plan first, see
+/// `almo_db::lock`), and its state moved on by `transition`: the etag is checked first
+/// (ABORTED, STALE_ETAG), then the state (refused: FAILED_PRECONDITION with `reason`).
+async fn exception_transition(
+    write: &PendingWrite,
+    seen: &dp_exception::Model,
     etag: &str,
     reason: &'static str,
     transition: impl FnOnce(ExceptionState) -> Result<ExceptionState, String>,
-) -> Result<ExceptionState, AppError> {
+) -> Result<(dp_exception::Model, ExceptionState), AppError> {
+    storage::lock_plan(write.txn(), &seen.plan_id).await?;
+    let e = storage::lock_exception(write.txn(), &seen.id)
+        .await?
+        .ok_or_else(|| AppError::Internal(format!("exception {} vanished", seen.id)))?;
+    check_etag(
+        etag,
+        &exception_etag(e.row_version),
+        &exception_resource(&e),
+    )?;
     let state = ExceptionState::parse(&e.state)
         .ok_or_else(|| AppError::Internal(format!("exception {}: state {:?}", e.id, e.state)))?;
     let next = transition(state).map_err(|m| AppError::failed_precondition(reason, m))?;
-    check_etag(etag, &exception_etag(e.row_version), &exception_resource(e))?;
-    Ok(next)
+    Ok((e, next))
 }
 
 /// Stores an exception moved on from `before` to `updated` (its state already set), with the
@@ -47,7 +57,6 @@ async fn store_exception_change<R>(
 ) -> Result<(R, String), AppError> {
     let resource = exception_resource(before);
     updated.row_version = before.row_version + 1;
-    storage::lock_plan(write.txn(), &before.plan_id).await?;
     let event = storage::event(
         &before.plan_id,
         &format!("exception_{}", updated.state),
@@ -147,12 +156,14 @@ impl DeliveryPlans {
             &r.request_id,
             r,
             async |write| {
-                let next = exception_transition(
+                let (e, next) = exception_transition(
+                    write,
                     &e,
                     &r.etag,
                     "EXCEPTION_NOT_AWAITING_REPORT",
                     submit_report,
-                )?;
+                )
+                .await?;
                 let now = Utc::now();
                 let mut updated = e.clone();
                 updated.state = next.as_str().into();
@@ -211,9 +222,11 @@ impl DeliveryPlans {
             &r.request_id,
             r,
             async |write| {
-                let next = exception_transition(&e, &r.etag, "EXCEPTION_NOT_ANSWERED", |state| {
-                    decide_report(state, accept)
-                })?;
+                let (e, next) =
+                    exception_transition(write, &e, &r.etag, "EXCEPTION_NOT_ANSWERED", |state| {
+                        decide_report(state, accept)
+                    })
+                    .await?;
                 let now = Utc::now();
                 let mut updated = e.clone();
                 updated.state = next.as_str().into();

@@ -26,6 +26,8 @@ pub const SERVICE_NAME: &str = "almo.delivery_plan.v1.DeliveryPlanService";
 pub struct DeliveryPlans {
     ctx: ServiceContext,
     clock: crate::Clock,
+    /// This replica's wake-ups for plan events (`almo_db::notify`), shared by its watches.
+    wakeups: std::sync::Arc<almo_db::notify::Wakeups>,
 }
 
 impl DeliveryPlans {
@@ -33,8 +35,23 @@ impl DeliveryPlans {
         Self::with_clock(ctx, crate::Clock::London)
     }
 
+    /// On `clock`, watches polling every `ALMO_WATCH_POLL_MS` as the fallback.
     pub fn with_clock(ctx: ServiceContext, clock: crate::Clock) -> Self {
-        Self { ctx, clock }
+        Self::with_watch_poll(ctx, clock, almo_db::notify::poll_interval_from_env())
+    }
+
+    /// On `clock`, watches polling every `poll` when no wake-up comes.
+    pub fn with_watch_poll(
+        ctx: ServiceContext,
+        clock: crate::Clock,
+        poll: std::time::Duration,
+    ) -> Self {
+        let wakeups = almo_db::notify::Wakeups::new(crate::storage::EVENTS_TOPIC, poll);
+        Self {
+            ctx,
+            clock,
+            wakeups: std::sync::Arc::new(wakeups),
+        }
     }
 }
 

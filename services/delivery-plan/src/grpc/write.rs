@@ -30,7 +30,8 @@ impl DeliveryPlans {
             Begun::Replay(resp) => return Ok(resp),
             Begun::Fresh(w) => w,
         };
-        let (resp, resource) = change(&write).await?;
+        // The change's row locks are checked against the one order (`almo_db::lock`).
+        let (resp, resource) = almo_db::lock::ordered(change(&write)).await?;
         write.finish(&resp, &resource).await?;
         Ok(resp)
     }
@@ -61,20 +62,26 @@ pub(super) fn plan_resource(plan: &dp_plan::Model) -> String {
     format!("plans/{}", plan.id)
 }
 
-/// The plan's newest version, read inside the write, for a change sent with `etag`: stale if
-/// the etag is not the plan's as read, or if the plan moved on between that read and this one.
+/// Locks the plan for a change sent with `etag` and reads, inside the write, the plan and its
+/// newest version as they now stand: ABORTED (STALE_ETAG) if the etag is not the plan's. The
+/// plan's lock comes first, so every change to one plan queues there (see `almo_db::lock`).
 pub(super) async fn latest_for_change(
     txn: &impl ConnectionTrait,
     plan: &dp_plan::Model,
     etag: &str,
-) -> Result<dp_plan_version::Model, AppError> {
+) -> Result<(dp_plan::Model, dp_plan_version::Model), AppError> {
     let resource = plan_resource(plan);
+    storage::lock_plan(txn, &plan.id).await?;
+    let plan = storage::get_plan(txn, &plan.id)
+        .await?
+        .ok_or_else(|| AppError::Internal(format!("plan {} vanished", plan.id)))?;
     check_etag(etag, &plan_etag(plan.latest_version), &resource)?;
-    storage::versions(txn, &plan.id)
+    let latest = storage::versions(txn, &plan.id)
         .await?
         .pop()
         .filter(|l| l.version == plan.latest_version)
-        .ok_or_else(|| AppError::stale_etag(&resource))
+        .ok_or_else(|| AppError::Internal(format!("plan {}: no newest version", plan.id)))?;
+    Ok((plan, latest))
 }
 
 /// A time-ordered id: the raise order of exceptions and amendments is their id order.

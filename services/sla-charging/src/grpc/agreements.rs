@@ -2,6 +2,7 @@
 
 use almo_auth::{OrgKind, Role};
 use almo_db::entity::{sla_agreement, sla_agreement_version};
+use almo_db::lock::LockKind;
 use almo_fields as fields;
 use almo_proto::sla_charging as pb;
 use almo_server::{AppError, Violations};
@@ -108,6 +109,9 @@ impl SlaCharging {
             }
         };
         self.write(&p, "AgreeAgreementVersion", &r.request_id, r, async |txn| {
+            // The agreement is locked before it is read: a concurrent change queues here and
+            // then finds the etag moved on (almo_db::lock).
+            almo_db::lock::lock_row(txn, LockKind::Agreement, r.agreement_id.trim()).await?;
             let (mut a, mut versions) = visible_agreement(txn, &p, &vis, &r.agreement_id).await?;
             check_etag(&r.etag, a.row_version, &resource(&a))?;
             let Some(ver) = versions.iter_mut().find(|x| x.version == r.version) else {
@@ -159,6 +163,9 @@ impl SlaCharging {
         let from = from.expect("checked");
         let vis = visibility(&p)?;
         self.write(&p, "VaryAgreement", &r.request_id, r, async |txn| {
+            // The agreement is locked before it is read: a concurrent change queues here and
+            // then finds the etag moved on (almo_db::lock).
+            almo_db::lock::lock_row(txn, LockKind::Agreement, r.agreement_id.trim()).await?;
             let (mut a, mut versions) = visible_agreement(txn, &p, &vis, &r.agreement_id).await?;
             require_supplier(&p, &a.supplier_council_id)?;
             check_etag(&r.etag, a.row_version, &resource(&a))?;

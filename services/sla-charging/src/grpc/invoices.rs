@@ -18,6 +18,7 @@ use crate::billing;
 use crate::domain::credit_note::{Amount, CreditableLine, credit_line};
 use crate::domain::invoice::{InvoiceLine, InvoiceStatus, LineKind};
 use crate::storage::{self, InvoiceRows};
+use almo_db::lock::LockKind;
 
 impl SlaCharging {
     pub(super) async fn issue_invoice(
@@ -33,14 +34,19 @@ impl SlaCharging {
         let id = id.expect("checked");
         let vis = visibility(&p)?;
         self.write(&p, "IssueInvoice", &r.request_id, r, async |txn| {
-            let rows = visible_invoice(txn, &p, &vis, id).await?;
-            require_supplier(&p, &rows.invoice.supplier_council_id)?;
+            let seen = visible_invoice(txn, &p, &vis, id).await?;
+            require_supplier(&p, &seen.invoice.supplier_council_id)?;
+            // Council, then invoice (almo_db::lock); then read the invoice as it now stands.
+            storage::lock_council(txn, &seen.invoice.supplier_council_id).await?;
+            almo_db::lock::lock_row(txn, LockKind::Invoice, id).await?;
+            let rows = reread_invoice(txn, id).await?;
             // An etag that is not one of ours matches no version: it is stale.
             let expected = fields::parse_etag(&r.etag).unwrap_or(-1);
             billing::issue(txn, &rows.invoice, expected, Utc::now())
                 .await
                 .map_err(|e| issue_error(e, id))?;
             let issued = reread_invoice(txn, id).await?;
+            almo_telemetry::metrics::invoices_issued(1);
             let resp = pb::IssueInvoiceResponse {
                 invoice: Some(invoice_to_proto(&issued)?),
             };

@@ -54,7 +54,8 @@ impl SlaCharging {
             Begun::Replay(answer) => return Ok(answer),
             Begun::Fresh(write) => write,
         };
-        let (answer, target) = body(write.txn()).await?;
+        // The body's row locks are checked against the one order (`almo_db::lock`).
+        let (answer, target) = almo_db::lock::ordered(body(write.txn())).await?;
         write.finish(&answer, &target).await?;
         Ok(answer)
     }

@@ -2,8 +2,9 @@
 //! gapless invoice, credit-note and feed numbers.
 
 use almo_db::entity::sla_council_counter;
+use almo_db::lock::LockKind;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
 
 /// Which of a council's sequences to advance.
 #[derive(Debug, Clone, Copy)]
@@ -32,8 +33,9 @@ pub async fn lock_council(
     )
     .exec_without_returning(conn)
     .await?;
+    // A council comes before its agreements and invoices in the one lock order.
+    almo_db::lock::lock_row(conn, LockKind::Council, council_id).await?;
     let counter = sla_council_counter::Entity::find_by_id(council_id.to_string())
-        .lock_exclusive()
         .one(conn)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("counter of {council_id}")))?;
