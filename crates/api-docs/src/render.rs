@@ -519,14 +519,16 @@ comments, and CI fails when it is out of date.
 const INDEX_TAIL: &str = "
 ## Errors every call can give
 
-Every error carries a `google.rpc.ErrorInfo` (domain `almo-exchange`) with a stable `reason`;
+Every error a service raises carries a `google.rpc.ErrorInfo` (domain `almo-exchange`) with a
+stable `reason`;
 every `INVALID_ARGUMENT` also carries a `google.rpc.BadRequest` listing each bad field and why (at
 most 10, and one more saying how many were left out). Both travel in the `grpc-status-details-bin`
 trailer as a `google.rpc.Status`. Each RPC's own errors are listed with it.
 
 | code | reason | when |
 |---|---|---|
-| `UNAUTHENTICATED` | `UNAUTHENTICATED` | no bearer token, one that does not verify or has expired, one over 8 KiB, or one whose organisation is not in the directory |
+| `UNAUTHENTICATED` | (none) | no bearer token, one that does not verify or has expired, or one over 8 KiB: refused by the token check before any service, with a message only |
+| `UNAUTHENTICATED` | `UNAUTHENTICATED` | a valid token whose organisation is not in the directory |
 | `INVALID_ARGUMENT` | `INVALID_FIELD` | a field is malformed or out of its limits (BadRequest names each) |
 | `INVALID_ARGUMENT` | `MALFORMED_MESSAGE` | the bytes are not the request's protobuf message |
 | `INVALID_ARGUMENT` | `REQUEST_ID_REUSED` | a write's `request_id` was used before with another payload |
