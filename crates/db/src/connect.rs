@@ -18,6 +18,9 @@ use sea_orm_migration::MigratorTrait;
 
 use crate::migration::Migrator;
 
+/// The pool's name in the metrics (`db.client.connection.pool.name`).
+pub const POOL_NAME: &str = "primary";
+
 /// Which database engine a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -193,9 +196,34 @@ impl Db {
         }
     }
 
+    /// The pool's connections: (in use, idle, the most allowed). SQLite's connections held for
+    /// [`Db::read_all`] are outside the pool and not counted.
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        fn of<D: sea_orm::sqlx::Database>(p: &sea_orm::sqlx::Pool<D>) -> (u32, u32, u32) {
+            let idle = p.num_idle() as u32;
+            (
+                p.size().saturating_sub(idle),
+                idle,
+                p.options().get_max_connections(),
+            )
+        }
+        match self.backend {
+            Backend::Sqlite => of(self.conn.get_sqlite_connection_pool()),
+            Backend::Postgres => of(self.conn.get_postgres_connection_pool()),
+        }
+    }
+
     /// Begins a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so two writers queue on the
-    /// busy timeout instead of failing when a read lock cannot be upgraded.
+    /// busy timeout instead of failing when a read lock cannot be upgraded. How long it took is
+    /// recorded as `db.client.connection.wait_time`.
     pub async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        let asked = std::time::Instant::now();
+        let begun = self.begin_write_untimed().await;
+        almo_telemetry::metrics::pool_wait(POOL_NAME, asked.elapsed());
+        begun
+    }
+
+    async fn begin_write_untimed(&self) -> Result<DatabaseTransaction, DbErr> {
         match self.backend {
             Backend::Sqlite => {
                 self.conn

@@ -1,7 +1,9 @@
 //! The tower layer in front of every service: one `tracing` span per RPC (child of the caller's
 //! W3C trace context), a log line per completed call, a global limit on unary calls in flight,
 //! and limits on open streams (in total and per caller) held for as long as each stream's
-//! response runs — all answering `RESOURCE_EXHAUSTED` at once instead of queueing.
+//! response runs — all answering `RESOURCE_EXHAUSTED` at once instead of queueing — and the
+//! RPC metrics (`rpc.server.duration` by method and status code, calls in flight, calls shed,
+//! open streams; see `almo_telemetry::metrics`).
 //!
 //! The per-call line is at DEBUG for a call that succeeds within [`SLOW_CALL`], at INFO for one
 //! refused on the client's account (invalid argument, not found, permission denied, ...), and at
@@ -16,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use almo_telemetry::metrics::{self, KeyValue};
 use http_body::{Body, Frame, SizeHint};
 use prost::Message;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -45,26 +48,25 @@ pub struct StreamLimits {
     pub per_caller: usize,
 }
 
-/// The paths of every RPC whose request or response is a stream, from the contracts.
-fn streaming_paths() -> HashSet<String> {
+/// The paths of every RPC the contracts name, and of those whose request or response is a
+/// stream.
+fn rpc_paths() -> (HashSet<String>, HashSet<String>) {
     let set = prost_types::FileDescriptorSet::decode(almo_proto::FILE_DESCRIPTOR_SET)
         .expect("the compiled descriptor set decodes");
-    let mut paths = HashSet::new();
+    let mut all = HashSet::new();
+    let mut streaming = HashSet::new();
     for file in set.file {
         for service in &file.service {
             for m in &service.method {
+                let path = format!("/{}.{}/{}", file.package(), service.name(), m.name());
                 if m.client_streaming() || m.server_streaming() {
-                    paths.insert(format!(
-                        "/{}.{}/{}",
-                        file.package(),
-                        service.name(),
-                        m.name()
-                    ));
+                    streaming.insert(path.clone());
                 }
+                all.insert(path);
             }
         }
     }
-    paths
+    (all, streaming)
 }
 
 /// Open streams: a global semaphore and a count per caller.
@@ -83,6 +85,7 @@ struct StreamClaim {
 
 impl Drop for StreamClaim {
     fn drop(&mut self) {
+        metrics::rpc_streams(-1);
         let mut open = self
             .streams
             .per_caller
@@ -98,23 +101,31 @@ impl Drop for StreamClaim {
 }
 
 impl Streams {
-    /// A claim for a new stream by `caller`, or why there is none.
-    fn claim(self: &Arc<Self>, caller: u64) -> Result<StreamClaim, String> {
+    /// A claim for a new stream by `caller`, or which limit refused it (its metric reason) and
+    /// why.
+    fn claim(self: &Arc<Self>, caller: u64) -> Result<StreamClaim, (&'static str, String)> {
         let total = self.total.clone().try_acquire_owned().map_err(|_| {
-            format!(
-                "server busy: {} streams already open; retry with backoff",
-                self.limits.total
+            (
+                "streams",
+                format!(
+                    "server busy: {} streams already open; retry with backoff",
+                    self.limits.total
+                ),
             )
         })?;
         let mut open = self.per_caller.lock().unwrap_or_else(|e| e.into_inner());
         let n = open.entry(caller).or_insert(0);
         if *n >= self.limits.per_caller {
-            return Err(format!(
-                "this caller already has {} streams open, the most allowed; close one first",
-                self.limits.per_caller
+            return Err((
+                "streams_per_caller",
+                format!(
+                    "this caller already has {} streams open, the most allowed; close one first",
+                    self.limits.per_caller
+                ),
             ));
         }
         *n += 1;
+        metrics::rpc_streams(1);
         Ok(StreamClaim {
             streams: self.clone(),
             caller,
@@ -153,10 +164,30 @@ fn caller_key(headers: &http::HeaderMap) -> u64 {
     h.finish()
 }
 
-/// A response body that holds what the call claimed until the body ends or is dropped.
+/// A response body that holds what the call claimed until the body ends or is dropped, and
+/// then records the call's duration with the status its trailers carried.
 struct Holding<B> {
     inner: B,
     _claim: Option<StreamClaim>,
+    /// For the metrics: the method, when the call arrived, and its status code so far.
+    timing: Option<([KeyValue; 2], Instant, Option<i64>)>,
+}
+
+/// The numeric gRPC status in `headers` (trailers, or a trailers-only response's headers).
+fn status_code(headers: &http::HeaderMap) -> Option<i64> {
+    headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+impl<B> Drop for Holding<B> {
+    fn drop(&mut self) {
+        if let Some((method, started, code)) = self.timing.take() {
+            // A stream that ends without trailers was cut off: CANCELLED.
+            metrics::rpc_finished(&method, code.unwrap_or(1), started.elapsed());
+        }
+    }
 }
 
 impl<B: Body + Unpin> Body for Holding<B> {
@@ -167,7 +198,14 @@ impl<B: Body + Unpin> Body for Holding<B> {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(trailers) = frame.trailers_ref()
+            && let Some((_, _, code)) = &mut self.timing
+        {
+            *code = status_code(trailers).or(*code);
+        }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {
@@ -185,10 +223,12 @@ pub struct RpcLayer {
     limit: usize,
     streams: Arc<Streams>,
     streaming: Arc<HashSet<String>>,
+    known: Arc<HashSet<String>>,
 }
 
 impl RpcLayer {
     pub fn new(max_concurrent: usize, stream_limits: StreamLimits) -> Self {
+        let (known, streaming) = rpc_paths();
         Self {
             permits: Arc::new(Semaphore::new(max_concurrent)),
             limit: max_concurrent,
@@ -197,7 +237,8 @@ impl RpcLayer {
                 total: Arc::new(Semaphore::new(stream_limits.total)),
                 per_caller: Mutex::new(HashMap::new()),
             }),
-            streaming: Arc::new(streaming_paths()),
+            streaming: Arc::new(streaming),
+            known: Arc::new(known),
         }
     }
 }
@@ -211,6 +252,7 @@ impl<S> Layer<S> for RpcLayer {
             limit: self.limit,
             streams: self.streams.clone(),
             streaming: self.streaming.clone(),
+            known: self.known.clone(),
         }
     }
 }
@@ -222,6 +264,24 @@ pub struct RpcService<S> {
     limit: usize,
     streams: Arc<Streams>,
     streaming: Arc<HashSet<String>>,
+    known: Arc<HashSet<String>>,
+}
+
+/// A unary call in flight, for `rpc.server.active_requests`: counted down when the call ends or
+/// its future is dropped.
+struct Active;
+
+impl Active {
+    fn start() -> Self {
+        metrics::rpc_active(1);
+        Active
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        metrics::rpc_active(-1);
+    }
 }
 
 impl<S, B> Service<http::Request<B>> for RpcService<S>
@@ -259,6 +319,11 @@ where
             span.record("trace_id", trace_id.as_str());
         }
         let streaming = !exempt && self.streaming.contains(req.uri().path());
+        // Metric attributes only when metrics are recorded: nothing to build otherwise.
+        let method = (!exempt && metrics::recording()).then(|| {
+            let path = req.uri().path();
+            metrics::method_attributes(path, self.known.contains(path))
+        });
         let mut claim = None;
         let permit = if exempt {
             None
@@ -270,7 +335,10 @@ where
                     claim = Some(c);
                     None
                 }
-                Err(why) => {
+                Err((reason, why)) => {
+                    if let Some(m) = &method {
+                        metrics::rpc_shed(m, reason);
+                    }
                     let _e = span.enter();
                     tracing::warn!(reason = %why, "shedding stream");
                     let status = tonic::Status::resource_exhausted(why);
@@ -279,8 +347,11 @@ where
             }
         } else {
             match self.permits.clone().try_acquire_owned() {
-                Ok(p) => Some(p),
+                Ok(p) => Some((p, method.is_some().then(Active::start))),
                 Err(_) => {
+                    if let Some(m) = &method {
+                        metrics::rpc_shed(m, "concurrency");
+                    }
                     let limit = self.limit;
                     let _e = span.enter();
                     tracing::warn!(limit, "shedding call: too many calls in flight");
@@ -307,6 +378,11 @@ where
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("0");
                     let elapsed = started.elapsed();
+                    if let Some(m) = &method
+                        && !streaming
+                    {
+                        metrics::rpc_finished(m, code.parse().unwrap_or(2), elapsed);
+                    }
                     if server_fault(code) || elapsed > SLOW_CALL {
                         tracing::warn!(
                             grpc.status = %code,
@@ -329,12 +405,16 @@ where
                 }
                 result.map(|resp| match claim {
                     None => resp,
-                    Some(claim) => resp.map(|body| {
-                        tonic::body::Body::new(Holding {
-                            inner: body,
-                            _claim: Some(claim),
+                    Some(claim) => {
+                        let code = status_code(resp.headers());
+                        resp.map(|body| {
+                            tonic::body::Body::new(Holding {
+                                inner: body,
+                                _claim: Some(claim),
+                                timing: method.map(|m| (m, started, code)),
+                            })
                         })
-                    }),
+                    }
                 })
             }
             .instrument(span),

@@ -175,6 +175,13 @@ pub async fn start(
              clear unless a proxy in front adds TLS (ALMO_TLS_CERT, ALMO_TLS_KEY)"
         );
     }
+    if almo_telemetry::metrics::recording() {
+        // Held for the life of the process, as the exporter is.
+        let pool = ctx.db.clone();
+        almo_telemetry::metrics::observe_pool(almo_db::connect::POOL_NAME, move || {
+            pool.pool_state()
+        });
+    }
     let reporter = HealthReporter::new();
     let names: Vec<&'static str> = mounts.iter().map(|m| m.name).collect();
     set_all(&reporter, &names, ServingStatus::NotServing).await;

@@ -1,12 +1,16 @@
-//! Logging and tracing for every binary: a `tracing` subscriber (text or JSON), OpenTelemetry
-//! OTLP/gRPC export when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (nothing otherwise), and W3C
-//! `traceparent` propagation through gRPC metadata.
+//! Logging, tracing and metrics for every binary: a `tracing` subscriber (text or JSON),
+//! OpenTelemetry OTLP/gRPC export of spans and [`metrics`] when `OTEL_EXPORTER_OTLP_ENDPOINT` is
+//! set (nothing otherwise), and W3C `traceparent` propagation through gRPC metadata.
+
+pub mod metrics;
 
 use std::str::FromStr;
 
 use anyhow::Context as _;
+use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -33,10 +37,11 @@ impl FromStr for LogFormat {
     }
 }
 
-/// Flushes and shuts the exporter down when dropped: keep it alive for the life of `main`.
-#[must_use = "spans are flushed when the guard is dropped"]
+/// Flushes and shuts the exporters down when dropped: keep it alive for the life of `main`.
+#[must_use = "spans and metrics are flushed when the guard is dropped"]
 pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
+    meters: Option<SdkMeterProvider>,
 }
 
 impl TelemetryGuard {
@@ -44,10 +49,23 @@ impl TelemetryGuard {
     pub fn exporting(&self) -> bool {
         self.provider.is_some()
     }
+
+    /// Whether metrics are being exported.
+    pub fn exporting_metrics(&self) -> bool {
+        self.meters.is_some()
+    }
 }
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
+        if let Some(m) = self.meters.take() {
+            if let Err(e) = m.force_flush() {
+                eprintln!("telemetry: flushing metrics failed: {e}");
+            }
+            if let Err(e) = m.shutdown() {
+                eprintln!("telemetry: metrics exporter shutdown failed: {e}");
+            }
+        }
         if let Some(p) = self.provider.take() {
             if let Err(e) = p.force_flush() {
                 eprintln!("telemetry: flushing spans failed: {e}");
@@ -82,25 +100,35 @@ pub fn init(service_name: &str, format: LogFormat) -> anyhow::Result<TelemetryGu
     let endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
         .ok()
         .filter(|s| !s.trim().is_empty());
-    let provider = match endpoint {
-        None => None,
+    let (provider, meters) = match endpoint {
+        None => (None, None),
         Some(_) => {
-            // The exporter reads the endpoint, headers and timeout from the standard OTEL_*
-            // variables itself.
+            // The exporters read the endpoint, headers and timeout from the standard OTEL_*
+            // variables themselves (metrics also OTEL_METRIC_EXPORT_INTERVAL, default 60 s).
             let exporter = opentelemetry_otlp::SpanExporter::builder()
                 .with_tonic()
                 .build()
                 .context("building the OTLP span exporter")?;
             let service = std::env::var("OTEL_SERVICE_NAME").unwrap_or(service_name.to_string());
-            Some(
-                SdkTracerProvider::builder()
-                    .with_batch_exporter(exporter)
-                    .with_resource(
-                        opentelemetry_sdk::Resource::builder()
-                            .with_service_name(service)
-                            .build(),
-                    )
-                    .build(),
+            let resource = opentelemetry_sdk::Resource::builder()
+                .with_service_name(service)
+                .build();
+            let metric_exporter = opentelemetry_otlp::MetricExporter::builder()
+                .with_tonic()
+                .build()
+                .context("building the OTLP metric exporter")?;
+            let meters = SdkMeterProvider::builder()
+                .with_periodic_exporter(metric_exporter)
+                .with_resource(resource.clone())
+                .build();
+            (
+                Some(
+                    SdkTracerProvider::builder()
+                        .with_batch_exporter(exporter)
+                        .with_resource(resource)
+                        .build(),
+                ),
+                Some(meters),
             )
         }
     };
@@ -116,7 +144,11 @@ pub fn init(service_name: &str, format: LogFormat) -> anyhow::Result<TelemetryGu
     if let Some(p) = &provider {
         opentelemetry::global::set_tracer_provider(p.clone());
     }
-    Ok(TelemetryGuard { provider })
+    if let Some(m) = &meters {
+        opentelemetry::global::set_meter_provider(m.clone());
+        metrics::install(&m.meter("almo-exchange"));
+    }
+    Ok(TelemetryGuard { provider, meters })
 }
 
 struct HeaderExtractor<'a>(&'a http::HeaderMap);

@@ -171,6 +171,8 @@ impl DeliveryPlans {
                         }
                     }
                 }
+                almo_telemetry::metrics::variances_accepted(resp.accepted as u64);
+                almo_telemetry::metrics::variances_refused(resp.refused as u64);
                 Ok((resp, variances_resource(&plan)))
             })
             .await?;

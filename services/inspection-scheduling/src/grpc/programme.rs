@@ -249,6 +249,7 @@ impl InspectionScheduling {
         })
         .await
         .map_err(|e| AppError::Internal(format!("programme search failed: {e}")))?;
+        almo_telemetry::metrics::scheduling_run(prog.soft_total as f64);
         let member = |id: &String| {
             let (name, role) = names.get(id).cloned().unwrap_or_default();
             member(id, &name, &role)

@@ -210,6 +210,7 @@ impl PiReturns {
         row.status = next.as_str().into();
         row.signed_off_by = Some(c.p.caller.subject.clone());
         row.signed_off_at = Some(now);
+        almo_telemetry::metrics::returns_signed_off(1);
         self.finish_change(c.write, row, now, |pr| pb::SignOffReturnResponse {
             pi_return: Some(pr),
         })
