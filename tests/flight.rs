@@ -5,14 +5,20 @@ use std::collections::BTreeSet;
 
 use almo_auth::Role;
 use almo_proto::common::{FinancialYear, Period, PeriodKind};
+use almo_proto::delivery_plan::delivery_plan_service_client::DeliveryPlanServiceClient;
+use almo_proto::delivery_plan::{self as dp};
 use almo_proto::pi_returns::pi_returns_service_client::PiReturnsServiceClient;
 use almo_proto::pi_returns::{self as pi};
+use almo_proto::sla_charging::sla_charging_service_client::SlaChargingServiceClient;
+use almo_proto::sla_charging::{self as sla};
+use almo_sla_charging::pull::rows_of;
 use almo_testkit::demo::*;
 use almo_testkit::{TestApp, TestDb, authed, default_args, token};
 use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
-use arrow_array::types::Float64Type;
+use arrow_array::types::{Float64Type, TimestampMicrosecondType};
 use arrow_flight::{FlightClient, FlightDescriptor, Ticket};
+use arrow_schema::DataType;
 use futures::TryStreamExt;
 use tonic::Code;
 use tonic::transport::Channel;
@@ -24,6 +30,7 @@ async fn suite() -> TestApp {
     almo_directory::demo::seed(&db.db).await.unwrap();
     almo_pi_returns::demo::seed(&db.db).await.unwrap();
     almo_sla_charging::demo::seed(&db.db).await.unwrap();
+    almo_delivery_plan::demo::seed(&db.db).await.unwrap();
     TestApp::spawn_on(
         default_args(),
         vec![
@@ -31,7 +38,11 @@ async fn suite() -> TestApp {
             almo_delivery_plan::mount(),
             almo_sla_charging::mount(),
             almo_pi_returns::mount(),
-            almo_flight::mount(vec![almo_pi_returns::flight_datasets]),
+            almo_flight::mount(vec![
+                almo_pi_returns::flight_datasets,
+                almo_sla_charging::flight_datasets,
+                almo_delivery_plan::flight_datasets,
+            ]),
         ],
         db,
     )
@@ -297,4 +308,193 @@ async fn a_bad_ticket_names_the_key_or_field() {
     let mut anonymous = FlightClient::new(channel.clone());
     let e = read(&mut anonymous, YEAR_TICKET).await.unwrap_err();
     assert_eq!(e.code(), Code::Unauthenticated);
+}
+
+/// Every cell of `batches` as text (dates as ISO dates), row by row.
+fn ledger_rows(batches: &[RecordBatch]) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for b in batches {
+        for i in 0..b.num_rows() {
+            let row = b
+                .columns()
+                .iter()
+                .map(|c| match c.data_type() {
+                    // Without a time-zone database arrow cannot print "UTC": the microseconds.
+                    DataType::Timestamp(..) => c
+                        .as_primitive::<TimestampMicrosecondType>()
+                        .value(i)
+                        .to_string(),
+                    _ => arrow_cast::display::array_value_to_string(c, i).unwrap(),
+                })
+                .collect();
+            out.push(row);
+        }
+    }
+    out
+}
+
+/// The ledger rows ExportInvoices gives `org` (after `since`, for one ALMO), as the pull writes
+/// them; or the refusal.
+async fn exported(
+    channel: &Channel,
+    org: &str,
+    role: Role,
+    since: &str,
+    almo: &str,
+) -> Result<Vec<Vec<String>>, tonic::Status> {
+    let mut c = SlaChargingServiceClient::new(channel.clone());
+    let mut stream = c
+        .export_invoices(authed(
+            sla::ExportInvoicesRequest {
+                watermark: since.into(),
+                customer_almo_id: almo.into(),
+            },
+            org,
+            role,
+        ))
+        .await?
+        .into_inner();
+    let mut rows = Vec::new();
+    while let Some(batch) = stream.message().await? {
+        for e in &batch.entries {
+            rows.extend(rows_of(e).into_iter().map(|r| r.to_vec()));
+        }
+    }
+    Ok(rows)
+}
+
+#[tokio::test]
+async fn invoice_lines_are_the_pull_rows_each_finance_team_may_see() {
+    use almo_sla_charging::demo::{LEEDS, LEEDS_ENE, LEEDS_WNW};
+    let app = suite().await;
+    let channel = app.channel().await;
+    for (org, role, since, almo) in [
+        (LEEDS, Role::CouncilFinance, "", ""),
+        (LEEDS, Role::CouncilFinance, "", LEEDS_WNW),
+        (LEEDS_ENE, Role::AlmoFinance, "", ""),
+        (LEEDS, Role::CouncilFinance, "1", ""),
+        (LAMBETH_LIVING, Role::AlmoFinance, "", ""),
+    ] {
+        let ticket = format!(
+            r#"{{"dataset": "sla.invoice_lines", "since": "{since}", "organisation": "{almo}"}}"#
+        );
+        let mut c = flight(&channel, org, role);
+        let flown = ledger_rows(&read(&mut c, &ticket).await.unwrap());
+        let pulled = exported(&channel, org, role, since, almo).await.unwrap();
+        assert!(since == "1" || !pulled.is_empty(), "{org} {since} {almo}");
+        assert_eq!(flown, pulled, "{org} {since} {almo}");
+    }
+    // Another ALMO's lines: refused exactly as ExportInvoices refuses them.
+    let ticket = format!(r#"{{"dataset": "sla.invoice_lines", "organisation": "{LEEDS_WNW}"}}"#);
+    let e = read(&mut flight(&channel, LEEDS_ENE, Role::AlmoFinance), &ticket)
+        .await
+        .unwrap_err();
+    let grpc = exported(&channel, LEEDS_ENE, Role::AlmoFinance, "", LEEDS_WNW)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), grpc.code()),
+        (Code::PermissionDenied, Code::PermissionDenied)
+    );
+    // The regulator reads no invoices: not listed, and refused.
+    let mut regulator = flight(&channel, REGULATOR, Role::Regulator);
+    let listed: Vec<_> = regulator
+        .list_flights(bytes::Bytes::new())
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(listed.iter().all(|i| {
+        !String::from_utf8_lossy(&i.flight_descriptor.as_ref().unwrap().cmd).contains("sla.")
+    }));
+    let e = read(&mut regulator, r#"{"dataset": "sla.invoice_lines"}"#)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    let e = read(
+        &mut flight(&channel, LEEDS, Role::CouncilFinance),
+        r#"{"dataset": "sla.invoice_lines", "since": "-3"}"#,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+}
+
+#[tokio::test]
+async fn variances_are_the_history_of_the_plans_the_caller_may_see() {
+    use almo_delivery_plan::demo::PLAN_ID;
+    let app = suite().await;
+    let channel = app.channel().await;
+    let ticket = r#"{"dataset": "delivery_plan.variances"}"#;
+    let own = read(&mut flight(&channel, LAMBETH, Role::CouncilOfficer), ticket)
+        .await
+        .unwrap();
+    let rows = ledger_rows(&own);
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter()
+            .all(|r| r[0] == PLAN_ID && r[1] == LAMBETH && r[2] == LAMBETH_LIVING)
+    );
+    let almo = ledger_rows(
+        &read(
+            &mut flight(&channel, LAMBETH_LIVING, Role::AlmoOfficer),
+            ticket,
+        )
+        .await
+        .unwrap(),
+    );
+    assert_eq!(almo, rows);
+    // Each record's revisions are what ListVarianceHistory gives.
+    let mut c = DeliveryPlanServiceClient::new(channel.clone());
+    let records: BTreeSet<&String> = rows.iter().map(|r| &r[3]).collect();
+    for record in records {
+        let history = c
+            .list_variance_history(authed(
+                dp::ListVarianceHistoryRequest {
+                    plan_id: PLAN_ID.into(),
+                    sender_record_id: record.clone(),
+                },
+                LAMBETH,
+                Role::CouncilOfficer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .variances;
+        let flown: Vec<(String, f64, bool)> = rows
+            .iter()
+            .filter(|r| &r[3] == record)
+            .map(|r| (r[4].clone(), r[9].parse::<f64>().unwrap(), r[5] == "true"))
+            .collect();
+        let grpc: Vec<(String, f64, bool)> = history
+            .iter()
+            .map(|v| {
+                (
+                    v.revision.to_string(),
+                    v.record.as_ref().unwrap().actual,
+                    v.superseded,
+                )
+            })
+            .collect();
+        assert_eq!(flown, grpc, "{record}");
+    }
+    // Another council sees none of it, and naming the plan is refused as GetPlan refuses it.
+    let mut other = flight(&channel, HARINGEY, Role::CouncilOfficer);
+    assert!(ledger_rows(&read(&mut other, ticket).await.unwrap()).is_empty());
+    let named = format!(r#"{{"dataset": "delivery_plan.variances", "plan": "{PLAN_ID}"}}"#);
+    let e = read(&mut other, &named).await.unwrap_err();
+    let grpc = c
+        .get_plan(authed(
+            dp::GetPlanRequest {
+                plan_id: PLAN_ID.into(),
+                ..Default::default()
+            },
+            HARINGEY,
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), grpc.code());
+    assert_eq!(e.code(), Code::PermissionDenied);
 }

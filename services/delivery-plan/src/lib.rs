@@ -14,6 +14,7 @@ use almo_proto::delivery_plan::delivery_plan_service_server::DeliveryPlanService
 use almo_server::{ServiceContext, ServiceMount};
 use tonic::service::interceptor::InterceptedService;
 
+pub use grpc::flight::{datasets as flight_datasets, variances_schema};
 pub use grpc::{DeliveryPlans, SERVICE_NAME};
 
 /// Where the service reads today's date: whether a period has ended, and so whether an actual

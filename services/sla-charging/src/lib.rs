@@ -13,6 +13,7 @@ use almo_proto::sla_charging::sla_charging_service_server::SlaChargingServiceSer
 use almo_server::{ServiceContext, ServiceMount};
 use tonic::service::interceptor::InterceptedService;
 
+pub use grpc::flight::{datasets as flight_datasets, invoice_lines_batch, invoice_lines_schema};
 pub use grpc::{SERVICE_NAME, SlaCharging};
 
 /// The SLA charging service, ready to mount.

@@ -25,6 +25,8 @@ pub enum Format {
     Csv,
     /// JSON Lines: one object per row.
     Json,
+    /// Parquet (snappy), the schema of the Flight dataset `sla.invoice_lines`.
+    Parquet,
 }
 
 impl std::str::FromStr for Format {
@@ -33,7 +35,8 @@ impl std::str::FromStr for Format {
         match s {
             "csv" => Ok(Format::Csv),
             "json" => Ok(Format::Json),
-            _ => Err(format!("{s:?}: csv or json")),
+            "parquet" => Ok(Format::Parquet),
+            _ => Err(format!("{s:?}: csv, json or parquet")),
         }
     }
 }
@@ -240,6 +243,7 @@ fn row(
 enum Sink<'a, W: Write> {
     Csv(Box<::csv::Writer<&'a mut W>>),
     Json(&'a mut W),
+    Parquet(&'a mut W, Box<almo_flight::ParquetFile>, Vec<Row>),
 }
 
 impl<'a, W: Write> Sink<'a, W> {
@@ -252,6 +256,11 @@ impl<'a, W: Write> Sink<'a, W> {
                 Sink::Csv(Box::new(w))
             }
             Format::Json => Sink::Json(out),
+            Format::Parquet => Sink::Parquet(
+                out,
+                Box::new(almo_flight::ParquetFile::new(crate::invoice_lines_schema())?),
+                Vec::new(),
+            ),
         })
     }
 
@@ -272,6 +281,13 @@ impl<'a, W: Write> Sink<'a, W> {
                 }
                 writeln!(out, "{}", serde_json::Value::Object(obj))?;
             }
+            Sink::Parquet(_, file, rows) => {
+                rows.push(r.clone());
+                if rows.len() >= almo_flight::BATCH_ROWS {
+                    file.write(&crate::invoice_lines_batch(rows)?)?;
+                    rows.clear();
+                }
+            }
         }
         Ok(())
     }
@@ -280,6 +296,13 @@ impl<'a, W: Write> Sink<'a, W> {
         match self {
             Sink::Csv(mut w) => w.flush()?,
             Sink::Json(out) => out.flush()?,
+            Sink::Parquet(out, mut file, rows) => {
+                if !rows.is_empty() {
+                    file.write(&crate::invoice_lines_batch(&rows)?)?;
+                }
+                out.write_all(&file.finish()?)?;
+                out.flush()?;
+            }
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ mod amendments;
 mod convert;
 mod events;
 mod exceptions;
+pub(crate) mod flight;
 mod plans;
 mod status;
 mod variances;

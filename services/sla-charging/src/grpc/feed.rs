@@ -84,7 +84,7 @@ impl SlaCharging {
 
     /// Whose feed the caller reads: its council's, narrowed to one ALMO (always its own for an
     /// ALMO; optional, and one of its own ALMOs, for the council).
-    async fn feed_of(
+    pub(super) async fn feed_of(
         &self,
         p: &Principal,
         vis: &Visibility,
@@ -117,7 +117,7 @@ impl SlaCharging {
 }
 
 /// The feed entries after `after`, at most `size`, with each invoice as it stands.
-async fn feed_page(
+pub(super) async fn feed_page(
     conn: &impl ConnectionTrait,
     council: &str,
     almo: Option<&str>,

@@ -11,6 +11,7 @@ mod billing_runs;
 mod convert;
 mod disputes;
 mod feed;
+pub(crate) mod flight;
 mod invoices;
 mod refusals;
 mod service_levels;
