@@ -31,8 +31,8 @@ def protobuf_floor():
 
 
 def generate(out: Path):
-    from grpc_tools import protoc
     import grpc_tools
+    from grpc_tools import protoc
 
     if not (PROTO_DIR / "almo").is_dir():
         raise SystemExit(

@@ -49,38 +49,96 @@ class Suite:
         return Client(self.address, self.token(org, role))
 
 
-@pytest.fixture(scope="session")
-def suite(tmp_path_factory):
-    almo = _almo_bin()
-    work = tmp_path_factory.mktemp("almo")
-    address = f"127.0.0.1:{_free_port()}"
+def _start(almo: str, work: Path, address: str, extra_env: dict, ready):
     env = dict(
         os.environ,
         ALMO_LISTEN=address,
         ALMO_DATABASE_URL=f"sqlite://{work}/almo.db?mode=rwc",
         ALMO_CONSOLE_LISTEN="off",
+        **extra_env,
     )
     log = open(work / "server.log", "w")
     server = subprocess.Popen([almo, "up", "--demo"], env=env, stdout=log, stderr=log)
+    deadline = time.monotonic() + 120
+    while not ready():
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            log.close()
+            raise RuntimeError(f"almo up is not serving: {(work / 'server.log').read_text()}")
+        time.sleep(0.3)
+    return server, log
+
+
+def _stop(server, log):
+    server.terminate()
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"almo up exited: {(work / 'server.log').read_text()}")
-            ok = subprocess.run([almo, "healthcheck", "--addr", address], capture_output=True)
-            if ok.returncode == 0:
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"almo up not serving: {(work / 'server.log').read_text()}")
-            time.sleep(0.3)
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def suite(tmp_path_factory):
+    almo = _almo_bin()
+    work = tmp_path_factory.mktemp("almo")
+    address = f"127.0.0.1:{_free_port()}"
+
+    def ready():
+        ok = subprocess.run([almo, "healthcheck", "--addr", address], capture_output=True)
+        return ok.returncode == 0
+
+    server, log = _start(almo, work, address, {}, ready)
+    try:
         yield Suite(almo, address)
     finally:
-        server.terminate()
+        _stop(server, log)
+
+
+@pytest.fixture(scope="session")
+def tls_suite(tmp_path_factory):
+    """The demo served over TLS, with a throw-away CA made by openssl (as deploy/smoke.sh does);
+    yields the suite (its address with https://) and the CA's PEM."""
+    almo = _almo_bin()
+    work = tmp_path_factory.mktemp("almo-tls")
+    tls = work / "tls"
+    tls.mkdir()
+
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+    openssl("req", "-x509", "-new", "-nodes", *ec, "-days", "1", "-subj", "/CN=almo test CA",
+            "-keyout", str(tls / "ca.key"), "-out", str(tls / "ca.crt"))
+    openssl("req", "-new", "-nodes", *ec, "-subj", "/CN=almo", "-keyout", str(tls / "tls.key"),
+            "-out", str(tls / "tls.csr"))
+    (tls / "ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                             "extendedKeyUsage=serverAuth\n")
+    openssl("x509", "-req", "-in", str(tls / "tls.csr"), "-CA", str(tls / "ca.crt"), "-CAkey",
+            str(tls / "ca.key"), "-CAcreateserial", "-days", "1", "-extfile", str(tls / "ext"),
+            "-out", str(tls / "tls.crt"))
+    address = f"127.0.0.1:{_free_port()}"
+    suite = Suite(almo, f"https://{address}")
+    ca = (tls / "ca.crt").read_bytes()
+
+    def ready():
+        import grpc
+
+        channel = grpc.secure_channel(address, grpc.ssl_channel_credentials(ca))
         try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+            grpc.channel_ready_future(channel).result(timeout=0.5)
+            return True
+        except grpc.FutureTimeoutError:
+            return False
+        finally:
+            channel.close()
+
+    env = {"ALMO_TLS_CERT": str(tls / "tls.crt"), "ALMO_TLS_KEY": str(tls / "tls.key")}
+    server, log = _start(almo, work, address, env, ready)
+    try:
+        yield suite, ca
+    finally:
+        _stop(server, log)
 
 
 @pytest.fixture(scope="session")

@@ -128,3 +128,11 @@ def test_a_bad_token_is_unauthenticated(suite):
         assert "token" in e.value.message
         with pytest.raises(errors.Unauthenticated):
             c.pi.returns(year=2001)
+
+
+def test_a_bad_flight_filter_is_invalid_argument_naming_the_field(regulator):
+    with pytest.raises(errors.InvalidArgument) as e:
+        regulator.pi.returns(authority_type="county")
+    assert [v.field for v in e.value.field_violations] == ["authority_type"]
+    with pytest.raises(errors.NotFound):
+        regulator.read_flight("no.such.dataset")

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import grpc
@@ -168,26 +169,43 @@ def from_rpc_error(e: grpc.RpcError) -> AlmoError:
     )
 
 
+_FLIGHT_CONTEXT = re.compile(r"gRPC client debug context: ([A-Z_]+):(.*?)\. Client context:", re.S)
+
+
 def from_flight_error(e: Exception) -> AlmoError:
-    """The typed error of a failed Arrow Flight call (Flight carries the code and message only)."""
+    """The typed error of a failed Arrow Flight call. pyarrow passes on the gRPC code and message
+    (not the status details), so for INVALID_ARGUMENT the field violations are read back from
+    the message, which the server writes as `field: why; field: why`."""
+    text = str(e)
+    m = _FLIGHT_CONTEXT.search(text)
+    if m:
+        code, message = m.group(1), m.group(2).strip()
+    else:
+        code, message = _flight_code(e), text
+    violations = []
+    if code == "INVALID_ARGUMENT":
+        for part in message.split("; "):
+            field, sep, why = part.partition(": ")
+            if sep and field and " " not in field:
+                violations.append(FieldViolation(field, why))
+    return error_class(code)(message, field_violations=violations)
+
+
+def _flight_code(e: Exception) -> str:
     from pyarrow import flight
 
     kinds = [
-        (flight.FlightUnauthenticatedError, Unauthenticated),
-        (flight.FlightUnauthorizedError, PermissionDenied),
-        (flight.FlightTimedOutError, DeadlineExceeded),
-        (flight.FlightUnavailableError, Unavailable),
-        (flight.FlightCancelledError, Cancelled),
-        (flight.FlightInternalError, Internal),
+        (flight.FlightUnauthenticatedError, "UNAUTHENTICATED"),
+        (flight.FlightUnauthorizedError, "PERMISSION_DENIED"),
+        (flight.FlightTimedOutError, "DEADLINE_EXCEEDED"),
+        (flight.FlightUnavailableError, "UNAVAILABLE"),
+        (flight.FlightCancelledError, "CANCELLED"),
+        (flight.FlightInternalError, "INTERNAL"),
+        (KeyError, "NOT_FOUND"),
+        (ValueError, "INVALID_ARGUMENT"),
+        (NotImplementedError, "UNIMPLEMENTED"),
     ]
-    text = str(e)
-    for kind, cls in kinds:
+    for kind, code in kinds:
         if isinstance(e, kind):
-            return cls(text)
-    # Other codes (INVALID_ARGUMENT, NOT_FOUND, ...) arrive as a generic error naming the code.
-    for name, cls in _BY_CODE.items():
-        if name in text or name.title().replace("_", "") in text:
-            return cls(text)
-    if isinstance(e, ValueError) or "Invalid" in text:
-        return InvalidArgument(text)
-    return AlmoError(text)
+            return code
+    return "UNKNOWN"

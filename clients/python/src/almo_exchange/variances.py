@@ -50,7 +50,9 @@ class Variances:
         for label, row in df.iterrows():
             record, field, reason = _record(row)
             if record is None:
-                refusals.append({"row": label, "sender_record_id": str(row.get("sender_record_id", "")),
+                sender = row.get("sender_record_id", "")
+                refusals.append({"row": label,
+                                 "sender_record_id": "" if _blank(sender) else str(sender),
                                  "field": field, "reason": reason})
                 continue
             records.append(record)
