@@ -20,7 +20,11 @@
 #      components/cert-manager and the Certificates checked. The Gateway API and cert-manager
 #      resources, which kubernetes-validate has no schema for, are validated against their CRDs'
 #      schemas vendored in deploy/k8s/schemas (unknown fields refused, as --strict does); the
-#      compose file must serve TLS from its secrets with the health check on the plaintext port.
+#      compose file must serve TLS from its secrets with the health check on the plaintext port;
+#   6. metrics (deploy/check-metrics.py): the Grafana dashboard parses and every series it and the
+#      Prometheus alert rules name is one of a metric the code emits (crates/telemetry's
+#      METRICS); the alert rules parse and hold the error-rate, p99, shedding and pool rules;
+#      the collector feeds Prometheus, which loads the rules, and compose mounts them.
 # Fails on the first error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,6 +64,9 @@ echo "== docker-compose config"
 (cd deploy/compose && docker-compose -f compose.yaml config -q)
 (cd deploy/compose && docker-compose -f compose.yaml config) > "$tools/compose.rendered.yaml"
 echo "docker-compose config: valid"
+
+echo "== metrics: the dashboard and alert rules name only metrics the code emits"
+"$bin/python" deploy/check-metrics.py
 
 echo "== kustomize renders, validated against the Kubernetes schemas"
 renders=()
