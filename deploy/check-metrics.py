@@ -6,7 +6,7 @@ it). The collector (deploy/otel/collector.yaml) names each series as the metric,
 underscores, with no suffix but a histogram's _bucket/_sum/_count. Every series named by the
 Grafana dashboard (deploy/grafana/dashboards/*.json, which must parse) and by the Prometheus
 alert rules (deploy/prometheus/alerts.yml, which must parse and hold the rules below) must be
-one of those. Needs only Python 3 and PyYAML; deploy/validate.sh runs it.
+one of those; the README's Metrics table lists every metric. Needs only Python 3 and PyYAML; deploy/validate.sh runs it.
 """
 import json
 import pathlib
@@ -152,6 +152,11 @@ check(mounts.get("/etc/prometheus/prometheus.yml") == "../prometheus/prometheus.
 check(mounts.get("/var/lib/grafana/dashboards") == "../grafana/dashboards"
       and mounts.get("/etc/grafana/provisioning") == "../grafana/provisioning",
       "compose: grafana mounts deploy/grafana's dashboards and provisioning")
+
+# The README's table lists every metric.
+readme = (root / "README.md").read_text()
+for name in emitted:
+    check(f"| `{name}` |" in readme, f"README.md: the Metrics table does not list {name}")
 
 if errors:
     print("\n".join("FAIL " + e for e in errors))
