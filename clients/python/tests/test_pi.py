@@ -136,3 +136,25 @@ def test_a_bad_flight_filter_is_invalid_argument_naming_the_field(regulator):
     assert [v.field for v in e.value.field_violations] == ["authority_type"]
     with pytest.raises(errors.NotFound):
         regulator.read_flight("no.such.dataset")
+
+
+def test_an_organisation_without_a_signed_off_figure_is_said_so_on_the_plot(regulator):
+    # Lambeth Living's 2024/25 return is a draft: the regulator has no figure of it to mark.
+    fig = regulator.pi.plot_quartiles("TP01", "2024/25", highlight="LAMBETH-LIVING")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts == ["LAMBETH-LIVING: no signed-off figure in these groups"]
+
+
+def test_an_almo_is_plotted_in_its_councils_authority_type():
+    import pandas as pd
+
+    from almo_exchange.plot import _group_of
+
+    values = pd.DataFrame({
+        "organisation_id": ["E09000022", "LAMBETH-LIVING"],
+        "authority_type": ["london_borough", None],
+        "parent_council": [None, "E09000022"],
+    })
+    assert _group_of(values.iloc[1], values) == "london_borough"
+    assert _group_of(values.iloc[0], values) == "london_borough"
+    assert _group_of(values.iloc[1], values.iloc[1:]) is None

@@ -59,17 +59,23 @@ def quartile_figure(stats, values, types, direction, title, year_label, highligh
             boxprops={"facecolor": "#d2e2f1", "edgecolor": "#1d70b8"},
             medianprops={"color": "#1d70b8", "linewidth": 2},
         )
-    if highlight is not None and not values.empty:
-        mine = values[values["organisation_id"] == highlight]
+    if highlight is not None:
+        mine = values[values["organisation_id"] == highlight] if not values.empty else values
+        marked = False
         for _, m in mine.iterrows():
-            if m["authority_type"] not in types:
+            group = _group_of(m, values)
+            if group not in types:
                 continue
-            x = types.index(m["authority_type"]) + 1
+            marked = True
+            x = types.index(group) + 1
             name = m.get("organisation_name") or highlight
             ax.scatter([x], [m["value"]], s=120, marker="*", color="#d4351c", zorder=5,
                        label=f"{name} ({m['value']:g})")
             ax.annotate(f"{name} ({highlight})", (x, m["value"]), xytext=(8, 4),
                         textcoords="offset points", color="#d4351c", fontsize=9)
+        if not marked:
+            ax.text(0.01, 0.01, f"{highlight}: no signed-off figure in these groups",
+                    transform=ax.transAxes, color="#d4351c", fontsize=8)
     ax.set_xticks(positions)
     ax.set_xticklabels(labels)
     ax.set_xlim(0.4, len(types) + 0.6)
@@ -87,3 +93,17 @@ def quartile_figure(stats, values, types, direction, title, year_label, highligh
         ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def _group_of(row, values):
+    """The authority type a row is compared within: its own, or for an ALMO its council's (an
+    ALMO is positioned against its council's authority type, 003 §107)."""
+    group = row.get("authority_type")
+    if isinstance(group, str) and group:
+        return group
+    parent = row.get("parent_council")
+    if isinstance(parent, str) and parent and not values.empty:
+        of_parent = values[values["organisation_id"] == parent]["authority_type"].dropna()
+        if not of_parent.empty:
+            return of_parent.iloc[0]
+    return None
