@@ -84,6 +84,12 @@ def test_a_push_with_bad_rows_returns_them_as_refusals_and_records_the_rest(suit
                                              sender_record_id="LBH-2026-M01-LOCAL-RENT"),
         )
         assert [v.record.actual for v in history.variances] == [97.2, 97.4]
+        # The Flight dataset holds the same revisions.
+        flight = council.variances.history(plan=PLAN)
+        mine = flight[flight["sender_record_id"] == "LBH-2026-M01-LOCAL-RENT"]
+        mine = mine.sort_values("revision")
+        assert list(mine["actual"]) == [97.2, 97.4]
+        assert list(mine["superseded"]) == [v.superseded for v in history.variances]
         # The same request id replays the first answer rather than recording twice.
         again = council.variances.push(rows, plan=PLAN, request_id="py-test-push-1")
         assert again.attrs["corrected"] == 1

@@ -9,7 +9,7 @@ import uuid
 import pandas as pd
 
 from . import _stubs
-from .client import start_year
+from .client import financial_year, start_year
 
 COLUMNS = ["sender_record_id", "target_code", "year", "period", "actual", "forecast",
            "commentary"]
@@ -28,6 +28,17 @@ class Variances:
 
     def __init__(self, client):
         self._c = client
+
+    def history(self, plan: str | None = None, year=None, organisation: str | None = None):
+        """Every variance figure ever recorded on the plans the caller may see (or on `plan`), one
+        row per revision: the Flight dataset `delivery_plan.variances` (`superseded` marks a
+        figure a later correction replaced)."""
+        return self._c.read_flight(
+            "delivery_plan.variances",
+            plan=plan,
+            year=financial_year(year) if year is not None else None,
+            organisation=organisation,
+        ).to_pandas()
 
     def push(self, df: pd.DataFrame, plan: str, request_id: str | None = None) -> pd.DataFrame:
         """Pushes the rows of `df` as one PushVariances call for `plan` and returns the refused
