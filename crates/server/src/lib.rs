@@ -3,6 +3,7 @@
 //! directory, pagination, and the one mapping from errors to `tonic::Status`.
 
 pub mod access;
+pub mod almo_end;
 mod binary;
 pub mod config;
 mod connection;

@@ -28,6 +28,26 @@ use crate::domain::period::{Period, PeriodKind};
 use crate::domain::status::{Figure, assess_target, exception_run, latest_status, off_track_run};
 use crate::storage;
 
+/// An actual for a period starting after the plan's ALMO ended is refused (FAILED_PRECONDITION
+/// `ALMO_ENDED`, naming the end date and the first such record): the council reports for those
+/// homes from then on.
+async fn refuse_after_almo_end(
+    txn: &impl sea_orm::ConnectionTrait,
+    plan: &dp_plan::Model,
+    records: &[pb::VarianceRecord],
+) -> Result<(), AppError> {
+    let Some(almo) = almo_db::entity::organisation::get(txn, &plan.almo_id).await? else {
+        return Ok(());
+    };
+    for (i, r) in records.iter().enumerate() {
+        if let Ok(period) = period_from_proto(r.period.as_ref()) {
+            let what = format!("records[{i}]: an actual for {}", period.label());
+            almo_server::almo_end::refuse_after_end(&almo, period.start_date(), &what)?;
+        }
+    }
+    Ok(())
+}
+
 /// Up to this many records, a variance write reads only the held figures it can touch.
 const TARGETED_READ_MAX: usize = 200;
 
@@ -210,6 +230,7 @@ impl DeliveryPlans {
     ) -> Result<Ingested, AppError> {
         let txn = write.txn();
         storage::lock_plan(txn, &plan.id).await?;
+        refuse_after_almo_end(txn, plan, records).await?;
         let history = history_of(plan, &storage::versions(txn, &plan.id).await?)?;
         // A small call needs only the figures of its targets (for the one-figure-per-period rule,
         // statuses and exceptions) and of its record ids (for corrections); a bulk push reads

@@ -123,6 +123,9 @@ impl InspectionScheduling {
         }
         self.write(&p, "DeclareReadiness", r, async |txn| {
             let almo = almo_row(txn, almo_id).await?;
+            // An ended ALMO has no inspection to get ready for.
+            let today = Utc::now().date_naive();
+            almo_server::almo_end::refuse_after_end(&almo, today, "a readiness declaration")?;
             let current = storage::readiness(txn, almo_id).await?;
             let expected = current.row.as_ref().map(|c| c.version);
             let resource = format!("readiness/{almo_id}");

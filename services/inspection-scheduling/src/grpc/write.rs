@@ -186,6 +186,11 @@ pub(super) async fn record_stage(
     record: impl FnOnce(&mut insp_inspection::Model),
 ) -> Result<pb::Inspection, AppError> {
     let current = as_read(txn, id, given_etag).await?;
+    if stage == Stage::OnSite
+        && let Some(almo) = almo_db::entity::organisation::get(txn, &current.almo_id).await?
+    {
+        almo_server::almo_end::refuse_after_end(&almo, date, "an on-site date")?;
+    }
     let today = Utc::now().date_naive();
     check_record(&actual_dates(&current), stage, date, today).map_err(lifecycle)?;
     let mut row = current.clone();

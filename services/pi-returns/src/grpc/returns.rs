@@ -55,6 +55,11 @@ impl PiReturns {
             Begun::Replay(resp) => return Ok(resp),
             Begun::Fresh(w) => w,
         };
+        // A year or quarter starting after an ALMO's end is the council's to report.
+        if let Some(org) = almo_db::entity::organisation::get(write.txn(), &org_id).await? {
+            let what = format!("a return for {}", period.label());
+            almo_server::almo_end::refuse_after_end(&org, period.start(), &what)?;
+        }
         if let Some(existing) = storage::find_return(write.txn(), &org_id, &period).await? {
             return Err(AppError::AlreadyExists(format!(
                 "{org_id} already has a return for {}: {}",

@@ -128,6 +128,7 @@ impl SlaCharging {
         prefix: impl Fn(usize) -> String,
     ) -> Result<UsageBatch, AppError> {
         let mut v = Violations::new();
+        let mut ends = almo_server::almo_end::Ends::default();
         let mut agreements: HashMap<String, Option<(sla_agreement::Model, Vec<Terms>)>> =
             HashMap::new();
         let now = Utc::now();
@@ -196,6 +197,10 @@ impl SlaCharging {
                 Some(_) => {}
             }
             if let Some(period) = period {
+                // Usage for a period starting after the customer ALMO's end: nobody can owe it.
+                let what = || format!("usage for {} ({})", period.label(), f("period"));
+                ends.refuse_after(conn, &a.customer_almo_id, period.start(), what)
+                    .await?;
                 let term = billing::term_of(a);
                 let span = DaySpan::new(period.start(), period.end()).expect("period");
                 v.check(

@@ -1,0 +1,79 @@
+//! After an ALMO's end (its last day, DOMAIN.md "An ALMO's life"), it declares no readiness and no
+//! inspection of it goes on site: both refused as ALMO_ENDED, naming the end date.
+
+use almo_auth::Role;
+use almo_db::entity::organisation;
+use almo_proto::inspection as pb;
+use almo_testkit::authed;
+use almo_testkit::demo::*;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use tonic::Code;
+
+mod common;
+
+use common::*;
+
+/// The directory's end date for `almo`, as a hand-back records it.
+async fn end_almo(db: &almo_db::Db, almo: &str, end: &str) {
+    let end: chrono::NaiveDate = end.parse().unwrap();
+    organisation::Entity::update_many()
+        .col_expr(organisation::Column::EndDate, Expr::value(Some(end)))
+        .filter(organisation::Column::Id.eq(almo))
+        .exec(db.conn())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_ended_almo_declares_no_readiness() {
+    let (app, mut c) = app().await;
+    end_almo(&app.db, LEEDS_ENE, "2020-03-31").await;
+    let err = c
+        .declare_readiness(authed(
+            leeds_ene_readiness("ready-1", ""),
+            LEEDS_ENE,
+            Role::AlmoOfficer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(reason(&err), "ALMO_ENDED");
+    assert!(
+        err.message().contains("ended on 2020-03-31"),
+        "{}",
+        err.message()
+    );
+}
+
+#[tokio::test]
+async fn an_on_site_date_after_the_almos_end_is_refused() {
+    let (app, mut c) = app().await;
+    let booked = book_leeds_ene(&mut c).await;
+    // Booked for the week of 22 October 2007; then the council took management back on the 19th.
+    end_almo(&app.db, LEEDS_ENE, "2007-10-19").await;
+    let err = c
+        .record_stage_date(ins(stage_date(
+            "on-site",
+            &booked.inspection_id,
+            pb::Stage::OnSite,
+            "2007-10-22",
+            &booked.etag,
+        )))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(reason(&err), "ALMO_ENDED");
+    assert!(
+        err.message().contains("ended on 2007-10-19"),
+        "{}",
+        err.message()
+    );
+    assert!(
+        get(&mut c, &booked.inspection_id)
+            .await
+            .stages
+            .iter()
+            .all(|s| s.actual_date.is_empty())
+    );
+}
