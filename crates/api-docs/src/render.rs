@@ -375,8 +375,18 @@ impl<'a> Reference<'a> {
                 }
                 let _ = writeln!(
                     o,
-                    "Request: {}. Response: {}.\n",
+                    "Request: {}{}. Response: {}{}.\n",
+                    if m.client_streaming() {
+                        "a stream of "
+                    } else {
+                        ""
+                    },
                     self.link_name(page, m.input_type()),
+                    if m.server_streaming() {
+                        "a stream of "
+                    } else {
+                        ""
+                    },
                     self.link_name(page, m.output_type())
                 );
                 let _ = writeln!(
@@ -510,8 +520,9 @@ comments, and CI fails when it is out of date.
   its start year (2003 is 2003/04). Lists page with `page_size`/`page_token`/`next_page_token`
   (AIP-158). Every write carries a `request_id` (AIP-155): a retry with the same id and payload
   replays the first answer. Mutable resources carry an `etag` (AIP-154): a stale one is `ABORTED`.
-- **Bulk reads** go over Arrow Flight on the same port with the same token (README, \"Arrow
-  Flight\"); the Python client (`clients/python`) wraps both.
+- **Bulk reads** go over Arrow Flight on the same port, with the same TLS and token (the
+  [README](../../README.md) lists the datasets); the Python client
+  ([`clients/python`](../../clients/python/README.md)) wraps both.
 
 ## Services
 ";
