@@ -1,177 +1,81 @@
 //! Programme scheduling benchmark (issues 7 and 22): instances of 10 ALMOs x 5 inspectors,
 //! 20 x 8 and 30 x 12 over one quarter, and 150 x 60 over two; for each, the greedy
-//! earliest-feasible baseline and the search, with the search's lower bound, the gap to it, the
-//! time, the steps and what stopped the search.
+//! earliest-feasible baseline and the search, with the search's lower bound, the proven optimum
+//! where the data file `support/optima.tsv` has it for this seed, the gap to the optimum and to
+//! the bound, the time, the steps and what stopped the search.
 //!
 //! `cargo run --release -p almo-inspection-scheduling --example programme_bench -- [seconds] [seed]`
-//! (`seconds`: the time budget of each search, default 10).
+//! (`seconds`: the time budget of each search, default 10; `seed` default 2004).
+
+#[path = "support/instances.rs"]
+mod instances;
 
 use std::time::{Duration, Instant};
 
-use almo_inspection_scheduling::domain::programme::{
-    ProgrammeAlmo, ProgrammeRequest, greedy_earliest, schedule,
-};
-use almo_inspection_scheduling::domain::readiness::{Blackout, History, Readiness};
-use almo_inspection_scheduling::domain::team::{Inspector, InspectorRole, Target};
-use almo_inspection_scheduling::domain::{DateRange, add_weeks};
-use chrono::{Days, NaiveDate};
+use almo_inspection_scheduling::domain::programme::{greedy_earliest, schedule};
+use instances::{INSTANCES, request, start, world};
 
-const REGIONS: [&str; 9] = [
-    "London",
-    "South East",
-    "South West",
-    "East of England",
-    "East Midlands",
-    "West Midlands",
-    "North West",
-    "North East",
-    "Yorkshire and the Humber",
-];
+/// The proven optima: instance, seed, ALMOs placed, soft score, how it was computed.
+const OPTIMA: &str = include_str!("support/optima.tsv");
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
+/// The optimum of `name` for `seed`: ALMOs placed and soft score.
+fn optimum(name: &str, seed: u64) -> Option<(usize, u32)> {
+    OPTIMA
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+        .find(|f| f.len() >= 4 && f[0] == name && f[1] == seed.to_string())
+        .and_then(|f| Some((f[2].parse().ok()?, f[3].parse().ok()?)))
 }
 
-struct Instance {
-    almos: usize,
-    people: usize,
-    weeks: u32,
-    /// Largest stock: small staffs cannot field five-inspector teams.
-    max_stock: u64,
-}
-
-const INSTANCES: [Instance; 4] = [
-    Instance {
-        almos: 10,
-        people: 5,
-        weeks: 13,
-        max_stock: 20_000,
-    },
-    Instance {
-        almos: 20,
-        people: 8,
-        weeks: 13,
-        max_stock: 20_000,
-    },
-    Instance {
-        almos: 30,
-        people: 12,
-        weeks: 13,
-        max_stock: 30_000,
-    },
-    Instance {
-        almos: 150,
-        people: 60,
-        weeks: 26,
-        max_stock: 45_000,
-    },
-];
-
-fn world(seed: u64, start: NaiveDate, size: &Instance) -> (Vec<ProgrammeAlmo>, Vec<Inspector>) {
-    let mut rng = Rng(seed);
-    let n = size.almos as u64;
-    let almos: Vec<ProgrammeAlmo> = (0..size.almos)
-        .map(|i| {
-            let region = REGIONS[rng.below(9) as usize];
-            let go_live = add_weeks(start, 0) - Days::new(120 + rng.below(400));
-            let audit = add_weeks(start, rng.below(u64::from(size.weeks)) as u32);
-            let mut readiness = Readiness {
-                go_live: Some(go_live),
-                end: None,
-                best_value_reviews: [Some(go_live - Days::new(60)); 4],
-                blackouts: vec![Blackout {
-                    label: "internal audit".into(),
-                    period: DateRange::new(audit, audit + Days::new(4)).unwrap(),
-                }],
-                board_meetings: (0..6)
-                    .map(|m| add_weeks(start, m * 4 + rng.below(4) as u32) + Days::new(2))
-                    .collect(),
-                funding_needed_by: Some(add_weeks(start, 20 + rng.below(20) as u32)),
-            };
-            readiness.best_value_reviews[2] = Some(add_weeks(start, rng.below(10) as u32));
-            ProgrammeAlmo {
-                target: Target {
-                    almo_id: format!("ALMO-{i:03}"),
-                    council_id: format!("E0{i:07}"),
-                    region: region.into(),
-                    stock_size: 3_000 + rng.below(size.max_stock - 3_000) as u32,
-                    previous_stars: None,
-                },
-                readiness,
-                history: History::default(),
-                previous_good_and_promising: false,
-            }
-        })
-        .collect();
-    let leads = size.people.div_ceil(4);
-    let tias = size.people / 4;
-    let people = (0..size.people)
-        .map(|i| {
-            let role = if i < leads {
-                InspectorRole::Lead
-            } else if i < size.people - tias {
-                InspectorRole::Inspector
-            } else {
-                InspectorRole::Tia
-            };
-            let leave = add_weeks(start, rng.below(u64::from(size.weeks)) as u32);
-            Inspector {
-                id: format!("P{i:02}"),
-                role,
-                region: REGIONS[rng.below(9) as usize].into(),
-                tenant_of: (role == InspectorRole::Tia)
-                    .then(|| format!("ALMO-{:03}", rng.below(n))),
-                unavailable: vec![DateRange::new(leave, leave + Days::new(13)).unwrap()],
-                booked: vec![],
-                inspected: (0..3)
-                    .map(|_| format!("ALMO-{:03}", rng.below(n)))
-                    .collect(),
-            }
-        })
-        .collect();
-    (almos, people)
+fn percent(over: u32, of: u32) -> String {
+    if of == 0 {
+        "-".into()
+    } else {
+        format!(
+            "{:.1}%",
+            100.0 * (f64::from(over) - f64::from(of)) / f64::from(of)
+        )
+    }
 }
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let seconds: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(10);
     let seed: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(2004);
-    let start: NaiveDate = "2004-04-05".parse().unwrap();
-    println!("seed {seed}, time budget {seconds} s per search, weeks from {start}");
     println!(
-        "| ALMOs x inspectors | weeks | greedy (unscheduled) | search (unscheduled) | lower bound | gap to bound | time | steps | stopped by |"
+        "seed {seed}, time budget {seconds} s per search, weeks from {}",
+        start()
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| ALMOs x inspectors | weeks | greedy (unscheduled) | search (unscheduled) | lower bound | optimum (unscheduled) | gap to optimum | gap to bound | time | steps | stopped by |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for size in &INSTANCES {
-        let (almos, people) = world(seed, start, size);
-        let req = ProgrammeRequest {
-            almos: &almos,
-            people: &people,
-            quarter: DateRange::new(start, add_weeks(start, size.weeks) - Days::new(1)).unwrap(),
-            pinned: &[],
+        let (almos, people) = world(seed, start(), size);
+        let req = request(
+            size,
+            &almos,
+            &people,
             seed,
-            max_steps: u64::MAX,
-            stall_steps: 200_000,
-            time_budget: Duration::from_secs(seconds),
-        };
+            200_000,
+            Duration::from_secs(seconds),
+        );
         let base = greedy_earliest(&req);
         let t = Instant::now();
         let prog = schedule(&req);
         let time = t.elapsed();
+        let placed = almos.len() - prog.unscheduled.len();
+        let (opt, to_opt) = match optimum(&size.name(), seed) {
+            Some((p, o)) if p == placed => (
+                format!("{o} ({})", almos.len() - p),
+                percent(prog.soft_total, o),
+            ),
+            Some((p, o)) => (format!("{o} ({})", almos.len() - p), "places fewer".into()),
+            None => ("not known".into(), "-".into()),
+        };
         println!(
-            "| {} x {} | {} | {} ({}) | {} ({}) | {} | {:.1}% | {:.2} s | {} | {:?} |",
+            "| {} x {} | {} | {} ({}) | {} ({}) | {} | {opt} | {to_opt} | {:.1}% | {:.2} s | {} | {:?} |",
             size.almos,
             size.people,
             size.weeks,

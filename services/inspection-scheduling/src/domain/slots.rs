@@ -145,15 +145,22 @@ pub fn soft_score(
 ) -> SoftScore {
     let t = c.target;
     let mut penalties = Vec::new();
-    // 003 §111: an inspector who inspected that authority before, wherever possible.
-    let anyone_has = people.iter().any(|i| has_inspected(i, t));
-    if anyone_has && !team.iter().any(|i| has_inspected(i, t)) {
+    // 003 §111: an inspector who inspected that authority before, wherever possible: only when
+    // someone who did could serve that week (not on leave, not booked, not the ALMO's tenant).
+    let could_have: Vec<&str> = people
+        .iter()
+        .filter(|i| has_inspected(i, t) && not_free(i, week).is_none() && !is_own_landlord(i, t))
+        .map(|i| i.id.as_str())
+        .collect();
+    if !could_have.is_empty() && !team.iter().any(|i| has_inspected(i, t)) {
         penalties.push(Penalty {
             rule: "previous_inspector",
             points: 3,
             justification: format!(
-                "nobody in the team has inspected {} or its council before, though someone free could have been (003 §111)",
-                t.almo_id
+                "nobody in the team has inspected {} or its council before, though {} (who {}) could have served that week (003 §111)",
+                t.almo_id,
+                could_have.join(", "),
+                if could_have.len() == 1 { "has" } else { "have" },
             ),
         });
     }
@@ -400,6 +407,59 @@ mod tests {
         assert_eq!(rules[0].code(), "TIA_OWN_LANDLORD");
         assert!(matches!(weeks[6].verdict, Verdict::Feasible { .. }));
         assert_eq!(weeks.len(), 7);
+    }
+
+    #[test]
+    fn previous_inspector_counts_only_inspectors_available_that_week() {
+        let r = table7_readiness();
+        let t = target();
+        let h = History::default();
+        let c = Candidate {
+            target: &t,
+            readiness: &r,
+            history: &h,
+            previous_good_and_promising: false,
+        };
+        let monday = d("2004-05-17");
+        let week = on_site_week(monday);
+        let mut people = staff();
+        // I-NW inspected the council before; the team is drawn without them.
+        people[2].inspected.push("E08000099".into());
+        let team: Vec<&Inspector> = [0, 1, 4].iter().map(|i| &people[*i]).collect();
+        let penalty = |people: &[Inspector]| {
+            soft_score(&c, people, &team, week)
+                .penalties
+                .into_iter()
+                .find(|p| p.rule == "previous_inspector")
+        };
+        let p = penalty(&people).expect("I-NW was free that week");
+        assert_eq!(p.points, 3);
+        assert!(
+            p.justification
+                .contains("though I-NW (who has) could have served that week"),
+            "{}",
+            p.justification
+        );
+        // On leave that week, or already booked: nobody free could have come, no penalty.
+        let mut away = people.clone();
+        away[2].unavailable.push(week);
+        assert_eq!(penalty(&away), None);
+        let mut booked = people.clone();
+        booked[2].booked.push((week, "ELSEWHERE-2004-05-17".into()));
+        assert_eq!(penalty(&booked), None);
+        // FindSlots with I-NW away: the week's team is penalised for nothing it could have done.
+        let window = DateRange::new(monday, monday + chrono::Days::new(4)).unwrap();
+        let weeks = find_slots(&c, &away, window, 1);
+        let Verdict::Feasible { score, .. } = &weeks[0].verdict else {
+            panic!("17 May should be feasible: {:?}", weeks[0]);
+        };
+        assert!(
+            score
+                .penalties
+                .iter()
+                .all(|p| p.rule != "previous_inspector"),
+            "{score:?}"
+        );
     }
 
     fn arb_inspector(id: usize) -> impl Strategy<Value = Inspector> {

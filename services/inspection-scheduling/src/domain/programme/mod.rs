@@ -11,6 +11,8 @@
 //! lower bound on the soft score of any programme placing the same ALMOs.
 
 mod bound;
+#[cfg(feature = "exact")]
+mod exact;
 mod model;
 mod replan;
 mod search;
@@ -21,6 +23,8 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 
+#[cfg(feature = "exact")]
+pub use exact::{Optimum, optimum};
 pub use replan::replan_without;
 pub use search::Stop;
 
@@ -208,8 +212,8 @@ fn could_serve(i: &Inspector, t: &Target, week: DateRange) -> bool {
 }
 
 /// The soft score of one placement with every other booking in place. The `previous_inspector`
-/// penalty counts only people who could have served that week (003 §111 "wherever possible"),
-/// and its justification names them.
+/// penalty counts only people who could have served that week but for the programme's own
+/// placements (003 §111 "wherever possible"), and its justification names them.
 fn score_placement(
     a: &ProgrammeAlmo,
     fixed: &[Inspector],
@@ -229,30 +233,7 @@ fn score_placement(
         })
         .collect();
     let refs: Vec<&Inspector> = members.iter().collect();
-    let available: Vec<Inspector> = fixed
-        .iter()
-        .filter(|i| could_serve(i, &a.target, week))
-        .cloned()
-        .collect();
-    let mut score = soft_score(&a.candidate(), &available, &refs, week);
-    for p in score
-        .penalties
-        .iter_mut()
-        .filter(|p| p.rule == "previous_inspector")
-    {
-        let who: Vec<&str> = available
-            .iter()
-            .filter(|i| has_inspected(i, &a.target))
-            .map(|i| i.id.as_str())
-            .collect();
-        p.justification = format!(
-            "nobody in the team has inspected {} or its council before, though {} (who {}) could have served that week (003 §111)",
-            a.target.almo_id,
-            who.join(", "),
-            if who.len() == 1 { "has" } else { "have" },
-        );
-    }
-    score
+    soft_score(&a.candidate(), fixed, &refs, week)
 }
 
 /// Each week of the quarter that is ruled out for `a` against `people`, with its rules.
