@@ -10,6 +10,8 @@
 
 mod comments;
 mod render;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -29,6 +31,25 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Every contract under `proto`, compiled with source info (so with its comments).
+fn contracts(proto: &Path) -> Result<prost_types::FileDescriptorSet, String> {
+    let mut files = Vec::new();
+    collect(proto, &mut files).map_err(|e| format!("reading {}: {e}", proto.display()))?;
+    files.sort();
+    protox::compile(&files, [proto]).map_err(|e| format!("{e:?}"))
+}
+
+/// The files the reference documents: the suite's packages but the internal ones.
+fn documented(set: &prost_types::FileDescriptorSet) -> Vec<&prost_types::FileDescriptorProto> {
+    set.file
+        .iter()
+        .filter(|f| {
+            let package = f.package();
+            package.starts_with("almo.") && !INTERNAL_PACKAGES.contains(&package)
+        })
+        .collect()
 }
 
 fn main() -> ExitCode {
@@ -61,27 +82,14 @@ fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
-    let mut files = Vec::new();
-    if let Err(e) = collect(&proto, &mut files) {
-        eprintln!("api-docs: reading {}: {e}", proto.display());
-        return ExitCode::FAILURE;
-    }
-    files.sort();
-    let set = match protox::compile(&files, [&proto]) {
+    let set = match contracts(&proto) {
         Ok(set) => set,
         Err(e) => {
-            eprintln!("api-docs: {e:?}");
+            eprintln!("api-docs: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let files: Vec<_> = set
-        .file
-        .iter()
-        .filter(|f| {
-            let package = f.package();
-            package.starts_with("almo.") && !INTERNAL_PACKAGES.contains(&package)
-        })
-        .collect();
+    let files = documented(&set);
     let docs = render::Reference::new(&files);
     let missing = docs.undocumented_rpcs();
     if let Err(e) = docs.write(&out) {

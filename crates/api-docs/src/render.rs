@@ -39,7 +39,7 @@ fn page_of(file: &FileDescriptorProto) -> String {
 }
 
 /// GitHub's heading anchor: lower case, punctuation but `-` and `_` dropped, spaces to `-`.
-fn slug(heading: &str) -> String {
+pub(crate) fn slug(heading: &str) -> String {
     heading
         .to_lowercase()
         .chars()
@@ -223,13 +223,19 @@ impl<'a> Reference<'a> {
         out
     }
 
-    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
-        std::fs::create_dir_all(dir)?;
+    /// Every page by file name: the index and one per contract file.
+    pub fn pages(&self) -> BTreeMap<String, String> {
         let mut pages = BTreeMap::new();
         pages.insert("README.md".to_string(), self.index());
         for file in &self.files {
             pages.insert(page_of(file), self.page(file, &page_of(file)));
         }
+        pages
+    }
+
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let pages = self.pages();
         // A page for a contract that is gone must not linger.
         for entry in std::fs::read_dir(dir)? {
             let path = entry?.path();
