@@ -5,6 +5,7 @@
 //!
 //! A ticket (and a command descriptor's `cmd`) is a JSON object: see [`Ticket`].
 
+mod download;
 mod parquet_file;
 mod service;
 mod ticket;
@@ -16,6 +17,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use futures::stream::BoxStream;
 
+pub use download::parquet_of;
 pub use parquet_file::ParquetFile;
 pub use service::{Flight, SERVICE_NAME};
 pub use ticket::Ticket;

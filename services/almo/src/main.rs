@@ -11,6 +11,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 mod backup;
+mod bulk;
 mod flight;
 mod pi;
 
@@ -206,7 +207,7 @@ enum InvoicesCommand {
         /// Only this ALMO's invoices (a council pulling for one of its ALMOs).
         #[arg(long, default_value = "")]
         almo: String,
-        /// csv or json (JSON Lines).
+        /// csv, json (JSON Lines) or parquet (the Flight dataset sla.invoice_lines' schema).
         #[arg(long, default_value = "csv")]
         format: almo_sla_charging::pull::Format,
         /// The file to write.

@@ -22,7 +22,7 @@ use tonic::transport::Channel;
 
 #[derive(Subcommand)]
 pub enum PiCommand {
-    /// Stream every return you may see for a year to CSV (stdout, or --out FILE).
+    /// Stream every return you may see for a year to CSV or Parquet (stdout, or --out FILE).
     Export {
         /// Financial year: 2003/04 or 2003.
         #[arg(long)]
@@ -140,6 +140,8 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Format {
     Csv,
+    /// The Flight dataset pi.values (one row per figure), read over Flight.
+    Parquet,
 }
 
 async fn client(target: &Target) -> anyhow::Result<PiReturnsServiceClient<Channel>> {
@@ -193,6 +195,18 @@ pub async fn run(cmd: PiCommand) -> anyhow::Result<()> {
                 .into_inner();
             print!("{}", comparison_table(&answer));
             Ok(())
+        }
+        PiCommand::Export {
+            year,
+            format: Format::Parquet,
+            indicator,
+            authority_type,
+            out,
+            target,
+        } => {
+            let filters = [("indicator", indicator), ("authority_type", authority_type)];
+            let ticket = crate::bulk::ticket("pi.values", year_flag(&year)?, filters);
+            crate::bulk::write_parquet(&target, &ticket, out.as_deref()).await
         }
         PiCommand::Export {
             year,

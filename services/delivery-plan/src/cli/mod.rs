@@ -38,6 +38,31 @@ pub enum VariancesCommand {
         #[arg(long, default_value_t = 1000)]
         batch: usize,
     },
+    /// Write the variance history (every revision) of the plans you may see as Parquet: the
+    /// Flight dataset delivery_plan.variances, read over Flight.
+    Export {
+        /// Only this plan, e.g. LAMBETH-LIVING-2026-2028.
+        #[arg(long)]
+        plan: Option<String>,
+        /// Only this financial year: 2026/27 or 2026.
+        #[arg(long)]
+        year: Option<String>,
+        /// The file format (parquet).
+        #[arg(long, value_enum, default_value_t = ExportFormat::Parquet)]
+        format: ExportFormat,
+        /// The file to write.
+        #[arg(long)]
+        output: std::path::PathBuf,
+        /// The server, and a bearer token for a council or ALMO officer.
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+/// The file formats of `almo variances export`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ExportFormat {
+    Parquet,
 }
 
 /// The `almo plan ...` commands.
@@ -150,6 +175,28 @@ pub async fn run(cmd: VariancesCommand) -> anyhow::Result<ExitCode> {
             let mut err = std::io::stderr();
             let report = push_file(&target, &plan, &file, batch, &mut err).await?;
             Ok(variances::print_report(&report))
+        }
+        VariancesCommand::Export {
+            plan,
+            year,
+            format: ExportFormat::Parquet,
+            output,
+            target,
+        } => {
+            let mut ticket = almo_flight::Ticket::new("delivery_plan.variances");
+            for (key, value) in [("plan", plan), ("year", year)] {
+                if let Some(v) = value {
+                    ticket = ticket.with(key, v);
+                }
+            }
+            let (bytes, rows) =
+                almo_flight::parquet_of(target.channel().await?, &target.token, &ticket)
+                    .await
+                    .map_err(almo_client::refusal)?;
+            std::fs::write(&output, bytes)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
+            eprintln!("{rows} variance rows written to {}", output.display());
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
