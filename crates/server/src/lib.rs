@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod almo_end;
+pub mod consumer;
 mod binary;
 pub mod config;
 mod connection;

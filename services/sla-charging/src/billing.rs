@@ -140,7 +140,7 @@ pub async fn run(
             let refs: Vec<(chrono::NaiveDate, &Terms)> =
                 active.iter().map(|(d, t)| (*d, t)).collect();
             out.adjustments
-                .extend(adjust(conn, &a, term, &refs, now).await?);
+                .extend(adjust(conn, &a, term, &refs, almo_end, now).await?);
         }
         let existing = storage::invoices_for_periods(conn, &a.id, &keys).await?;
         if let Some(issued) = existing
@@ -238,6 +238,18 @@ pub async fn run(
             credit_notes: Vec::new(),
         });
     }
+    // Agreements cut short by their ALMO's end before this period: what was billed for days
+    // after the end is settled by the first run after it (DOMAIN.md "An ALMO's life").
+    for (a, versions) in
+        crate::lifecycle::agreements_ended_before(conn, council_id, period.start()).await?
+    {
+        let active = active_terms(&versions)?;
+        let refs: Vec<(chrono::NaiveDate, &Terms)> = active.iter().map(|(d, t)| (*d, t)).collect();
+        if let (Some(term), Some(end)) = ended_term(conn, &a).await? {
+            out.adjustments
+                .extend(adjust(conn, &a, term, &refs, Some(end), now).await?);
+        }
+    }
     Ok(out)
 }
 
@@ -296,17 +308,24 @@ async fn adjust(
     a: &sla_agreement::Model,
     term: DaySpan,
     versions: &[(chrono::NaiveDate, &Terms)],
+    almo_end: Option<chrono::NaiveDate>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Adjusted>, DbErr> {
-    // Only a variation (a version after the first) can change an invoiced period.
+    // Only a variation (a version after the first) or the ALMO's end (from the day after it)
+    // can change an invoiced period.
     let first = versions.iter().map(|(d, _)| *d).min();
-    let Some(since) = versions
+    let variation = versions
         .iter()
         .map(|(d, _)| *d)
         .filter(|d| Some(*d) != first)
-        .min()
-    else {
+        .min();
+    let after_end = almo_end.and_then(|e| e.succ_opt());
+    let Some(since) = variation.into_iter().chain(after_end).min() else {
         return Ok(Vec::new());
+    };
+    let cause = match almo_end {
+        Some(end) if Some(since) == after_end => format!("after the ALMO's end on {end}"),
+        _ => format!("under the terms agreed since {since}"),
     };
     let mut out = Vec::new();
     let all = storage::invoices_of_agreement(conn, &a.id).await?;
@@ -364,7 +383,7 @@ async fn adjust(
         let number = original.invoice_number.clone().unwrap_or_default();
         let why = |d: &Difference| {
             format!(
-                "Adjustment to {number} ({}): {} billed {}, now {} under the terms agreed since {since}",
+                "Adjustment to {number} ({}): {} billed {}, now {} {cause}",
                 period.label(),
                 d.line_code,
                 format_pounds(d.billed_net),

@@ -6,6 +6,7 @@ mod billing;
 pub mod demo;
 pub mod domain;
 mod grpc;
+pub mod lifecycle;
 pub mod pull;
 mod storage;
 
@@ -24,6 +25,9 @@ pub fn mount() -> ServiceMount {
             let server = SlaChargingServiceServer::new(SlaCharging::new(ctx.clone()))
                 .max_decoding_message_size(ctx.max_request_bytes);
             routes.add_service(InterceptedService::new(server, ctx.auth_interceptor()));
+            almo_server::consumer::spawn(ctx, lifecycle::CONSUMER, |db| async move {
+                lifecycle::consume(&db).await
+            });
         }),
     }
 }
