@@ -26,6 +26,15 @@ fn unseen(p: &Principal, what: &str, id: &str) -> AppError {
     }
 }
 
+/// A refusal to see the plan of a `what` that exists, said as for one that does not: naming the
+/// plan would tell the caller whose the id is.
+fn unseen_as(e: AppError, p: &Principal, what: &str, id: &str) -> AppError {
+    match e {
+        AppError::PermissionDenied(_) => unseen(p, what, id),
+        e => e,
+    }
+}
+
 /// The caller's side of the plan, for the calls only the parties make: the council's officers
 /// for the council, the ALMO's officers for the ALMO.
 pub(super) fn party_of(p: &Principal, plan: &dp_plan::Model) -> Result<Party, AppError> {
@@ -92,7 +101,10 @@ impl DeliveryPlans {
     ) -> Result<(dp_exception::Model, dp_plan::Model), AppError> {
         let found = storage::get_exception(self.ctx.db.conn(), exception_id.trim()).await?;
         let e = found.ok_or_else(|| unseen(p, "exception", exception_id))?;
-        let plan = self.visible_plan(p, &e.plan_id).await?;
+        let plan = self
+            .visible_plan(p, &e.plan_id)
+            .await
+            .map_err(|e| unseen_as(e, p, "exception", exception_id))?;
         Ok((e, plan))
     }
 
@@ -105,7 +117,10 @@ impl DeliveryPlans {
         let amendment_id = amendment_id.trim();
         let found = storage::get_amendment(self.ctx.db.conn(), amendment_id).await?;
         let a = found.ok_or_else(|| unseen(p, "amendment", amendment_id))?;
-        let plan = self.visible_plan(p, &a.plan_id).await?;
+        let plan = self
+            .visible_plan(p, &a.plan_id)
+            .await
+            .map_err(|e| unseen_as(e, p, "amendment", amendment_id))?;
         Ok((a, plan))
     }
 }
