@@ -21,7 +21,7 @@ impl SlaCharging {
         request: Request<pb::RecordServiceLevelResultRequest>,
     ) -> Result<pb::RecordServiceLevelResultResponse, AppError> {
         let p = self.ctx.principal(&request).await?;
-        visibility(&p)?;
+        let vis = visibility(&p)?;
         let r = request.get_ref();
         let Some(res) = &r.result else {
             return Err(AppError::invalid("result", "required"));
@@ -45,6 +45,7 @@ impl SlaCharging {
             async |txn| {
                 let (a, versions) = storage::get_agreement(txn, res.agreement_id.trim())
                     .await?
+                    .filter(|(a, _)| vis.sees_agreement(a))
                     .ok_or_else(|| denied(&p, &format!("agreement {:?}", res.agreement_id)))?;
                 require_supplier(&p, &a.supplier_council_id)?;
                 storage::lock_council(txn, &a.supplier_council_id).await?;

@@ -127,6 +127,7 @@ impl SlaCharging {
         records: &[pb::UsageRecord],
         prefix: impl Fn(usize) -> String,
     ) -> Result<UsageBatch, AppError> {
+        let vis = visibility(p)?;
         let mut v = Violations::new();
         let mut ends = almo_server::almo_end::Ends::default();
         let mut agreements: HashMap<String, Option<(sla_agreement::Model, Vec<Terms>)>> =
@@ -163,7 +164,12 @@ impl SlaCharging {
             };
             let agreement_id = agreement_id.to_string();
             if !agreements.contains_key(&agreement_id) {
-                let found = match storage::get_agreement(conn, &agreement_id).await? {
+                // One the caller may not see is refused as one that does not exist, before
+                // anything about it (such as its council) is named.
+                let found = match storage::get_agreement(conn, &agreement_id)
+                    .await?
+                    .filter(|(a, _)| vis.sees_agreement(a))
+                {
                     Some((a, versions)) => {
                         require_supplier(p, &a.supplier_council_id)?;
                         batch.councils.push(a.supplier_council_id.clone());
