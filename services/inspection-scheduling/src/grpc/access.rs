@@ -26,17 +26,23 @@ impl InspectionScheduling {
         p: &Principal,
         id: &str,
     ) -> Result<insp_inspection::Model, AppError> {
-        let row = storage::inspection(self.ctx.db.conn(), id).await?;
-        match row {
-            Some(r) => {
-                self.ctx.access.require_read(p, &r.almo_id).await?;
-                Ok(r)
-            }
-            None if p.reads_everyone() => Err(AppError::NotFound(format!("no inspection {id:?}"))),
-            None => Err(AppError::PermissionDenied(format!(
+        let unseen = || {
+            AppError::PermissionDenied(format!(
                 "{} ({}) may not see inspection {id:?}",
                 p.org.id, p.caller.role
-            ))),
+            ))
+        };
+        let row = storage::inspection(self.ctx.db.conn(), id).await?;
+        match row {
+            // Refused in the words used for one that does not exist: naming the ALMO would
+            // tell the caller whose inspection the id is.
+            Some(r) => match self.ctx.access.require_read(p, &r.almo_id).await {
+                Ok(_) => Ok(r),
+                Err(AppError::PermissionDenied(_)) => Err(unseen()),
+                Err(e) => Err(e),
+            },
+            None if p.reads_everyone() => Err(AppError::NotFound(format!("no inspection {id:?}"))),
+            None => Err(unseen()),
         }
     }
 }
