@@ -133,3 +133,30 @@ pub(super) fn visibility(p: &Principal) -> Visibility {
         OrgKind::Almo => Visibility::Own(p.org.id.clone()),
     }
 }
+
+impl PiReturns {
+    /// Whether the caller may benchmark within the peer group `owner` owns: whoever may see it
+    /// in the directory's ListPeerGroups (its owner, the owner's council, the regulator and the
+    /// operator). A chosen group is its owner's business, so one the caller may not see is
+    /// answered as one that does not exist.
+    pub(super) async fn sees_peer_group(
+        &self,
+        p: &Principal,
+        owner: &str,
+    ) -> Result<bool, AppError> {
+        Ok(match p.org.kind {
+            OrgKind::Regulator | OrgKind::Operator => true,
+            OrgKind::Inspectorate => false,
+            OrgKind::Almo => owner == p.org.id,
+            OrgKind::Council => {
+                owner == p.org.id
+                    || self
+                        .ctx
+                        .access
+                        .scope(owner)
+                        .await?
+                        .is_some_and(|o| o.council_id.as_deref() == Some(p.org.id.as_str()))
+            }
+        })
+    }
+}

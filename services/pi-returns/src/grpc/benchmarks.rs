@@ -60,9 +60,13 @@ impl PiReturns {
         }
         let conn = self.ctx.db.conn();
         let group = if authority_type.is_empty() {
+            let not_found = || AppError::NotFound(format!("no peer group {peer_group:?}"));
             let (owner, mut members) = storage::peer_group_members(conn, peer_group)
                 .await?
-                .ok_or_else(|| AppError::NotFound(format!("no peer group {peer_group:?}")))?;
+                .ok_or_else(not_found)?;
+            if !self.sees_peer_group(&p, &owner).await? {
+                return Err(not_found());
+            }
             // The owner is benchmarked among its peers.
             members.push(owner);
             Group::Organisations(members)
