@@ -498,3 +498,45 @@ async fn variances_are_the_history_of_the_plans_the_caller_may_see() {
     assert_eq!(e.code(), grpc.code());
     assert_eq!(e.code(), Code::PermissionDenied);
 }
+
+#[tokio::test]
+async fn benchmarks_are_what_get_benchmark_answers() {
+    let app = suite().await;
+    let channel = app.channel().await;
+    let year = almo_pi_returns::demo::TABLE6_YEAR;
+    let mut c = flight(&channel, LAMBETH, Role::CouncilOfficer);
+    let batches = read(&mut c, r#"{"dataset": "pi.benchmarks", "year": "2001/02"}"#)
+        .await
+        .unwrap();
+    let rows = ledger_rows(&batches);
+    // Table 6: five indicators, each across the four authority types.
+    assert!(rows.len() >= 20, "{rows:?}");
+    let mut pi = PiReturnsServiceClient::new(channel.clone());
+    for r in &rows {
+        assert_eq!(
+            (r[1].as_str(), r[2].as_str()),
+            ("2001/02", "authority_type")
+        );
+        let answer = pi
+            .get_benchmark(authed(
+                pi::GetBenchmarkRequest {
+                    indicator_code: r[0].clone(),
+                    year: Some(FinancialYear { start_year: year }),
+                    authority_type: r[3].clone(),
+                    ..Default::default()
+                },
+                LAMBETH,
+                Role::CouncilOfficer,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let flown: Vec<f64> = r[4..8].iter().map(|x| x.parse().unwrap()).collect();
+        let grpc = vec![answer.count as f64, answer.q1, answer.median, answer.q3];
+        assert_eq!(flown, grpc, "{r:?}");
+    }
+    let e = read(&mut c, r#"{"dataset": "pi.benchmarks"}"#)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+}

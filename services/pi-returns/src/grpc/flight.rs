@@ -3,6 +3,8 @@
 //! `GetBenchmark` computes). `pi.values` reads through the same visibility and filters as
 //! `QueryReturns`, so a Flight read shows exactly what the query would.
 
+mod benchmarks;
+
 use std::sync::Arc;
 
 use almo_db::entity::{organisation, pi_return, pi_return_value};
@@ -25,7 +27,10 @@ use crate::storage::{self, ReturnFilter, Visibility};
 
 /// The datasets of the PI returns service.
 pub fn datasets(ctx: &ServiceContext) -> Vec<Arc<dyn Dataset>> {
-    vec![Arc::new(PiValues { ctx: ctx.clone() })]
+    vec![
+        Arc::new(PiValues { ctx: ctx.clone() }),
+        Arc::new(benchmarks::Benchmarks::new(ctx)),
+    ]
 }
 
 /// `pi.values`.
