@@ -7,6 +7,7 @@ pub mod cli;
 pub mod demo;
 pub mod domain;
 mod grpc;
+pub mod lifecycle;
 pub mod plan_file;
 mod storage;
 
@@ -56,6 +57,9 @@ pub fn mount_with_watch_poll(clock: Clock, poll: std::time::Duration) -> Service
             let server = DeliveryPlanServiceServer::new(plans)
                 .max_decoding_message_size(ctx.max_request_bytes);
             routes.add_service(InterceptedService::new(server, ctx.auth_interceptor()));
+            almo_server::consumer::spawn(ctx, lifecycle::CONSUMER, |db| async move {
+                lifecycle::consume(&db).await
+            });
         }),
     }
 }

@@ -7,6 +7,7 @@ pub mod dp_amendment;
 pub mod dp_event;
 pub mod dp_exception;
 pub mod dp_plan;
+pub mod dp_plan_closure;
 pub mod dp_plan_version;
 pub mod dp_variance;
 pub mod event_cursor;

@@ -14,6 +14,7 @@ mod m20261130_200000_pi_tenant_surveys;
 mod m20261130_210000_pi_tsm_submission_threshold;
 mod m20261130_400000_sla_adjustments;
 mod m20261201_000000_directory_hand_back;
+mod m20261201_000100_delivery_plan_closures;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_210000_pi_tsm_submission_threshold::Migration),
             Box::new(m20261130_400000_sla_adjustments::Migration),
             Box::new(m20261201_000000_directory_hand_back::Migration),
+            Box::new(m20261201_000100_delivery_plan_closures::Migration),
         ]
     }
 }

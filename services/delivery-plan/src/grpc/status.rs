@@ -137,11 +137,17 @@ impl DeliveryPlans {
         let latest_row = version_rows
             .last()
             .ok_or_else(|| AppError::Internal(format!("plan {} has no versions", plan.id)))?;
+        let closure = crate::lifecycle::closure_of(self.ctx.db.conn(), &plan.id).await?;
         Ok(pb::GetPlanStatusResponse {
             plan: Some(plan_to_proto(&plan, latest_row)?),
             targets,
             decent_homes,
             open_exceptions: open.iter().map(exception_to_proto).collect(),
+            closed_date: closure
+                .as_ref()
+                .map(|c| c.closed_on.to_string())
+                .unwrap_or_default(),
+            closed_reason: closure.map(|c| c.reason).unwrap_or_default(),
         })
     }
 }
