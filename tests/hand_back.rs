@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use almo_auth::Role;
 use almo_proto::common::{FinancialYear, Money, Period, PeriodKind};
+use almo_proto::delivery_plan::delivery_plan_service_client::DeliveryPlanServiceClient;
+use almo_proto::delivery_plan::{self as dp};
 use almo_proto::directory::directory_service_client::DirectoryServiceClient;
 use almo_proto::directory::{self as dir};
 use almo_proto::pi_returns::pi_returns_service_client::PiReturnsServiceClient;
@@ -219,10 +221,37 @@ async fn a_council_takes_its_almo_back_mid_year_and_every_service_follows() {
         almo_directory::mount(),
         almo_sla_charging::mount(),
         almo_pi_returns::mount(),
+        almo_delivery_plan::mount(),
     ])
     .await
     .unwrap();
+    // Lambeth Living's delivery plan, with an amendment the ALMO proposed still unanswered.
+    almo_pi_returns::seed_catalogue(app.db.conn())
+        .await
+        .unwrap();
+    almo_delivery_plan::demo::seed(&app.db).await.unwrap();
     let ch = app.channel().await;
+    let mut plans = DeliveryPlanServiceClient::new(ch.clone());
+    let plan_id = almo_delivery_plan::demo::PLAN_ID;
+    let lister = plans.clone();
+    let pending = || async {
+        let mut plans = lister.clone();
+        plans
+            .list_amendments(council(dp::ListAmendmentsRequest {
+                plan_id: plan_id.into(),
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .amendments
+    };
+    let proposed: Vec<String> = pending()
+        .await
+        .into_iter()
+        .filter(|a| a.state == dp::AmendmentState::Proposed as i32)
+        .map(|a| a.amendment_id)
+        .collect();
+    assert!(!proposed.is_empty());
     let (mut d, mut s) = (
         DirectoryServiceClient::new(ch.clone()),
         SlaChargingServiceClient::new(ch.clone()),
@@ -290,6 +319,34 @@ async fn a_council_takes_its_almo_back_mid_year_and_every_service_follows() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(ended, "2026-10-16");
+
+    // The delivery plan closes on the end, its last status kept; the pending amendment lapses.
+    let mut status = dp::GetPlanStatusResponse::default();
+    for _ in 0..100 {
+        status = plans
+            .get_plan_status(council(dp::GetPlanStatusRequest {
+                plan_id: plan_id.into(),
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        if !status.closed_date.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status.closed_date, "2026-10-16");
+    assert!(status.closed_reason.contains("ended on 2026-10-16"));
+    assert!(!status.targets.is_empty());
+    for a in pending().await {
+        if proposed.contains(&a.amendment_id) {
+            assert_eq!(a.state, dp::AmendmentState::Withdrawn as i32);
+            assert!(
+                a.decision_note
+                    .starts_with("lapsed: the ALMO ended on 2026-10-16")
+            );
+        }
+    }
 
     // The next billing run (December) credits the days after the end: 17-31 October and all of
     // November, 45 days at £100, to the penny, against the invoices that billed them.
