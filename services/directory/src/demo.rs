@@ -1,6 +1,9 @@
 //! The demo directory that `almo up --demo` loads and the tests start from: councils of every
 //! authority type, a council with two ALMOs (Leeds), ALMOs live, in shadow form and wound up,
-//! the regulator, the inspectorate, the operator and a CIPFA peer group.
+//! the regulator, the inspectorate, the operator and a CIPFA peer group. Hackney Homes' end is a
+//! hand-back with its road recorded (seed 002): the options review, the Department told, the test
+//! of tenants' opinion and the decision. (Demo history is loaded as rows; the lifecycle outbox
+//! holds only changes made through the service.)
 
 use almo_auth::OrgKind;
 use almo_db::Db;
@@ -9,7 +12,8 @@ use chrono::{NaiveDate, Utc};
 use sea_orm::DbErr;
 
 use crate::domain::authority_type_of;
-use crate::storage;
+use crate::domain::hand_back::{Decision, Opinion, OpinionMethod, Review};
+use crate::{storage, storage_reviews};
 
 pub const OPERATOR: &str = "OPERATOR";
 pub const REGULATOR: &str = "RSH";
@@ -184,6 +188,7 @@ pub async fn seed(db: &Db) -> Result<(), DbErr> {
             storage::insert(&txn, r).await?;
         }
     }
+    seed_hackney_hand_back(&txn).await?;
     if storage::get_peer_group(&txn, "CIPFA-LAMBETH")
         .await?
         .is_none()
@@ -203,4 +208,39 @@ pub async fn seed(db: &Db) -> Result<(), DbErr> {
         .await?;
     }
     txn.commit().await
+}
+
+pub const HACKNEY_HOMES: &str = "HACKNEY-HOMES";
+
+/// Hackney Homes' road back in-house: the transfer of 2006 tested by a full survey, so the
+/// council could choose its method (002 §13); a review from January 2015, the Department told
+/// that month, a full survey in the summer, the decision in November, the end on 1 April 2016.
+async fn seed_hackney_hand_back(txn: &impl sea_orm::ConnectionTrait) -> Result<(), DbErr> {
+    let road = storage_reviews::hand_back(txn, HACKNEY_HOMES).await?;
+    if road.latest.is_some() {
+        return Ok(());
+    }
+    storage_reviews::set_transfer(txn, HACKNEY_HOMES, OpinionMethod::FullSurvey).await?;
+    let review = Review {
+        review_no: 1,
+        started: date("2015-01-12"),
+        department_notified: Some(date("2015-01-26")),
+        opinion: Some(Opinion {
+            method: OpinionMethod::FullSurvey,
+            note: "survey of every tenant household, overseen by an independent tenants' adviser"
+                .into(),
+            opened: date("2015-06-01"),
+            closed: date("2015-07-31"),
+            eligible: 22_000,
+            responses: 8_360,
+            in_favour: 5_520,
+        }),
+        decision: Some((Decision::TakeBack, date("2015-11-18"))),
+    };
+    debug_assert!(
+        review
+            .violations(Some(OpinionMethod::FullSurvey))
+            .is_empty()
+    );
+    storage_reviews::save_review(txn, HACKNEY_HOMES, &review, true).await
 }

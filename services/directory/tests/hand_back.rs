@@ -456,3 +456,34 @@ async fn another_councils_almo_events_are_not_seen() {
     let seen = tokio::time::timeout(Duration::from_millis(1500), haringey.next()).await;
     assert!(seen.is_err(), "Haringey saw {seen:?}");
 }
+
+#[tokio::test]
+async fn the_demo_holds_hackney_homes_road_back_in_house() {
+    let (_app, mut c) = app().await;
+    let org = c
+        .get_organisation(authed(
+            GetOrganisationRequest {
+                id: "HACKNEY-HOMES".into(),
+            },
+            "E09000012",
+            Role::CouncilOfficer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .organisation
+        .unwrap();
+    let Some(pb::organisation::Details::Almo(a)) = org.details else {
+        panic!("an ALMO")
+    };
+    assert_eq!(a.end_date, "2016-04-01");
+    assert_eq!(a.stage, pb::AlmoStage::Ended as i32);
+    assert_eq!(a.transfer_opinion_method, OpinionMethod::FullSurvey as i32);
+    let review = a.latest_review.unwrap();
+    assert_eq!(review.decision, pb::HandBackDecision::TakeBack as i32);
+    assert_eq!(review.decision_date, "2015-11-18");
+    assert_eq!(review.department_notified_date, "2015-01-26");
+    let opinion = review.opinion.unwrap();
+    assert_eq!(opinion.method, OpinionMethod::FullSurvey as i32);
+    assert_eq!(opinion.turnout_permille, 380);
+}
