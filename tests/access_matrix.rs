@@ -195,3 +195,32 @@ async fn every_rpc_answers_every_role_as_the_access_rules_say_and_never_tells_ot
         failures.join("\n")
     );
 }
+
+/// The contract's promise for the one RPC whose id may look optional: a watch names its plan.
+#[tokio::test]
+async fn a_watch_without_a_plan_id_is_invalid_argument_naming_it() {
+    let app = almo_testkit::TestApp::spawn(vec![almo_delivery_plan::mount()])
+        .await
+        .unwrap();
+    let mut c = C::new(
+        &app.channel().await,
+        world::LAMBETH,
+        almo_auth::Role::CouncilOfficer,
+    );
+    let s =
+        c.dp.watch_plan_events(almo_proto::delivery_plan::WatchPlanEventsRequest::default())
+            .await
+            .unwrap_err();
+    assert_eq!(s.code(), tonic::Code::InvalidArgument, "{}", s.message());
+    let details = tonic_types::StatusExt::get_error_details(&s);
+    let fields: Vec<&str> = details
+        .bad_request()
+        .map(|b| {
+            b.field_violations
+                .iter()
+                .map(|v| v.field.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(fields, ["plan_id"]);
+}
