@@ -7,6 +7,7 @@ pub mod demo;
 pub mod domain;
 mod error;
 mod grpc;
+pub mod lifecycle;
 mod storage;
 
 use almo_proto::inspection::inspection_scheduling_service_server::InspectionSchedulingServiceServer;
@@ -24,6 +25,9 @@ pub fn mount() -> ServiceMount {
                 InspectionSchedulingServiceServer::new(InspectionScheduling::new(ctx.clone()))
                     .max_decoding_message_size(ctx.max_request_bytes);
             routes.add_service(InterceptedService::new(server, ctx.auth_interceptor()));
+            almo_server::consumer::spawn(ctx, lifecycle::CONSUMER, |db| async move {
+                lifecycle::consume(&db).await
+            });
         }),
     }
 }
