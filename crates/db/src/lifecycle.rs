@@ -97,6 +97,12 @@ pub async fn after(
         .await
 }
 
+/// The payload of [`kind::END_DATE_SET`].
+pub fn end_date_payload(end: Option<NaiveDate>, previous: Option<NaiveDate>) -> Value {
+    let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    serde_json::json!({"end_date": date(end), "previous_end_date": date(previous)})
+}
+
 /// A date field of an event's payload.
 pub fn payload_date(event: &lifecycle_event::Model, field: &str) -> Option<NaiveDate> {
     let v: Value = serde_json::from_str(&event.payload).ok()?;

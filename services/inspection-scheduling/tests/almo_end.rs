@@ -77,3 +77,48 @@ async fn an_on_site_date_after_the_almos_end_is_refused() {
             .all(|s| s.actual_date.is_empty())
     );
 }
+
+#[tokio::test]
+async fn a_booking_for_a_week_after_the_end_is_cancelled_as_almo_ended_and_kept() {
+    let (app, mut c) = app().await;
+    let booked = book_leeds_ene(&mut c).await;
+    // The directory records the end (the ALMO's last day, 19 October 2007) and its event.
+    end_almo(&app.db, LEEDS_ENE, "2007-10-19").await;
+    let txn = app.db.begin_write().await.unwrap();
+    almo_db::lifecycle::append(
+        &txn,
+        LEEDS_ENE,
+        Some(LEEDS),
+        almo_db::lifecycle::kind::END_DATE_SET,
+        &almo_db::lifecycle::end_date_payload(Some("2007-10-19".parse().unwrap()), None),
+    )
+    .await
+    .unwrap();
+    txn.commit().await.unwrap();
+    // The consumer runs in the background of the server; run it here too: it applies each event
+    // once, whoever gets there first.
+    almo_inspection_scheduling::lifecycle::consume(&app.db)
+        .await
+        .unwrap();
+    let after = get(&mut c, &booked.inspection_id).await;
+    assert_eq!(after.status, pb::InspectionStatus::Cancelled as i32);
+    let cancellation = after.cancellation.unwrap();
+    assert!(
+        cancellation
+            .reason
+            .starts_with("ALMO_ENDED: the ALMO ended on 2007-10-19"),
+        "{}",
+        cancellation.reason
+    );
+    assert_eq!(cancellation.cancelled_by_organisation_id, LEEDS);
+    // Kept, and listed among the ALMO's cancelled inspections.
+    let listed = c
+        .list_inspections(ins(inspections_of(
+            LEEDS_ENE,
+            &[pb::InspectionStatus::Cancelled],
+        )))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ids(listed), [booked.inspection_id]);
+}

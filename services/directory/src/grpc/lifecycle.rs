@@ -127,7 +127,7 @@ impl Directory {
         if next.end != old.end {
             events.push((
                 lifecycle::kind::END_DATE_SET,
-                json!({"end_date": date(next.end), "previous_end_date": date(old.end)}),
+                lifecycle::end_date_payload(next.end, old.end),
             ));
         }
         if next.go_live != old.go_live {
