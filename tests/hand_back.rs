@@ -410,4 +410,31 @@ async fn a_council_takes_its_almo_back_mid_year_and_every_service_follows() {
         .unwrap_err();
     assert_eq!(reason(&err), "ALMO_ENDED");
     assert!(err.message().contains("2026-10-16"), "{}", err.message());
+    // The outstanding returns: 2026/27 holds the end, so both report for it; 2027/28 expects the
+    // council alone.
+    let expected = |year: i32| {
+        let mut p = p.clone();
+        async move {
+            let mut ids: Vec<String> = p
+                .list_outstanding_returns(council(pi::ListOutstandingReturnsRequest {
+                    period: Some(Period {
+                        year: Some(FinancialYear { start_year: year }),
+                        kind: PeriodKind::Year as i32,
+                        number: 1,
+                    }),
+                    ..Default::default()
+                }))
+                .await
+                .unwrap()
+                .into_inner()
+                .expected
+                .into_iter()
+                .map(|e| e.organisation_id)
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    assert_eq!(expected(2026).await, [LAMBETH, LAMBETH_LIVING]);
+    assert_eq!(expected(2027).await, [LAMBETH]);
 }
