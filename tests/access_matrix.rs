@@ -8,7 +8,8 @@
 //! **indistinguishable**: the same code, the same `ErrorInfo` reason, and the same message once
 //! each side's ids are replaced by `{id}` (so a refusal naming the resource's owner, its plan or
 //! its council fails); for a council or ALMO role, an OK answer (a list filtered by another's id)
-//! must also be the same bytes as for an id that does not exist. "Exists but not yours" never
+//! must also be the same bytes as for an id that does not exist, and no answer a council or ALMO
+//! role gets about its own carries an id of the other family's. "Exists but not yours" never
 //! tells a caller that an id exists (OWASP API1): a council or ALMO role may not even be given
 //! different codes for the two. The roles that read everyone (regulator, inspectorate, operator)
 //! may be: they see the resource anyway.
@@ -170,6 +171,17 @@ async fn every_rpc_answers_every_role_as_the_access_rules_say_and_never_tells_ot
                         row.rpc,
                         describe(got)
                     ));
+                }
+            }
+            // Nothing a council or an ALMO is given about its own names another family's data.
+            if family_only && let Ok(bytes) = &answers[0] {
+                for id in w.other.owned_ids() {
+                    if bytes.windows(id.len()).any(|b| b == id.as_bytes()) {
+                        failures.push(format!(
+                            "{} as {label}: the answer about its own names another's {id:?}",
+                            row.rpc
+                        ));
+                    }
                 }
             }
             let [_, other, missing] = &answers[..] else {

@@ -80,6 +80,33 @@ impl Side {
     }
 }
 
+impl Side {
+    /// The ids of the resources this side's organisations own, which an answer to the other
+    /// side's council or ALMO must never carry. Not the organisations' own ids: a peer group or
+    /// a comparison of management models may name an organisation, never its data; nor the
+    /// inspector: no organisation owns one.
+    pub fn owned_ids(&self) -> Vec<&str> {
+        [
+            &self.plan,
+            &self.amendment,
+            &self.exception,
+            &self.agreement,
+            &self.invoice,
+            &self.draft_invoice,
+            &self.dispute,
+            &self.ret,
+            &self.council_ret,
+            &self.signed_ret,
+            &self.inspection,
+            &self.peer_group,
+        ]
+        .into_iter()
+        .map(String::as_str)
+        .filter(|id| !id.is_empty())
+        .collect()
+    }
+}
+
 /// Ids of the right form that name nothing.
 fn missing_side() -> Side {
     Side {
@@ -280,7 +307,7 @@ async fn peer_group_of(channel: &Channel, council: &str) -> String {
             kind: dir::PeerGroupKind::Chosen as i32,
             owner_organisation_id: council.into(),
             justification: "similar stock and deprivation".into(),
-            member_ids: vec![LEEDS.into(), "E08000025".into()],
+            member_ids: vec!["E08000019".into(), "E08000025".into()],
         },
         council,
         Role::CouncilOfficer,

@@ -72,7 +72,7 @@ pub fn rows() -> Vec<Row> {
                 kind: dir::PeerGroupKind::Chosen as i32,
                 owner_organisation_id: s.council,
                 justification: "similar stock, deprivation and tenure mix".into(),
-                member_ids: vec![LEEDS.into(), "E08000025".into()],
+                member_ids: vec!["E08000019".into(), "E08000025".into()],
             })
         ),
         row!("DirectoryService/ListPeerGroups", "* ok/ok/ok", |c, s| c
