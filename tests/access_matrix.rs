@@ -59,7 +59,7 @@ mod world;
 
 use prost::Message;
 
-use harness::{Answer, C, ROLES, Want, abbrev, code_of, describe, parse_expect, reason};
+use harness::{Answer, C, Encoded, ROLES, Want, abbrev, code_of, describe, parse_expect, reason};
 use table::table;
 use world::world;
 
@@ -235,4 +235,93 @@ async fn a_watch_without_a_plan_id_is_invalid_argument_naming_it() {
         })
         .unwrap_or_default();
     assert_eq!(fields, ["plan_id"]);
+}
+
+/// Lists asked for everything (no filter) show a council or an ALMO only its own family's data:
+/// no id of the other family's resources in the answer (a stream's first message).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unfiltered_lists_show_a_council_or_an_almo_only_its_own_family() {
+    use almo_proto::{delivery_plan as dp, directory as dir, inspection as insp};
+    use almo_proto::{pi_returns as pi, sla_charging as sla};
+    let (app, w) = world().await;
+    let channel = app.channel().await;
+    let mut checked = 0;
+    for (label, role, org) in &ROLES[..4] {
+        let mut c = C::new(&channel, org, *role);
+        let answers: Vec<(&str, Answer)> = vec![
+            (
+                "ListPlans",
+                c.dp.list_plans(dp::ListPlansRequest::default())
+                    .await
+                    .map(Encoded::encoded),
+            ),
+            (
+                "ListExceptions",
+                c.dp.list_exceptions(dp::ListExceptionsRequest::default())
+                    .await
+                    .map(Encoded::encoded),
+            ),
+            (
+                "ListAgreements",
+                c.sla
+                    .list_agreements(sla::ListAgreementsRequest::default())
+                    .await
+                    .map(Encoded::encoded),
+            ),
+            (
+                "ListInvoices",
+                c.sla
+                    .list_invoices(sla::ListInvoicesRequest::default())
+                    .await
+                    .map(Encoded::encoded),
+            ),
+            (
+                "ExportInvoices",
+                harness::first(c.sla.export_invoices(sla::ExportInvoicesRequest::default())).await,
+            ),
+            (
+                "ListDisputes",
+                c.sla
+                    .list_disputes(sla::ListDisputesRequest::default())
+                    .await
+                    .map(Encoded::encoded),
+            ),
+            (
+                "QueryReturns",
+                c.pi.query_returns(pi::QueryReturnsRequest::default())
+                    .await
+                    .map(Encoded::encoded),
+            ),
+            (
+                "ExportReturns",
+                harness::first(c.pi.export_returns(pi::ExportReturnsRequest::default())).await,
+            ),
+            (
+                "ListInspections",
+                c.insp
+                    .list_inspections(insp::ListInspectionsRequest::default())
+                    .await
+                    .map(Encoded::encoded),
+            ),
+            (
+                "ListPeerGroups",
+                c.dir
+                    .list_peer_groups(dir::ListPeerGroupsRequest::default())
+                    .await
+                    .map(Encoded::encoded),
+            ),
+        ];
+        for (rpc, answer) in answers {
+            // A role the service refuses outright (SLA data for a council officer) shows nothing.
+            let Ok(bytes) = answer else { continue };
+            checked += 1;
+            for id in w.other.owned_ids() {
+                assert!(
+                    !bytes.windows(id.len()).any(|b| b == id.as_bytes()),
+                    "{rpc} as {label} lists another family's {id:?}"
+                );
+            }
+        }
+    }
+    assert!(checked >= 30, "only {checked} lists answered");
 }
