@@ -16,9 +16,12 @@
 //! follows `--database`; a smaller size when `opts.quick`) and returns one [`report::Record`]
 //! per figure with its aim; then add ONE line to [`BENCHES`] below. Progress goes to stderr.
 
+mod billing;
 mod directory_read;
 mod load;
+mod pi_returns;
 mod report;
+mod variance_ingest;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -50,7 +53,12 @@ pub struct Opts {
 type Run = for<'a> fn(&'a Opts) -> Pin<Box<dyn Future<Output = anyhow::Result<Vec<Record>>> + 'a>>;
 
 /// Every benchmark `all` runs, in order: its name on the command line, and its `run`.
-const BENCHES: &[(&str, Run)] = &[("directory-read", |o| Box::pin(directory_read::run(o)))];
+const BENCHES: &[(&str, Run)] = &[
+    ("directory-read", |o| Box::pin(directory_read::run(o))),
+    ("variance-ingest", |o| Box::pin(variance_ingest::run(o))),
+    ("billing", |o| Box::pin(billing::run(o))),
+    ("pi-returns", |o| Box::pin(pi_returns::run(o))),
+];
 
 #[derive(Parser)]
 #[command(about = "almo-exchange benchmarks, each beside its baseline in the same run")]
