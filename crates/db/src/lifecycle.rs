@@ -40,7 +40,13 @@ pub mod kind {
     pub const AGREEMENT_EXTENDED: &str = "agreement_extended";
 }
 
-/// Appends an event inside `txn`, the transaction of the change; returns its id.
+/// The wake-up topic and key of new lifecycle events (`crate::notify`): one key, since watchers
+/// filter the events themselves.
+pub const TOPIC: &str = "lifecycle_events";
+pub const KEY: &str = "all";
+
+/// Appends an event inside `txn`, the transaction of the change; returns its id. Watchers on
+/// every replica are woken when it commits (PostgreSQL; the poll elsewhere).
 pub async fn append(
     txn: &DatabaseTransaction,
     organisation_id: &str,
@@ -65,6 +71,7 @@ pub async fn append(
     })
     .exec_without_returning(txn)
     .await?;
+    crate::notify::notify(txn, TOPIC, KEY).await?;
     Ok(id)
 }
 

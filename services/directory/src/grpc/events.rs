@@ -13,9 +13,10 @@ use super::Directory;
 
 pub(super) type LifecycleStream = ReceiverStream<Result<pb::WatchLifecycleEventsResponse, Status>>;
 
-/// How often a watch looks for new events once it has caught up. Reading the table (not an
-/// in-process channel) lets every replica serve every event.
-const WATCH_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+/// A caught-up watch waits for a wake-up (`almo_db::notify`: PostgreSQL NOTIFY from the writing
+/// transaction, on every replica) or the poll (`ALMO_WATCH_POLL_MS`, 250 ms), then reads the
+/// table: the rows are the truth, so any replica serves every event and a lost wake-up only
+/// delays one.
 /// How long one watch lasts before it ends cleanly; the client resumes from its last event id.
 const WATCH_MAX: std::time::Duration = std::time::Duration::from_secs(30);
 /// Events read per query.
@@ -121,6 +122,7 @@ impl Directory {
         };
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         let ctx = self.ctx.clone();
+        let mut watch = self.wakeups.subscribe(&ctx.db);
         let deadline = tokio::time::Instant::now() + WATCH_MAX;
         tokio::spawn(async move {
             loop {
@@ -137,7 +139,7 @@ impl Directory {
                         return;
                     }
                     tokio::select! {
-                        _ = tokio::time::sleep(WATCH_POLL) => continue,
+                        _ = watch.changed(lifecycle::KEY) => continue,
                         _ = tx.closed() => return,
                         _ = ctx.draining() => return,
                     }
