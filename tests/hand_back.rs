@@ -438,3 +438,60 @@ async fn a_council_takes_its_almo_back_mid_year_and_every_service_follows() {
     assert_eq!(expected(2026).await, [LAMBETH, LAMBETH_LIVING]);
     assert_eq!(expected(2027).await, [LAMBETH]);
 }
+
+/// Two replicas of the delivery-plan service on one database, both consuming the lifecycle
+/// events: the plan closes once and each lapsed amendment is one event, not one per replica.
+#[tokio::test]
+async fn two_replicas_apply_the_end_once() {
+    use almo_db::entity::dp_event;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+    let first = almo_testkit::TestDb::with_demo().await.unwrap();
+    almo_pi_returns::seed_catalogue(first.db.conn())
+        .await
+        .unwrap();
+    almo_delivery_plan::demo::seed(&first.db).await.unwrap();
+    let second = first.another_pool().await.unwrap();
+    let args = almo_testkit::default_args;
+    let a = TestApp::spawn_on(
+        args(),
+        vec![almo_directory::mount(), almo_delivery_plan::mount()],
+        first,
+    )
+    .await
+    .unwrap();
+    let b = TestApp::spawn_on(args(), vec![almo_delivery_plan::mount()], second)
+        .await
+        .unwrap();
+    let plan_id = almo_delivery_plan::demo::PLAN_ID;
+    let mut d = DirectoryServiceClient::new(a.channel().await);
+    take_back(&mut d).await;
+    let mut plans = DeliveryPlanServiceClient::new(b.channel().await);
+    let mut closed = String::new();
+    for _ in 0..100 {
+        closed = plans
+            .get_plan_status(council(dp::GetPlanStatusRequest {
+                plan_id: plan_id.into(),
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .closed_date;
+        if !closed.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(closed, "2026-10-16");
+    // Both replicas look again several times over.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let count = |kind: &'static str| {
+        dp_event::Entity::find()
+            .filter(dp_event::Column::PlanId.eq(plan_id))
+            .filter(dp_event::Column::Kind.eq(kind))
+            .filter(dp_event::Column::Summary.contains("2026-10-16"))
+            .count(a.db.conn())
+    };
+    assert_eq!(count("status_changed").await.unwrap(), 1);
+    assert_eq!(count("amendment_withdrawn").await.unwrap(), 1);
+}
