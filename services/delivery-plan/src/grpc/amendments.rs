@@ -128,6 +128,11 @@ impl DeliveryPlans {
             let party = party_of(&p, &plan)?;
             let txn = write.txn();
             let (plan, latest) = latest_for_change(txn, &plan, &r.etag).await?;
+            // A closed plan (its ALMO ended) takes no more amendments.
+            if let Some(c) = crate::lifecycle::closure_of(txn, &plan.id).await? {
+                let why = format!("plan {} closed on {}: {}", plan.id, c.closed_on, c.reason);
+                return Err(AppError::failed_precondition("PLAN_CLOSED", why));
+            }
             if let Some(reason) = crate::domain::plan::effective_date_violation(
                 effective,
                 latest.effective_date,
