@@ -338,6 +338,26 @@ async fn a_council_takes_its_almo_back_mid_year_and_every_service_follows() {
     assert_eq!(status.closed_date, "2026-10-16");
     assert!(status.closed_reason.contains("ended on 2026-10-16"));
     assert!(!status.targets.is_empty());
+    // A closed plan takes no more amendments.
+    let plan = status.plan.clone().unwrap();
+    let err = plans
+        .propose_amendment(council(dp::ProposeAmendmentRequest {
+            request_id: "propose-after".into(),
+            plan_id: plan_id.into(),
+            etag: plan.etag.clone(),
+            reason: "new relet targets".into(),
+            effective_date: "2027-04-01".into(),
+            content: plan.content.clone(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(reason(&err), "PLAN_CLOSED");
+    assert!(
+        err.message().contains("closed on 2026-10-16"),
+        "{}",
+        err.message()
+    );
     for a in pending().await {
         if proposed.contains(&a.amendment_id) {
             assert_eq!(a.state, dp::AmendmentState::Withdrawn as i32);
