@@ -18,6 +18,7 @@
 
 mod billing;
 mod directory_read;
+mod flight_read;
 mod load;
 mod pi_returns;
 mod report;
@@ -58,6 +59,7 @@ const BENCHES: &[(&str, Run)] = &[
     ("variance-ingest", |o| Box::pin(variance_ingest::run(o))),
     ("billing", |o| Box::pin(billing::run(o))),
     ("pi-returns", |o| Box::pin(pi_returns::run(o))),
+    ("flight-read", |o| Box::pin(flight_read::run(o))),
 ];
 
 #[derive(Parser)]
