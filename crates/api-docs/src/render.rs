@@ -527,7 +527,8 @@ comments, and CI fails when it is out of date.
   (AIP-158). Every write carries a `request_id` (AIP-155): a retry with the same id and payload
   replays the first answer. Mutable resources carry an `etag` (AIP-154): a stale one is `ABORTED`.
 - **Bulk reads** go over Arrow Flight on the same port, with the same TLS and token (the
-  [README](../../README.md) lists the datasets); the Python client
+  README's [Bulk data](../../README.md#bulk-data-arrow-flight-and-parquet) lists the datasets); the
+  Python client
   ([`clients/python`](../../clients/python/README.md)) wraps both.
 
 ## Services
