@@ -23,6 +23,7 @@ mod load;
 mod pi_returns;
 mod report;
 mod variance_ingest;
+mod watch_latency;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -60,6 +61,7 @@ const BENCHES: &[(&str, Run)] = &[
     ("billing", |o| Box::pin(billing::run(o))),
     ("pi-returns", |o| Box::pin(pi_returns::run(o))),
     ("flight-read", |o| Box::pin(flight_read::run(o))),
+    ("watch-latency", |o| Box::pin(watch_latency::run(o))),
 ];
 
 #[derive(Parser)]
