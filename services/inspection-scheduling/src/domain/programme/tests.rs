@@ -484,6 +484,23 @@ proptest! {
         prop_assert_eq!(schedule(&req), prog);
     }
 
+    /// The same seed gives the same programme, pinned bookings and all, whichever moves it made.
+    #[test]
+    fn the_same_seed_gives_the_same_programme((almos, people) in arb_world(), seed in any::<u64>()) {
+        let first = schedule(&request(&almos, &people, &[], seed));
+        let pinned: Vec<Assignment> = first
+            .assignments
+            .iter()
+            .take(1)
+            .map(|a| Assignment { pinned: true, ..a.assignment.clone() })
+            .collect();
+        let req = request(&almos, &people, &pinned, seed);
+        let prog = schedule(&req);
+        prop_assert_ne!(prog.stop, Stop::TimeBudget);
+        prop_assert_eq!(schedule(&req), prog.clone());
+        prop_assert_eq!(replan_without(&req, &prog, &people[0].id), replan_without(&req, &prog, &people[0].id));
+    }
+
     /// Pinned bookings never move, and nothing placed around them breaks a hard rule.
     #[test]
     fn pinned_bookings_never_move((almos, people) in arb_world(), seed in any::<u64>()) {
