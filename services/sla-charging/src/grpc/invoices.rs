@@ -47,7 +47,6 @@ impl SlaCharging {
                 .map_err(|e| issue_error(e, id))?;
             let issued = reread_invoice(txn, id).await?;
             almo_telemetry::metrics::invoices_issued(1);
-            almo_telemetry::metrics::invoices_issued(1);
             let resp = pb::IssueInvoiceResponse {
                 invoice: Some(invoice_to_proto(&issued)?),
             };
