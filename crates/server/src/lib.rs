@@ -4,10 +4,10 @@
 
 pub mod access;
 pub mod almo_end;
-pub mod consumer;
 mod binary;
 pub mod config;
 mod connection;
+pub mod consumer;
 pub mod error;
 pub mod layer;
 pub mod paging;
