@@ -4,7 +4,6 @@
 
 use almo_db::entity::organisation;
 use almo_proto::pi_returns::CreateReturnRequest;
-use almo_testkit::demo::*;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tonic::Code;
