@@ -155,3 +155,41 @@ pub async fn advance_cursor(
         .await?;
     Ok(())
 }
+
+/// Events a consumer applies per transaction.
+const CONSUME_BATCH: u64 = 200;
+
+/// Applies the events `consumer` has not applied yet with `apply`, a batch per transaction: the
+/// cursor row is locked ([`claim_cursor`]), each event applied in that transaction and the
+/// cursor moved ([`advance_cursor`]) before it commits. Returns how many events it read. Safe to
+/// run on every replica at once: a second replica queues on the cursor row and finds it moved.
+pub async fn consume<F>(db: &crate::Db, consumer: &str, mut apply: F) -> Result<usize, DbErr>
+where
+    F: AsyncFnMut(&DatabaseTransaction, &lifecycle_event::Model) -> Result<(), DbErr>,
+{
+    let mut total = 0;
+    loop {
+        // A look without the write lock first: most looks find nothing new.
+        let seen = event_cursor::Entity::find_by_id(consumer.to_string())
+            .one(db.conn())
+            .await?
+            .map_or(0, |c| c.last_event_id);
+        if last_id(db.conn()).await? <= seen {
+            return Ok(total);
+        }
+        let txn = db.begin_write().await?;
+        let cursor = claim_cursor(&txn, consumer).await?;
+        let events = after(&txn, cursor, None, CONSUME_BATCH).await?;
+        for event in &events {
+            apply(&txn, event).await?;
+        }
+        if let Some(last) = events.last() {
+            advance_cursor(&txn, consumer, last.id).await?;
+        }
+        txn.commit().await?;
+        total += events.len();
+        if events.len() < CONSUME_BATCH as usize {
+            return Ok(total);
+        }
+    }
+}

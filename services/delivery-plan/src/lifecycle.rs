@@ -4,7 +4,7 @@
 //! answer lapse — only the wound-up ALMO could have agreed them — as withdrawn, with a note naming
 //! the end. Each change is a plan event, so plan watchers see it.
 
-use almo_db::entity::{dp_amendment, dp_plan, dp_plan_closure, event_cursor};
+use almo_db::entity::{dp_amendment, dp_plan, dp_plan_closure};
 use almo_db::{Db, lifecycle};
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
@@ -14,44 +14,18 @@ use crate::storage;
 
 /// This consumer's name in `event_cursors`.
 pub const CONSUMER: &str = "delivery-plan";
-const BATCH: u64 = 200;
-
 /// Applies the lifecycle events this consumer has not applied yet, a batch per transaction;
 /// returns how many it read. Safe to run on every replica at once.
 pub async fn consume(db: &Db) -> Result<usize, DbErr> {
-    let mut total = 0;
-    loop {
-        let n = consume_batch(db).await?;
-        total += n;
-        if n < BATCH as usize {
-            return Ok(total);
-        }
-    }
-}
-
-async fn consume_batch(db: &Db) -> Result<usize, DbErr> {
-    let seen = event_cursor::Entity::find_by_id(CONSUMER.to_string())
-        .one(db.conn())
-        .await?
-        .map_or(0, |c| c.last_event_id);
-    if lifecycle::last_id(db.conn()).await? <= seen {
-        return Ok(0);
-    }
-    let txn = db.begin_write().await?;
-    let cursor = lifecycle::claim_cursor(&txn, CONSUMER).await?;
-    let events = lifecycle::after(&txn, cursor, None, BATCH).await?;
-    for e in &events {
+    lifecycle::consume(db, CONSUMER, async |txn, e| {
         if e.kind == lifecycle::kind::END_DATE_SET
             && let Some(end) = lifecycle::payload_date(e, "end_date")
         {
-            close_plans(&txn, &e.organisation_id, end).await?;
+            close_plans(txn, &e.organisation_id, end).await?;
         }
-    }
-    if let Some(last) = events.last() {
-        lifecycle::advance_cursor(&txn, CONSUMER, last.id).await?;
-    }
-    txn.commit().await?;
-    Ok(events.len())
+        Ok(())
+    })
+    .await
 }
 
 /// The closure of a plan, if it is closed.

@@ -3,57 +3,30 @@
 //! that have not gone on site are cancelled with the reason `ALMO_ENDED` — kept, and visible as
 //! cancelled like any other, attributed to the council that took management back.
 
-use almo_db::entity::event_cursor;
 use almo_db::{Db, lifecycle};
 use chrono::{NaiveDate, Utc};
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
+use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::storage;
 
 /// This consumer's name in `event_cursors`.
 pub const CONSUMER: &str = "inspection-scheduling";
-const BATCH: u64 = 200;
-
 /// Who the cancellations are attributed to, beside the council.
 const SUBJECT: &str = "almo-exchange (the ALMO's end, from the directory)";
 
 /// Applies the lifecycle events this consumer has not applied yet, a batch per transaction;
 /// returns how many it read. Safe to run on every replica at once.
 pub async fn consume(db: &Db) -> Result<usize, DbErr> {
-    let mut total = 0;
-    loop {
-        let n = consume_batch(db).await?;
-        total += n;
-        if n < BATCH as usize {
-            return Ok(total);
-        }
-    }
-}
-
-async fn consume_batch(db: &Db) -> Result<usize, DbErr> {
-    let seen = event_cursor::Entity::find_by_id(CONSUMER.to_string())
-        .one(db.conn())
-        .await?
-        .map_or(0, |c| c.last_event_id);
-    if lifecycle::last_id(db.conn()).await? <= seen {
-        return Ok(0);
-    }
-    let txn = db.begin_write().await?;
-    let cursor = lifecycle::claim_cursor(&txn, CONSUMER).await?;
-    let events = lifecycle::after(&txn, cursor, None, BATCH).await?;
-    for e in &events {
+    lifecycle::consume(db, CONSUMER, async |txn, e| {
         if e.kind == lifecycle::kind::END_DATE_SET
             && let Some(end) = lifecycle::payload_date(e, "end_date")
         {
             let council = e.council_id.as_deref().unwrap_or_default();
-            cancel_after_end(&txn, &e.organisation_id, council, end).await?;
+            cancel_after_end(txn, &e.organisation_id, council, end).await?;
         }
-    }
-    if let Some(last) = events.last() {
-        lifecycle::advance_cursor(&txn, CONSUMER, last.id).await?;
-    }
-    txn.commit().await?;
-    Ok(events.len())
+        Ok(())
+    })
+    .await
 }
 
 async fn cancel_after_end(

@@ -3,7 +3,7 @@
 //! what was billed for days after the end (`billing::run`, by the adjustment mechanism) and says
 //! so in its adjustments.
 
-use almo_db::entity::{event_cursor, sla_agreement};
+use almo_db::entity::sla_agreement;
 use almo_db::{Db, lifecycle};
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -11,46 +11,18 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 /// This consumer's name in `event_cursors`.
 pub const CONSUMER: &str = "sla-charging";
-/// Events applied per transaction.
-const BATCH: u64 = 200;
-
 /// Applies the lifecycle events this consumer has not applied yet, a batch per transaction;
 /// returns how many it read. Safe to run on every replica at once.
 pub async fn consume(db: &Db) -> Result<usize, DbErr> {
-    let mut total = 0;
-    loop {
-        let n = consume_batch(db).await?;
-        total += n;
-        if n < BATCH as usize {
-            return Ok(total);
-        }
-    }
-}
-
-async fn consume_batch(db: &Db) -> Result<usize, DbErr> {
-    // A look without the write lock first: most looks find nothing new.
-    let seen = event_cursor::Entity::find_by_id(CONSUMER.to_string())
-        .one(db.conn())
-        .await?
-        .map_or(0, |c| c.last_event_id);
-    if lifecycle::last_id(db.conn()).await? <= seen {
-        return Ok(0);
-    }
-    let txn = db.begin_write().await?;
-    let cursor = lifecycle::claim_cursor(&txn, CONSUMER).await?;
-    let events = lifecycle::after(&txn, cursor, None, BATCH).await?;
-    for e in &events {
+    lifecycle::consume(db, CONSUMER, async |txn, e| {
         if e.kind == lifecycle::kind::END_DATE_SET
             && let Some(end) = lifecycle::payload_date(e, "end_date")
         {
-            end_agreements(&txn, &e.organisation_id, end).await?;
+            end_agreements(txn, &e.organisation_id, end).await?;
         }
-    }
-    if let Some(last) = events.last() {
-        lifecycle::advance_cursor(&txn, CONSUMER, last.id).await?;
-    }
-    txn.commit().await?;
-    Ok(events.len())
+        Ok(())
+    })
+    .await
 }
 
 /// The ALMO's agreements running past `end` end on it (one that starts after it is left: it was
