@@ -31,8 +31,10 @@ where
             match consume(ctx.db.clone()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(consumer = name, events = n, "lifecycle events applied"),
+                // An operator must see a consumer that keeps failing (its service falls behind
+                // the directory); each look retries, so this repeats until it succeeds.
                 Err(e) => {
-                    tracing::debug!(consumer = name, error = %e, "lifecycle events not applied yet")
+                    tracing::warn!(consumer = name, error = %e, "lifecycle events not applied yet; retrying")
                 }
             }
         }
