@@ -206,3 +206,19 @@ impl TestApp {
         }
     }
 }
+
+/// Records `end` (`YYYY-MM-DD`) as the ALMO's end date in the directory's table, as a hand-back
+/// does, behind the services' back (the tests of each service's refusals after an ALMO's end).
+pub async fn end_almo(db: &Db, almo: &str, end: &str) {
+    use almo_db::entity::organisation;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let end: sea_orm::prelude::Date = end.parse().expect("end date as YYYY-MM-DD");
+    organisation::Entity::update_many()
+        .col_expr(organisation::Column::EndDate, Expr::value(Some(end)))
+        .filter(organisation::Column::Id.eq(almo))
+        .exec(db.conn())
+        .await
+        .expect("set the ALMO's end date");
+}

@@ -3,28 +3,15 @@
 //! the homes from the next.
 
 use almo_auth::Role;
-use almo_db::entity::organisation;
 use almo_proto::delivery_plan as pb;
 use almo_testkit::authed;
 use almo_testkit::demo::*;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tonic::Code;
 
 mod common;
 
+use almo_testkit::end_almo;
 use common::*;
-
-/// The directory's end date for `almo`, as a hand-back records it.
-async fn end_almo(db: &almo_db::Db, almo: &str, end: &str) {
-    let end: chrono::NaiveDate = end.parse().unwrap();
-    organisation::Entity::update_many()
-        .col_expr(organisation::Column::EndDate, Expr::value(Some(end)))
-        .filter(organisation::Column::Id.eq(almo))
-        .exec(db.conn())
-        .await
-        .unwrap();
-}
 
 #[tokio::test]
 async fn an_actual_for_a_period_after_the_almos_end_is_refused_naming_the_end() {

@@ -2,28 +2,15 @@
 //! inspection of it goes on site: both refused as ALMO_ENDED, naming the end date.
 
 use almo_auth::Role;
-use almo_db::entity::organisation;
 use almo_proto::inspection as pb;
 use almo_testkit::authed;
 use almo_testkit::demo::*;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tonic::Code;
 
 mod common;
 
+use almo_testkit::end_almo;
 use common::*;
-
-/// The directory's end date for `almo`, as a hand-back records it.
-async fn end_almo(db: &almo_db::Db, almo: &str, end: &str) {
-    let end: chrono::NaiveDate = end.parse().unwrap();
-    organisation::Entity::update_many()
-        .col_expr(organisation::Column::EndDate, Expr::value(Some(end)))
-        .filter(organisation::Column::Id.eq(almo))
-        .exec(db.conn())
-        .await
-        .unwrap();
-}
 
 #[tokio::test]
 async fn an_ended_almo_declares_no_readiness() {

@@ -2,26 +2,13 @@
 //! the refusal names the end date (DOMAIN.md "An ALMO's life": the council reports for the homes
 //! from then on). The year of the end itself is still the ALMO's to open.
 
-use almo_db::entity::organisation;
 use almo_proto::pi_returns::CreateReturnRequest;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tonic::Code;
 
 mod common;
 
+use almo_testkit::end_almo;
 use common::*;
-
-/// The directory's end date for `almo`, as a hand-back records it.
-async fn end_almo(db: &almo_db::Db, almo: &str, end: &str) {
-    let end: chrono::NaiveDate = end.parse().unwrap();
-    organisation::Entity::update_many()
-        .col_expr(organisation::Column::EndDate, Expr::value(Some(end)))
-        .filter(organisation::Column::Id.eq(almo))
-        .exec(db.conn())
-        .await
-        .unwrap();
-}
 
 #[tokio::test]
 async fn a_return_for_a_year_after_the_almos_end_is_refused_naming_the_end() {
