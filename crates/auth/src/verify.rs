@@ -1,5 +1,6 @@
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
@@ -7,6 +8,7 @@ use serde::Deserialize;
 use tonic::Status;
 use tonic::metadata::MetadataMap;
 
+use crate::cache::{DEFAULT_TOKEN_CACHE_ENTRIES, TokenCache};
 use crate::{Caller, Role};
 
 /// Longest bearer token accepted. The suite's tokens are a few hundred bytes; an identity
@@ -128,17 +130,21 @@ pub struct VerifierConfig {
 
 #[derive(Deserialize)]
 struct SuiteClaims {
+    /// Checked by the validation; read again here for how long the token may be remembered.
+    exp: Option<f64>,
     sub: Option<String>,
     org: Option<String>,
     role: Option<String>,
 }
 
-/// Verifies bearer tokens.
+/// Verifies bearer tokens. A token that passes is remembered until its `exp` (see
+/// [`Verifier::with_token_cache`]); clones share what is remembered.
 #[derive(Clone)]
 pub struct Verifier {
     config: VerifierConfig,
     validation: Validation,
     secret: Option<DecodingKey>,
+    cache: Arc<TokenCache>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -183,7 +189,21 @@ impl Verifier {
             config,
             validation,
             secret,
+            cache: Arc::new(TokenCache::new(DEFAULT_TOKEN_CACHE_ENTRIES)),
         })
+    }
+
+    /// Remembers at most `entries` verified tokens (0: none, every call checks its token in
+    /// full). A remembered token is served only before its `exp`, and only by this verifier and
+    /// its clones, which hold the same keys.
+    pub fn with_token_cache(mut self, entries: usize) -> Self {
+        self.cache = Arc::new(TokenCache::new(entries));
+        self
+    }
+
+    /// How many verified tokens are remembered now.
+    pub fn cached_tokens(&self) -> usize {
+        self.cache.len()
     }
 
     pub fn config(&self) -> &VerifierConfig {
@@ -194,6 +214,10 @@ impl Verifier {
     pub fn verify(&self, token: &str) -> Result<Caller, AuthError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(AuthError::TooLong(token.len()));
+        }
+        let now = unix_now();
+        if let Some(caller) = self.cache.get(token, now) {
+            return Ok(caller);
         }
         let header = decode_header(token).map_err(|e| AuthError::Malformed(e.to_string()))?;
         if header.alg != self.config.algorithm {
@@ -218,11 +242,15 @@ impl Verifier {
         let role: Role = non_empty(claims.role, "role")?
             .parse()
             .map_err(AuthError::BadRole)?;
-        Ok(Caller {
+        let caller = Caller {
             subject,
             organisation_id,
             role,
-        })
+        };
+        if let Some(exp) = claims.exp.filter(|e| e.is_finite() && *e > 0.0) {
+            self.cache.insert(token, &caller, exp as u64, now);
+        }
+        Ok(caller)
     }
 
     /// Reads `authorization: Bearer <token>` from gRPC metadata and verifies it.
@@ -235,6 +263,12 @@ impl Verifier {
             .ok_or(AuthError::NotBearer)?;
         self.verify(token.trim())
     }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn non_empty(v: Option<String>, name: &str) -> Result<String, AuthError> {

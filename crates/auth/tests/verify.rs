@@ -287,3 +287,80 @@ fn oversized_tokens_are_refused_before_parsing() {
     let status: tonic::Status = AuthError::TooLong(token.len()).into();
     assert_eq!(status.code(), tonic::Code::Unauthenticated);
 }
+
+// The verified-token cache: what the full check refuses, a remembered token does not slip past.
+
+fn hs_verifier_with_secret(secret: &[u8]) -> Verifier {
+    Verifier::new(VerifierConfig {
+        algorithm: Algorithm::HS256,
+        issuer: ISS.into(),
+        audience: AUD.into(),
+        keys: KeySet::Secret(secret.to_vec()),
+        leeway_secs: 0,
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_cached_token_is_refused_once_it_has_expired() {
+    let v = hs_verifier();
+    let mut c = claims();
+    c["exp"] = json!(now() + 2);
+    let token = hs_token(&c);
+    assert_eq!(v.verify(&token).unwrap().subject, "alice");
+    assert_eq!(v.cached_tokens(), 1, "the verified token is remembered");
+    assert_eq!(v.verify(&token).unwrap().subject, "alice");
+    // Past exp (no leeway configured): refused although it was remembered.
+    while now() < c["exp"].as_i64().unwrap() + 1 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(v.verify(&token).unwrap_err(), AuthError::Expired);
+    assert_eq!(v.cached_tokens(), 0);
+}
+
+#[test]
+fn a_token_remembered_by_one_verifier_is_refused_by_a_verifier_with_another_key() {
+    let ours = hs_verifier();
+    let token = hs_token(&claims());
+    ours.verify(&token).unwrap();
+    assert_eq!(ours.cached_tokens(), 1);
+    let other = hs_verifier_with_secret(b"another-secret-that-is-at-least-32-bytes");
+    assert_eq!(other.verify(&token).unwrap_err(), AuthError::BadSignature);
+    // The same claims signed with the other key are refused by ours, though its twin is cached.
+    let forged = encode(
+        &Header::new(Algorithm::HS256),
+        &claims(),
+        &EncodingKey::from_secret(b"another-secret-that-is-at-least-32-bytes"),
+    )
+    .unwrap();
+    assert_eq!(ours.verify(&forged).unwrap_err(), AuthError::BadSignature);
+    // Clones share the cache and its keys.
+    assert_eq!(ours.clone().cached_tokens(), 1);
+}
+
+#[test]
+fn the_token_cache_is_bounded() {
+    let v = hs_verifier().with_token_cache(8);
+    for n in 0..50 {
+        let mut c = claims();
+        c["sub"] = json!(format!("user{n}"));
+        let caller = v.verify(&hs_token(&c)).unwrap();
+        assert_eq!(caller.subject, format!("user{n}"));
+        assert!(v.cached_tokens() <= 8, "{} remembered", v.cached_tokens());
+    }
+    let none = hs_verifier().with_token_cache(0);
+    none.verify(&hs_token(&claims())).unwrap();
+    assert_eq!(none.cached_tokens(), 0);
+}
+
+#[test]
+fn a_refused_token_is_not_remembered() {
+    let v = hs_verifier();
+    let mut c = claims();
+    c["aud"] = json!("someone-else");
+    assert_eq!(
+        v.verify(&hs_token(&c)).unwrap_err(),
+        AuthError::WrongAudience
+    );
+    assert_eq!(v.cached_tokens(), 0);
+}

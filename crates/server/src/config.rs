@@ -66,6 +66,10 @@ pub struct AuthArgs {
     /// Clock skew tolerated on exp/nbf, seconds.
     #[arg(long, env = "ALMO_JWT_LEEWAY_SECS", default_value_t = 30)]
     pub jwt_leeway_secs: u64,
+    /// Verified tokens remembered (until each one's `exp`), so a client's repeated token is
+    /// checked in full once. 0: every call checks its token in full.
+    #[arg(long, env = "ALMO_JWT_CACHE_ENTRIES", default_value_t = almo_auth::DEFAULT_TOKEN_CACHE_ENTRIES)]
+    pub jwt_cache_entries: usize,
 }
 
 impl AuthArgs {
@@ -121,6 +125,7 @@ impl AuthArgs {
             keys,
             leeway_secs: self.jwt_leeway_secs,
         })
+        .map(|v| v.with_token_cache(self.jwt_cache_entries))
         .map_err(anyhow::Error::msg)
     }
 }
