@@ -139,6 +139,7 @@ pub async fn seed(db: &Db) -> Result<(), DbErr> {
                 .await?;
         }
         storage::insert_values(&txn, values).await?;
+        storage::benchmark_points::refresh_returns(&txn, &ids_of(&returns)).await?;
     }
     // A draft in progress: Lambeth Living's 2024/25 Tenant Satisfaction Measures, visible to
     // Lambeth Living and Lambeth, never to the regulator.
@@ -389,15 +390,25 @@ async fn seed_tsm_year(
         }
     }
     if !returns.is_empty() {
+        let ids = ids_of(&returns);
         pi_return::Entity::insert_many(returns)
             .exec_without_returning(txn)
             .await?;
         storage::insert_values(txn, values).await?;
+        storage::benchmark_points::refresh_returns(txn, &ids).await?;
         pi_return_survey::Entity::insert_many(surveys)
             .exec_without_returning(txn)
             .await?;
     }
     Ok(())
+}
+
+/// The ids of returns about to be written.
+fn ids_of(returns: &[pi_return::ActiveModel]) -> Vec<String> {
+    returns
+        .iter()
+        .filter_map(|r| r.id.try_as_ref().cloned())
+        .collect()
 }
 
 #[cfg(test)]

@@ -18,6 +18,9 @@ pub use grpc::{PiReturns, SERVICE_NAME, definition_to_proto};
 /// Loads the shipped indicator catalogue into `pi_indicator_definitions` (safe to repeat), for
 /// other services that read it before anyone has called this one.
 pub use storage::seed_catalogue;
+/// The benchmark points every write that signs off or alters returns keeps (`refresh_returns`),
+/// for loaders that write returns directly.
+pub use storage::benchmark_points;
 
 /// The PI returns service, ready to mount.
 pub fn mount() -> ServiceMount {

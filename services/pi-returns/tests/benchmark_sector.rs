@@ -97,6 +97,10 @@ async fn quartiles_of_forty_authorities_of_each_type_match_an_independent_comput
         .exec_without_returning(conn)
         .await
         .unwrap();
+    // Rows written directly, not through the service: their benchmark points too.
+    almo_pi_returns::benchmark_points::rebuild(conn)
+        .await
+        .unwrap();
 
     let mut client = PiReturnsServiceClient::new(app.channel().await);
     for (t, (_, ty)) in TYPES.iter().enumerate() {

@@ -24,6 +24,7 @@ pub mod lifecycle_event;
 pub mod organisation;
 pub mod peer_group;
 pub mod peer_group_member;
+pub mod pi_benchmark_point;
 pub mod pi_indicator_definition;
 pub mod pi_return;
 pub mod pi_return_survey;

@@ -15,6 +15,7 @@ mod m20261130_210000_pi_tsm_submission_threshold;
 mod m20261130_400000_sla_adjustments;
 mod m20261201_000000_directory_hand_back;
 mod m20261201_000100_delivery_plan_closures;
+mod m20261201_120000_pi_benchmark_points;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_400000_sla_adjustments::Migration),
             Box::new(m20261201_000000_directory_hand_back::Migration),
             Box::new(m20261201_000100_delivery_plan_closures::Migration),
+            Box::new(m20261201_120000_pi_benchmark_points::Migration),
         ]
     }
 }

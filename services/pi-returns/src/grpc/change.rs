@@ -194,6 +194,7 @@ impl PiReturns {
         if !storage::update_return_if_version(write.txn(), &row, row.version).await? {
             return Err(AppError::stale_etag(&target(&row.id)));
         }
+        storage::benchmark_points::refresh_return(write.txn(), &row.id).await?;
         let values =
             storage::current_values(write.txn(), std::slice::from_ref(&row.id), None).await?;
         let surveys = storage::surveys_of(write.txn(), std::slice::from_ref(&row.id)).await?;

@@ -2,11 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use almo_db::entity::{organisation, peer_group_member, pi_return, pi_return_value};
+use almo_db::entity::{organisation, peer_group_member, pi_benchmark_point};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
-
-use crate::domain::workflow::Status;
 
 /// Who is compared.
 #[derive(Debug, Clone)]
@@ -17,7 +15,9 @@ pub enum Group {
 }
 
 /// The current, signed-off annual figures of `code` (and `split`) for `year` across `group`, as
-/// (organisation, value). Only signed-off returns count.
+/// (organisation, value): one range of `pi_benchmark_points`' primary key, at most a row per
+/// organisation, joined to `organisations` for an authority type (read now, so a directory change
+/// of type counts at once). Which figures count is kept by [`super::benchmark_points`].
 pub async fn benchmark_values(
     conn: &impl ConnectionTrait,
     code: &str,
@@ -25,40 +25,35 @@ pub async fn benchmark_values(
     year: i32,
     group: &Group,
 ) -> Result<Vec<(String, f64)>, DbErr> {
-    let v = pi_return_value::Entity;
-    let r = pi_return::Entity;
+    let p = pi_benchmark_point::Entity;
     let mut q = Query::select()
         .expr_as(
-            Expr::col((r, pi_return::Column::OrganisationId)),
+            Expr::col((p, pi_benchmark_point::Column::OrganisationId)),
             "organisation_id",
         )
-        .expr_as(Expr::col((v, pi_return_value::Column::Value)), "value")
-        .from(v)
-        .inner_join(
-            r,
-            Expr::col((r, pi_return::Column::Id)).equals((v, pi_return_value::Column::ReturnId)),
-        )
-        .and_where(Expr::col((v, pi_return_value::Column::IndicatorCode)).eq(code))
-        .and_where(Expr::col((v, pi_return_value::Column::Split)).eq(split))
-        .and_where(Expr::col((v, pi_return_value::Column::Current)).eq(true))
-        .and_where(Expr::col((r, pi_return::Column::Year)).eq(year))
-        .and_where(Expr::col((r, pi_return::Column::PeriodKind)).eq("year"))
-        .and_where(Expr::col((r, pi_return::Column::Status)).eq(Status::SignedOff.as_str()))
+        .expr_as(Expr::col((p, pi_benchmark_point::Column::Value)), "value")
+        .from(p)
+        .and_where(Expr::col((p, pi_benchmark_point::Column::IndicatorCode)).eq(code))
+        .and_where(Expr::col((p, pi_benchmark_point::Column::Split)).eq(split))
+        .and_where(Expr::col((p, pi_benchmark_point::Column::Year)).eq(year))
         .to_owned();
-    let members = match group {
-        Group::AuthorityType(t) => Query::select()
-            .column(organisation::Column::Id)
-            .from(organisation::Entity)
-            .and_where(organisation::Column::AuthorityType.eq(t.clone()))
-            .to_owned(),
+    match group {
+        Group::AuthorityType(t) => {
+            let o = organisation::Entity;
+            q.inner_join(
+                o,
+                Expr::col((o, organisation::Column::Id))
+                    .equals((p, pi_benchmark_point::Column::OrganisationId)),
+            )
+            .and_where(Expr::col((o, organisation::Column::AuthorityType)).eq(t.clone()));
+        }
         Group::Organisations(ids) => {
             q.and_where(
-                Expr::col((r, pi_return::Column::OrganisationId)).is_in(ids.iter().cloned()),
+                Expr::col((p, pi_benchmark_point::Column::OrganisationId))
+                    .is_in(ids.iter().cloned()),
             );
-            return collect_benchmark_rows(conn.query_all(&q).await?);
         }
-    };
-    q.and_where(Expr::col((r, pi_return::Column::OrganisationId)).in_subquery(members));
+    }
     collect_benchmark_rows(conn.query_all(&q).await?)
 }
 

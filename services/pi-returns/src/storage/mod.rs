@@ -1,6 +1,7 @@
 //! The PI returns queries. Writes take the transaction of an idempotent write; every read of
 //! returns is filtered by what the caller may see ([`Visibility`]).
 
+pub mod benchmark_points;
 mod benchmarks;
 mod catalogue;
 mod comparison;
