@@ -103,6 +103,12 @@ impl Wakeups {
     /// A watch on this replica's wake-ups; on PostgreSQL the first one starts the listener
     /// (which ends when this `Wakeups` is dropped).
     pub fn subscribe(&self, db: &Db) -> Watch {
+        self.subscribe_polling(db, self.poll)
+    }
+
+    /// [`Wakeups::subscribe`], the watch polling every `poll` instead of this `Wakeups`' own
+    /// interval: watchers of one topic with different fallbacks share the one listener.
+    pub fn subscribe_polling(&self, db: &Db, poll: Duration) -> Watch {
         let rx = self.tx.subscribe();
         if db.backend() == Backend::Postgres {
             let mut started = self.started.lock().expect("not poisoned");
@@ -111,10 +117,7 @@ impl Wakeups {
                 tokio::spawn(listen(db.clone(), self.topic, Arc::downgrade(&self.tx)));
             }
         }
-        Watch {
-            rx,
-            poll: self.poll,
-        }
+        Watch { rx, poll }
     }
 }
 

@@ -67,6 +67,8 @@ pub struct ServiceContext {
     drain: Arc<watch::Sender<bool>>,
     /// Set by [`start`] from `ALMO_TLS_CLIENT_ORGANISATION`.
     client_organisation: ClientOrganisation,
+    /// Wake-ups of the lifecycle consumers ([`crate::consumer`]): one listener for all of them.
+    pub(crate) lifecycle_wakeups: Arc<almo_db::notify::Wakeups>,
 }
 
 impl ServiceContext {
@@ -78,6 +80,10 @@ impl ServiceContext {
             max_request_bytes,
             drain: Arc::new(watch::channel(false).0),
             client_organisation: ClientOrganisation::Off,
+            lifecycle_wakeups: Arc::new(almo_db::notify::Wakeups::new(
+                almo_db::lifecycle::TOPIC,
+                crate::consumer::POLL,
+            )),
         }
     }
 

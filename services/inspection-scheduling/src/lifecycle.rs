@@ -11,6 +11,9 @@ use crate::storage;
 
 /// This consumer's name in `event_cursors`.
 pub const CONSUMER: &str = "inspection-scheduling";
+/// How the reason of a cancellation for the ALMO's end begins: a cancelled inspection whose
+/// reason begins so is refused as `ALMO_ENDED`, not as an ordinary cancellation.
+pub const REASON_CODE: &str = "ALMO_ENDED";
 /// Who the cancellations are attributed to, beside the council.
 const SUBJECT: &str = "almo-exchange (the ALMO's end, from the directory)";
 
@@ -35,7 +38,7 @@ async fn cancel_after_end(
     council_id: &str,
     end: NaiveDate,
 ) -> Result<(), DbErr> {
-    let reason = format!("ALMO_ENDED: the ALMO ended on {end}, before the week on site");
+    let reason = format!("{REASON_CODE}: the ALMO ended on {end}, before the week on site");
     let cancellation = storage::Cancellation {
         reason: &reason,
         subject: SUBJECT,

@@ -159,9 +159,20 @@ pub(super) async fn changeable(
     Ok(current)
 }
 
-/// Refuses any change or record to a cancelled inspection.
+/// Refuses any change or record to a cancelled inspection; one cancelled for the ALMO's end
+/// (`crate::lifecycle`) as `ALMO_ENDED`, its reason naming the end: nothing is booked again.
 fn not_cancelled(r: &insp_inspection::Model) -> Result<(), AppError> {
     if status_of(r) == InspectionStatus::Cancelled {
+        if let Some(why) = r
+            .cancel_reason
+            .as_deref()
+            .filter(|w| w.starts_with(crate::lifecycle::REASON_CODE))
+        {
+            return Err(AppError::failed_precondition(
+                "ALMO_ENDED",
+                format!("inspection {} was cancelled: {why}", r.id),
+            ));
+        }
         return Err(AppError::failed_precondition(
             "INSPECTION_CANCELLED",
             format!(
