@@ -293,6 +293,10 @@ pub struct ConnectConfig {
     pub max_connections: u32,
     /// PostgreSQL only: the schema to work in (created by the caller).
     pub schema: Option<String>,
+    /// PostgreSQL only: every transaction of this pool is read-only
+    /// (`default_transaction_read_only`), so a pool meant for reads refuses a write even when it
+    /// is pointed at the primary. For the connection to a streaming replica.
+    pub read_only: bool,
 }
 
 impl ConnectConfig {
@@ -301,6 +305,7 @@ impl ConnectConfig {
             url: url.into(),
             max_connections: 16,
             schema: None,
+            read_only: false,
         }
     }
 }
@@ -338,6 +343,9 @@ pub async fn connect(config: &ConnectConfig) -> Result<Db, DbErr> {
         .sqlx_logging(false);
     if let Some(schema) = &config.schema {
         opts.set_schema_search_path(schema.clone());
+    }
+    if config.read_only {
+        opts.map_sqlx_postgres_opts(|o| o.options([("default_transaction_read_only", "on")]));
     }
     opts.map_sqlx_sqlite_opts(|o| {
         o.journal_mode(SqliteJournalMode::Wal)

@@ -32,6 +32,13 @@ pub struct DatabaseArgs {
     /// Connections in the pool.
     #[arg(long, env = "ALMO_DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
     pub database_max_connections: u32,
+    /// `postgres://...` of a streaming replica of the primary: reads that may lag a little (the
+    /// regulator's queries and exports, the invoice export, Flight datasets, benchmarks) go
+    /// there, through a pool of its own whose transactions are read-only. Writes and the reads
+    /// that must see them never do. Unset, or with a SQLite primary: every read goes to the
+    /// primary.
+    #[arg(long, env = "ALMO_DATABASE_READ_URL", hide_env_values = true)]
+    pub database_read_url: Option<String>,
 }
 
 impl DatabaseArgs {
@@ -39,6 +46,18 @@ impl DatabaseArgs {
         let mut c = ConnectConfig::new(self.database_url.clone());
         c.max_connections = self.database_max_connections;
         c
+    }
+
+    /// How to open the read replica, when one is configured: read-only, the pool's size.
+    pub fn read_connect_config(&self) -> Option<ConnectConfig> {
+        let url = self.database_read_url.as_deref()?.trim();
+        if url.is_empty() {
+            return None;
+        }
+        let mut c = ConnectConfig::new(url);
+        c.max_connections = self.database_max_connections;
+        c.read_only = true;
+        Some(c)
     }
 }
 
