@@ -60,6 +60,8 @@ pub struct ServiceContext {
     pub db: Db,
     pub access: Access,
     pub verifier: Arc<Verifier>,
+    /// Where reads that may lag a little go: see [`ServiceContext::read_db`].
+    read: Db,
     /// Largest request message, bytes.
     pub max_request_bytes: usize,
     /// Set when the server starts draining (after the shutdown delay), so long-lived streams
@@ -75,6 +77,7 @@ impl ServiceContext {
     pub fn new(db: Db, verifier: Verifier, max_request_bytes: usize) -> Self {
         Self {
             access: Access::new(db.clone()),
+            read: db.clone(),
             db,
             verifier: Arc::new(verifier),
             max_request_bytes,
@@ -90,6 +93,20 @@ impl ServiceContext {
     /// The verified caller of `req` with its organisation's directory entry.
     pub async fn principal<T>(&self, req: &Request<T>) -> Result<Principal, crate::AppError> {
         self.access.principal(&crate::caller(req)?).await
+    }
+
+    /// The connection for reads that may lag a little behind the last write: the regulator's
+    /// queries and exports, the invoice export, Flight datasets, benchmarks. A PostgreSQL
+    /// streaming replica when `ALMO_DATABASE_READ_URL` names one, else the primary. Writes,
+    /// access checks and any read that must see the caller's own last write use `db`.
+    pub fn read_db(&self) -> &Db {
+        &self.read
+    }
+
+    /// Sends the reads of [`ServiceContext::read_db`] to `read` (a read-only pool on a replica).
+    pub fn with_read_db(mut self, read: Db) -> Self {
+        self.read = read;
+        self
     }
 
     /// Resolves once the server has begun draining calls in flight on shutdown. A server stream
@@ -419,7 +436,28 @@ pub async fn connect_context(args: &ServerArgs) -> anyhow::Result<ServiceContext
                 almo_db::redact(&args.database.database_url)
             )
         })?;
-    Ok(ServiceContext::new(db, verifier, args.max_request_bytes))
+    let ctx = ServiceContext::new(db, verifier, args.max_request_bytes);
+    let Some(read_config) = args.database.read_connect_config() else {
+        return Ok(ctx);
+    };
+    if ctx.db.backend() != almo_db::Backend::Postgres {
+        tracing::warn!(
+            "ALMO_DATABASE_READ_URL is ignored: a read replica goes with a PostgreSQL primary, \
+             and this one is SQLite; every read goes to it"
+        );
+        return Ok(ctx);
+    }
+    let read = almo_db::connect(&read_config).await.with_context(|| {
+        format!(
+            "cannot open the read replica {}",
+            almo_db::redact(&read_config.url)
+        )
+    })?;
+    tracing::info!(
+        replica = %almo_db::redact(&read_config.url),
+        "reads that may lag (queries, exports, Flight, benchmarks) go to the read replica"
+    );
+    Ok(ctx.with_read_db(read))
 }
 
 /// The container probe: exit 0 when the server at `addr` reports SERVING for `service` (empty:
