@@ -5,12 +5,27 @@
 # directory; the server certificate names 127.0.0.1 and localhost). The server accepts both.
 # Installs Debian's postgresql package when it is missing.
 #
+# `replica DIR` adds a streaming replica of that server (pg_basebackup -R: a hot standby on the
+# next free loopback port, replaying the primary's WAL as it comes) and prints
+# ALMO_TEST_DATABASE_READ_URL, for the tests of reads sent to a replica (ALMO_DATABASE_READ_URL).
+#
 #   eval "$(scripts/postgres.sh start)"   # exports ALMO_TEST_DATABASE_URL,
 #                                         # ALMO_TEST_DATABASE_TLS_URL and ALMO_PG_DIR
-#   scripts/postgres.sh stop "$ALMO_PG_DIR"
+#   eval "$(scripts/postgres.sh replica "$ALMO_PG_DIR")"   # exports ALMO_TEST_DATABASE_READ_URL
+#   scripts/postgres.sh stop "$ALMO_PG_DIR"               # stops both
 set -euo pipefail
 
 port="${ALMO_PG_PORT:-55432}"
+
+# The first port from $1 on that nothing listens on (another server, a developer's, another
+# run's, may hold one).
+free_port() {
+  local p=$1
+  for _ in $(seq 1 50); do
+    if (: >"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then p=$((p + 1)); else break; fi
+  done
+  echo "$p"
+}
 
 find_bin() {
   local d
@@ -61,11 +76,9 @@ case "${1:-}" in
       apt-get update -qq >&2
       apt-get install -y -qq openssl >&2
     fi
-    # Another server (a developer's, another run's) may hold the port: take the next free one.
-    for _ in $(seq 1 50); do
-      if (: >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then port=$((port + 1)); else break; fi
-    done
+    port=$(free_port "$port")
     dir=$(mktemp -d /tmp/almo-pg.XXXXXX)
+    echo "$port" >"$dir/port"
     make_certificates "$dir"
     if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$dir"; fi
     as_postgres "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 >/dev/null
@@ -78,14 +91,38 @@ case "${1:-}" in
     # Quoted: the query's & and ? must survive the eval.
     echo "export ALMO_TEST_DATABASE_TLS_URL='postgres://postgres@127.0.0.1:$port/almo_test?sslmode=verify-full&sslrootcert=$dir/ca.crt'"
     ;;
+  replica)
+    dir="${2:?usage: postgres.sh replica DIR}"
+    bin=$(find_bin)
+    primary=$(cat "$dir/port")
+    if [ -d "$dir/replica" ]; then
+      replica=$(cat "$dir/replica-port")
+    else
+      replica=$(free_port $((primary + 100)))
+      # initdb's pg_hba.conf lets loopback replication connections in (trust); -R writes
+      # standby.signal and primary_conninfo, so the copy starts as a hot standby of the primary.
+      as_postgres "$bin/pg_basebackup" -h 127.0.0.1 -p "$primary" -U postgres -D "$dir/replica" \
+        -R -X stream -c fast >&2
+      echo "$replica" >"$dir/replica-port"
+      # hot_standby_feedback: a long export on the replica is not cancelled by the primary's
+      # vacuum removing rows it still reads.
+      as_postgres "$bin/pg_ctl" -D "$dir/replica" -l "$dir/replica.log" -w \
+        -o "-c listen_addresses=127.0.0.1 -p $replica -k $dir -c max_connections=400 -c fsync=off -c hot_standby=on -c hot_standby_feedback=on -c ssl=off" \
+        start >&2
+    fi
+    echo "export ALMO_TEST_DATABASE_READ_URL='postgres://postgres@127.0.0.1:$replica/almo_test?sslmode=disable'"
+    ;;
   stop)
     dir="${2:?usage: postgres.sh stop DIR}"
     bin=$(find_bin)
+    if [ -d "$dir/replica" ]; then
+      as_postgres "$bin/pg_ctl" -D "$dir/replica" -m fast stop >&2 || true
+    fi
     as_postgres "$bin/pg_ctl" -D "$dir/data" -m fast stop >&2 || true
     rm -rf "$dir"
     ;;
   *)
-    echo "usage: $0 start | stop DIR" >&2
+    echo "usage: $0 start | replica DIR | stop DIR" >&2
     exit 2
     ;;
 esac
