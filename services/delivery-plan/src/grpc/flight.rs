@@ -82,7 +82,7 @@ impl Variances {
             Some(plan) => vec![self.plans.visible_plan(p, plan).await?],
             None => {
                 storage::list_plans(
-                    self.ctx.db.conn(),
+                    self.ctx.read_db().conn(),
                     &visibility(p),
                     None,
                     None,
@@ -192,13 +192,13 @@ impl Dataset for Variances {
         if s.plans.is_empty() {
             return Ok(0);
         }
-        Ok(Self::query(&s).count(self.ctx.db.conn()).await?)
+        Ok(Self::query(&s).count(self.ctx.read_db().conn()).await?)
     }
 
     async fn stream(&self, p: &Principal, ticket: &Ticket) -> Result<Batches, AppError> {
         use dp_variance::Column as C;
         let s = self.select(p, ticket).await?;
-        let db = self.ctx.db.clone();
+        let db = self.ctx.read_db().clone();
         let (tx, rx) = tokio::sync::mpsc::channel(2);
         tokio::spawn(async move {
             if s.plans.is_empty() {

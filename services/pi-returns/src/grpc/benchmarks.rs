@@ -58,7 +58,7 @@ impl PiReturns {
                 format!("{code} has no split {split:?}"),
             ));
         }
-        let conn = self.ctx.db.conn();
+        let conn = self.ctx.read_db().conn();
         let group = if authority_type.is_empty() {
             let not_found = || AppError::NotFound(format!("no peer group {peer_group:?}"));
             let (owner, mut members) = storage::peer_group_members(conn, peer_group)

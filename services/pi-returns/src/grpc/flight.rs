@@ -311,7 +311,7 @@ impl Dataset for PiValues {
 
     async fn count(&self, p: &Principal, ticket: &Ticket) -> Result<u64, AppError> {
         let f = value_filter(ticket)?;
-        let conn = self.ctx.db.conn();
+        let conn = self.ctx.read_db().conn();
         let stmt = conn
             .get_database_backend()
             .build(&values_query(&visibility(p), &f, true));
@@ -331,6 +331,10 @@ impl Dataset for PiValues {
             .conn()
             .get_database_backend()
             .build(&values_query(&visibility(p), &f, false));
-        Ok(stream_rows(self.ctx.db.clone(), stmt, ValueColumns::new()))
+        Ok(stream_rows(
+            self.ctx.read_db().clone(),
+            stmt,
+            ValueColumns::new(),
+        ))
     }
 }

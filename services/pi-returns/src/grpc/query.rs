@@ -38,7 +38,7 @@ impl PiReturns {
         let (Some(size), Some(after)) = (size, after) else {
             unreachable!("violations were reported above")
         };
-        let conn = self.ctx.db.conn();
+        let conn = self.ctx.read_db().conn();
         let mut rows =
             storage::query_returns(conn, &visibility(&p), &filter, after, size + 1).await?;
         let next_page_token = if rows.len() as u64 > size {
@@ -79,8 +79,9 @@ impl PiReturns {
         let filter = parse_filter(&mut v, &as_query);
         v.into_result()?;
         let visible = visibility(&p);
-        let total = storage::count_returns(self.ctx.db.conn(), &visible, &filter).await? as i64;
-        let db = self.ctx.db.clone();
+        let total =
+            storage::count_returns(self.ctx.read_db().conn(), &visible, &filter).await? as i64;
+        let db = self.ctx.read_db().clone();
         // A few batches in flight: the database reads ahead while the client drains.
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         tokio::spawn(async move {

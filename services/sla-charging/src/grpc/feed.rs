@@ -51,7 +51,7 @@ impl SlaCharging {
         let mut after =
             watermark(&r.watermark).map_err(|reason| AppError::invalid("watermark", reason))?;
         let (council, almo) = self.feed_of(&p, &vis, &r.customer_almo_id).await?;
-        let db = self.ctx.db.clone();
+        let db = self.ctx.read_db().clone();
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         tokio::spawn(async move {
             loop {

@@ -144,7 +144,7 @@ impl Dataset for InvoiceLines {
         let (council, almo, mut after) = self.feed(p, ticket).await?;
         let mut rows = 0;
         loop {
-            let conn = self.ctx.db.conn();
+            let conn = self.ctx.read_db().conn();
             let page = feed_page(conn, &council, almo.as_deref(), after, ENTRIES_PER_BATCH).await?;
             rows += page
                 .entries
@@ -160,7 +160,7 @@ impl Dataset for InvoiceLines {
 
     async fn stream(&self, p: &Principal, ticket: &Ticket) -> Result<Batches, AppError> {
         let (council, almo, after) = self.feed(p, ticket).await?;
-        let db = self.ctx.db.clone();
+        let db = self.ctx.read_db().clone();
         let (tx, rx) = tokio::sync::mpsc::channel(2);
         tokio::spawn(async move {
             let mut after = after;
