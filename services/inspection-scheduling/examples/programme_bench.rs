@@ -18,14 +18,18 @@ use instances::{INSTANCES, request, start, world};
 /// The proven optima: instance, seed, ALMOs placed, soft score, how it was computed.
 const OPTIMA: &str = include_str!("support/optima.tsv");
 
-/// The optimum of `name` for `seed`: ALMOs placed and soft score.
-fn optimum(name: &str, seed: u64) -> Option<(usize, u32)> {
+/// The optimum of `name` for `seed`: ALMOs placed and the soft score, or the range it is known to
+/// lie in when it was not proven ("619-623").
+fn optimum(name: &str, seed: u64) -> Option<(usize, u32, u32)> {
     OPTIMA
         .lines()
         .filter(|l| !l.starts_with('#'))
         .map(|l| l.split('\t').collect::<Vec<_>>())
         .find(|f| f.len() >= 4 && f[0] == name && f[1] == seed.to_string())
-        .and_then(|f| Some((f[2].parse().ok()?, f[3].parse().ok()?)))
+        .and_then(|f| {
+            let (lo, hi) = f[3].split_once('-').unwrap_or((f[3], f[3]));
+            Some((f[2].parse().ok()?, lo.parse().ok()?, hi.parse().ok()?))
+        })
 }
 
 fn percent(over: u32, of: u32) -> String {
@@ -36,6 +40,15 @@ fn percent(over: u32, of: u32) -> String {
             "{:.1}%",
             100.0 * (f64::from(over) - f64::from(of)) / f64::from(of)
         )
+    }
+}
+
+/// One figure, or a range when the optimum is only known to lie in one.
+fn range<T: PartialEq + std::fmt::Display>(lo: T, hi: T) -> String {
+    if lo == hi {
+        lo.to_string()
+    } else {
+        format!("{lo}–{hi}")
     }
 }
 
@@ -67,11 +80,14 @@ fn main() {
         let time = t.elapsed();
         let placed = almos.len() - prog.unscheduled.len();
         let (opt, to_opt) = match optimum(&size.name(), seed) {
-            Some((p, o)) if p == placed => (
-                format!("{o} ({})", almos.len() - p),
-                percent(prog.soft_total, o),
+            Some((p, lo, hi)) if p == placed => (
+                format!("{} ({})", range(lo, hi), almos.len() - p),
+                range(percent(prog.soft_total, hi), percent(prog.soft_total, lo)),
             ),
-            Some((p, o)) => (format!("{o} ({})", almos.len() - p), "places fewer".into()),
+            Some((p, lo, hi)) => (
+                format!("{} ({})", range(lo, hi), almos.len() - p),
+                "places fewer".into(),
+            ),
             None => ("not known".into(), "-".into()),
         };
         println!(

@@ -1,8 +1,11 @@
 //! The search: a greedy start (most constrained ALMO first, each at its best week and team), then
 //! late acceptance hill climbing (Burke and Bykov): a move is kept when the programme is no worse
 //! than now or than it was `HISTORY` steps ago, so the search can climb out of a local optimum;
-//! the best programme seen is returned. Moves never unplace an ALMO and never break a hard rule:
-//! every week comes from the ALMO's feasible weeks and every team from people free that week.
+//! the best programme seen is returned. A climb that finds nothing better for `RESTART_STEPS`
+//! steps starts again from the best programme, shaken by a few random moves (iterated local
+//! search). Moves never lower the number of ALMOs placed, though one may take an unplaced ALMO
+//! in place of a placed one, and never break a hard rule: every week comes from the ALMO's
+//! feasible weeks and every team from people free that week.
 
 use std::time::Instant;
 
@@ -11,6 +14,10 @@ use super::{ProgrammeRequest, Rng};
 
 /// The late acceptance list: how many steps back a move is compared against.
 const HISTORY: usize = 500;
+/// Steps in a row without a better programme in the current climb before it starts again from
+/// the best programme seen, shaken by `KICKS` random moves kept whatever they cost.
+const RESTART_STEPS: u64 = 20_000;
+const KICKS: usize = 5;
 
 /// What stopped the search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,9 +70,27 @@ pub(super) fn step(model: &Model<'_>, st: &mut State, rng: &mut Rng) -> Option<U
     let mut undo: Undo = Vec::new();
     let ok = match (st.place[a].clone(), rng.below(100)) {
         // An unplaced ALMO: its best week, if any has a team now.
-        (None, _) => {
+        (None, 0..50) => {
             undo.push((a, None));
             place_best(model, st, a, feasible.iter().copied())
+        }
+        // Or in place of one placed in a week it could take: which ALMOs are placed changes.
+        (None, _) => {
+            let w = feasible[rng.below(feasible.len())];
+            let there: Vec<usize> = (0..n)
+                .filter(|b| matches!(&st.place[*b], Some((x, _)) if *x == w))
+                .collect();
+            if there.is_empty() {
+                false
+            } else {
+                let b = there[rng.below(there.len())];
+                undo.push((a, None));
+                undo.push((b, model.remove(st, b)));
+                let ok = place_best(model, st, a, std::iter::once(w));
+                // B elsewhere if it still fits: one more placed.
+                let _ = ok && place_best(model, st, b, model.almos[b].feasible.iter().copied());
+                ok
+            }
         }
         // Relocate to the best week, or to a random one.
         (Some(_), 0..35) => {
@@ -178,6 +203,8 @@ pub(super) fn run(
     let mut history = [st.cost; HISTORY];
     let mut steps = 0u64;
     let mut since = 0u64;
+    let mut run_best = key(&st);
+    let mut run_since = 0u64;
     let stop = loop {
         if steps >= req.max_steps {
             break Stop::StepLimit;
@@ -188,8 +215,18 @@ pub(super) fn run(
         if started.elapsed() >= req.time_budget {
             break Stop::TimeBudget;
         }
+        if run_since >= RESTART_STEPS {
+            st = best.clone();
+            for _ in 0..KICKS {
+                step(model, &mut st, rng);
+            }
+            history.fill(st.cost);
+            run_best = key(&st);
+            run_since = 0;
+        }
         steps += 1;
         since += 1;
+        run_since += 1;
         let (lost, cost) = key(&st);
         if let Some(undo) = step(model, &mut st, rng) {
             let (now_lost, now) = key(&st);
@@ -200,6 +237,10 @@ pub(super) fn run(
                 revert(model, &mut st, undo);
             }
             history[slot] = st.cost;
+        }
+        if key(&st) < run_best {
+            run_best = key(&st);
+            run_since = 0;
         }
         if key(&st) < key(&best) {
             best = st.clone();

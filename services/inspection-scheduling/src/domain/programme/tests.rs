@@ -399,6 +399,50 @@ fn replan_that_cannot_keep_an_almo_names_the_missing_role_every_week_and_cancels
     assert_eq!(next.cancelled, vec![prog.assignments[0].assignment.clone()]);
 }
 
+#[test]
+fn an_unplaced_almo_takes_the_place_of_a_costlier_one() {
+    // One lead, free for one week only: one of two ALMOs can be placed. An all-London staff
+    // costs the London ALMO 2 points (nobody from another region), the North West one nothing.
+    let weeks = mondays(quarter());
+    let almos = vec![almo(2, 8_000, "London"), almo(3, 8_000, "North West")];
+    let mut people = vec![
+        person("L-LON", InspectorRole::Lead, "London"),
+        person("I-LON", InspectorRole::Inspector, "London"),
+        person("T-LON", InspectorRole::Tia, "London"),
+    ];
+    let alone = schedule(&request(&almos[..1], &people, &[], 1));
+    let week = alone.assignments[0].assignment.week_start;
+    let (first, last) = (weeks[0], *weeks.last().unwrap());
+    people[0].unavailable = [
+        DateRange::new(first, week.pred_opt().unwrap()),
+        DateRange::new(week + chrono::Days::new(7), last + chrono::Days::new(6)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut greedy_took_london = false;
+    for seed in 0..16 {
+        let req = request(&almos, &people, &[], seed);
+        let fixed = fixed_people(&req);
+        let free = free_almos(&req);
+        let model = model::Model::new(&free, &fixed, &weeks);
+        let start = search::greedy(&model, &mut Rng(seed));
+        greedy_took_london |= start.place[0].is_some();
+        let prog = schedule(&req);
+        let placed: Vec<&str> = prog
+            .assignments
+            .iter()
+            .map(|a| a.assignment.almo_id.as_str())
+            .collect();
+        assert_eq!(placed, ["ALMO-3"], "seed {seed}");
+        assert_eq!(prog.unscheduled[0].almo_id, "ALMO-2");
+    }
+    assert!(
+        greedy_took_london,
+        "the greedy start never placed the costlier ALMO"
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
