@@ -21,7 +21,10 @@
 #      resources, which kubernetes-validate has no schema for, are validated against their CRDs'
 #      schemas vendored in deploy/k8s/schemas (unknown fields refused, as --strict does); the
 #      compose file must serve TLS from its secrets with the health check on the plaintext port;
-#   6. metrics (deploy/check-metrics.py): the Grafana dashboard parses and every series it and the
+#   6. the optional read replica: compose.replica.yaml rendered with compose.yaml and each
+#      overlay with components/read-replica; only the services read from it (ALMO_DATABASE_READ_URL
+#      from the Secret almo-database, key read-url), never the migration or the console;
+#   7. metrics (deploy/check-metrics.py): the Grafana dashboard parses and every series it and the
 #      Prometheus alert rules name is one of a metric the code emits (crates/telemetry's
 #      METRICS); the alert rules parse and hold the error-rate, p99, shedding and pool rules;
 #      the collector feeds Prometheus, which loads the rules, and compose mounts them.
@@ -126,6 +129,93 @@ for dir in deploy/k8s/overlays/*/; do
   echo "$dir + components/cert-manager: $(grep -c '^kind:' "$out") resources, schema-valid"
   renders+=("$out")
 done
+
+echo "== the optional read replica: compose.replica.yaml beside compose.yaml, each overlay with components/read-replica"
+(cd deploy/compose && docker-compose -f compose.yaml -f compose.replica.yaml config -q)
+(cd deploy/compose && docker-compose -f compose.yaml -f compose.replica.yaml config) \
+  > "$tools/compose-replica.rendered.yaml"
+for dir in deploy/k8s/overlays/*/; do
+  dir=${dir%/}
+  name=$(basename "$dir")
+  with="$tools/with-read-replica-$name"
+  mkdir -p "$with"
+  namespace=$(sed -n 's/^namespace: *//p' "$dir/kustomization.yaml")
+  {
+    echo "apiVersion: kustomize.config.k8s.io/v1beta1"
+    echo "kind: Kustomization"
+    if [ -n "$namespace" ]; then echo "namespace: $namespace"; fi
+    echo "resources:"
+    echo "  - $(realpath --relative-to="$with" "$dir")"
+    echo "components:"
+    echo "  - $(realpath --relative-to="$with" deploy/k8s/components/read-replica)"
+  } >"$with/kustomization.yaml"
+  out="$tools/with-read-replica_$name.yaml"
+  "$bin/kubectl" kustomize "$with" > "$out"
+  "$bin/kubernetes-validate" --strict --quiet --no-warn "$out"
+  echo "$dir + components/read-replica: $(grep -c '^kind:' "$out") resources, schema-valid"
+  renders+=("$out")
+done
+# Only the services read from the replica; the migration and the console never; without the
+# option nothing does.
+"$bin/python" - "$tools/compose.rendered.yaml" "$tools/compose-replica.rendered.yaml" \
+  "${renders[@]}" <<'PY'
+import pathlib, sys
+import yaml
+
+services = ["directory", "delivery-plan", "sla-charging", "pi-returns", "inspection-scheduling"]
+errors = []
+def check(ok, msg):
+    if not ok:
+        errors.append(msg)
+
+plain, replica = (yaml.safe_load(open(p))["services"] for p in sys.argv[1:3])
+for name, s in plain.items():
+    check("ALMO_DATABASE_READ_URL" not in s.get("environment", {}),
+          f"compose {name}: a read replica only with compose.replica.yaml")
+check("postgres-replica" in replica, "compose.replica.yaml: service postgres-replica")
+if "postgres-replica" in replica:
+    r = replica["postgres-replica"]
+    script = " ".join(map(str, r.get("entrypoint", [])))
+    check("pg_basebackup" in script and " -R" in script and "hot_standby=on" in script,
+          "compose postgres-replica: pg_basebackup -R, then a hot standby")
+    check(r["depends_on"]["postgres"]["condition"] == "service_healthy",
+          "compose postgres-replica: after the primary is healthy")
+for name in services:
+    env = replica[name].get("environment", {})
+    check(env.get("ALMO_DATABASE_READ_URL", "").startswith("postgres://")
+          and "@postgres-replica:" in env.get("ALMO_DATABASE_READ_URL", ""),
+          f"compose.replica.yaml {name}: ALMO_DATABASE_READ_URL names postgres-replica")
+    check("@postgres:" in env.get("ALMO_DATABASE_URL", ""),
+          f"compose.replica.yaml {name}: writes still go to the primary")
+    check(replica[name]["depends_on"].get("postgres-replica", {}).get("condition") == "service_healthy",
+          f"compose.replica.yaml {name}: starts once the replica is healthy")
+for name in ("migrate", "console"):
+    check("ALMO_DATABASE_READ_URL" not in replica[name].get("environment", {}),
+          f"compose.replica.yaml {name}: no read replica")
+
+for path in sys.argv[3:]:
+    tag = pathlib.Path(path).stem
+    with_replica = tag.startswith("with-read-replica")
+    for d in yaml.safe_load_all(open(path)):
+        if not d or d["kind"] not in ("Deployment", "Job"):
+            continue
+        ctr = d["spec"]["template"]["spec"]["containers"][0]
+        env = {e["name"]: e for e in ctr.get("env", [])}
+        read = env.get("ALMO_DATABASE_READ_URL")
+        is_service = (d["kind"] == "Deployment"
+                      and d["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "service")
+        if with_replica and is_service:
+            ref = (read or {}).get("valueFrom", {}).get("secretKeyRef", {})
+            # The dev overlay generates the Secret, so its name carries a content hash.
+            check(ref.get("name", "").startswith("almo-database") and ref.get("key") == "read-url",
+                  f"{tag} {d['metadata']['name']}: ALMO_DATABASE_READ_URL from almo-database read-url")
+        else:
+            check(read is None, f"{tag} {d['kind']} {d['metadata']['name']}: no read replica here")
+if errors:
+    print("\n".join(f"FAIL {e}" for e in errors))
+    sys.exit(1)
+print(f"read replica: compose and {sum('with-read-replica' in p for p in sys.argv[3:])} renders as they should be")
+PY
 
 echo "== custom resources (Gateway API, cert-manager) against their CRDs' schemas"
 "$bin/python" - "${renders[@]}" <<'PY'
