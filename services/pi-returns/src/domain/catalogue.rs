@@ -64,6 +64,28 @@ pub enum Combination {
     NotCombinable,
 }
 
+/// How an ALMO's figure for the part of a period up to its end and its council's for the rest
+/// (the year of a hand-back, DOMAIN.md "An ALMO's life") make the authority's figure for the
+/// whole period. Unset in the catalogue: `add` where the indicator combines, otherwise
+/// `not_combinable`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartYear {
+    /// Counted over the period: the parts' figures add (a sum), or their numerators and
+    /// denominators add (a ratio of sums).
+    Add,
+    /// A stock on the period's first day (BVPI 184a, at 1 April): the part covering that day.
+    AtStart,
+    /// A stock on the period's last day: the part covering that day (after a hand-back, the
+    /// council's).
+    AtEnd,
+    /// A count over the period against the stock at its end (per 1,000 homes, cost per home):
+    /// the numerators add, the denominator is that of the part covering the last day.
+    OverEndStock,
+    /// Not made from parts: the council reports the whole period itself.
+    NotCombinable,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ratio {
     pub numerator: String,
@@ -97,6 +119,9 @@ pub struct Definition {
     pub splits: Vec<String>,
     pub frequency: Frequency,
     pub combination: Combination,
+    /// How part-year figures make the period's (see [`PartYear`]); `None`: by `combination`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_year: Option<PartYear>,
     pub mandatory: bool,
     /// A perception measure: it comes from a tenant survey, whose sample size and method must
     /// be reported with it.
@@ -120,6 +145,16 @@ pub struct CatalogueFile {
 impl Definition {
     pub fn in_force(&self, year: i32) -> bool {
         self.from_year <= year && self.to_year.is_none_or(|t| year <= t)
+    }
+
+    /// How part-year figures make the whole period's: as the catalogue says, else `add` where
+    /// the indicator combines and `not_combinable` where it does not.
+    pub fn part_year(&self) -> PartYear {
+        match (self.part_year, self.combination) {
+            (Some(p), _) => p,
+            (None, Combination::NotCombinable) => PartYear::NotCombinable,
+            (None, _) => PartYear::Add,
+        }
     }
 
     /// Whether a return for a period of `quarterly`/annual kind must or may carry it.
@@ -179,6 +214,12 @@ impl Definition {
             p.push((
                 "combination",
                 "combining by ratio needs the ratio's numerator and denominator".into(),
+            ));
+        }
+        if self.part_year == Some(PartYear::OverEndStock) && self.ratio.is_none() {
+            p.push((
+                "part_year",
+                "a count over the period against the stock at its end needs a ratio".into(),
             ));
         }
         let mut splits = self.splits.clone();

@@ -3,7 +3,10 @@
 //! a sum, or the ratio of the summed numerators and summed denominators (never an average of
 //! percentages, which would weigh a small ALMO like a large one), or not at all.
 
-use crate::domain::catalogue::{Combination, Definition};
+use chrono::NaiveDate;
+
+use crate::domain::catalogue::{Combination, Definition, PartYear};
+use crate::domain::period::Coverage;
 use crate::domain::validation::round_to;
 
 /// One ALMO's figure.
@@ -80,6 +83,116 @@ pub fn combine(def: &Definition, parts: &[(String, Option<Part>)]) -> Result<Com
     }
 }
 
+/// One return's figure for the days it covers: an ALMO's up to its end, its council's after.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimedPart {
+    pub part: Part,
+    pub covers: Coverage,
+}
+
+/// The authority's figure for the days `from..=to` made from part-year figures (the ALMOs' to
+/// their ends, the council's own after, ALMOs live throughout) by the definition's part-year
+/// rule ([`PartYear`]), with which parts counted; `Err` says why the council must report the
+/// figure for the whole period itself.
+pub fn combine_part_years(
+    def: &Definition,
+    parts: &[(String, Option<TimedPart>)],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(Combined, Vec<bool>), String> {
+    let rule = def.part_year();
+    if rule == PartYear::NotCombinable {
+        return Err(format!(
+            "{} is not made from part-year figures: the council reports it for the whole period",
+            def.code
+        ));
+    }
+    let missing: Vec<&str> = parts
+        .iter()
+        .filter(|(_, p)| p.is_none())
+        .map(|(o, _)| o.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "no figure for its days from {} (an ALMO's counts once signed off)",
+            missing.join(", ")
+        ));
+    }
+    let timed: Vec<&TimedPart> = parts.iter().filter_map(|(_, p)| p.as_ref()).collect();
+    let on_first = |t: &TimedPart| t.covers.from <= from;
+    let on_last = |t: &TimedPart| t.covers.to >= to;
+    let counted: Vec<bool> = timed
+        .iter()
+        .map(|t| match rule {
+            PartYear::AtStart => on_first(t),
+            PartYear::AtEnd => on_last(t),
+            _ => true,
+        })
+        .collect();
+    let chosen = |keep: &dyn Fn(&TimedPart) -> bool| -> Vec<(String, Option<Part>)> {
+        timed
+            .iter()
+            .filter(|t| keep(t))
+            .map(|t| (t.part.organisation_id.clone(), Some(t.part.clone())))
+            .collect()
+    };
+    let combined = match rule {
+        PartYear::Add => combine(def, &chosen(&|_| true)),
+        PartYear::AtStart | PartYear::AtEnd => {
+            let day = if rule == PartYear::AtStart { from } else { to };
+            let on_day = chosen(&|t| t.covers.from <= day && day <= t.covers.to);
+            if on_day.is_empty() {
+                return Err(format!(
+                    "{} is a stock on {day}, and no figure covers that day",
+                    def.code
+                ));
+            }
+            combine(def, &on_day)
+        }
+        PartYear::OverEndStock => over_end_stock(def, &timed, to),
+        PartYear::NotCombinable => unreachable!("handled above"),
+    }?;
+    Ok((combined, counted))
+}
+
+/// A count over the period against the stock at its end: every part's numerator, the
+/// denominators of the parts covering the last day.
+fn over_end_stock(
+    def: &Definition,
+    timed: &[&TimedPart],
+    to: NaiveDate,
+) -> Result<Combined, String> {
+    let Some(ratio) = &def.ratio else {
+        return Err(format!("{} has no numerator and denominator", def.code));
+    };
+    let without: Vec<&str> = timed
+        .iter()
+        .filter(|t| t.part.numerator.is_none() || t.part.denominator.is_none())
+        .map(|t| t.part.organisation_id.as_str())
+        .collect();
+    if !without.is_empty() {
+        return Err(format!(
+            "a count over the period against the stock at its end, but {} gave no numerator and \
+             denominator",
+            without.join(", ")
+        ));
+    }
+    let n: f64 = timed.iter().filter_map(|t| t.part.numerator).sum();
+    let d: f64 = timed
+        .iter()
+        .filter(|t| t.covers.to >= to)
+        .filter_map(|t| t.part.denominator)
+        .sum();
+    if d <= 0.0 {
+        return Err(format!("no stock at the period's end ({to}) to divide by"));
+    }
+    Ok(Combined {
+        value: round_to(n / d * ratio.scale, def.precision),
+        numerator: Some(n),
+        denominator: Some(d),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +251,105 @@ mod tests {
         assert!(err.contains('B'));
         let err = combine(rent, &[part("A", 97.0, None, None)]).unwrap_err();
         assert!(err.contains("numerator"));
+    }
+
+    fn timed(org: &str, n: f64, d: f64, from: &str, to: &str) -> (String, Option<TimedPart>) {
+        let (_, part) = part(org, 0.0, Some(n), Some(d));
+        (
+            org.into(),
+            Some(TimedPart {
+                part: part.unwrap(),
+                covers: Coverage {
+                    from: from.parse().unwrap(),
+                    to: to.parse().unwrap(),
+                },
+            }),
+        )
+    }
+
+    fn transition_year(
+        code: &str,
+        almo: (f64, f64),
+        council: (f64, f64),
+    ) -> Result<(Combined, Vec<bool>), String> {
+        let defs = seed();
+        let def = in_force(&defs, code, 2024)
+            .or_else(|| in_force(&defs, code, 2007))
+            .unwrap();
+        let parts = [
+            timed("ALMO", almo.0, almo.1, "2016-04-01", "2016-10-16"),
+            timed("COUNCIL", council.0, council.1, "2016-10-17", "2017-03-31"),
+        ];
+        combine_part_years(
+            def,
+            &parts,
+            "2016-04-01".parse().unwrap(),
+            "2017-03-31".parse().unwrap(),
+        )
+    }
+
+    #[test]
+    fn transition_year_flows_are_ratio_of_sums() {
+        // Rent collected: 52.5m of 55m to the end, 40m of 45m after: 92.5 of 100, not 92.2.
+        let (c, counted) = transition_year(
+            "BVPI 66a",
+            (52_500_000.0, 55_000_000.0),
+            (40_000_000.0, 45_000_000.0),
+        )
+        .unwrap();
+        assert_eq!(c.value, 92.5);
+        assert_eq!(c.denominator, Some(100_000_000.0));
+        assert_eq!(counted, vec![true, true]);
+    }
+
+    #[test]
+    fn transition_year_stock_at_1_april_is_the_almos_and_at_31_march_the_councils() {
+        // Non-decent homes at 1 April: the ALMO held the homes then.
+        let (c, counted) =
+            transition_year("BVPI 184a", (3_000.0, 10_000.0), (2_500.0, 10_000.0)).unwrap();
+        assert_eq!(c.value, 30.0);
+        assert_eq!(counted, vec![true, false]);
+        // Homes not meeting the Decent Homes Standard at the year's end: the council's.
+        let (c, counted) =
+            transition_year("RP01", (3_000.0, 10_000.0), (2_500.0, 10_000.0)).unwrap();
+        assert_eq!(c.value, 25.0);
+        assert_eq!(counted, vec![false, true]);
+    }
+
+    #[test]
+    fn transition_year_counts_per_home_add_over_the_year_against_the_homes_at_its_end() {
+        // Complaints per 1,000 homes: 60 + 40 complaints against 10,000 homes, not 20,000.
+        let (c, _) = transition_year("CH01", (60.0, 10_000.0), (40.0, 10_000.0)).unwrap();
+        assert_eq!(c.value, 10.0);
+        assert_eq!(c.denominator, Some(10_000.0));
+    }
+
+    #[test]
+    fn transition_year_change_over_the_year_is_left_to_the_council() {
+        let defs = seed();
+        let change = in_force(&defs, "BVPI 184b", 2007).unwrap();
+        let parts = [timed("ALMO", 1.0, 1.0, "2016-04-01", "2016-10-16")];
+        let err = combine_part_years(
+            change,
+            &parts,
+            "2016-04-01".parse().unwrap(),
+            "2017-03-31".parse().unwrap(),
+        )
+        .unwrap_err();
+        assert!(err.contains("whole period"), "{err}");
+        let rent = in_force(&defs, "BVPI 66a", 2007).unwrap();
+        let parts = [
+            timed("ALMO", 1.0, 1.0, "2016-04-01", "2016-10-16"),
+            ("COUNCIL".into(), None),
+        ];
+        let err = combine_part_years(
+            rent,
+            &parts,
+            "2016-04-01".parse().unwrap(),
+            "2017-03-31".parse().unwrap(),
+        )
+        .unwrap_err();
+        assert!(err.contains("COUNCIL"), "{err}");
     }
 
     mod laws {

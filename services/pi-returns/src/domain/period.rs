@@ -39,6 +39,21 @@ impl From<PeriodKind> for almo_fields::PeriodKind {
     }
 }
 
+/// The days of a period a return covers: the whole period, or in the year (or quarter) of an
+/// ALMO's end the part up to its end (the ALMO's) or the part after it (its council's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Coverage {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl Coverage {
+    /// Whether it covers the whole of `period`.
+    pub fn is_whole(&self, period: &Period) -> bool {
+        *self == period.whole()
+    }
+}
+
 /// A quarter or a whole financial year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Period {
@@ -110,6 +125,43 @@ impl Period {
         day > self.deadline()
     }
 
+    /// The whole period.
+    pub fn whole(&self) -> Coverage {
+        Coverage {
+            from: self.start(),
+            to: self.end(),
+        }
+    }
+
+    /// The days an ALMO whose last day is `end` reports on: the period up to its end (the
+    /// period holding the end is its part-year), or the whole period.
+    pub fn almo_part(&self, end: Option<NaiveDate>) -> Coverage {
+        match end {
+            Some(end) if (self.start()..self.end()).contains(&end) => Coverage {
+                from: self.start(),
+                to: end,
+            },
+            _ => self.whole(),
+        }
+    }
+
+    /// The days a council reports on itself when its ALMOs' last days are `ends`: from the day
+    /// after the latest end within the period (it manages those homes from then), or the whole
+    /// period.
+    pub fn council_part(&self, ends: &[NaiveDate]) -> Coverage {
+        let within = ends
+            .iter()
+            .filter(|e| (self.start()..self.end()).contains(*e))
+            .max();
+        match within {
+            Some(end) => Coverage {
+                from: end.succ_opt().expect("a day follows"),
+                to: self.end(),
+            },
+            None => self.whole(),
+        }
+    }
+
     /// "2003/04 Q2" or "2003/04".
     pub fn label(&self) -> String {
         let fy = almo_fields::financial_year_label(self.year);
@@ -157,6 +209,40 @@ mod tests {
         assert_eq!(y.deadline(), d("2004-06-30"));
         assert!(!y.late_on(d("2004-06-30")));
         assert!(y.late_on(d("2004-07-01")));
+    }
+
+    #[test]
+    fn transition_year_almo_part_ends_on_its_last_day_and_the_council_takes_the_rest() {
+        let y = Period::new(2016, PeriodKind::Year, 1).unwrap();
+        let end = d("2016-10-16");
+        let almo = y.almo_part(Some(end));
+        assert_eq!((almo.from, almo.to), (d("2016-04-01"), end));
+        let council = y.council_part(&[end]);
+        assert_eq!(
+            (council.from, council.to),
+            (d("2016-10-17"), d("2017-03-31"))
+        );
+        assert!(!almo.is_whole(&y) && !council.is_whole(&y));
+        // The two parts meet: every day of the year is someone's, once.
+        assert_eq!(almo.to.succ_opt(), Some(council.from));
+        // An end on the period's last day, before it or after it leaves the period whole.
+        for other in ["2017-03-31", "2016-03-31", "2017-04-01"] {
+            assert!(y.almo_part(Some(d(other))).is_whole(&y), "{other}");
+            assert!(y.council_part(&[d(other)]).is_whole(&y), "{other}");
+        }
+        assert!(y.almo_part(None).is_whole(&y));
+        // An end on the first day: the ALMO's part is that one day.
+        assert_eq!(y.almo_part(Some(d("2016-04-01"))).to, d("2016-04-01"));
+        // Quarters too: Q3 holds the end, Q2 is the ALMO's whole.
+        let q3 = Period::new(2016, PeriodKind::Quarter, 3).unwrap();
+        assert_eq!(q3.council_part(&[end]).from, d("2016-10-17"));
+        let q2 = Period::new(2016, PeriodKind::Quarter, 2).unwrap();
+        assert!(q2.almo_part(Some(end)).is_whole(&q2));
+        // Two ALMOs ending in the year: the council reports alone after the later end.
+        assert_eq!(
+            y.council_part(&[d("2016-06-30"), end]).from,
+            d("2016-10-17")
+        );
     }
 
     #[test]

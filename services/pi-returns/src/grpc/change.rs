@@ -198,9 +198,13 @@ impl PiReturns {
         let values =
             storage::current_values(write.txn(), std::slice::from_ref(&row.id), None).await?;
         let surveys = storage::surveys_of(write.txn(), std::slice::from_ref(&row.id)).await?;
+        let period = super::convert::period_of(&row)?;
+        let covered =
+            super::part_year::coverage_of(write.txn(), &row.organisation_id, &period).await?;
         let target = target(&row.id);
         let mut pr = return_to_proto(row, values, Vec::new());
         pr.surveys = surveys.iter().map(survey_to_proto).collect();
+        super::part_year::set_covers(&mut pr, &covered.covers);
         let resp = make(pr);
         write.finish(&resp, &target).await?;
         Ok(resp)

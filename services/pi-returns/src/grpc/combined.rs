@@ -12,6 +12,7 @@ use tonic::Request;
 use super::PiReturns;
 use super::change::or_replay;
 use super::convert::{period_of, status_of};
+use super::part_year::{combine_refusal, coverage_of};
 use crate::domain::catalogue::{self, Definition};
 use crate::domain::combination;
 use crate::domain::validation::{self, Entry};
@@ -28,6 +29,10 @@ impl PiReturns {
         workflow::may_edit(status_of(&current.status)?)?;
         let period = period_of(current)?;
         let council = &current.organisation_id;
+        let covered = coverage_of(txn, council, &period).await?;
+        if !covered.covers.is_whole(&period) {
+            return Err(combine_refusal(council, &period, &covered));
+        }
         let almos = storage::almos_live_in(txn, council, period.start(), period.end()).await?;
         if almos.is_empty() {
             return Err(AppError::failed_precondition(

@@ -9,7 +9,9 @@ use almo_proto::pi_returns as pb;
 use almo_server::timestamp as ts;
 use almo_server::{AppError, Violations};
 
-use crate::domain::catalogue::{Combination, Definition, Direction, Frequency, Ratio, Unit};
+use crate::domain::catalogue::{
+    Combination, Definition, Direction, Frequency, PartYear, Ratio, Unit,
+};
 use crate::domain::period::{Period, PeriodKind};
 use crate::domain::quartile;
 use crate::domain::survey::{self, Tenure};
@@ -114,6 +116,20 @@ pub(super) fn return_to_proto(
             ..Default::default()
         }),
         surveys: Vec::new(),
+        covers_from: String::new(),
+        covers_to: String::new(),
+        authority_figures: Vec::new(),
+        authority_not_combined: Vec::new(),
+    }
+}
+
+pub(super) fn part_year_to_proto(p: PartYear) -> pb::PartYear {
+    match p {
+        PartYear::Add => pb::PartYear::Add,
+        PartYear::AtStart => pb::PartYear::AtStart,
+        PartYear::AtEnd => pb::PartYear::AtEnd,
+        PartYear::OverEndStock => pb::PartYear::OverEndStock,
+        PartYear::NotCombinable => pb::PartYear::NotCombinable,
     }
 }
 
@@ -346,6 +362,9 @@ pub fn definition_to_proto(d: &Definition) -> pb::IndicatorDefinition {
         source: d.source.clone(),
         from_tenant_survey: d.from_tenant_survey,
         min_homes_to_submit: d.min_homes_to_submit.map_or(0, |m| m as i32),
+        part_year: d
+            .part_year
+            .map_or(pb::PartYear::Unspecified, part_year_to_proto) as i32,
     }
 }
 
@@ -394,6 +413,18 @@ pub(super) fn definition_from_proto(
     if d.precision < 0 {
         bad("precision", "must not be negative");
     }
+    let part_year = match pb::PartYear::try_from(d.part_year) {
+        Ok(pb::PartYear::Unspecified) => None,
+        Ok(pb::PartYear::Add) => Some(PartYear::Add),
+        Ok(pb::PartYear::AtStart) => Some(PartYear::AtStart),
+        Ok(pb::PartYear::AtEnd) => Some(PartYear::AtEnd),
+        Ok(pb::PartYear::OverEndStock) => Some(PartYear::OverEndStock),
+        Ok(pb::PartYear::NotCombinable) => Some(PartYear::NotCombinable),
+        Err(_) => {
+            bad("part_year", "one of the PartYear values, or unset");
+            None
+        }
+    };
     if d.min_homes_to_submit < 0 {
         bad("min_homes_to_submit", "0 (everyone submits) or more");
     }
@@ -418,6 +449,7 @@ pub(super) fn definition_from_proto(
         splits: d.splits.iter().map(|s| s.trim().to_string()).collect(),
         frequency: frequency?,
         combination: combination?,
+        part_year,
         mandatory: d.mandatory,
         from_tenant_survey: d.from_tenant_survey,
         min_homes_to_submit: u32::try_from(d.min_homes_to_submit).ok().filter(|m| *m > 0),

@@ -16,6 +16,7 @@ mod comparison;
 mod convert;
 pub(crate) mod flight;
 mod outstanding;
+mod part_year;
 mod query;
 mod returns;
 mod values;

@@ -11,6 +11,7 @@ use tonic::Request;
 use super::PiReturns;
 use super::access::visibility;
 use super::convert::parse_period;
+use super::part_year::{covered, directory_for};
 use crate::domain::catalogue;
 use crate::domain::period::PeriodKind;
 use crate::domain::workflow::Status as ReturnStatus;
@@ -51,11 +52,15 @@ impl PiReturns {
             String::new()
         };
         let returns = storage::returns_for_period(conn, &orgs, &period).await?;
+        // In the period of an ALMO's end, the ALMO is expected for the days to its end and its
+        // council for the days after.
+        let directory = directory_for(conn, &orgs).await?;
         let today = Utc::now().date_naive();
         let hides_drafts = matches!(visible, Visibility::AllButDrafts);
         let expected = orgs
             .into_iter()
             .map(|org| {
+                let covers = covered(&period, &org, &directory).covers;
                 let ret = returns.iter().find(|r| r.organisation_id == org);
                 let status = ret.and_then(|r| ReturnStatus::parse(&r.status));
                 let state = match status {
@@ -75,6 +80,8 @@ impl PiReturns {
                     state: state as i32,
                     late: ret.is_some_and(|r| r.late),
                     deadline_date: period.deadline().to_string(),
+                    covers_from: covers.from.to_string(),
+                    covers_to: covers.to.to_string(),
                 }
             })
             .collect();

@@ -18,6 +18,7 @@ use super::change::{Change, or_replay, target};
 use super::convert::{
     parse_period, period_of, return_id_of, return_to_proto, status_of, survey_to_proto,
 };
+use super::part_year::{authority_figures, coverage_of, set_covers};
 use crate::domain::catalogue;
 use crate::domain::period::PeriodKind;
 use crate::domain::survey::{self, Tenure};
@@ -104,8 +105,13 @@ impl PiReturns {
                 _ => AppError::from(e),
             })?;
         let target = target(&row.id);
+        // In the period of an ALMO's end, the ALMO's return covers the days to its end and its
+        // council's the days after.
+        let covered = coverage_of(write.txn(), &row.organisation_id, &period).await?;
+        let mut pr = return_to_proto(row, vec![], vec![]);
+        set_covers(&mut pr, &covered.covers);
         let resp = pb::CreateReturnResponse {
-            pi_return: Some(return_to_proto(row, vec![], vec![])),
+            pi_return: Some(pr),
         };
         write.finish(&resp, &target).await?;
         Ok(resp)
@@ -133,8 +139,23 @@ impl PiReturns {
             Vec::new()
         };
         let surveys = storage::surveys_of(conn, std::slice::from_ref(&row.id)).await?;
+        let period = period_of(&row)?;
+        let covered = coverage_of(conn, &row.organisation_id, &period).await?;
+        // A council's return for the period of its ALMO's end holds its own part: the
+        // authority's figures for the whole period are made from the parts.
+        let authority = if !covered.ended.is_empty() && !covered.almos.is_empty() {
+            let defs = self.catalogue().await?;
+            Some(authority_figures(conn, &defs, &row, &period, &covered).await?)
+        } else {
+            None
+        };
         let mut pr = return_to_proto(row, values, history);
         pr.surveys = surveys.iter().map(survey_to_proto).collect();
+        set_covers(&mut pr, &covered.covers);
+        if let Some((figures, not_combined)) = authority {
+            pr.authority_figures = figures;
+            pr.authority_not_combined = not_combined;
+        }
         Ok(pb::GetReturnResponse {
             pi_return: Some(pr),
         })
@@ -148,9 +169,12 @@ impl PiReturns {
         let current = &c.row;
         let period = period_of(current)?;
         let now = Utc::now();
-        if !period.window_open(now.date_naive()) {
+        // The window opens when the days the return covers are over: for an ALMO's return for
+        // the period of its end, the day after its end.
+        let covered = coverage_of(c.write.txn(), &current.organisation_id, &period).await?;
+        if now.date_naive() <= covered.covers.to {
             return Err(WorkflowError::WindowNotOpen {
-                opens_after: period.end().to_string(),
+                opens_after: covered.covers.to.to_string(),
             }
             .into());
         }
