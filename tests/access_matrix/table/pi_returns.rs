@@ -168,5 +168,15 @@ pub fn rows() -> Vec<Row> {
                     ..Default::default()
                 })
         ),
+        row!(
+            "PiReturnsService/ImportReturns",
+            "* pd/-/-  AD ia/-/-",
+            |c, _s| c
+                .pi
+                .import_returns(tokio_stream::iter(vec![pi::ImportReturnsRequest {
+                    request_id: String::new(),
+                    returns: vec![],
+                }]))
+        ),
     ]
 }

@@ -15,6 +15,7 @@ mod combined;
 mod comparison;
 mod convert;
 pub(crate) mod flight;
+mod import;
 mod outstanding;
 mod part_year;
 mod query;
@@ -181,5 +182,12 @@ impl PiReturnsService for PiReturns {
         r: Request<pb::CompareManagementModelsRequest>,
     ) -> Rpc<pb::CompareManagementModelsResponse> {
         reply(self.compare_management_models(r).await)
+    }
+
+    async fn import_returns(
+        &self,
+        r: Request<tonic::Streaming<pb::ImportReturnsRequest>>,
+    ) -> Rpc<pb::ImportReturnsResponse> {
+        reply(self.import_returns(r).await)
     }
 }

@@ -5,6 +5,7 @@ pub mod benchmark_points;
 mod benchmarks;
 mod catalogue;
 mod comparison;
+pub(crate) mod import;
 mod query;
 mod reporters;
 mod returns;
