@@ -92,8 +92,9 @@ pub fn almo_rules(r: &Readiness, h: &History, week: DateRange) -> Vec<HardRule> 
             }
         }
     }
+    // The end is the ALMO's last day: a week on site ending on it is still the ALMO's.
     if let Some(end) = r.end
-        && week.end >= end
+        && week.end > end
     {
         broken.push(HardRule::AlmoEnded { end });
     }
@@ -252,6 +253,12 @@ pub(crate) mod tests {
                 end: d("2004-06-01")
             }]
         );
+        // The end is the ALMO's last day: the week whose Friday it is stays the ALMO's.
+        let last_friday = Readiness {
+            end: Some(d("2004-05-28")),
+            ..table7_readiness()
+        };
+        assert!(almo_rules(&last_friday, &h, on_site_week(d("2004-05-24"))).is_empty());
     }
 
     #[test]
