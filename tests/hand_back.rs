@@ -387,4 +387,105 @@ async fn a_council_takes_its_almo_back_mid_year_and_every_service_follows() {
     };
     assert_eq!(expected(2026).await, [LAMBETH, LAMBETH_LIVING]);
     assert_eq!(expected(2027).await, [LAMBETH]);
+    pi_transition_year(&mut p).await;
+}
+
+/// PI returns for 2026/27, the year of the end, filed as parts: Lambeth Living's return covers
+/// the days to its end and opens for submission once they are over; Lambeth's own covers the
+/// rest of the year; the authority's figure waits for the ALMO's part to be signed off.
+async fn pi_transition_year(p: &mut PiReturnsServiceClient<tonic::transport::Channel>) {
+    let year_2026 = || {
+        Some(Period {
+            year: Some(FinancialYear { start_year: 2026 }),
+            kind: PeriodKind::Year as i32,
+            number: 1,
+        })
+    };
+    let mut parts = Vec::new();
+    for (org, role, satisfied) in [
+        (LAMBETH_LIVING, Role::AlmoOfficer, 712.0),
+        (LAMBETH, Role::CouncilOfficer, 355.0),
+    ] {
+        let r = p
+            .create_return(authed(
+                pi::CreateReturnRequest {
+                    request_id: format!("pi-2026-{org}"),
+                    organisation_id: org.into(),
+                    period: year_2026(),
+                },
+                org,
+                role,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .pi_return
+            .unwrap();
+        let r = p
+            .set_values(authed(
+                pi::SetValuesRequest {
+                    request_id: format!("pi-2026-{org}-tp01"),
+                    return_id: r.id.clone(),
+                    etag: r.etag.clone(),
+                    values: vec![pi::ValueInput {
+                        indicator_code: "TP01".into(),
+                        numerator: Some(satisfied),
+                        denominator: Some(1_000.0),
+                        ..Default::default()
+                    }],
+                    survey: None,
+                },
+                org,
+                role,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .pi_return
+            .unwrap();
+        parts.push((r.covers_from.clone(), r.covers_to.clone()));
+        if org == LAMBETH_LIVING {
+            // Its days are over: what holds it up is what is missing, not the window.
+            let err = p
+                .submit_return(authed(
+                    pi::SubmitReturnRequest {
+                        request_id: "pi-2026-submit".into(),
+                        return_id: r.id.clone(),
+                        etag: r.etag.clone(),
+                    },
+                    org,
+                    role,
+                ))
+                .await
+                .unwrap_err();
+            assert_eq!(reason(&err), "MANDATORY_INDICATORS_MISSING");
+        }
+    }
+    assert_eq!(
+        parts,
+        [
+            ("2026-04-01".into(), "2026-10-16".into()),
+            ("2026-10-17".into(), "2027-03-31".into())
+        ]
+    );
+    let council_return = p
+        .get_return(council(pi::GetReturnRequest {
+            return_id: format!("{LAMBETH}/2026/Y"),
+            include_history: false,
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .pi_return
+        .unwrap();
+    let waiting = council_return
+        .authority_not_combined
+        .iter()
+        .find(|n| n.indicator_code == "TP01")
+        .expect("TP01 waits for the ALMO's part");
+    assert!(
+        waiting.reason.contains(LAMBETH_LIVING),
+        "{}",
+        waiting.reason
+    );
 }
