@@ -20,6 +20,7 @@ mod billing;
 mod directory_read;
 mod flight_read;
 mod load;
+mod national;
 mod pi_returns;
 mod report;
 mod variance_ingest;
@@ -62,6 +63,7 @@ const BENCHES: &[(&str, Run)] = &[
     ("pi-returns", |o| Box::pin(pi_returns::run(o))),
     ("flight-read", |o| Box::pin(flight_read::run(o))),
     ("watch-latency", |o| Box::pin(watch_latency::run(o))),
+    ("national", |o| Box::pin(national::run(o))),
 ];
 
 #[derive(Parser)]
