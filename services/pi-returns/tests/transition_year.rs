@@ -264,6 +264,18 @@ async fn combined_transition_year_is_ratio_of_sums() {
         "{}",
         err.message()
     );
+    // Once the council's part is submitted the regulator reads the same authority figures.
+    assert!(
+        get_return(&mut c, &council.id, false, AS_REGULATOR)
+            .await
+            .is_err(),
+        "a draft is not the regulator's to read"
+    );
+    let submitted = submit(&mut c, &read, "dan@E08000035").await.unwrap();
+    let seen = get_return(&mut c, &submitted.id, false, AS_REGULATOR)
+        .await
+        .unwrap();
+    assert_eq!(authority(&seen, "BVPI 66a").value, 96.93);
 }
 
 #[tokio::test]
@@ -323,4 +335,67 @@ async fn outstanding_list_expects_council_alone_after_the_end() {
         covers(&q4, LAMBETH),
         Some(("2017-01-01".into(), "2017-03-31".into()))
     );
+}
+
+#[tokio::test]
+async fn the_catalogue_says_how_part_years_make_the_year() {
+    let (_app, mut c) = app().await;
+    let import = |id: &str, d: pb::IndicatorDefinition| {
+        almo_testkit::authed(
+            pb::ImportCatalogueRequest {
+                request_id: id.into(),
+                indicators: vec![d],
+            },
+            OPERATOR,
+            Role::Admin,
+        )
+    };
+    // Homes not meeting the Decent Homes Standard is a stock at the year's end; rent collected
+    // is unset in the catalogue, and adds as it combines.
+    let rp01 = indicator(&mut c, "RP01", 2026, AS_LAMBETH).await.unwrap();
+    assert_eq!(rp01.part_year, pb::PartYear::AtEnd as i32);
+    let rent = indicator(&mut c, "BVPI 66a", 2007, AS_LAMBETH)
+        .await
+        .unwrap();
+    assert_eq!(rent.part_year, pb::PartYear::Unspecified as i32);
+    // A redefinition from 2026 taking its stock at 1 April instead.
+    let mut redefined = rp01.clone();
+    redefined.from_year = year(2026);
+    redefined.part_year = pb::PartYear::AtStart as i32;
+    let done = c
+        .import_catalogue(import("p-1", redefined))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(done.added, 1);
+    let read = indicator(&mut c, "RP01", 2026, AS_LAMBETH).await.unwrap();
+    assert_eq!(read.part_year, pb::PartYear::AtStart as i32);
+    assert_eq!(
+        indicator(&mut c, "RP01", 2025, AS_LAMBETH)
+            .await
+            .unwrap()
+            .part_year,
+        pb::PartYear::AtEnd as i32
+    );
+    // A rule that is not one, or a count against the year-end stock without a ratio, is refused
+    // naming the field.
+    let mut unknown = rp01.clone();
+    unknown.from_year = year(2027);
+    unknown.part_year = 99;
+    let err = c
+        .import_catalogue(import("p-2", unknown))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(fields(&err), vec!["indicators[0].part_year"]);
+    let mut no_ratio = rp01;
+    no_ratio.from_year = year(2027);
+    no_ratio.part_year = pb::PartYear::OverEndStock as i32;
+    no_ratio.ratio = None;
+    no_ratio.combination = pb::Combination::Sum as i32;
+    let err = c
+        .import_catalogue(import("p-3", no_ratio))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&err), vec!["indicators[0].part_year"]);
 }
