@@ -251,6 +251,43 @@ async fn a_consumer_stopped_halfway_resumes_from_its_cursor() {
     assert_eq!(plan_events(&t.db, "status_changed").await, 1);
 }
 
+/// A delivery-plan consumer killed at some point of a long run (its task aborted, whatever it was
+/// doing): the plan's closure is there exactly when the cursor has passed the end, and the next
+/// look reads the rest and closes the plan once.
+#[tokio::test]
+async fn a_consumer_killed_mid_run_leaves_its_effects_and_cursor_together() {
+    let t = demo_db().await;
+    append_events(&t.db, 500).await;
+    append_end(&t.db).await;
+    let end_id = lifecycle::last_id(t.db.conn()).await.unwrap();
+    append_events(&t.db, 500).await;
+    let last = lifecycle::last_id(t.db.conn()).await.unwrap();
+    let name = almo_delivery_plan::lifecycle::CONSUMER;
+    let db = t.db.clone();
+    let run = tokio::spawn(async move { plan(&db).await });
+    // Killed as soon as its first batch is in (or, on a fast machine, later).
+    for _ in 0..20_000 {
+        if cursor(&t.db, name).await > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    run.abort();
+    let _ = run.await;
+    let at = cursor(&t.db, name).await;
+    let closed = plan_events(&t.db, "status_changed").await;
+    eprintln!("killed with the cursor at {at} of {last}, the end at {end_id}");
+    assert_eq!(
+        closed,
+        u64::from(at >= end_id),
+        "cursor at {at}, the end at {end_id}"
+    );
+    let rest = plan(&t.db).await.unwrap();
+    assert_eq!(rest as i64, last - at);
+    assert_eq!(cursor(&t.db, name).await, last);
+    assert_eq!(plan_events(&t.db, "status_changed").await, 1);
+}
+
 /// The three consumers alone, polling every `poll`, mounted like a service.
 fn consumers_polling(poll: Duration) -> ServiceMount {
     ServiceMount {
