@@ -15,7 +15,8 @@ use super::{ProgrammeRequest, Rng};
 /// The late acceptance list: how many steps back a move is compared against.
 const HISTORY: usize = 500;
 /// Steps in a row without a better programme in the current climb before it starts again from
-/// the best programme seen, shaken by `KICKS` random moves kept whatever they cost.
+/// the best programme seen, shaken by `KICKS` random moves kept whatever they cost (half the
+/// request's `stall_steps` when that is fewer).
 const RESTART_STEPS: u64 = 20_000;
 const KICKS: usize = 5;
 
@@ -199,6 +200,8 @@ pub(super) fn run(
     if model.almos.iter().all(|a| a.feasible.is_empty()) {
         return (st, 0, Stop::NothingToSearch);
     }
+    // Within the stall limit, so a search that stops on it has restarted at least once.
+    let restart_steps = RESTART_STEPS.min(req.stall_steps / 2).max(1);
     let mut best = st.clone();
     let mut history = [st.cost; HISTORY];
     let mut steps = 0u64;
@@ -215,7 +218,7 @@ pub(super) fn run(
         if started.elapsed() >= req.time_budget {
             break Stop::TimeBudget;
         }
-        if run_since >= RESTART_STEPS {
+        if run_since >= restart_steps {
             st = best.clone();
             for _ in 0..KICKS {
                 step(model, &mut st, rng);
