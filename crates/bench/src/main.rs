@@ -20,6 +20,7 @@ mod billing;
 mod directory_read;
 mod flight_read;
 mod load;
+mod pi_benchmark;
 mod national;
 mod pi_returns;
 mod report;

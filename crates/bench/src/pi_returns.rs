@@ -1,10 +1,9 @@
-//! PI returns: quartiles and the export, each beside the same work in plain SQL in the same run.
+//! PI returns: the quartiles and the export, each beside the same work in plain SQL in the same
+//! run. The quartiles are measured at the sector's scale as the history grows (`pi_benchmark`).
 //!
-//! Loads N signed-off annual returns (one value each of old BVPI 68, all of one authority type;
-//! 100,000, or 5,000 with `--quick`) into a fresh database, starts the service on 127.0.0.1:0 and
-//! measures over loopback: (1) `GetBenchmark` for that indicator and type — quartiles over all N
-//! values, with the access check and the named positions — against the bare SQL read of the same
-//! N values plus the same quartile computation (aim: p99 under 50 ms whatever N); (2)
+//! For the export: loads N signed-off annual returns (one value each of old BVPI 68, all of one
+//! authority type; 100,000, or 5,000 with `--quick`) into a fresh database, starts the service on
+//! 127.0.0.1:0 and measures over loopback
 //! `ExportReturns` of all N returns against the bare SQL read of the same rows (aim: at least
 //! half its rate).
 
@@ -15,13 +14,12 @@ use almo_db::Db;
 use almo_db::entity::{organisation, pi_return, pi_return_value};
 use almo_proto::common::FinancialYear;
 use almo_proto::pi_returns::pi_returns_service_client::PiReturnsServiceClient;
-use almo_proto::pi_returns::{ExportReturnsRequest, GetBenchmarkRequest};
+use almo_proto::pi_returns::ExportReturnsRequest;
 use almo_testkit::{TestApp, TestDb, authed};
 use chrono::{NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, EntityTrait, Set, TransactionTrait};
 
 use crate::Opts;
-use crate::load::ms;
 use crate::report::{Aim, Record};
 
 fn regulator<T>(msg: T) -> tonic::Request<T> {
@@ -32,8 +30,8 @@ const CODE: &str = "old BVPI 68";
 const YEAR: i32 = 2005;
 
 pub async fn run(opts: &Opts) -> anyhow::Result<Vec<Record>> {
+    let mut records = crate::pi_benchmark::run(opts).await?;
     let values = if opts.quick { 5_000 } else { 100_000 };
-    let rounds = if opts.quick { 5 } else { 20 };
     let test_db = TestDb::new().await?;
     let db = test_db.db.clone();
     let started = Instant::now();
@@ -57,46 +55,6 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Vec<Record>> {
     .await?;
     let channel = crate::load::channels(app.addr, 1).await?.remove(0);
     let mut client = PiReturnsServiceClient::new(channel).max_decoding_message_size(64 << 20);
-
-    // (1) Quartiles.
-    let bench_req = GetBenchmarkRequest {
-        indicator_code: CODE.into(),
-        year: Some(FinancialYear { start_year: YEAR }),
-        authority_type: "district".into(),
-        ..Default::default()
-    };
-    let first = client
-        .get_benchmark(regulator(bench_req.clone()))
-        .await?
-        .into_inner();
-    let mut calls = Vec::with_capacity(rounds);
-    for _ in 0..rounds {
-        let t = Instant::now();
-        let b = client
-            .get_benchmark(regulator(bench_req.clone()))
-            .await?
-            .into_inner();
-        calls.push(t.elapsed());
-        anyhow::ensure!(b.count as usize == values, "every value counted");
-    }
-    calls.sort();
-    let p99 = calls[((calls.len() as f64 * 0.99) as usize).min(calls.len() - 1)];
-    let t = Instant::now();
-    let mut sql_q1 = 0.0;
-    for _ in 0..rounds {
-        sql_q1 = sql_quartile(&db).await?;
-    }
-    let sql = t.elapsed() / rounds as u32;
-    // The service reports quartiles to one place more than the indicator (whole days here).
-    anyhow::ensure!(
-        (sql_q1 * 10.0).round() / 10.0 == first.q1,
-        "the two computations agree"
-    );
-    eprintln!(
-        "quartiles over {values} values: GetBenchmark p99 {:.1} ms, plain SQL + sort {:.1} ms",
-        ms(p99),
-        ms(sql),
-    );
 
     // (2) Export.
     let t = Instant::now();
@@ -131,14 +89,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Vec<Record>> {
         per_sec(export),
         per_sec(plain)
     );
-    Ok(vec![
-        Record::new(
-            format!("GetBenchmark p99 / plain SQL + sort, {values} values"),
-            ms(p99),
-            "ms",
-        )
-        .baseline(ms(sql))
-        .aim(Aim::AtMost(50.0)),
+    records.push(
         Record::new(
             format!("ExportReturns / plain SQL read, {values} returns"),
             per_sec(export),
@@ -146,30 +97,8 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Vec<Record>> {
         )
         .baseline(per_sec(plain))
         .aim(Aim::RatioAtLeast(0.5)),
-    ])
-}
-
-/// The bare read of the same values and the same interpolation, no service around it.
-async fn sql_quartile(db: &Db) -> anyhow::Result<f64> {
-    let rows = db
-        .conn()
-        .query_all_raw(sea_orm::Statement::from_string(
-            db.conn().get_database_backend(),
-            "SELECT v.value AS value FROM pi_return_values v \
-             JOIN pi_returns r ON r.id = v.return_id \
-             JOIN organisations o ON o.id = r.organisation_id \
-             WHERE v.indicator_code = 'old BVPI 68' AND v.split = '' AND v.current \
-             AND r.year = 2005 AND r.period_kind = 'year' AND r.status = 'signed_off' \
-             AND o.authority_type = 'district' ORDER BY v.value",
-        ))
-        .await?;
-    let v: Vec<f64> = rows
-        .iter()
-        .map(|r| r.try_get::<f64>("", "value"))
-        .collect::<Result<_, _>>()?;
-    let h = (v.len() - 1) as f64 * 0.25;
-    let lo = h.floor() as usize;
-    Ok(v[lo] + (h - lo as f64) * (v[h.ceil() as usize] - v[lo]))
+    );
+    Ok(records)
 }
 
 /// N district councils, each with a signed-off 2005/06 return carrying one relet-days figure;
