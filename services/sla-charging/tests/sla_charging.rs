@@ -123,8 +123,13 @@ async fn bad_fields_are_named_in_the_bad_request() {
         ))
         .await
         .unwrap_err();
-    assert_eq!(fields(&err), ["customer_almo_id"]);
-    assert!(err.message().contains("wound up"), "{}", err.message());
+    assert_eq!(reason(&err), "ALMO_ENDED");
+    assert!(
+        err.message().contains("ended on 2016-")
+            && err.message().contains("an agreement starting (2026-04-01)"),
+        "{}",
+        err.message()
+    );
 }
 
 #[tokio::test]

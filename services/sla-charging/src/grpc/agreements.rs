@@ -52,15 +52,8 @@ impl SlaCharging {
         }
         let (start, end) = (start.expect("checked"), end.expect("checked"));
         // A wound-up ALMO buys nothing more: its SLAs ended with it.
-        let ended = almo_db::entity::organisation::Entity::find_by_id(almo.to_string())
-            .one(self.ctx.db.conn())
-            .await?
-            .and_then(|o| o.end_date);
-        if let Some(e) = ended.filter(|e| *e < start) {
-            return Err(AppError::invalid(
-                "customer_almo_id",
-                format!("{almo} was wound up on {e}, before the agreement would start"),
-            ));
+        if let Some(row) = almo_db::entity::organisation::get(self.ctx.db.conn(), almo).await? {
+            almo_server::almo_end::refuse_after_end(&row, start, "an agreement starting")?;
         }
         self.write(&p, "CreateAgreement", &r.request_id, r, async |txn| {
             let now = Utc::now();
