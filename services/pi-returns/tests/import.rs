@@ -366,3 +366,46 @@ async fn only_the_operator_imports_returns() {
     }
     assert!(lambeth_returns(&mut client, 2005).await.is_empty());
 }
+
+#[tokio::test]
+async fn an_almos_period_after_its_end_is_refused_naming_the_end_and_the_batch() {
+    let (app, mut client) = app().await;
+    almo_testkit::end_almo(&app.db, "LAMBETH-LIVING", "2005-10-16").await;
+    // 2005/06 holds the end: still the ALMO's to report.
+    import(
+        &mut client,
+        vec![batch(
+            "held",
+            vec![signed_off(
+                "LAMBETH-LIVING",
+                2005,
+                vec![value("BVPI 66a", 96.0)],
+            )],
+        )],
+        AS_OPERATOR,
+    )
+    .await
+    .unwrap();
+    let e = import(
+        &mut client,
+        vec![batch(
+            "after",
+            vec![signed_off(
+                "LAMBETH-LIVING",
+                2006,
+                vec![value("BVPI 66a", 96.0)],
+            )],
+        )],
+        AS_OPERATOR,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    assert_eq!(reason(&e), "ALMO_ENDED");
+    assert!(
+        e.message().contains("ended on 2005-10-16"),
+        "{}",
+        e.message()
+    );
+    assert!(e.message().contains("\"after\""), "{}", e.message());
+}
