@@ -9,6 +9,7 @@ use almo_proto::pi_returns::{
     self as pb, CombineAlmoReturnsRequest, ListOutstandingReturnsRequest,
 };
 use chrono::{Datelike, Utc};
+use sea_orm::{ActiveModelTrait, Set};
 use tonic::Code;
 
 mod common;
@@ -144,6 +145,18 @@ async fn an_almos_part_year_return_opens_the_day_after_its_end() {
 async fn combined_transition_year_is_ratio_of_sums() {
     let (app, mut c) = app().await;
     end_almo(&app.db, ENE, "2007-10-16").await;
+    // A third ALMO of Leeds in shadow form (never live) manages nothing and owes no part.
+    let mut shadow = council_row(
+        "LEEDS-SHADOW-HOMES",
+        "Leeds Shadow Homes",
+        "metropolitan",
+        None,
+    );
+    shadow.kind = Set("almo".into());
+    shadow.authority_type = Set(None);
+    shadow.council_id = Set(Some(LEEDS.into()));
+    shadow.end_date = Set(Some("2007-12-31".parse().unwrap()));
+    shadow.insert(app.db.conn()).await.unwrap();
     // East North East to its end; West North West all year; Leeds itself after the end.
     let ene = signed_off_2007(
         &mut c,

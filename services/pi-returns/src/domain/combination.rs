@@ -358,6 +358,35 @@ mod tests {
 
         proptest! {
             #[test]
+            fn a_year_split_at_an_end_adds_back_to_the_whole_years_ratio(
+                due in 1.0e3..1.0e8f64,
+                share in 0.01..0.99f64,
+                rate_before in 0.5..1.0f64,
+                rate_after in 0.5..1.0f64,
+            ) {
+                // Rent due before and after the end, collected at two different rates: the
+                // year's figure is what was collected over what was due, wherever the split.
+                let d = in_force(&seed(), "BVPI 66a", 2007).unwrap().clone();
+                let (d1, d2) = (due * share, due * (1.0 - share));
+                let (n1, n2) = (d1 * rate_before, d2 * rate_after);
+                let parts = [
+                    timed("ALMO", n1, d1, "2016-04-01", "2016-10-16"),
+                    timed("COUNCIL", n2, d2, "2016-10-17", "2017-03-31"),
+                ];
+                let (from, to) = ("2016-04-01".parse().unwrap(), "2017-03-31".parse().unwrap());
+                let (c, _) = combine_part_years(&d, &parts, from, to).unwrap();
+                prop_assert_eq!(c.value, round_to((n1 + n2) / (d1 + d2) * 100.0, 2));
+                let mut reversed = parts.clone();
+                reversed.reverse();
+                prop_assert_eq!(combine_part_years(&d, &reversed, from, to).unwrap().0, c.clone());
+                // A stock at the year's end is the council's figure, whatever the ALMO's.
+                let rp01 = in_force(&seed(), "RP01", 2024).unwrap().clone();
+                let (end, _) = combine_part_years(&rp01, &parts, from, to).unwrap();
+                prop_assert_eq!(end.value, round_to(n2 / d2 * 100.0, rp01.precision));
+            }
+
+
+            #[test]
             fn the_order_of_the_almos_does_not_change_the_combined_figure(
                 parts in prop::collection::vec((1.0..1.0e7f64, 0.0..1.0f64), 1..6),
             ) {

@@ -85,7 +85,9 @@ pub(super) fn covered(period: &Period, org_id: &str, rows: &[organisation::Model
             let almos: Vec<organisation::Model> = rows
                 .iter()
                 .filter(|a| a.kind == "almo" && a.council_id.as_deref() == Some(org_id))
-                .filter(|a| a.go_live_date.is_none_or(|g| g <= period.end()))
+                // Live at some time in the period, as the outstanding list counts them (an
+                // ALMO in shadow form, not yet live, manages nothing).
+                .filter(|a| a.go_live_date.is_some_and(|g| g <= period.end()))
                 .filter(|a| a.end_date.is_none_or(|e| e >= period.start()))
                 .cloned()
                 .collect();
