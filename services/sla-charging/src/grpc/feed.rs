@@ -131,11 +131,28 @@ pub(super) async fn feed_page(
     let mut seen = HashSet::new();
     ids.retain(|i| seen.insert(i.clone()));
     let invoices = storage::invoices_by_ids(conn, &ids).await?;
-    let loaded: HashMap<String, pb::Invoice> = storage::load_invoices(conn, invoices)
+    let mut loaded: HashMap<String, pb::Invoice> = storage::load_invoices(conn, invoices)
         .await?
         .iter()
         .map(|r| Ok((r.invoice.id.clone(), invoice_to_proto(r)?)))
         .collect::<Result<_, AppError>>()?;
+    // How many entries of the page show each invoice: the last one takes it, the others a copy.
+    let mut uses: HashMap<&str, usize> = HashMap::new();
+    for e in &entries {
+        *uses.entry(e.invoice_id.as_str()).or_default() += 1;
+    }
+    let shown: Vec<Option<pb::Invoice>> = entries
+        .iter()
+        .map(|e| {
+            let n = uses.get_mut(e.invoice_id.as_str()).expect("counted above");
+            *n -= 1;
+            if *n == 0 {
+                loaded.remove(&e.invoice_id)
+            } else {
+                loaded.get(&e.invoice_id).cloned()
+            }
+        })
+        .collect();
     let watermark = entries
         .last()
         .map(|e| e.position)
@@ -144,13 +161,14 @@ pub(super) async fn feed_page(
     Ok(pb::ListInvoicesResponse {
         entries: entries
             .into_iter()
-            .map(|e| pb::InvoiceFeedEntry {
+            .zip(shown)
+            .map(|(e, invoice)| pb::InvoiceFeedEntry {
                 position: e.position,
                 kind: match e.kind.as_str() {
                     "invoice_issued" => pb::FeedEventKind::InvoiceIssued,
                     _ => pb::FeedEventKind::CreditNoteIssued,
                 } as i32,
-                invoice: loaded.get(&e.invoice_id).cloned(),
+                invoice,
                 credit_note_id: e.credit_note_id.unwrap_or_default(),
             })
             .collect(),
