@@ -392,7 +392,8 @@ async fn a_council_takes_its_almo_back_mid_year_and_every_service_follows() {
 
 /// PI returns for 2026/27, the year of the end, filed as parts: Lambeth Living's return covers
 /// the days to its end and opens for submission once they are over; Lambeth's own covers the
-/// rest of the year; the authority's figure waits for the ALMO's part to be signed off.
+/// rest of the year; the authority's figure is made from the two once the ALMO's part is signed
+/// off, as a ratio of sums.
 async fn pi_transition_year(p: &mut PiReturnsServiceClient<tonic::transport::Channel>) {
     let year_2026 = || {
         Some(Period {
@@ -404,7 +405,7 @@ async fn pi_transition_year(p: &mut PiReturnsServiceClient<tonic::transport::Cha
     let mut parts = Vec::new();
     for (org, role, satisfied) in [
         (LAMBETH_LIVING, Role::AlmoOfficer, 712.0),
-        (LAMBETH, Role::CouncilOfficer, 355.0),
+        (LAMBETH, Role::CouncilOfficer, 300.0),
     ] {
         let r = p
             .create_return(authed(
@@ -430,7 +431,7 @@ async fn pi_transition_year(p: &mut PiReturnsServiceClient<tonic::transport::Cha
                     values: vec![pi::ValueInput {
                         indicator_code: "TP01".into(),
                         numerator: Some(satisfied),
-                        denominator: Some(1_000.0),
+                        denominator: Some(if org == LAMBETH { 500.0 } else { 1_000.0 }),
                         ..Default::default()
                     }],
                     survey: None,
@@ -443,42 +444,32 @@ async fn pi_transition_year(p: &mut PiReturnsServiceClient<tonic::transport::Cha
             .into_inner()
             .pi_return
             .unwrap();
-        parts.push((r.covers_from.clone(), r.covers_to.clone()));
-        if org == LAMBETH_LIVING {
-            // Its days are over: what holds it up is what is missing, not the window.
-            let err = p
-                .submit_return(authed(
-                    pi::SubmitReturnRequest {
-                        request_id: "pi-2026-submit".into(),
-                        return_id: r.id.clone(),
-                        etag: r.etag.clone(),
-                    },
-                    org,
-                    role,
-                ))
-                .await
-                .unwrap_err();
-            assert_eq!(reason(&err), "MANDATORY_INDICATORS_MISSING");
-        }
+        parts.push(r);
     }
+    let covers: Vec<(&str, &str)> = parts
+        .iter()
+        .map(|r| (r.covers_from.as_str(), r.covers_to.as_str()))
+        .collect();
     assert_eq!(
-        parts,
-        [
-            ("2026-04-01".into(), "2026-10-16".into()),
-            ("2026-10-17".into(), "2027-03-31".into())
-        ]
+        covers,
+        [("2026-04-01", "2026-10-16"), ("2026-10-17", "2027-03-31")]
     );
-    let council_return = p
-        .get_return(council(pi::GetReturnRequest {
-            return_id: format!("{LAMBETH}/2026/Y"),
-            include_history: false,
-        }))
-        .await
-        .unwrap()
-        .into_inner()
-        .pi_return
-        .unwrap();
-    let waiting = council_return
+    let authority = |p: &mut PiReturnsServiceClient<tonic::transport::Channel>| {
+        let mut p = p.clone();
+        async move {
+            p.get_return(council(pi::GetReturnRequest {
+                return_id: format!("{LAMBETH}/2026/Y"),
+                include_history: false,
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .pi_return
+            .unwrap()
+        }
+    };
+    let waiting = authority(p).await;
+    let waiting = waiting
         .authority_not_combined
         .iter()
         .find(|n| n.indicator_code == "TP01")
@@ -487,5 +478,111 @@ async fn pi_transition_year(p: &mut PiReturnsServiceClient<tonic::transport::Cha
         waiting.reason.contains(LAMBETH_LIVING),
         "{}",
         waiting.reason
+    );
+
+    // Lambeth Living completes its part (every measure of the year, and its tenant survey) and
+    // submits it in December: its days are over, it does not wait for 31 March.
+    fn as_almo<T>(m: T) -> tonic::Request<T> {
+        authed(m, LAMBETH_LIVING, Role::AlmoOfficer)
+    }
+    let indicators = p
+        .list_indicators(council(pi::ListIndicatorsRequest {
+            year: Some(FinancialYear { start_year: 2026 }),
+            page_size: 100,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .indicators;
+    let note = "Headline figures for the part of the year to the end only.";
+    let values = indicators
+        .iter()
+        .filter(|d| d.code != "TP01")
+        .map(|d| pi::ValueInput {
+            indicator_code: d.code.clone(),
+            value: Some(((d.usual_min + d.usual_max) / 2.0).round()),
+            explanation: note.into(),
+            ..Default::default()
+        })
+        .chain([pi::ValueInput {
+            indicator_code: "TP01".into(),
+            numerator: Some(712.0),
+            denominator: Some(1_000.0),
+            explanation: note.into(),
+            ..Default::default()
+        }])
+        .collect();
+    let mut almo_part = parts[0].clone();
+    for (i, (values, survey)) in [
+        (values, None),
+        (
+            vec![],
+            Some(pi::TenantSurvey {
+                sample_size: 2_200,
+                method: pi::SurveyMethod::Mixed as i32,
+                tenure: pi::Tenure::LowCostRental as i32,
+                relevant_homes: 33_000,
+                fieldwork_start_date: "2026-06-01".into(),
+                fieldwork_end_date: "2026-07-31".into(),
+                weighted: true,
+                ..Default::default()
+            }),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        almo_part = p
+            .set_values(as_almo(pi::SetValuesRequest {
+                request_id: format!("pi-2026-complete-{i}"),
+                return_id: almo_part.id.clone(),
+                etag: almo_part.etag.clone(),
+                values,
+                survey,
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .pi_return
+            .unwrap();
+    }
+    let submitted = p
+        .submit_return(as_almo(pi::SubmitReturnRequest {
+            request_id: "pi-2026-submit".into(),
+            return_id: almo_part.id.clone(),
+            etag: almo_part.etag.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .pi_return
+        .unwrap();
+    p.sign_off_return(council(pi::SignOffReturnRequest {
+        request_id: "pi-2026-sign-off".into(),
+        return_id: submitted.id.clone(),
+        etag: submitted.etag.clone(),
+    }))
+    .await
+    .unwrap();
+    // The authority's overall satisfaction for the year: (712 + 300) / (1,000 + 500) = 67.5%,
+    // not 65.6%, the average of the ALMO's 71.2 and the council's 60.0.
+    let read = authority(p).await;
+    let tp01 = read
+        .authority_figures
+        .iter()
+        .find(|f| f.indicator_code == "TP01" && f.split.is_empty())
+        .expect("TP01 made from the parts");
+    assert_eq!(tp01.value, 67.5);
+    assert_eq!(
+        (tp01.numerator, tp01.denominator),
+        (Some(1_012.0), Some(1_500.0))
+    );
+    assert_eq!(
+        tp01.parts
+            .iter()
+            .map(|p| (p.organisation_id.as_str(), p.counted))
+            .collect::<Vec<_>>(),
+        [(LAMBETH_LIVING, true), (LAMBETH, true)]
     );
 }
