@@ -7,7 +7,7 @@ use almo_fields as fields;
 use almo_proto::sla_charging as pb;
 use almo_server::{AppError, Violations};
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::ConnectionTrait;
 use tonic::Request;
 
 use super::access::{require_supplier, visibility, visible_agreement};
