@@ -256,6 +256,8 @@ impl PiReturns {
         };
         store::insert_returns(txn, returns).await?;
         storage::insert_values(txn, values).await?;
+        // Benchmarks read the signed-off figures from their points, kept in the same transaction.
+        storage::benchmark_points::refresh_returns(txn, &ids).await?;
         almo_telemetry::metrics::returns_signed_off(resp.returns_imported as u64);
         write.finish(&resp, TARGET).await?;
         Ok(resp)
