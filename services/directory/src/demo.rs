@@ -89,7 +89,7 @@ pub const ALMOS: &[AlmoRow] = &[
         "2005-10-01",
         Some("2006-04-01"),
         Some("2016-03-31"),
-        Some("2016-04-01"),
+        Some("2016-03-31"),
         22_000,
     ),
     (
@@ -214,7 +214,7 @@ pub const HACKNEY_HOMES: &str = "HACKNEY-HOMES";
 
 /// Hackney Homes' road back in-house: the transfer of 2006 tested by a full survey, so the
 /// council could choose its method (002 §13); a review from January 2015, the Department told
-/// that month, a full survey in the summer, the decision in November, the end on 1 April 2016.
+/// that month, a full survey in the summer, the decision in November, its last day 31 March 2016 (the council managing from 1 April).
 async fn seed_hackney_hand_back(txn: &impl sea_orm::ConnectionTrait) -> Result<(), DbErr> {
     let road = storage_reviews::hand_back(txn, HACKNEY_HOMES).await?;
     if road.latest.is_some() {

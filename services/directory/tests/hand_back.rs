@@ -476,7 +476,7 @@ async fn the_demo_holds_hackney_homes_road_back_in_house() {
     let Some(pb::organisation::Details::Almo(a)) = org.details else {
         panic!("an ALMO")
     };
-    assert_eq!(a.end_date, "2016-04-01");
+    assert_eq!(a.end_date, "2016-03-31");
     assert_eq!(a.stage, pb::AlmoStage::Ended as i32);
     assert_eq!(a.transfer_opinion_method, OpinionMethod::FullSurvey as i32);
     let review = a.latest_review.unwrap();

@@ -257,7 +257,7 @@ async fn booking_is_audited_and_a_wound_up_almo_is_refused() {
     assert_eq!(rows[0].request_id, "book-1");
     assert!(rows[0].method.ends_with("/BookInspection"));
 
-    // Hackney Homes was wound up on 1 April 2016.
+    // Hackney Homes' last day was 31 March 2016.
     let err = client
         .book_inspection(ins(booking(
             "book-hackney",
@@ -268,5 +268,5 @@ async fn booking_is_audited_and_a_wound_up_almo_is_refused() {
         .await
         .unwrap_err();
     assert_eq!(reason(&err), "ALMO_ENDED");
-    assert!(err.message().contains("ALMO wound up on 2016-04-01"));
+    assert!(err.message().contains("ALMO wound up on 2016-03-31"));
 }
