@@ -4,10 +4,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use almo_db::entity::{organisation, pi_return};
+use almo_db::entity::{organisation, pi_return, pi_return_value};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 
-use super::values::current_values;
 use crate::domain::workflow::Status;
 
 /// Rows of one statement: 20 columns a return, inside SQLite's and PostgreSQL's bind limits.
@@ -66,8 +65,23 @@ pub async fn signed_off_figures(
             .into_tuple()
             .all(conn)
             .await?;
-        for v in current_values(conn, &signed, None).await? {
-            out.insert((v.return_id, v.indicator_code, v.split), v.value);
+        if signed.is_empty() {
+            continue;
+        }
+        // Only the four columns the check needs: a batch reads as many figures as it writes.
+        let figures: Vec<(String, String, String, f64)> = pi_return_value::Entity::find()
+            .select_only()
+            .column(pi_return_value::Column::ReturnId)
+            .column(pi_return_value::Column::IndicatorCode)
+            .column(pi_return_value::Column::Split)
+            .column(pi_return_value::Column::Value)
+            .filter(pi_return_value::Column::ReturnId.is_in(signed))
+            .filter(pi_return_value::Column::Current.eq(true))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        for (return_id, code, split, value) in figures {
+            out.insert((return_id, code, split), value);
         }
     }
     Ok(out)
