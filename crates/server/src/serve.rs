@@ -22,6 +22,10 @@ use crate::access::{Access, Principal};
 use crate::config::{ClientOrganisation, MigrateMode, ServerArgs};
 use crate::layer::{RpcLayer, StreamLimits};
 
+/// The read replica's pool in the metrics (`db.client.connection.pool.name`), beside the
+/// primary's `almo_db::connect::POOL_NAME`.
+pub const REPLICA_POOL_NAME: &str = "replica";
+
 /// Largest request header block accepted, bytes: past this h2 refuses the call's connection.
 pub const MAX_HEADER_LIST_BYTES: u32 = 64 * 1024;
 
@@ -62,6 +66,8 @@ pub struct ServiceContext {
     pub verifier: Arc<Verifier>,
     /// Where reads that may lag a little go: see [`ServiceContext::read_db`].
     read: Db,
+    /// Whether `read` is a replica's pool of its own (its use is then reported as a second pool).
+    read_replica: bool,
     /// Largest request message, bytes.
     pub max_request_bytes: usize,
     /// Set when the server starts draining (after the shutdown delay), so long-lived streams
@@ -78,6 +84,7 @@ impl ServiceContext {
         Self {
             access: Access::new(db.clone()),
             read: db.clone(),
+            read_replica: false,
             db,
             verifier: Arc::new(verifier),
             max_request_bytes,
@@ -106,6 +113,7 @@ impl ServiceContext {
     /// Sends the reads of [`ServiceContext::read_db`] to `read` (a read-only pool on a replica).
     pub fn with_read_db(mut self, read: Db) -> Self {
         self.read = read;
+        self.read_replica = true;
         self
     }
 
@@ -204,6 +212,10 @@ pub async fn start(
         almo_telemetry::metrics::observe_pool(almo_db::connect::POOL_NAME, move || {
             pool.pool_state()
         });
+        if ctx.read_replica {
+            let replica = ctx.read.clone();
+            almo_telemetry::metrics::observe_pool(REPLICA_POOL_NAME, move || replica.pool_state());
+        }
     }
     let reporter = HealthReporter::new();
     let names: Vec<&'static str> = mounts.iter().map(|m| m.name).collect();
