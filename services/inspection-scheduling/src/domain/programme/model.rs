@@ -47,11 +47,13 @@ pub(super) struct Model<'a> {
     pub assessed: u64,
 }
 
-/// Who is placed where; `busy[person][week]` mirrors `place`.
+/// Who is placed where; `busy[person][week]` mirrors `place`, and `near_busy[person][week]`
+/// counts the weeks near `week` in which the person is busy (what `load` reads).
 #[derive(Clone)]
 pub(super) struct State {
     pub place: Vec<Option<(usize, Vec<usize>)>>,
     pub busy: Vec<Vec<bool>>,
+    pub near_busy: Vec<Vec<u32>>,
     pub cost: i64,
 }
 
@@ -157,6 +159,7 @@ impl<'a> Model<'a> {
         State {
             place: vec![None; self.almos.len()],
             busy: vec![vec![false; self.weeks]; self.people.len()],
+            near_busy: vec![vec![0; self.weeks]; self.people.len()],
             cost: 0,
         }
     }
@@ -168,7 +171,7 @@ impl<'a> Model<'a> {
     /// What one more placement of `p` in week `w` costs: its own workload penalty, and one point
     /// on each placement near it that shares `p`.
     fn load(&self, st: &State, p: usize, w: usize) -> u32 {
-        self.fixed_near[p][w] + 2 * self.near[w].iter().filter(|x| st.busy[p][**x]).count() as u32
+        self.fixed_near[p][w] + 2 * st.near_busy[p][w]
     }
 
     /// The change in the total soft score if ALMO `a` is placed in `w` with `team`.
@@ -189,6 +192,9 @@ impl<'a> Model<'a> {
         st.cost += i64::from(self.delta(st, a, w, &team));
         for p in &team {
             st.busy[*p][w] = true;
+            for x in &self.near[w] {
+                st.near_busy[*p][*x] += 1;
+            }
         }
         st.place[a] = Some((w, team));
     }
@@ -197,6 +203,9 @@ impl<'a> Model<'a> {
         let (w, team) = st.place[a].take()?;
         for p in &team {
             st.busy[*p][w] = false;
+            for x in &self.near[w] {
+                st.near_busy[*p][*x] -= 1;
+            }
         }
         st.cost -= i64::from(self.delta(st, a, w, &team));
         Some((w, team))
