@@ -5,8 +5,10 @@
 //!
 //! The soft score is improved by a seeded search (`search.rs`) that moves whole placements
 //! (relocate, swap two ALMOs' weeks, chain one into another's week, re-pick a week's teams
-//! together) under late acceptance, so it can climb out of a local optimum. It stops at the first
-//! of: `max_steps`, `stall_steps` steps in a row without a better programme, the time budget.
+//! together, put an ALMO left out in the place of a placed one) under late acceptance, so it can
+//! climb out of a local optimum, restarting from the best programme when a climb stalls. It stops
+//! at the first of: `max_steps`, `stall_steps` steps in a row without a better programme, the
+//! time budget.
 //! The same seed gives the same programme unless the time budget stops it. `bound.rs` gives a
 //! lower bound on the soft score of any programme placing the same ALMOs.
 
