@@ -522,3 +522,61 @@ async fn the_migration_fills_the_points_from_the_returns_already_signed_off() {
         before
     );
 }
+
+#[tokio::test]
+async fn refreshing_many_returns_at_once_equals_a_scan_however_many_there_are() {
+    // 1,200 returns (more than one statement's worth) written directly, as a loader does, then
+    // their points in one call; then a third of them moved back to submitted, and refreshed again.
+    let (app, _client) = sector(0).await;
+    let conn = app.db.conn();
+    let ids: Vec<String> = (0..1_200).map(org).collect();
+    for chunk in ids.chunks(200) {
+        almo_db::entity::organisation::Entity::insert_many(
+            chunk.iter().map(|o| council_row(o, o, TYPE, None)),
+        )
+        .exec_without_returning(conn)
+        .await
+        .unwrap();
+        almo_db::entity::pi_return::Entity::insert_many(
+            chunk
+                .iter()
+                .map(|o| return_row(&format!("{o}/{YEAR}/Y"), o, YEAR, "signed_off")),
+        )
+        .exec_without_returning(conn)
+        .await
+        .unwrap();
+        almo_db::entity::pi_return_value::Entity::insert_many(chunk.iter().enumerate().flat_map(
+            |(i, o)| {
+                let r = format!("{o}/{YEAR}/Y");
+                [
+                    value_row(&r, "BVPI 66a", 90.0 + (i % 10) as f64),
+                    value_row(&r, "BVPI 63", 50.0 + (i % 7) as f64),
+                ]
+            },
+        ))
+        .exec_without_returning(conn)
+        .await
+        .unwrap();
+    }
+    let return_ids: Vec<String> = ids.iter().map(|o| format!("{o}/{YEAR}/Y")).collect();
+    let (points, _) = points_and_scan(conn).await;
+    assert!(points.is_empty(), "nothing kept before the refresh");
+    almo_pi_returns::benchmark_points::refresh_returns(conn, &return_ids)
+        .await
+        .unwrap();
+    let (points, scan) = points_and_scan(conn).await;
+    assert_eq!(points.len(), 2 * 1_200);
+    assert_eq!(points, scan);
+    conn.execute_unprepared(&format!(
+        "UPDATE pi_returns SET status = 'submitted' WHERE organisation_id < '{}'",
+        org(400)
+    ))
+    .await
+    .unwrap();
+    almo_pi_returns::benchmark_points::refresh_returns(conn, &return_ids)
+        .await
+        .unwrap();
+    let (points, scan) = points_and_scan(conn).await;
+    assert_eq!(points.len(), 2 * 800);
+    assert_eq!(points, scan);
+}
