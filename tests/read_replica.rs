@@ -61,9 +61,11 @@ async fn exec(conn: &DatabaseConnection, sql: &str) -> Vec<sea_orm::QueryResult>
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
-/// Waits until the replica has replayed everything the primary has written so far.
+/// Waits until the replica has replayed everything the primary has written so far: the WAL's
+/// insert position, as a commit under `synchronous_commit = off` (the test server's) may not
+/// have been written out yet.
 async fn caught_up(primary: &DatabaseConnection, replica: &DatabaseConnection) {
-    let lsn: String = exec(primary, "SELECT pg_current_wal_lsn()::text").await[0]
+    let lsn: String = exec(primary, "SELECT pg_current_wal_insert_lsn()::text").await[0]
         .try_get_by_index(0)
         .unwrap();
     for _ in 0..300 {
