@@ -316,3 +316,35 @@ impl ServerArgs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::DatabaseArgs;
+
+    fn args(read: Option<&str>) -> DatabaseArgs {
+        DatabaseArgs {
+            database_url: "postgres://almo@primary/almo".into(),
+            database_max_connections: 12,
+            database_read_url: read.map(String::from),
+        }
+    }
+
+    #[test]
+    fn a_read_url_opens_a_read_only_pool_of_the_same_size() {
+        let c = args(Some(" postgres://almo@replica/almo ")).read_connect_config();
+        let c = c.expect("a read URL gives a read pool");
+        assert_eq!(c.url, "postgres://almo@replica/almo");
+        assert!(c.read_only);
+        assert_eq!(c.max_connections, 12);
+        assert!(
+            !args(None).connect_config().read_only,
+            "the primary's pool writes"
+        );
+    }
+
+    #[test]
+    fn no_read_url_or_a_blank_one_means_every_read_goes_to_the_primary() {
+        assert!(args(None).read_connect_config().is_none());
+        assert!(args(Some("  ")).read_connect_config().is_none());
+    }
+}
