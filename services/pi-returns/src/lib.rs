@@ -15,12 +15,12 @@ use tonic::service::interceptor::InterceptedService;
 /// The Flight datasets (`pi.values`, `pi.benchmarks`) and the schema the Parquet export shares.
 pub use grpc::flight::{datasets as flight_datasets, values_query, values_schema};
 pub use grpc::{PiReturns, SERVICE_NAME, definition_to_proto};
-/// Loads the shipped indicator catalogue into `pi_indicator_definitions` (safe to repeat), for
-/// other services that read it before anyone has called this one.
-pub use storage::seed_catalogue;
 /// The benchmark points every write that signs off or alters returns keeps (`refresh_returns`),
 /// for loaders that write returns directly.
 pub use storage::benchmark_points;
+/// Loads the shipped indicator catalogue into `pi_indicator_definitions` (safe to repeat), for
+/// other services that read it before anyone has called this one.
+pub use storage::seed_catalogue;
 
 /// The PI returns service, ready to mount.
 pub fn mount() -> ServiceMount {
