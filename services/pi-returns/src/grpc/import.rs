@@ -49,6 +49,11 @@ impl PiReturns {
         request: Request<Streaming<pb::ImportReturnsRequest>>,
     ) -> Result<pb::ImportReturnsResponse, AppError> {
         let p = self.ctx.principal(&request).await?;
+        let mut stream = request.into_inner();
+        // The first batch is read before the caller is checked, as a unary call's body is
+        // decoded before its handler runs: bytes that are not the message are refused as such,
+        // whoever sends them.
+        let mut next = stream.message().await?;
         if !p.is_operator() {
             return Err(AppError::PermissionDenied(format!(
                 "only the operator imports returns from a predecessor system; {} is a {}",
@@ -56,9 +61,8 @@ impl PiReturns {
             )));
         }
         let defs = self.catalogue().await?;
-        let mut stream = request.into_inner();
         let mut total = pb::ImportReturnsResponse::default();
-        while let Some(batch) = stream.message().await? {
+        while let Some(batch) = next {
             let done = self
                 .import_batch(&p, &defs, &batch)
                 .await
@@ -67,6 +71,7 @@ impl PiReturns {
             total.batches_replayed += done.batches_replayed;
             total.returns_imported += done.returns_imported;
             total.values_imported += done.values_imported;
+            next = stream.message().await?;
         }
         Ok(total)
     }
