@@ -409,3 +409,43 @@ async fn an_almos_period_after_its_end_is_refused_naming_the_end_and_the_batch()
     );
     assert!(e.message().contains("\"after\""), "{}", e.message());
 }
+
+#[tokio::test]
+async fn an_ended_almos_part_year_is_imported_once_its_days_are_over() {
+    let (app, mut client) = app().await;
+    almo_testkit::end_almo(&app.db, "LAMBETH-LIVING", "2005-10-16").await;
+    // Its 2005/06 return covers the days to 16 October: submitted on that day it is too early.
+    let mut on_the_end = signed_off("LAMBETH-LIVING", 2005, vec![value("BVPI 66a", 96.0)]);
+    on_the_end.submit_time = at(2005, 10, 16);
+    let e = import(
+        &mut client,
+        vec![batch("on-the-end", vec![on_the_end])],
+        AS_OPERATOR,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert_eq!(fields(&e), vec!["returns[0].submit_time"]);
+    assert!(e.message().contains("2005-10-16"), "{}", e.message());
+    // The day after, before the year is over, it is in time; the council's own return for the
+    // same year still waits for the year's end.
+    let mut next_day = signed_off("LAMBETH-LIVING", 2005, vec![value("BVPI 66a", 96.0)]);
+    next_day.submit_time = at(2005, 10, 17);
+    let mut council = signed_off(LAMBETH, 2005, vec![value("BVPI 66a", 96.0)]);
+    council.submit_time = at(2005, 10, 17);
+    let e = import(
+        &mut client,
+        vec![batch("council-early", vec![next_day.clone(), council])],
+        AS_OPERATOR,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(fields(&e), vec!["returns[1].submit_time"]);
+    import(
+        &mut client,
+        vec![batch("next-day", vec![next_day])],
+        AS_OPERATOR,
+    )
+    .await
+    .unwrap();
+}

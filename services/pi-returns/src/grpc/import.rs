@@ -15,7 +15,7 @@ use almo_db::Begun;
 use almo_db::entity::{pi_return, pi_return_value};
 use almo_proto::pi_returns as pb;
 use almo_server::{AppError, Principal, Violations};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::Set;
 use tonic::{Request, Streaming};
 
@@ -84,7 +84,19 @@ impl PiReturns {
         defs: &[Definition],
         batch: &pb::ImportReturnsRequest,
     ) -> Result<pb::ImportReturnsResponse, AppError> {
-        let incoming = decode(batch, Utc::now())?;
+        // The ALMOs' last days, for the window of a part-year (read again, with everything else
+        // about the organisations, inside the batch's transaction).
+        let org_ids: Vec<String> = batch
+            .returns
+            .iter()
+            .map(|r| r.organisation_id.trim().to_string())
+            .collect();
+        let ends: HashMap<String, NaiveDate> = store::organisations(self.ctx.db.conn(), &org_ids)
+            .await?
+            .into_iter()
+            .filter_map(|(id, o)| o.end_date.map(|e| (id, e)))
+            .collect();
+        let incoming = decode(batch, &ends, Utc::now())?;
         let write = match self
             .begin::<pb::ImportReturnsResponse>(p, "ImportReturns", &batch.request_id, batch)
             .await?
@@ -280,10 +292,11 @@ fn prior_id(r: &Incoming) -> String {
 
 /// Reads each return's own fields; every bad one is reported at once as
 /// `returns[i].<field>`.
-fn decode(
-    batch: &pb::ImportReturnsRequest,
+fn decode<'a>(
+    batch: &'a pb::ImportReturnsRequest,
+    ends: &HashMap<String, NaiveDate>,
     now: DateTime<Utc>,
-) -> Result<Vec<Incoming<'_>>, AppError> {
+) -> Result<Vec<Incoming<'a>>, AppError> {
     let mut v = Violations::new();
     v.check(
         batch.request_id.trim().is_empty(),
@@ -315,17 +328,20 @@ fn decode(
         );
         let submitted_at = time(&mut v, &at("submit_time"), r.submit_time.as_ref());
         let signed_off_at = time(&mut v, &at("sign_off_time"), r.sign_off_time.as_ref());
-        if let (Some(period), Some(sub)) = (period, submitted_at)
-            && !period.window_open(sub.date_naive())
-        {
-            v.add(
-                at("submit_time"),
-                format!(
-                    "{} ends on {}: a return is submitted after its period",
-                    period.label(),
-                    period.end()
-                ),
-            );
+        // Submitted once the days it covers are over: the period's, or an ended ALMO's days to
+        // its last day in the period holding it (its part-year).
+        if let (Some(period), Some(sub)) = (period, submitted_at) {
+            let covers = period.almo_part(ends.get(&org).copied());
+            if sub.date_naive() <= covers.to {
+                v.add(
+                    at("submit_time"),
+                    format!(
+                        "{} covers the days to {}: a return is submitted after them",
+                        period.label(),
+                        covers.to
+                    ),
+                );
+            }
         }
         for (field, t) in [
             ("submit_time", submitted_at),
