@@ -13,6 +13,7 @@ use tonic::Request;
 
 use super::PiReturns;
 use super::convert::{check_authority_type, definition_to_proto, start_year, verdict_to_proto};
+use super::part_year::EndYear;
 use crate::domain::catalogue;
 use crate::domain::quartile;
 use crate::domain::validation;
@@ -73,7 +74,13 @@ impl PiReturns {
         } else {
             Group::AuthorityType(authority_type.to_string())
         };
-        let values = storage::benchmark_values(conn, code, split, year, &group).await?;
+        // In the year of an ALMO's end the authority stands on its whole-year figure.
+        let end_year = EndYear::read(conn, &defs, year).await?;
+        let values = end_year.apply(
+            def,
+            split,
+            storage::benchmark_values(conn, code, split, year, &group).await?,
+        );
         let represented = represented_by_council(conn, &group, &values).await?;
         let figures: Vec<f64> = values
             .iter()
@@ -100,8 +107,14 @@ impl PiReturns {
             } else {
                 Group::Organisations(readable.iter().cloned().collect())
             };
-            storage::benchmark_values(conn, code, split, year - 1, &prior_group)
-                .await?
+            let prior_end_year = EndYear::read(conn, &defs, year - 1).await?;
+            let prior_def = catalogue::in_force(&defs, code, year - 1).unwrap_or(def);
+            prior_end_year
+                .apply(
+                    prior_def,
+                    split,
+                    storage::benchmark_values(conn, code, split, year - 1, &prior_group).await?,
+                )
                 .into_iter()
                 .collect()
         };

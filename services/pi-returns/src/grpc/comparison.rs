@@ -13,6 +13,7 @@ use tonic::Request;
 
 use super::PiReturns;
 use super::convert::{definition_to_proto, start_year};
+use super::part_year::EndYear;
 use crate::domain::catalogue::{self, Definition, Unit};
 use crate::domain::management_model::{
     self as mm, AlmoSpan, COST_PER_HOME, DEFAULT_RESAMPLES, DEFAULT_SEED, Figure, Interval,
@@ -78,6 +79,27 @@ impl PiReturns {
                 storage::signed_off_figures(conn, std::slice::from_ref(&c.code), "", year).await?,
             );
         }
+        // In the year of an ALMO's end its council stands on the authority's whole-year figure
+        // and the ALMO's part-year figure is left out, as in GetBenchmark.
+        let end_year = EndYear::read(conn, &defs, year).await?;
+        figures.retain_mut(|f| {
+            let Some(def) = measures
+                .iter()
+                .copied()
+                .chain(cost)
+                .find(|d| d.code == f.code)
+            else {
+                return true;
+            };
+            let split = if def.code == COST_PER_HOME { "" } else { split };
+            match end_year.figure(def, split, &f.organisation_id, f.value) {
+                Some(v) => {
+                    f.value = v;
+                    true
+                }
+                None => false,
+            }
+        });
         let mut return_ids: Vec<String> = figures.iter().map(|f| f.return_id.clone()).collect();
         return_ids.sort();
         return_ids.dedup();
@@ -88,6 +110,7 @@ impl PiReturns {
             }
         }
         let ctx = Figures {
+            end_year: &end_year,
             landlords: &landlords,
             figures: &figures,
             survey_homes: &survey_homes,
@@ -169,6 +192,7 @@ fn assignments(landlords: &[Landlord], year: i32) -> Vec<Assignment> {
 }
 
 struct Figures<'a> {
+    end_year: &'a EndYear,
     landlords: &'a [Landlord],
     figures: &'a [SignedOffFigure],
     survey_homes: &'a BTreeMap<String, u32>,
@@ -195,10 +219,15 @@ impl Figures<'_> {
     }
 
     /// A council's figure: its own return's (its combined figures stand for the authority,
-    /// 003 §107), else its ALMOs' weighted by their homes.
+    /// 003 §107), else its ALMOs' weighted by their homes. In the year of a hand-back its
+    /// return's figure is the authority's made from the parts ([`EndYear`]); where none could
+    /// be made the council is left out, as its ALMOs' figures do not cover its own part.
     fn council(&self, council: &str, code: &str) -> Option<Figure> {
         if let Some(own) = self.of(council, code) {
             return Some(own);
+        }
+        if self.end_year.hands_back(council) {
+            return None;
         }
         let almos: Vec<Figure> = self
             .landlords

@@ -13,9 +13,9 @@ use almo_server::AppError;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::convert::part_year_to_proto;
-use crate::domain::catalogue::{self, Definition};
+use crate::domain::catalogue::{self, Definition, PartYear};
 use crate::domain::combination::{self, Part, TimedPart};
-use crate::domain::period::{Coverage, Period};
+use crate::domain::period::{Coverage, Period, PeriodKind};
 use crate::domain::workflow::Status as ReturnStatus;
 use crate::storage;
 
@@ -245,5 +245,98 @@ fn timed(org: &str, v: &pi_return_value::Model, covers: Coverage) -> TimedPart {
             denominator: v.denominator,
         },
         covers,
+    }
+}
+
+/// The year of an ALMO's end as benchmarking sees it (`GetBenchmark`,
+/// `CompareManagementModels`): the authority stands on its whole-year figure made from the
+/// parts, never on the council's part, and no part-year figure is compared with whole years.
+/// Made when it is read, from the directory and the returns as they stand, so a change of either
+/// part or an end recorded or moved in the directory counts at once with nothing to refresh.
+#[derive(Debug, Default)]
+pub(super) struct EndYear {
+    /// ALMOs that ended within the year: their part-year figures are left out.
+    ended: BTreeSet<String>,
+    /// Their councils.
+    councils: BTreeSet<String>,
+    /// Those councils with a signed-off return for the year: the authority's figures by
+    /// (indicator, split), those that could be made.
+    authority: BTreeMap<String, BTreeMap<(String, String), f64>>,
+}
+
+impl EndYear {
+    /// The ALMOs that ended within `year` and the authority figures of their councils.
+    pub async fn read(
+        conn: &impl ConnectionTrait,
+        defs: &[Definition],
+        year: i32,
+    ) -> Result<Self, AppError> {
+        let period = Period::new(year, PeriodKind::Year, 1).map_err(AppError::Internal)?;
+        // Ending on the year's last day leaves no part to the council (as `covered`).
+        let ended: Vec<organisation::Model> = organisation::Entity::find()
+            .filter(organisation::Column::Kind.eq("almo"))
+            .filter(organisation::Column::EndDate.gte(period.start()))
+            .filter(organisation::Column::EndDate.lt(period.end()))
+            .all(conn)
+            .await?;
+        let mut out = Self {
+            ended: ended.iter().map(|a| a.id.clone()).collect(),
+            councils: ended.iter().filter_map(|a| a.council_id.clone()).collect(),
+            authority: BTreeMap::new(),
+        };
+        let councils: Vec<String> = out.councils.iter().cloned().collect();
+        let rows = directory_for(conn, &councils).await?;
+        for ret in storage::returns_for_period(conn, &councils, &period).await? {
+            if ret.status != ReturnStatus::SignedOff.as_str() {
+                continue;
+            }
+            let council = covered(&period, &ret.organisation_id, &rows);
+            let (figures, _) = authority_figures(conn, defs, &ret, &period, &council).await?;
+            out.authority.insert(
+                ret.organisation_id.clone(),
+                figures
+                    .into_iter()
+                    .map(|f| ((f.indicator_code, f.split), f.value))
+                    .collect(),
+            );
+        }
+        Ok(out)
+    }
+
+    /// The figure that stands for `org` in the year, given its own return's `own`: an ended
+    /// ALMO's part, none; its council's, the authority's whole-year figure, else its own where
+    /// the council reports the whole year itself (`not_combinable`), else none.
+    pub fn figure(&self, def: &Definition, split: &str, org: &str, own: f64) -> Option<f64> {
+        if self.ended.contains(org) {
+            return None;
+        }
+        let Some(figures) = self.authority.get(org) else {
+            return Some(own);
+        };
+        figures
+            .get(&(def.code.clone(), split.to_string()))
+            .copied()
+            .or((def.part_year() == PartYear::NotCombinable).then_some(own))
+    }
+
+    /// Whether `council` handed back its homes in the year (an ALMO of its ended within it).
+    pub fn hands_back(&self, council: &str) -> bool {
+        self.councils.contains(council)
+    }
+
+    /// `values` (organisation, own figure) as they stand for the authorities in the year.
+    pub fn apply(
+        &self,
+        def: &Definition,
+        split: &str,
+        values: Vec<(String, f64)>,
+    ) -> Vec<(String, f64)> {
+        if self.ended.is_empty() {
+            return values;
+        }
+        values
+            .into_iter()
+            .filter_map(|(o, v)| self.figure(def, split, &o, v).map(|v| (o, v)))
+            .collect()
     }
 }
