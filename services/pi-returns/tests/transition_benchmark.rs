@@ -5,8 +5,10 @@
 //! collected 145.4m of 150m of rent in 2007/08, 96.93%, where its own part after the end is 98%.
 
 use almo_auth::Role;
+use almo_db::entity::organisation;
 use almo_proto::pi_returns::{self as pb, CompareManagementModelsRequest, ReviseReturnRequest};
-use sea_orm::EntityTrait;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 mod common;
 
@@ -36,8 +38,18 @@ fn figures_2007(rent: (f64, f64)) -> Vec<pb::ValueInput> {
 
 /// `org`'s 2007/08 return with `values`, submitted by ann@org and signed off by Carol of Leeds.
 async fn signed_off_2007(c: &mut Client, org: &str, values: Vec<pb::ValueInput>) -> pb::PiReturn {
+    signed_off(c, org, 2007, values).await
+}
+
+/// `org`'s return for `y` with `values`, submitted by ann@org and signed off by Carol of Leeds.
+async fn signed_off(
+    c: &mut Client,
+    org: &str,
+    y: i32,
+    values: Vec<pb::ValueInput>,
+) -> pb::PiReturn {
     let ann = format!("ann@{org}");
-    let r = create(c, org, &ann, 2007).await;
+    let r = create(c, org, &ann, y).await;
     let r = set(c, &r, &ann, values).await.unwrap();
     let r = submit(c, &r, &ann).await.unwrap();
     sign_off(c, &r, LEEDS, Role::CouncilOfficer, CAROL)
@@ -48,7 +60,7 @@ async fn signed_off_2007(c: &mut Client, org: &str, values: Vec<pb::ValueInput>)
 /// The four peers, loaded as a predecessor system's signed-off returns.
 async fn load_peers(app: &almo_testkit::TestApp) {
     let conn = app.db.conn();
-    almo_db::entity::organisation::Entity::insert_many(
+    organisation::Entity::insert_many(
         PEERS
             .iter()
             .map(|(id, _)| council_row(id, &format!("Council {id}"), "metropolitan", None)),
@@ -119,14 +131,14 @@ async fn hand_back_year_benchmarks_the_authoritys_whole_year_figure() {
     // yet signed off.
     signed_off_2007(&mut c, WNW, figures_2007((48_500_000.0, 50_000_000.0))).await;
     let own = create(&mut c, LEEDS, "dan@E08000035", 2007).await;
-    let own = set(
-        &mut c,
-        &own,
-        "dan@E08000035",
-        figures_2007((44_100_000.0, 45_000_000.0)),
-    )
-    .await
-    .unwrap();
+    // The change in non-decent homes over the year is not made from parts: Leeds reports it
+    // for the whole year itself.
+    let mut own_values = figures_2007((44_100_000.0, 45_000_000.0));
+    own_values.retain(|v| v.indicator_code != "BVPI 184b");
+    own_values.push(value("BVPI 184b", 12.0));
+    let own = set(&mut c, &own, "dan@E08000035", own_values)
+        .await
+        .unwrap();
     let own = submit(&mut c, &own, "dan@E08000035").await.unwrap();
     let own = sign_off(&mut c, &own, LEEDS, Role::CouncilOfficer, CAROL)
         .await
@@ -154,6 +166,14 @@ async fn hand_back_year_benchmarks_the_authoritys_whole_year_figure() {
     // 95, 96, 97, 97.5, 98
     assert_eq!((b.q1, b.median, b.q3), (96.0, 97.0, 97.5));
     assert_eq!(almo_managed_median(&mut c).await, None);
+    let change = get_benchmark(
+        &mut c,
+        among("BVPI 184b", 2007, "metropolitan"),
+        AS_REGULATOR,
+    )
+    .await
+    .unwrap();
+    assert_eq!(position(&change, LEEDS), Some(12.0), "not_combinable");
 
     // Both parts signed off: the authority's 96.93% counts, and the ALMO's part-year figure is
     // neither counted nor positioned.
@@ -235,4 +255,59 @@ async fn an_end_moved_in_the_directory_moves_the_benchmark_at_once() {
     let b = rent_2007(&mut c).await;
     assert_eq!(position(&b, LEEDS), Some(98.0));
     assert_eq!(position(&b, ENE), Some(96.0));
+}
+
+#[tokio::test]
+async fn the_year_after_a_hand_back_compares_with_the_authoritys_figure() {
+    let (app, mut c) = app().await;
+    // Both ALMOs live from 1 April 2006; East North East ended in 2006/07, and in 2007/08
+    // Leeds reports for its homes itself.
+    organisation::Entity::update_many()
+        .col_expr(
+            organisation::Column::GoLiveDate,
+            Expr::value(Some(chrono::NaiveDate::from_ymd_opt(2006, 4, 1).unwrap())),
+        )
+        .filter(organisation::Column::Id.is_in([ENE, WNW]))
+        .exec(app.db.conn())
+        .await
+        .unwrap();
+    end_almo(&app.db, ENE, "2006-10-16").await;
+    signed_off(
+        &mut c,
+        ENE,
+        2006,
+        figures_2007((52_800_000.0, 55_000_000.0)),
+    )
+    .await;
+    signed_off(
+        &mut c,
+        WNW,
+        2006,
+        figures_2007((48_500_000.0, 50_000_000.0)),
+    )
+    .await;
+    signed_off(
+        &mut c,
+        LEEDS,
+        2006,
+        figures_2007((44_100_000.0, 45_000_000.0)),
+    )
+    .await;
+    signed_off(
+        &mut c,
+        LEEDS,
+        2007,
+        figures_2007((97_000_000.0, 100_000_000.0)),
+    )
+    .await;
+    let b = rent_2007(&mut c).await;
+    let leeds = b
+        .positions
+        .iter()
+        .find(|p| p.organisation_id == LEEDS)
+        .unwrap();
+    assert_eq!(leeds.value, 97.0);
+    // 2006/07: (52.8m + 48.5m + 44.1m) / 150m = 96.93%, not the council's part's 98%.
+    assert_eq!(leeds.prior_year_value, Some(96.93));
+    assert_eq!(leeds.change_on_prior_year, Some(0.07));
 }
