@@ -39,7 +39,7 @@ fn model_of(r: &pb::CompareManagementModelsResponse, council: &str) -> pb::Manag
     pb::ManagementModel::try_from(a.model).unwrap()
 }
 
-/// An ALMO of `council` live from `go_live` to the day before `end`.
+/// An ALMO of `council` live from `go_live` to `end`, its last day.
 fn almo_row(
     id: &str,
     council: &str,
@@ -64,19 +64,19 @@ async fn each_council_is_in_its_group_for_the_year_including_mid_year_changes() 
         council_row("E07000803", "Late End Council", "district", None),
         // Live from 1 October 2024: 182 of 365 days, not more than half.
         almo_row("LATE-START-HOMES", "E07000801", "2024-10-01", None),
-        // Wound up on 1 October 2024: managed 1 April to 30 September, 183 days.
+        // Its last day 30 September 2024: managed 1 April to 30 September, 183 days.
         almo_row(
             "EARLY-END-HOMES",
             "E07000802",
             "2010-04-01",
-            Some("2024-10-01"),
+            Some("2024-09-30"),
         ),
-        // Wound up on 30 September 2024: 182 days.
+        // Its last day 29 September 2024: 182 days.
         almo_row(
             "LATE-END-HOMES",
             "E07000803",
             "2010-04-01",
-            Some("2024-09-30"),
+            Some("2024-09-29"),
         ),
     ];
     for row in rows {

@@ -5,10 +5,10 @@
 //! 95% confidence interval from a bootstrap over organisations with a stated seed.
 //!
 //! The group rule: a council is ALMO-managed for a year when one of its ALMOs managed its homes
-//! on more than half of the year's days (an ALMO manages from its go-live date up to the day
-//! before its end date); otherwise in-house. An ALMO that went live on 1 October, or was wound
-//! up on 1 October, leaves its council in-house for that year (182 of 365 days); live from
-//! 1 September, or wound up on 1 November, it makes it ALMO-managed.
+//! on more than half of the year's days (an ALMO manages from its go-live date to its end date,
+//! the directory's last day of its management); otherwise in-house. An ALMO that went live on
+//! 1 October, or whose last day was 29 September, leaves its council in-house for that year (182
+//! of 365 days); live from 1 September, or ending on 31 October, it makes it ALMO-managed.
 
 use chrono::{Datelike, NaiveDate};
 
@@ -33,7 +33,7 @@ pub enum Model {
     InHouse,
 }
 
-/// When an ALMO managed its council's homes: from go-live up to the day before its end.
+/// When an ALMO managed its council's homes: from go-live to its end, its last day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AlmoSpan {
     pub go_live: Option<NaiveDate>,
@@ -58,7 +58,7 @@ pub fn days_managed(spans: &[AlmoSpan], year: i32) -> (u32, u32) {
         .filter(|d| {
             spans
                 .iter()
-                .any(|s| s.go_live.is_some_and(|g| g <= *d) && s.end.is_none_or(|e| *d < e))
+                .any(|s| s.go_live.is_some_and(|g| g <= *d) && s.end.is_none_or(|e| *d <= e))
         })
         .count() as u32;
     (managed, days_in_year)
@@ -218,8 +218,8 @@ pub fn method(year: i32) -> String {
     let (first, last) = year_bounds(year);
     format!(
         "Councils only, each once. ALMO-managed: one of the council's ALMOs managed its homes on \
-         more than half of the days from {first} to {last} (from go-live to the day before its \
-         end); otherwise in-house. A council's figure is its own signed-off annual return's, \
+         more than half of the days from {first} to {last} (from go-live to its end date, its \
+         last day); otherwise in-house. A council's figure is its own signed-off annual return's, \
          else its ALMOs' signed-off figures weighted by their homes. Homes are the relevant \
          homes of the return's tenant surveys, else the directory's stock. Quartiles: {} \
          Difference: ALMO minus in-house of the homes-weighted means; 95% interval: percentile \
@@ -276,13 +276,13 @@ mod tests {
 
     #[test]
     fn almo_wound_up_mid_year_counts_when_it_managed_more_than_half_the_year() {
-        // Ended 1 October 2024: managed 1 April to 30 September, 183 days.
+        // Its last day 30 September 2024: managed 1 April to 30 September, 183 days.
         assert_eq!(
-            assign(&[live("2010-04-01", Some("2024-10-01"))], 2024),
+            assign(&[live("2010-04-01", Some("2024-09-30"))], 2024),
             (Model::Almo, 183, 365)
         );
         assert_eq!(
-            assign(&[live("2010-04-01", Some("2024-09-30"))], 2024),
+            assign(&[live("2010-04-01", Some("2024-09-29"))], 2024),
             (Model::InHouse, 182, 365)
         );
         // Ended before the year: in-house all year.
@@ -298,8 +298,8 @@ mod tests {
             live("2024-04-01", Some("2024-08-01")),
             live("2024-06-01", Some("2024-10-15")),
         ];
-        // 1 April to 14 October: 197 days.
-        assert_eq!(assign(&spans, 2024), (Model::Almo, 197, 365));
+        // 1 April to 15 October, the second's last day: 198 days.
+        assert_eq!(assign(&spans, 2024), (Model::Almo, 198, 365));
     }
 
     #[test]
