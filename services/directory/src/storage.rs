@@ -1,12 +1,13 @@
 //! The directory's queries. Writes take the transaction of an idempotent write.
 
 use almo_auth::OrgKind;
+use almo_db::Db;
 use almo_db::entity::{organisation, peer_group, peer_group_member};
 use almo_server::Principal;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement, Value,
 };
 
 /// Filters of `ListOrganisations`.
@@ -20,24 +21,35 @@ pub struct OrgFilter {
 
 pub use almo_db::entity::organisation::get;
 
-/// The ALMOs of each of `council_ids`, oldest consent first.
-pub async fn almo_ids_of(
-    conn: &impl ConnectionTrait,
-    council_ids: &[String],
-) -> Result<Vec<(String, String)>, DbErr> {
+/// `n` bind placeholders, comma-separated, as `backend` writes them.
+pub(crate) fn placeholders(backend: DbBackend, n: usize) -> String {
+    (1..=n)
+        .map(|i| match backend {
+            DbBackend::Postgres => format!("${i}"),
+            _ => "?".to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The ALMOs of each of `council_ids`, oldest consent first, read on [`Db::read_all`] (on
+/// SQLite, its held connections).
+pub async fn almo_ids_of(db: &Db, council_ids: &[String]) -> Result<Vec<(String, String)>, DbErr> {
     if council_ids.is_empty() {
         return Ok(Vec::new());
     }
-    organisation::Entity::find()
-        .select_only()
-        .column(organisation::Column::CouncilId)
-        .column(organisation::Column::Id)
-        .filter(organisation::Column::CouncilId.is_in(council_ids.iter().cloned()))
-        .order_by_asc(organisation::Column::Section27ConsentDate)
-        .order_by_asc(organisation::Column::Id)
-        .into_tuple()
-        .all(conn)
-        .await
+    let backend = db.conn().get_database_backend();
+    let sql = format!(
+        "SELECT \"council_id\", \"id\" FROM \"organisations\" WHERE \"council_id\" IN ({}) \
+         ORDER BY \"section27_consent_date\" ASC, \"id\" ASC",
+        placeholders(backend, council_ids.len())
+    );
+    let values = council_ids.iter().map(|id| Value::from(id.as_str()));
+    db.read_all(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("", "council_id")?, r.try_get("", "id")?)))
+        .collect()
 }
 
 /// The directory entries `p` may see, as a query condition. It states in SQL what

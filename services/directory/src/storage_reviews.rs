@@ -2,11 +2,13 @@
 
 use std::collections::HashMap;
 
+use almo_db::Db;
 use almo_db::entity::{almo_options_review as review, almo_transfer_opinion as transfer};
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QueryResult, Set, Statement, Value,
 };
 
 use crate::domain::hand_back::{Decision, Opinion, OpinionMethod, Review};
@@ -18,73 +20,128 @@ pub struct HandBack {
     pub latest: Option<Review>,
 }
 
-fn review_of(m: review::Model) -> Review {
-    let opinion = match (
-        m.opinion_method.as_deref().and_then(OpinionMethod::parse),
-        m.opinion_opened_on,
-        m.opinion_closed_on,
-    ) {
-        (Some(method), Some(opened), Some(closed)) => Some(Opinion {
-            method,
-            note: m.opinion_note.unwrap_or_default(),
-            opened,
-            closed,
-            eligible: m.opinion_eligible.unwrap_or_default(),
-            responses: m.opinion_responses.unwrap_or_default(),
-            in_favour: m.opinion_in_favour.unwrap_or_default(),
-        }),
-        _ => None,
-    };
-    Review {
-        review_no: m.review_no,
-        started: m.started_on,
-        department_notified: m.department_notified_on,
-        opinion,
-        decision: match (
-            m.decision.as_deref().and_then(Decision::parse),
-            m.decided_on,
+/// An ALMO's transfer method and latest review, as [`ROAD_SQL`] reads them: the review's fields
+/// are all absent when it has none.
+#[derive(Debug, FromQueryResult)]
+struct RoadRow {
+    almo_id: String,
+    transfer_method: Option<String>,
+    review_no: Option<i32>,
+    started_on: Option<NaiveDate>,
+    department_notified_on: Option<NaiveDate>,
+    opinion_method: Option<String>,
+    opinion_note: Option<String>,
+    opinion_opened_on: Option<NaiveDate>,
+    opinion_closed_on: Option<NaiveDate>,
+    opinion_eligible: Option<i32>,
+    opinion_responses: Option<i32>,
+    opinion_in_favour: Option<i32>,
+    decision: Option<String>,
+    decided_on: Option<NaiveDate>,
+}
+
+impl RoadRow {
+    fn review(self) -> Option<Review> {
+        let (Some(review_no), Some(started)) = (self.review_no, self.started_on) else {
+            return None;
+        };
+        let opinion = match (
+            self.opinion_method
+                .as_deref()
+                .and_then(OpinionMethod::parse),
+            self.opinion_opened_on,
+            self.opinion_closed_on,
         ) {
-            (Some(d), Some(on)) => Some((d, on)),
+            (Some(method), Some(opened), Some(closed)) => Some(Opinion {
+                method,
+                note: self.opinion_note.unwrap_or_default(),
+                opened,
+                closed,
+                eligible: self.opinion_eligible.unwrap_or_default(),
+                responses: self.opinion_responses.unwrap_or_default(),
+                in_favour: self.opinion_in_favour.unwrap_or_default(),
+            }),
             _ => None,
-        },
+        };
+        Some(Review {
+            review_no,
+            started,
+            department_notified: self.department_notified_on,
+            opinion,
+            decision: match (
+                self.decision.as_deref().and_then(Decision::parse),
+                self.decided_on,
+            ) {
+                (Some(d), Some(on)) => Some((d, on)),
+                _ => None,
+            },
+        })
+    }
+
+    fn into_pair(self) -> (String, HandBack) {
+        let id = self.almo_id.clone();
+        let transfer = self
+            .transfer_method
+            .as_deref()
+            .and_then(OpinionMethod::parse);
+        let latest = self.review();
+        (id, HandBack { transfer, latest })
     }
 }
 
-/// The road of each of `almo_ids` (absent: nothing recorded).
+/// One statement for the road of each requested ALMO: from its directory row, its transfer
+/// method and its latest review (the only one an entry shows), LEFT JOINed, one row an ALMO.
+/// Written out in SQL both SQLite and PostgreSQL run.
+fn road_sql(backend: DbBackend, n: usize) -> String {
+    format!(
+        "SELECT o.\"id\" AS \"almo_id\", t.\"method\" AS \"transfer_method\", r.\"review_no\", \
+         r.\"started_on\", r.\"department_notified_on\", r.\"opinion_method\", \
+         r.\"opinion_note\", r.\"opinion_opened_on\", r.\"opinion_closed_on\", \
+         r.\"opinion_eligible\", r.\"opinion_responses\", r.\"opinion_in_favour\", \
+         r.\"decision\", r.\"decided_on\" \
+         FROM \"organisations\" o \
+         LEFT JOIN \"almo_transfer_opinions\" t ON t.\"almo_id\" = o.\"id\" \
+         LEFT JOIN \"almo_options_reviews\" r ON r.\"almo_id\" = o.\"id\" AND r.\"review_no\" = \
+         (SELECT MAX(m.\"review_no\") FROM \"almo_options_reviews\" m WHERE m.\"almo_id\" = o.\"id\") \
+         WHERE o.\"id\" IN ({})",
+        crate::storage::placeholders(backend, n)
+    )
+}
+
+fn road_statement(backend: DbBackend, almo_ids: &[String]) -> Statement {
+    Statement::from_sql_and_values(
+        backend,
+        road_sql(backend, almo_ids.len()),
+        almo_ids.iter().map(|id| Value::from(id.as_str())),
+    )
+}
+
+fn roads_of(rows: Vec<QueryResult>) -> Result<HashMap<String, HandBack>, DbErr> {
+    rows.iter()
+        .map(|r| RoadRow::from_query_result(r, "").map(RoadRow::into_pair))
+        .collect()
+}
+
+/// The road of each of `almo_ids` (an ALMO with nothing recorded: the default), in one statement
+/// on [`Db::read_all`] (on SQLite, its held connections).
 pub async fn hand_back_of(
-    conn: &impl ConnectionTrait,
+    db: &Db,
     almo_ids: &[String],
 ) -> Result<HashMap<String, HandBack>, DbErr> {
-    let mut out: HashMap<String, HandBack> = HashMap::new();
     if almo_ids.is_empty() {
-        return Ok(out);
+        return Ok(HashMap::new());
     }
-    for t in transfer::Entity::find()
-        .filter(transfer::Column::AlmoId.is_in(almo_ids.iter().cloned()))
-        .all(conn)
-        .await?
-    {
-        out.entry(t.almo_id).or_default().transfer = OpinionMethod::parse(&t.method);
-    }
-    // Ascending, so each ALMO ends with its latest review.
-    for r in review::Entity::find()
-        .filter(review::Column::AlmoId.is_in(almo_ids.iter().cloned()))
-        .order_by_asc(review::Column::ReviewNo)
-        .all(conn)
-        .await?
-    {
-        let id = r.almo_id.clone();
-        out.entry(id).or_default().latest = Some(review_of(r));
-    }
-    Ok(out)
+    let backend = db.conn().get_database_backend();
+    roads_of(db.read_all(road_statement(backend, almo_ids)).await?)
 }
 
-/// The road of one ALMO.
+/// The road of one ALMO, read on `conn` (a write's transaction).
 pub async fn hand_back(conn: &impl ConnectionTrait, almo_id: &str) -> Result<HandBack, DbErr> {
-    Ok(hand_back_of(conn, &[almo_id.to_string()])
-        .await?
-        .remove(almo_id)
-        .unwrap_or_default())
+    let ids = [almo_id.to_string()];
+    let rows = conn
+        .query_all_raw(road_statement(conn.get_database_backend(), &ids))
+        .await?;
+    Ok(roads_of(rows)?.remove(almo_id).unwrap_or_default())
 }
 
 /// Whether any of the ALMO's reviews has a test of opinion recorded.

@@ -487,3 +487,73 @@ async fn the_demo_holds_hackney_homes_road_back_in_house() {
     assert_eq!(opinion.method, OpinionMethod::FullSurvey as i32);
     assert_eq!(opinion.turnout_permille, 380);
 }
+
+#[tokio::test]
+async fn an_almo_entry_shows_its_transfer_and_latest_review_alone_in_a_read_as_in_a_list() {
+    let (_app, mut c) = app().await;
+    road_to_a_test(&mut c).await;
+    review(&mut c, "ballot", |r| {
+        r.opinion = Some(ballot(OpinionMethod::Ballot))
+    })
+    .await
+    .unwrap();
+    review(&mut c, "retain", |r| {
+        r.decision = pb::HandBackDecision::Retain as i32;
+        r.decision_date = "2026-07-14".into();
+    })
+    .await
+    .unwrap();
+    review(&mut c, "second", |r| r.start_date = "2026-09-01".into())
+        .await
+        .unwrap();
+    // The second review alone, open, beside the transfer's method.
+    let a = almo(&mut c, LAMBETH_LIVING).await;
+    assert_eq!(a.transfer_opinion_method, OpinionMethod::Ballot as i32);
+    let latest = a.latest_review.clone().unwrap();
+    assert_eq!(latest.review_no, 2);
+    assert_eq!(latest.started_date, "2026-09-01");
+    assert_eq!(latest.department_notified_date, "");
+    assert!(latest.opinion.is_none());
+    assert_eq!(latest.decision, pb::HandBackDecision::Unspecified as i32);
+    // A list gives every entry as a read of it does: the ALMO with its road, the council with
+    // its ALMOs, and an ALMO with no road recorded (the regulator sees them all).
+    let listed = c
+        .list_organisations(authed(
+            pb::ListOrganisationsRequest {
+                page_size: 1000,
+                ..Default::default()
+            },
+            REGULATOR,
+            Role::Regulator,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .organisations;
+    let mut almos_without_a_road = 0;
+    for org in &listed {
+        let read = c
+            .get_organisation(authed(
+                GetOrganisationRequest { id: org.id.clone() },
+                REGULATOR,
+                Role::Regulator,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .organisation
+            .unwrap();
+        assert_eq!(&read, org);
+        if let Some(pb::organisation::Details::Almo(a)) = &read.details {
+            almos_without_a_road +=
+                usize::from(a.latest_review.is_none() && a.transfer_opinion_method == 0);
+        }
+    }
+    assert!(listed.iter().any(|o| o.id == LAMBETH_LIVING));
+    assert!(almos_without_a_road > 0, "an ALMO with nothing recorded");
+    let lambeth = listed.iter().find(|o| o.id == LAMBETH).unwrap();
+    let Some(pb::organisation::Details::Council(council)) = &lambeth.details else {
+        panic!("a council")
+    };
+    assert!(council.almo_ids.contains(&LAMBETH_LIVING.to_string()));
+}

@@ -12,7 +12,10 @@ use crate::domain::{AlmoDates, AlmoStage, AuthorityType};
 use crate::{storage, storage_reviews};
 
 impl Directory {
-    /// The proto form of `rows`, each council with its ALMOs' ids.
+    /// The proto form of `rows`, each council with its ALMOs' ids and each ALMO with its road to
+    /// a hand-back: a statement for each of the two, only when such a row is there, both on
+    /// `Db::read_all` (on SQLite its held connections, so a `GetOrganisation` of an ALMO is the
+    /// access check's hand-off and one more).
     pub(super) async fn to_proto(
         &self,
         rows: Vec<organisation::Model>,
@@ -22,13 +25,13 @@ impl Directory {
             .filter(|r| r.kind == OrgKind::Council.as_str())
             .map(|r| r.id.clone())
             .collect();
-        let almos = storage::almo_ids_of(self.ctx.db.conn(), &councils).await?;
+        let almos = storage::almo_ids_of(&self.ctx.db, &councils).await?;
         let almo_rows: Vec<String> = rows
             .iter()
             .filter(|r| r.kind == OrgKind::Almo.as_str())
             .map(|r| r.id.clone())
             .collect();
-        let roads = storage_reviews::hand_back_of(self.ctx.db.conn(), &almo_rows).await?;
+        let roads = storage_reviews::hand_back_of(&self.ctx.db, &almo_rows).await?;
         let today = Utc::now().date_naive();
         Ok(rows
             .into_iter()

@@ -29,7 +29,7 @@ impl Directory {
             OrgKind::Regulator | OrgKind::Operator => None,
             OrgKind::Council => {
                 let mut owners = vec![p.org.id.clone()];
-                let almos = storage::almo_ids_of(self.ctx.db.conn(), &owners).await?;
+                let almos = storage::almo_ids_of(&self.ctx.db, &owners).await?;
                 owners.extend(almos.into_iter().map(|(_, almo)| almo));
                 Some(owners)
             }
