@@ -83,7 +83,8 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Vec<Record>> {
         full_stack(opts, warm_up, seconds, council_reads_almo, Some(0), false).await?;
     uncached.print("(c) (b) without the verified-token cache");
     // An entry with nothing joined to it (a regulator's own): the access check's one statement
-    // and no other, where an ALMO's entry also reads its transfer and reviews (the hand-back road).
+    // and no other, where an ALMO's entry also reads its road to a hand-back (its transfer and
+    // latest review, one more statement).
     let regulator_reads_itself = (demo::REGULATOR, Role::Regulator, demo::REGULATOR);
     let (one_read, _) =
         full_stack(opts, warm_up, seconds, regulator_reads_itself, None, false).await?;
