@@ -23,6 +23,7 @@ mod load;
 mod national;
 mod pi_benchmark;
 mod pi_returns;
+mod pi_rows;
 mod report;
 mod variance_ingest;
 mod watch_latency;

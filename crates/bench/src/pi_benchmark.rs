@@ -18,7 +18,7 @@ use almo_proto::common::FinancialYear;
 use almo_proto::pi_returns::GetBenchmarkRequest;
 use almo_proto::pi_returns::pi_returns_service_client::PiReturnsServiceClient;
 use almo_testkit::{TestApp, TestDb, authed};
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use sea_orm::{ConnectionTrait, EntityTrait, Set, TransactionTrait};
 
 use crate::Opts;
@@ -219,27 +219,8 @@ async fn load_years(
             .map(|i| (i, format!("{}/{year}/Y", organisation_id(i))))
             .collect();
         for chunk in ids.chunks(500) {
-            pi_return::Entity::insert_many(chunk.iter().map(|(i, id)| pi_return::ActiveModel {
-                id: Set(id.clone()),
-                organisation_id: Set(organisation_id(*i)),
-                year: Set(year),
-                period_kind: Set("year".into()),
-                period_number: Set(1),
-                status: Set("signed_off".into()),
-                deadline_date: Set(NaiveDate::from_ymd_opt(year + 1, 6, 30).unwrap()),
-                late: Set(false),
-                submitted_by: Set(Some("officer".into())),
-                submitted_at: Set(Some(now)),
-                signed_off_by: Set(Some("certifier".into())),
-                signed_off_at: Set(Some(now)),
-                returned_reason: Set(None),
-                revision: Set(0),
-                survey_sample_size: Set(None),
-                survey_method: Set(None),
-                created_by: Set("officer".into()),
-                version: Set(3),
-                created_at: Set(now),
-                updated_at: Set(now),
+            pi_return::Entity::insert_many(chunk.iter().map(|(i, id)| {
+                crate::pi_rows::signed_off_annual(id.clone(), organisation_id(*i), year, now)
             }))
             .exec_without_returning(&txn)
             .await?;

@@ -216,27 +216,8 @@ async fn load(db: &Db, n: usize) -> anyhow::Result<()> {
         )
         .exec_without_returning(&txn)
         .await?;
-        pi_return::Entity::insert_many(chunk.iter().map(|id| pi_return::ActiveModel {
-            id: Set(format!("{id}/{YEAR}/Y")),
-            organisation_id: Set(id.clone()),
-            year: Set(YEAR),
-            period_kind: Set("year".into()),
-            period_number: Set(1),
-            status: Set("signed_off".into()),
-            deadline_date: Set(NaiveDate::from_ymd_opt(YEAR + 1, 6, 30).unwrap()),
-            late: Set(false),
-            submitted_by: Set(Some("officer".into())),
-            submitted_at: Set(Some(now)),
-            signed_off_by: Set(Some("certifier".into())),
-            signed_off_at: Set(Some(now)),
-            returned_reason: Set(None),
-            revision: Set(0),
-            survey_sample_size: Set(None),
-            survey_method: Set(None),
-            created_by: Set("officer".into()),
-            version: Set(3),
-            created_at: Set(now),
-            updated_at: Set(now),
+        pi_return::Entity::insert_many(chunk.iter().map(|id| {
+            crate::pi_rows::signed_off_annual(format!("{id}/{YEAR}/Y"), id.clone(), YEAR, now)
         }))
         .exec_without_returning(&txn)
         .await?;
