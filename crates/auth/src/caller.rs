@@ -32,6 +32,17 @@ impl OrgKind {
             OrgKind::Operator => "operator",
         }
     }
+
+    /// The kind in a sentence, with its article: "a council", "an ALMO", "an operator".
+    pub fn a(self) -> &'static str {
+        match self {
+            OrgKind::Council => "a council",
+            OrgKind::Almo => "an ALMO",
+            OrgKind::Regulator => "a regulator",
+            OrgKind::Inspectorate => "an inspectorate",
+            OrgKind::Operator => "an operator",
+        }
+    }
 }
 
 impl FromStr for OrgKind {

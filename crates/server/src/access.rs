@@ -175,11 +175,11 @@ fn principal_from(caller: &Caller, own: Option<OrgScope>) -> Result<Principal, A
     })?;
     if caller.role.org_kind() != org.kind {
         return Err(AppError::PermissionDenied(format!(
-            "role {} belongs to a {} but {} is a {}",
+            "role {} belongs to {} but {} is {}",
             caller.role,
-            caller.role.org_kind(),
+            caller.role.org_kind().a(),
             org.id,
-            org.kind
+            org.kind.a()
         )));
     }
     Ok(Principal {

@@ -26,8 +26,8 @@ pub(super) fn require_operator(p: &Principal, what: &str) -> Result<(), AppError
         Ok(())
     } else {
         Err(AppError::PermissionDenied(format!(
-            "only the operator may {what}; {} is a {}",
-            p.org.id, p.org.kind
+            "only the operator may {what}; {} is {}",
+            p.org.id, p.org.kind.a()
         )))
     }
 }

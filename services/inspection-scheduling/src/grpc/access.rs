@@ -70,8 +70,8 @@ pub(super) fn require_inspectorate(p: &Principal, what: &str) -> Result<(), AppE
         Ok(())
     } else {
         Err(AppError::PermissionDenied(format!(
-            "only the Housing Inspectorate may {what}; {} is a {}",
-            p.org.id, p.org.kind
+            "only the Housing Inspectorate may {what}; {} is {}",
+            p.org.id, p.org.kind.a()
         )))
     }
 }

@@ -92,8 +92,8 @@ impl PiReturns {
         let p = self.ctx.principal(&request).await?;
         if !p.is_operator() {
             return Err(AppError::PermissionDenied(format!(
-                "only the operator imports indicator definitions; {} is a {}",
-                p.org.id, p.org.kind
+                "only the operator imports indicator definitions; {} is {}",
+                p.org.id, p.org.kind.a()
             )));
         }
         let r = request.get_ref();

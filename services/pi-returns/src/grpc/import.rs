@@ -56,8 +56,8 @@ impl PiReturns {
         let mut next = stream.message().await?;
         if !p.is_operator() {
             return Err(AppError::PermissionDenied(format!(
-                "only the operator imports returns from a predecessor system; {} is a {}",
-                p.org.id, p.org.kind
+                "only the operator imports returns from a predecessor system; {} is {}",
+                p.org.id, p.org.kind.a()
             )));
         }
         let defs = self.catalogue().await?;
