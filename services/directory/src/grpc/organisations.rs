@@ -27,7 +27,8 @@ pub(super) fn require_operator(p: &Principal, what: &str) -> Result<(), AppError
     } else {
         Err(AppError::PermissionDenied(format!(
             "only the operator may {what}; {} is {}",
-            p.org.id, p.org.kind.a()
+            p.org.id,
+            p.org.kind.a()
         )))
     }
 }

@@ -71,7 +71,8 @@ pub(super) fn require_inspectorate(p: &Principal, what: &str) -> Result<(), AppE
     } else {
         Err(AppError::PermissionDenied(format!(
             "only the Housing Inspectorate may {what}; {} is {}",
-            p.org.id, p.org.kind.a()
+            p.org.id,
+            p.org.kind.a()
         )))
     }
 }

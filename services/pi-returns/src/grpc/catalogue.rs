@@ -93,7 +93,8 @@ impl PiReturns {
         if !p.is_operator() {
             return Err(AppError::PermissionDenied(format!(
                 "only the operator imports indicator definitions; {} is {}",
-                p.org.id, p.org.kind.a()
+                p.org.id,
+                p.org.kind.a()
             )));
         }
         let r = request.get_ref();

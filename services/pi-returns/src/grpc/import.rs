@@ -57,7 +57,8 @@ impl PiReturns {
         if !p.is_operator() {
             return Err(AppError::PermissionDenied(format!(
                 "only the operator imports returns from a predecessor system; {} is {}",
-                p.org.id, p.org.kind.a()
+                p.org.id,
+                p.org.kind.a()
             )));
         }
         let defs = self.catalogue().await?;
