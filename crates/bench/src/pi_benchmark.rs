@@ -170,22 +170,8 @@ fn organisation_id(i: usize) -> String {
 /// The regulator and 1,600 councils, a quarter of each type.
 async fn load_sector(db: &Db) -> anyhow::Result<()> {
     let now = Utc::now();
-    let org = |id: String, kind: &str, ty: Option<&str>| organisation::ActiveModel {
-        id: Set(id.clone()),
-        name: Set(format!("Bench {id}")),
-        kind: Set(kind.into()),
-        authority_type: Set(ty.map(String::from)),
-        region: Set(None),
-        council_id: Set(None),
-        section27_consent_date: Set(None),
-        go_live_date: Set(None),
-        agreement_end_date: Set(None),
-        end_date: Set(None),
-        stock_size: Set(None),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-    };
+    let org =
+        |id: String, kind: &str, ty: Option<&str>| crate::pi_rows::organisation(id, kind, ty, now);
     let txn = db.conn().begin().await?;
     organisation::Entity::insert(org("RSH".into(), "regulator", None))
         .exec_without_returning(&txn)

@@ -188,22 +188,8 @@ async fn plain_export(db: &Db) -> anyhow::Result<usize> {
 async fn load(db: &Db, n: usize) -> anyhow::Result<()> {
     let txn = db.conn().begin().await?;
     let now = Utc::now();
-    let org = |id: String, kind: &str, ty: Option<&str>| organisation::ActiveModel {
-        id: Set(id.clone()),
-        name: Set(format!("Bench {id}")),
-        kind: Set(kind.into()),
-        authority_type: Set(ty.map(String::from)),
-        region: Set(None),
-        council_id: Set(None),
-        section27_consent_date: Set(None),
-        go_live_date: Set(None),
-        agreement_end_date: Set(None),
-        end_date: Set(None),
-        stock_size: Set(None),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-    };
+    let org =
+        |id: String, kind: &str, ty: Option<&str>| crate::pi_rows::organisation(id, kind, ty, now);
     organisation::Entity::insert(org("RSH".into(), "regulator", None))
         .exec_without_returning(&txn)
         .await?;

@@ -1,7 +1,7 @@
 //! Rows the PI benches load straight into the tables (the figures a bench reads back, not the
 //! write path it measures).
 
-use almo_db::entity::pi_return;
+use almo_db::entity::{organisation, pi_return};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::Set;
 
@@ -31,6 +31,31 @@ pub fn signed_off_annual(
         survey_method: Set(None),
         created_by: Set("officer".into()),
         version: Set(3),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
+/// A directory entry `id` of `kind` (and authority type `ty`), with no ALMO dates.
+pub fn organisation(
+    id: String,
+    kind: &str,
+    ty: Option<&str>,
+    now: DateTime<Utc>,
+) -> organisation::ActiveModel {
+    organisation::ActiveModel {
+        name: Set(format!("Bench {id}")),
+        id: Set(id),
+        kind: Set(kind.into()),
+        authority_type: Set(ty.map(String::from)),
+        region: Set(None),
+        council_id: Set(None),
+        section27_consent_date: Set(None),
+        go_live_date: Set(None),
+        agreement_end_date: Set(None),
+        end_date: Set(None),
+        stock_size: Set(None),
+        version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
     }
