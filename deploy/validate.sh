@@ -83,10 +83,14 @@ for dir in deploy/k8s/base deploy/k8s/overlays/*/; do
 done
 
 echo "== the optional backup CronJob: each overlay with components/pg-backup, as an overlay enables it"
-for dir in deploy/k8s/overlays/*/; do
-  dir=${dir%/}
+# An overlay rendered with one more component, validated, and kept for the checks below:
+# with_component OVERLAY COMPONENT TAG [kubernetes-validate flags...].
+with_component() {
+  local dir=$1 component=$2 tag=$3
+  shift 3
+  local name with namespace out
   name=$(basename "$dir")
-  with="$tools/with-backup-$name"
+  with="$tools/with-$tag-$name"
   mkdir -p "$with"
   # kustomize takes relative paths only; the overlay's namespace, as the overlay itself would set.
   namespace=$(sed -n 's/^namespace: *//p' "$dir/kustomization.yaml")
@@ -97,37 +101,23 @@ for dir in deploy/k8s/overlays/*/; do
     echo "resources:"
     echo "  - $(realpath --relative-to="$with" "$dir")"
     echo "components:"
-    echo "  - $(realpath --relative-to="$with" deploy/k8s/components/pg-backup)"
+    echo "  - $(realpath --relative-to="$with" "deploy/k8s/components/$component")"
   } >"$with/kustomization.yaml"
-  out="$tools/with-backup_$name.yaml"
+  out="$tools/with-${tag}_$name.yaml"
   "$bin/kubectl" kustomize "$with" > "$out"
-  "$bin/kubernetes-validate" --strict --quiet "$out"
-  echo "$dir + components/pg-backup: $(grep -c '^kind:' "$out") resources, schema-valid"
+  "$bin/kubernetes-validate" --strict --quiet "$@" "$out"
+  echo "$dir + components/$component: $(grep -c '^kind:' "$out") resources, schema-valid"
   renders+=("$out")
+}
+
+for dir in deploy/k8s/overlays/*/; do
+  with_component "${dir%/}" pg-backup backup
 done
 
 echo "== the TLS components: each overlay that enables components/tls, also with components/cert-manager"
 for dir in deploy/k8s/overlays/*/; do
-  dir=${dir%/}
-  grep -q 'components/tls$' "$dir/kustomization.yaml" || continue
-  name=$(basename "$dir")
-  with="$tools/with-cert-manager-$name"
-  mkdir -p "$with"
-  namespace=$(sed -n 's/^namespace: *//p' "$dir/kustomization.yaml")
-  {
-    echo "apiVersion: kustomize.config.k8s.io/v1beta1"
-    echo "kind: Kustomization"
-    if [ -n "$namespace" ]; then echo "namespace: $namespace"; fi
-    echo "resources:"
-    echo "  - $(realpath --relative-to="$with" "$dir")"
-    echo "components:"
-    echo "  - $(realpath --relative-to="$with" deploy/k8s/components/cert-manager)"
-  } >"$with/kustomization.yaml"
-  out="$tools/with-cert-manager_$name.yaml"
-  "$bin/kubectl" kustomize "$with" > "$out"
-  "$bin/kubernetes-validate" --strict --quiet --no-warn "$out"
-  echo "$dir + components/cert-manager: $(grep -c '^kind:' "$out") resources, schema-valid"
-  renders+=("$out")
+  grep -q 'components/tls$' "${dir%/}/kustomization.yaml" || continue
+  with_component "${dir%/}" cert-manager cert-manager --no-warn
 done
 
 echo "== the optional read replica: compose.replica.yaml beside compose.yaml, each overlay with components/read-replica"
@@ -135,25 +125,7 @@ echo "== the optional read replica: compose.replica.yaml beside compose.yaml, ea
 (cd deploy/compose && docker-compose -f compose.yaml -f compose.replica.yaml config) \
   > "$tools/compose-replica.rendered.yaml"
 for dir in deploy/k8s/overlays/*/; do
-  dir=${dir%/}
-  name=$(basename "$dir")
-  with="$tools/with-read-replica-$name"
-  mkdir -p "$with"
-  namespace=$(sed -n 's/^namespace: *//p' "$dir/kustomization.yaml")
-  {
-    echo "apiVersion: kustomize.config.k8s.io/v1beta1"
-    echo "kind: Kustomization"
-    if [ -n "$namespace" ]; then echo "namespace: $namespace"; fi
-    echo "resources:"
-    echo "  - $(realpath --relative-to="$with" "$dir")"
-    echo "components:"
-    echo "  - $(realpath --relative-to="$with" deploy/k8s/components/read-replica)"
-  } >"$with/kustomization.yaml"
-  out="$tools/with-read-replica_$name.yaml"
-  "$bin/kubectl" kustomize "$with" > "$out"
-  "$bin/kubernetes-validate" --strict --quiet --no-warn "$out"
-  echo "$dir + components/read-replica: $(grep -c '^kind:' "$out") resources, schema-valid"
-  renders+=("$out")
+  with_component "${dir%/}" read-replica read-replica --no-warn
 done
 # Only the services read from the replica; the migration and the console never; without the
 # option nothing does.
