@@ -39,23 +39,14 @@ async fn an_on_site_date_after_the_almos_end_is_refused() {
     let booked = book_leeds_ene(&mut c).await;
     // Booked for the week of 22 October 2007; then the council took management back on the 19th.
     end_almo(&app.db, LEEDS_ENE, "2007-10-19").await;
-    let err = c
-        .record_stage_date(ins(stage_date(
-            "on-site",
-            &booked.inspection_id,
-            pb::Stage::OnSite,
-            "2007-10-22",
-            &booked.etag,
-        )))
-        .await
-        .unwrap_err();
-    assert_eq!(err.code(), Code::FailedPrecondition);
-    assert_eq!(reason(&err), "ALMO_ENDED");
-    assert!(
-        err.message().contains("ended on 2007-10-19"),
-        "{}",
-        err.message()
-    );
+    on_site_refused_as_almo_ended(
+        &mut c,
+        &booked.inspection_id,
+        "2007-10-22",
+        &booked.etag,
+        "2007-10-19",
+    )
+    .await;
     assert!(
         get(&mut c, &booked.inspection_id)
             .await

@@ -74,23 +74,14 @@ async fn a_booking_for_a_week_the_end_falls_inside_is_cancelled_as_almo_ended() 
         "{reason_given}"
     );
     // Recording its team on site is refused as the ALMO's end, naming it.
-    let err = c
-        .record_stage_date(ins(stage_date(
-            "on-site",
-            &booked.inspection_id,
-            pb::Stage::OnSite,
-            "2007-10-22",
-            &after.etag,
-        )))
-        .await
-        .unwrap_err();
-    assert_eq!(err.code(), Code::FailedPrecondition);
-    assert_eq!(reason(&err), "ALMO_ENDED");
-    assert!(
-        err.message().contains("ended on 2007-10-24"),
-        "{}",
-        err.message()
-    );
+    on_site_refused_as_almo_ended(
+        &mut c,
+        &booked.inspection_id,
+        "2007-10-22",
+        &after.etag,
+        "2007-10-24",
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -224,6 +224,34 @@ pub fn stage_date(
     }
 }
 
+/// Records the team on site at `inspection_id` on `date` (etag `etag`) and expects it refused as
+/// the ALMO's end: FAILED_PRECONDITION, ALMO_ENDED, naming the last day `ended_on`.
+pub async fn on_site_refused_as_almo_ended(
+    client: &mut Client,
+    inspection_id: &str,
+    date: &str,
+    etag: &str,
+    ended_on: &str,
+) {
+    let err = client
+        .record_stage_date(ins(stage_date(
+            "on-site",
+            inspection_id,
+            pb::Stage::OnSite,
+            date,
+            etag,
+        )))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::FailedPrecondition, "{err:?}");
+    assert_eq!(reason(&err), "ALMO_ENDED");
+    assert!(
+        err.message().contains(&format!("ended on {ended_on}")),
+        "{}",
+        err.message()
+    );
+}
+
 pub fn outcome(
     request_id: &str,
     inspection_id: &str,
