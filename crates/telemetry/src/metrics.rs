@@ -9,7 +9,7 @@
 //! (`rpc.server.duration`, `db.client.connection.*`) and are `almo.*` otherwise.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 pub use opentelemetry::KeyValue;
@@ -285,18 +285,46 @@ pub fn pool_wait(pool: &'static str, wait: Duration) {
     }
 }
 
+/// Most methods whose attributes are kept (far more than the contracts name).
+const MAX_INTERNED_METHODS: usize = 4096;
+
+/// The attributes of each known method seen, built once: a call clones two `Arc`s.
+static METHOD_ATTRIBUTES: LazyLock<RwLock<HashMap<Box<str>, [KeyValue; 2]>>> =
+    LazyLock::new(|| RwLock::new(HashMap::new()));
+
 /// The service and method of a call's path, `_OTHER` for both if it is not a method the
-/// contracts name (so a client cannot grow the series by making up paths).
+/// contracts name (so a client cannot grow the series by making up paths). Built on a method's
+/// first call and shared after, so a call allocates nothing for its attributes.
 pub fn method_attributes(path: &str, known: bool) -> [KeyValue; 2] {
-    match path.strip_prefix('/').and_then(|p| p.split_once('/')) {
-        Some((service, method)) if known => [
-            KeyValue::new("rpc.service", service.to_string()),
-            KeyValue::new("rpc.method", method.to_string()),
-        ],
-        _ => [
+    let other = || {
+        [
             KeyValue::new("rpc.service", "_OTHER"),
             KeyValue::new("rpc.method", "_OTHER"),
-        ],
+        ]
+    };
+    let Some((service, method)) = path.strip_prefix('/').and_then(|p| p.split_once('/')) else {
+        return other();
+    };
+    if !known {
+        return other();
+    }
+    let read = METHOD_ATTRIBUTES.read().unwrap_or_else(|e| e.into_inner());
+    if let Some(kv) = read.get(path) {
+        return kv.clone();
+    }
+    drop(read);
+    let kv = [
+        KeyValue::new("rpc.service", Arc::<str>::from(service)),
+        KeyValue::new("rpc.method", Arc::<str>::from(method)),
+    ];
+    let mut write = METHOD_ATTRIBUTES.write().unwrap_or_else(|e| e.into_inner());
+    if write.len() < MAX_INTERNED_METHODS {
+        write
+            .entry(path.into())
+            .or_insert_with(|| kv.clone())
+            .clone()
+    } else {
+        kv
     }
 }
 
