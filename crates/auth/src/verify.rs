@@ -5,7 +5,6 @@ use std::sync::Arc;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
-use tonic::Status;
 use tonic::metadata::MetadataMap;
 
 use crate::cache::{DEFAULT_TOKEN_CACHE_ENTRIES, TokenCache};
@@ -15,7 +14,7 @@ use crate::{Caller, Role};
 /// provider's with many claims stay well under this.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
-/// Why a token was refused. Every variant becomes `UNAUTHENTICATED`.
+/// Why a token was refused. Every variant becomes `UNAUTHENTICATED` with its [`AuthError::reason`].
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AuthError {
     #[error("missing authorization metadata: send `authorization: Bearer <token>`")]
@@ -48,9 +47,28 @@ pub enum AuthError {
     BadRole(String),
 }
 
-impl From<AuthError> for Status {
-    fn from(e: AuthError) -> Self {
-        Status::unauthenticated(e.to_string())
+impl AuthError {
+    /// The stable reason code of the refusal (`ErrorInfo.reason`; the status is built with the
+    /// others' in `almo_server::AppError`): `TOKEN_MISSING` (no `authorization`),
+    /// `TOKEN_MALFORMED` (not `Bearer <token>`, too long, or not a JWT), `TOKEN_EXPIRED`, or
+    /// `TOKEN_INVALID` (signature, key, algorithm, issuer, audience, claims, not yet valid).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AuthError::Missing => "TOKEN_MISSING",
+            AuthError::NotBearer | AuthError::TooLong(_) | AuthError::Malformed(_) => {
+                "TOKEN_MALFORMED"
+            }
+            AuthError::Expired => "TOKEN_EXPIRED",
+            AuthError::WrongAlgorithm { .. }
+            | AuthError::MissingKid
+            | AuthError::UnknownKid(_)
+            | AuthError::NotYetValid
+            | AuthError::WrongIssuer
+            | AuthError::WrongAudience
+            | AuthError::BadSignature
+            | AuthError::MissingClaim(_)
+            | AuthError::BadRole(_) => "TOKEN_INVALID",
+        }
     }
 }
 

@@ -102,9 +102,19 @@ fn command(descriptor: &FlightDescriptor) -> Result<Ticket, AppError> {
 }
 
 fn unsupported<T>(what: &str) -> Result<T, Status> {
-    Err(Status::unimplemented(format!(
+    Err(AppError::Unimplemented(format!(
         "{what}: this Flight endpoint only reads (ListFlights, GetFlightInfo, GetSchema, DoGet)"
-    )))
+    ))
+    .into())
+}
+
+/// A failure while encoding the batches: a refusal made below passes as it is, anything else is
+/// internal (with its `ErrorInfo`, as every error).
+fn encoding_status(e: FlightError) -> Status {
+    match e {
+        FlightError::Tonic(s) => *s,
+        other => AppError::Internal(format!("encoding Flight data: {other}")).into(),
+    }
 }
 
 #[tonic::async_trait]
@@ -188,7 +198,7 @@ impl FlightService for Flight {
         let data = FlightDataEncoderBuilder::new()
             .with_schema(d.schema())
             .build(batches)
-            .map_err(Status::from);
+            .map_err(encoding_status);
         Ok(Response::new(data.boxed()))
     }
 

@@ -31,6 +31,10 @@ pub enum AppError {
     PermissionDenied(String),
     #[error("{0}")]
     Unauthenticated(String),
+    /// A bearer token refused before any handler runs: missing, malformed, expired or badly
+    /// signed. Its reason is the token's (`TOKEN_MISSING`, `TOKEN_EXPIRED`, ...).
+    #[error("{0}")]
+    Token(#[from] almo_auth::AuthError),
     #[error("{message}")]
     FailedPrecondition {
         reason: &'static str,
@@ -48,6 +52,9 @@ pub enum AppError {
     ResourceExhausted(String),
     #[error("{0}")]
     Unavailable(String),
+    /// A call this endpoint does not serve (Flight's writes and actions).
+    #[error("{0}")]
+    Unimplemented(String),
     /// Logged in full; the client sees only that something went wrong.
     #[error("internal error: {0}")]
     Internal(String),
@@ -147,11 +154,13 @@ impl AppError {
             AppError::NotFound(_) => (Code::NotFound, "NOT_FOUND"),
             AppError::PermissionDenied(_) => (Code::PermissionDenied, "NOT_ALLOWED"),
             AppError::Unauthenticated(_) => (Code::Unauthenticated, "UNAUTHENTICATED"),
+            AppError::Token(e) => (Code::Unauthenticated, e.reason()),
             AppError::FailedPrecondition { reason, .. } => (Code::FailedPrecondition, reason),
             AppError::Aborted { reason, .. } => (Code::Aborted, reason),
             AppError::AlreadyExists(_) => (Code::AlreadyExists, "ALREADY_EXISTS"),
             AppError::ResourceExhausted(_) => (Code::ResourceExhausted, "OVERLOADED"),
             AppError::Unavailable(_) => (Code::Unavailable, "UNAVAILABLE"),
+            AppError::Unimplemented(_) => (Code::Unimplemented, "NOT_SERVED"),
             AppError::Internal(_) => (Code::Internal, "INTERNAL"),
             AppError::Status(s) => (s.code(), "UPSTREAM"),
         }

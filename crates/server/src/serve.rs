@@ -40,7 +40,10 @@ pub struct AuthInterceptor {
 
 impl Interceptor for AuthInterceptor {
     fn call(&mut self, mut req: Request<()>) -> Result<Request<()>, Status> {
-        let caller = self.verifier.authenticate(req.metadata())?;
+        let caller = self
+            .verifier
+            .authenticate(req.metadata())
+            .map_err(|e| Status::from(crate::AppError::from(e)))?;
         if self.client_organisation != ClientOrganisation::Off {
             let certs = req.peer_certs();
             crate::tls::check_client_organisation(
