@@ -463,3 +463,97 @@ async fn two_variations_of_one_agreement_at_once_one_wins_the_other_is_stale() {
     }
     r.assert_no_deadlock().await;
 }
+
+#[tokio::test]
+async fn crediting_and_rejecting_one_dispute_at_once_one_wins_the_other_is_stale() {
+    let r = Replicas::start().await;
+    let (mut a, b) = r.sla().await;
+    let agreement = agreed_agreement(&mut a, 0).await;
+    let run = a
+        .run_billing(finance(sla::RunBillingRequest {
+            request_id: "dispute-run".into(),
+            supplier_council_id: LAMBETH.into(),
+            period: month(2),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let draft = run
+        .invoices
+        .into_iter()
+        .find(|i| i.agreement_id == agreement)
+        .expect("the new agreement's draft");
+    let invoice = a
+        .issue_invoice(finance(sla::IssueInvoiceRequest {
+            request_id: "dispute-issue".into(),
+            invoice_id: draft.invoice_id.clone(),
+            etag: draft.etag.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .invoice
+        .unwrap();
+    let line = invoice
+        .lines
+        .iter()
+        .find(|l| l.net.as_ref().is_some_and(|n| n.pence > ROUNDS as i64))
+        .expect("a line with something to credit")
+        .line_number;
+    let mut credits_won = 0;
+    for round in 0..ROUNDS {
+        let d = a
+            .dispute_invoice_line(almo_finance(sla::DisputeInvoiceLineRequest {
+                request_id: format!("dispute-{round}"),
+                invoice_id: invoice.invoice_id.clone(),
+                invoice_line_number: line,
+                reason: "The hours were not instructed".into(),
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .dispute
+            .unwrap();
+        let resolve = |c: &SlaChargingServiceClient<Channel>, who: &str, credit: bool| {
+            let mut c = c.clone();
+            let m = finance(sla::ResolveDisputeRequest {
+                request_id: format!("resolve-{round}-{who}"),
+                dispute_id: d.dispute_id.clone(),
+                etag: d.etag.clone(),
+                resolution: if credit {
+                    sla::DisputeResolution::Credit
+                } else {
+                    sla::DisputeResolution::Reject
+                } as i32,
+                response: "Answered in writing to the ALMO".into(),
+                credit_net: credit.then(|| almo_proto::common::Money {
+                    pence: 1,
+                    currency_code: "GBP".into(),
+                }),
+            });
+            async move { c.resolve_dispute(m).await }
+        };
+        // Each replica credits in turn while the other rejects.
+        let credit_on_a = round % 2 == 0;
+        let (first, second) = tokio::join!(
+            resolve(&a, "a", credit_on_a),
+            resolve(&b, "b", !credit_on_a)
+        );
+        let won = one_wins(round, "credit/reject", &first, &second);
+        if (won == 0) == credit_on_a {
+            credits_won += 1;
+        }
+    }
+    // Only the winning credits stand: a losing credit left no credit note behind.
+    let after = a
+        .get_invoice(finance(sla::GetInvoiceRequest {
+            invoice_id: invoice.invoice_id.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .invoice
+        .unwrap();
+    assert_eq!(after.credit_notes.len(), credits_won);
+    r.assert_no_deadlock().await;
+}

@@ -10,6 +10,8 @@
 //! 3  Amendment      dp_amendments          a plan's amendment
 //!    Exception      dp_exceptions          a plan's exception
 //!    Invoice        sla_invoices           an invoice (its lines and credit notes go with it)
+//! 4  Dispute        sla_disputes           a dispute of an invoice line (resolving one that
+//!                                          credits locks the council and the invoice first)
 //! ```
 //!
 //! Two rows of one kind are locked in id order. A write locks with [`lock_row`] before it reads
@@ -41,6 +43,7 @@ pub enum LockKind {
     Amendment,
     Exception,
     Invoice,
+    Dispute,
 }
 
 impl LockKind {
@@ -50,6 +53,7 @@ impl LockKind {
             LockKind::Council => 1,
             LockKind::Plan | LockKind::Agreement | LockKind::Return => 2,
             LockKind::Amendment | LockKind::Exception | LockKind::Invoice => 3,
+            LockKind::Dispute => 4,
         }
     }
 
@@ -63,6 +67,7 @@ impl LockKind {
             LockKind::Amendment => ("dp_amendments", "id"),
             LockKind::Exception => ("dp_exceptions", "id"),
             LockKind::Invoice => ("sla_invoices", "id"),
+            LockKind::Dispute => ("sla_disputes", "id"),
         }
     }
 }
@@ -143,6 +148,15 @@ mod tests {
         assert!(check_order(&h, LockKind::Amendment, "A1").is_ok());
         let h = held(&[(LockKind::Council, "C1"), (LockKind::Invoice, "I1")]);
         assert!(check_order(&h, LockKind::Invoice, "I2").is_ok());
+    }
+
+    #[test]
+    fn a_dispute_comes_after_its_council_and_invoice() {
+        let h = held(&[(LockKind::Council, "C1"), (LockKind::Invoice, "I1")]);
+        assert!(check_order(&h, LockKind::Dispute, "D1").is_ok());
+        let h = held(&[(LockKind::Dispute, "D1")]);
+        assert!(check_order(&h, LockKind::Invoice, "I1").is_err());
+        assert!(check_order(&h, LockKind::Council, "C1").is_err());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use almo_auth::Role;
 use almo_db::entity::sla_dispute;
+use almo_db::lock::LockKind;
 use almo_fields as fields;
 use almo_proto::sla_charging as pb;
 use almo_server::{AppError, Violations};
@@ -123,14 +124,25 @@ impl SlaCharging {
         let vis = visibility(&p)?;
         self.write(&p, "ResolveDispute", &r.request_id, r, async |txn| {
             let resource = format!("slaDisputes/{id}");
-            let mut d = storage::get_dispute(txn, id)
+            // The dispute's council and invoice (which never change), to lock in the one order
+            // (almo_db::lock): a credit takes the council's counter and the invoice, then the
+            // dispute; a rejection only the dispute. Then read it as it now stands.
+            let seen = storage::get_dispute(txn, id)
                 .await?
                 .filter(|d| match &vis {
                     Visibility::Supplier(c) => d.supplier_council_id == *c,
                     Visibility::Customer(a) => d.customer_almo_id == *a,
                 })
                 .ok_or_else(|| denied(&p, &format!("dispute {id:?}")))?;
-            require_supplier(&p, &d.supplier_council_id)?;
+            require_supplier(&p, &seen.supplier_council_id)?;
+            if credit_net.is_some() {
+                storage::lock_council(txn, &seen.supplier_council_id).await?;
+                almo_db::lock::lock_row(txn, LockKind::Invoice, &seen.invoice_id).await?;
+            }
+            almo_db::lock::lock_row(txn, LockKind::Dispute, id).await?;
+            let mut d = storage::get_dispute(txn, id)
+                .await?
+                .ok_or_else(|| AppError::Internal(format!("dispute {id:?} vanished")))?;
             check_etag(&r.etag, d.row_version, &resource)?;
             let status = DisputeStatus::parse(&d.status)
                 .ok_or_else(|| AppError::Internal(format!("dispute status {:?}", d.status)))?;
