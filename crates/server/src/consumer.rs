@@ -49,7 +49,7 @@ where
     Fut: Future<Output = Result<usize, DbErr>> + Send + 'static,
 {
     let ctx = ctx.clone();
-    let mut watch = ctx.lifecycle_wakeups.subscribe_polling(&ctx.db, poll);
+    let mut watch = ctx.lifecycle_watch(poll);
     tokio::spawn(async move {
         loop {
             let failed = match consume(ctx.db.clone()).await {

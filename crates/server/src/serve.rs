@@ -78,7 +78,8 @@ pub struct ServiceContext {
     drain: Arc<watch::Sender<bool>>,
     /// Set by [`start`] from `ALMO_TLS_CLIENT_ORGANISATION`.
     client_organisation: ClientOrganisation,
-    /// Wake-ups of the lifecycle consumers ([`crate::consumer`]): one listener for all of them.
+    /// Wake-ups of new lifecycle events: one listener for the server's consumers
+    /// ([`crate::consumer`]) and its watches ([`ServiceContext::lifecycle_watch`]).
     pub(crate) lifecycle_wakeups: Arc<almo_db::notify::Wakeups>,
 }
 
@@ -103,6 +104,13 @@ impl ServiceContext {
     /// The verified caller of `req` with its organisation's directory entry.
     pub async fn principal<T>(&self, req: &Request<T>) -> Result<Principal, crate::AppError> {
         self.access.principal(&crate::caller(req)?).await
+    }
+
+    /// A watch on new lifecycle events (`almo_db::lifecycle`), looking again every `poll`
+    /// without a wake-up. It shares the server's one listening connection with the lifecycle
+    /// consumers and every other such watch.
+    pub fn lifecycle_watch(&self, poll: Duration) -> almo_db::notify::Watch {
+        self.lifecycle_wakeups.subscribe_polling(&self.db, poll)
     }
 
     /// The connection for reads that may lag a little behind the last write: the regulator's

@@ -13,10 +13,11 @@ use super::Directory;
 
 pub(super) type LifecycleStream = ReceiverStream<Result<pb::WatchLifecycleEventsResponse, Status>>;
 
-/// A caught-up watch waits for a wake-up (`almo_db::notify`: PostgreSQL NOTIFY from the writing
-/// transaction, on every replica) or the poll (`ALMO_WATCH_POLL_MS`, 250 ms), then reads the
-/// table: the rows are the truth, so any replica serves every event and a lost wake-up only
-/// delays one.
+// A caught-up watch waits for a wake-up (`almo_db::notify`: PostgreSQL NOTIFY from the writing
+// transaction, on every replica, heard by the server's one lifecycle listener, which its
+// consumers share) or the poll (`ALMO_WATCH_POLL_MS`, 250 ms), then reads the table: the rows
+// are the truth, so any replica serves every event and a lost wake-up only delays one.
+
 /// How long one watch lasts before it ends cleanly; the client resumes from its last event id.
 const WATCH_MAX: std::time::Duration = std::time::Duration::from_secs(30);
 /// Events read per query.
@@ -122,7 +123,7 @@ impl Directory {
         };
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         let ctx = self.ctx.clone();
-        let mut watch = self.wakeups.subscribe(&ctx.db);
+        let mut watch = ctx.lifecycle_watch(self.watch_poll);
         let deadline = tokio::time::Instant::now() + WATCH_MAX;
         tokio::spawn(async move {
             loop {

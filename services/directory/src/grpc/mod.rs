@@ -28,17 +28,15 @@ pub const SERVICE_NAME: &str = "almo.directory.v1.DirectoryService";
 #[derive(Clone)]
 pub struct Directory {
     ctx: ServiceContext,
-    /// Wake-ups of lifecycle watches when an event commits on any replica.
-    wakeups: std::sync::Arc<almo_db::notify::Wakeups>,
+    /// How often a caught-up lifecycle watch looks without a wake-up (`ALMO_WATCH_POLL_MS`).
+    watch_poll: std::time::Duration,
 }
 
 impl Directory {
     pub fn new(ctx: ServiceContext) -> Self {
-        let poll = almo_db::notify::poll_interval_from_env();
-        let wakeups = almo_db::notify::Wakeups::new(almo_db::lifecycle::TOPIC, poll);
         Self {
             ctx,
-            wakeups: std::sync::Arc::new(wakeups),
+            watch_poll: almo_db::notify::poll_interval_from_env(),
         }
     }
 }
