@@ -545,7 +545,10 @@ trailer as a `google.rpc.Status`. Each RPC's own errors are listed with it.
 
 | code | reason | when |
 |---|---|---|
-| `UNAUTHENTICATED` | (none) | no bearer token, one that does not verify or has expired, or one over 8 KiB: refused by the token check before any service, with a message only |
+| `UNAUTHENTICATED` | `TOKEN_MISSING` | no `authorization: Bearer <token>` metadata: refused by the token check before any service |
+| `UNAUTHENTICATED` | `TOKEN_MALFORMED` | the metadata is not `Bearer <token>`, the token is over 8 KiB, or it is not a JWT |
+| `UNAUTHENTICATED` | `TOKEN_EXPIRED` | the token has expired: get a new one |
+| `UNAUTHENTICATED` | `TOKEN_INVALID` | the token does not verify: signature, key, algorithm, issuer, audience, claims, or not valid yet |
 | `UNAUTHENTICATED` | `UNAUTHENTICATED` | a valid token whose organisation is not in the directory |
 | `INVALID_ARGUMENT` | `INVALID_FIELD` | a field is malformed or out of its limits (BadRequest names each) |
 | `INVALID_ARGUMENT` | `MALFORMED_MESSAGE` | the bytes are not the request's protobuf message |
