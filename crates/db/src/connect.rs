@@ -18,6 +18,10 @@ use sea_orm_migration::MigratorTrait;
 
 use crate::migration::Migrator;
 
+#[path = "reads.rs"]
+mod reads;
+pub use reads::{InlineRow, ReadRow, ReadValue, organisation_of};
+
 /// The pool's name in the metrics (`db.client.connection.pool.name`).
 pub const POOL_NAME: &str = "primary";
 
@@ -33,7 +37,9 @@ pub enum Backend {
 pub struct Db {
     conn: DatabaseConnection,
     backend: Backend,
-    /// SQLite: connections kept out of the pool for [`Db::read_all`].
+    /// SQLite file: read-only connections for [`Db::read_all`] on the calling task.
+    inline: Option<Arc<reads::InlineReads>>,
+    /// In-memory SQLite: connections kept out of the pool for [`Db::read_all`].
     held: Option<Arc<HeldReads>>,
     /// SQLite file: a shared lock on `<file>.lock`, held while any clone of this `Db` lives, so
     /// `almo restore` (which needs it exclusively) knows the database is in use.
@@ -146,12 +152,18 @@ impl Db {
         self.backend
     }
 
-    /// Runs one read-only statement (no transaction) and returns its rows. On SQLite it runs on a
-    /// connection held for these reads (see [`HeldReads`]); its values must be strings or
-    /// integers. On PostgreSQL it goes through the pool as any other query.
-    pub async fn read_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+    /// Runs one read-only statement (no transaction) and returns its rows; its values must be
+    /// strings or integers. On a SQLite file it runs on the calling task, on a read-only
+    /// connection of its own (see `reads`); on in-memory SQLite on a connection held out of the
+    /// pool for these reads (see [`HeldReads`]). On PostgreSQL it goes through the pool as any
+    /// other query.
+    pub async fn read_all(&self, stmt: Statement) -> Result<Vec<ReadRow>, DbErr> {
+        if let Some(inline) = &self.inline {
+            return inline.read(&stmt);
+        }
         let Some(held) = &self.held else {
-            return self.conn.query_all_raw(stmt).await;
+            let rows = self.conn.query_all_raw(stmt).await?;
+            return Ok(rows.into_iter().map(ReadRow::from).collect());
         };
         // The first free connection from a rotating start, else wait for the start's.
         let n = held.slots.len();
@@ -187,7 +199,10 @@ impl Db {
             };
         }
         match conn.fetch_all(query).await {
-            Ok(rows) => Ok(rows.into_iter().map(QueryResult::from).collect()),
+            Ok(rows) => Ok(rows
+                .into_iter()
+                .map(|r| ReadRow::from(QueryResult::from(r)))
+                .collect()),
             Err(e) => {
                 // Do not keep a connection that failed: the next read opens a fresh one.
                 *guard = None;
@@ -355,17 +370,21 @@ pub async fn connect(config: &ConnectConfig) -> Result<Db, DbErr> {
             .pragma("cache_size", "-65536")
     });
     let conn = Database::connect(opts).await.map_err(explain_tls_refusal)?;
-    let held = (backend == Backend::Sqlite).then(|| {
+    let slots = held_read_slots(config.max_connections);
+    let inline = match (backend, sqlite_file(&config.url)) {
+        (Backend::Sqlite, Some(file)) => Some(Arc::new(reads::InlineReads::new(&file, slots))),
+        _ => None,
+    };
+    let held = (backend == Backend::Sqlite && inline.is_none()).then(|| {
         Arc::new(HeldReads {
-            slots: (0..held_read_slots(config.max_connections))
-                .map(|_| tokio::sync::Mutex::new(None))
-                .collect(),
+            slots: (0..slots).map(|_| tokio::sync::Mutex::new(None)).collect(),
             next: AtomicUsize::new(0),
         })
     });
     Ok(Db {
         conn,
         backend,
+        inline,
         held,
         _in_use: in_use,
     })

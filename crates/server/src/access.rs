@@ -2,11 +2,12 @@
 //! organisation is, and whether it may read or write a target organisation's data.
 
 use almo_auth::{Caller, OrgKind, OrgScope, policy};
+use almo_db::connect::{ReadRow, organisation_of};
 use almo_db::entity::organisation;
 use almo_db::{CallContext, Db};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
-    QuerySelect, Statement, Value,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement,
+    Value,
 };
 
 use crate::AppError;
@@ -53,6 +54,16 @@ impl Principal {
     }
 }
 
+/// What a service reads beside the directory rows in [`Access::principal_with_joined`]'s one
+/// statement: more columns (`columns`, each written out with its alias, `organisations` being
+/// `o`) and the joins they come from (`joins`, each keeping one row per organisation, e.g. a
+/// `LEFT JOIN` on `o."id"`).
+#[derive(Debug, Clone, Copy)]
+pub struct Joined<'a> {
+    pub columns: &'a str,
+    pub joins: &'a str,
+}
+
 /// The directory-backed access resolver every service asks.
 #[derive(Debug, Clone)]
 pub struct Access {
@@ -82,21 +93,34 @@ impl Access {
         caller: &Caller,
         ids: &[&str],
     ) -> Result<(Principal, Vec<organisation::Model>), AppError> {
+        let (principal, rows) = self.principal_with_joined(caller, ids, None).await?;
+        Ok((principal, rows.into_iter().map(|(m, _)| m).collect()))
+    }
+
+    /// As [`Access::principal_with_rows`], with what `joined` adds read in the same statement:
+    /// each directory row comes with its whole row for the service to read its columns from.
+    /// The caller's own row is among them; the access rules are applied here as for any read.
+    pub async fn principal_with_joined(
+        &self,
+        caller: &Caller,
+        ids: &[&str],
+        joined: Option<Joined<'_>>,
+    ) -> Result<(Principal, Vec<(organisation::Model, ReadRow)>), AppError> {
         let mut wanted: Vec<Value> = ids.iter().map(|s| (*s).into()).collect();
         wanted.push(caller.organisation_id.as_str().into());
         let backend = self.db.conn().get_database_backend();
-        let sql = organisations_by_id_sql(backend, wanted.len());
+        let sql = organisations_by_id_sql(backend, wanted.len(), joined);
         let rows = self
             .db
             .read_all(Statement::from_sql_and_values(backend, sql, wanted))
             .await?
-            .iter()
-            .map(|r| organisation::Model::from_query_result(r, ""))
-            .collect::<Result<Vec<_>, _>>()?;
+            .into_iter()
+            .map(|r| Ok((organisation_of(&r)?, r)))
+            .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
         let own = rows
             .iter()
-            .find(|r| r.id == caller.organisation_id)
-            .map(scope_of_row)
+            .find(|(r, _)| r.id == caller.organisation_id)
+            .map(|(r, _)| scope_of_row(r))
             .transpose()?;
         let principal = principal_from(caller, own)?;
         Ok((principal, rows))
@@ -144,13 +168,17 @@ impl Access {
     }
 }
 
-/// `SELECT <every organisation column> FROM organisations WHERE id IN (<n placeholders>)`,
-/// written out rather than built by the query builder: it runs on every directory read.
-fn organisations_by_id_sql(backend: DbBackend, n: usize) -> String {
+/// `SELECT <every organisation column> FROM organisations o WHERE id IN (<n placeholders>)`,
+/// with `joined`'s columns and joins, written out rather than built by the query builder: it
+/// runs on every directory read.
+fn organisations_by_id_sql(backend: DbBackend, n: usize, joined: Option<Joined<'_>>) -> String {
     use sea_orm::{IdenStatic, Iterable};
-    let columns: Vec<String> = organisation::Column::iter()
-        .map(|c| format!("\"{}\"", c.as_str()))
+    let mut columns: Vec<String> = organisation::Column::iter()
+        .map(|c| format!("o.\"{}\"", c.as_str()))
         .collect();
+    if let Some(j) = joined {
+        columns.push(j.columns.to_string());
+    }
     let placeholders: Vec<String> = (1..=n)
         .map(|i| match backend {
             DbBackend::Postgres => format!("${i}"),
@@ -158,8 +186,9 @@ fn organisations_by_id_sql(backend: DbBackend, n: usize) -> String {
         })
         .collect();
     format!(
-        "SELECT {} FROM \"organisations\" WHERE \"id\" IN ({})",
+        "SELECT {} FROM \"organisations\" o {} WHERE o.\"id\" IN ({})",
         columns.join(", "),
+        joined.map_or("", |j| j.joins),
         placeholders.join(", ")
     )
 }

@@ -48,7 +48,7 @@ pub async fn almo_ids_of(db: &Db, council_ids: &[String]) -> Result<Vec<(String,
     db.read_all(Statement::from_sql_and_values(backend, sql, values))
         .await?
         .iter()
-        .map(|r| Ok((r.try_get("", "council_id")?, r.try_get("", "id")?)))
+        .map(|r| Ok((r.get("council_id")?, r.get("id")?)))
         .collect()
 }
 

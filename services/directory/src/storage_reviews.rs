@@ -3,12 +3,13 @@
 use std::collections::HashMap;
 
 use almo_db::Db;
+use almo_db::connect::ReadRow;
 use almo_db::entity::{almo_options_review as review, almo_transfer_opinion as transfer};
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QueryResult, Set, Statement, Value,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    Statement, Value,
 };
 
 use crate::domain::hand_back::{Decision, Opinion, OpinionMethod, Review};
@@ -20,11 +21,10 @@ pub struct HandBack {
     pub latest: Option<Review>,
 }
 
-/// An ALMO's transfer method and latest review, as [`ROAD_SQL`] reads them: the review's fields
-/// are all absent when it has none.
-#[derive(Debug, FromQueryResult)]
+/// An ALMO's transfer method and latest review, as [`ROAD_COLUMNS`] reads them: the review's
+/// fields are all absent when it has none.
+#[derive(Debug)]
 struct RoadRow {
-    almo_id: String,
     transfer_method: Option<String>,
     review_no: Option<i32>,
     started_on: Option<NaiveDate>,
@@ -41,6 +41,24 @@ struct RoadRow {
 }
 
 impl RoadRow {
+    fn of(r: &ReadRow) -> Result<Self, DbErr> {
+        Ok(Self {
+            transfer_method: r.get("transfer_method")?,
+            review_no: r.get("review_no")?,
+            started_on: r.get("started_on")?,
+            department_notified_on: r.get("department_notified_on")?,
+            opinion_method: r.get("opinion_method")?,
+            opinion_note: r.get("opinion_note")?,
+            opinion_opened_on: r.get("opinion_opened_on")?,
+            opinion_closed_on: r.get("opinion_closed_on")?,
+            opinion_eligible: r.get("opinion_eligible")?,
+            opinion_responses: r.get("opinion_responses")?,
+            opinion_in_favour: r.get("opinion_in_favour")?,
+            decision: r.get("decision")?,
+            decided_on: r.get("decided_on")?,
+        })
+    }
+
     fn review(self) -> Option<Review> {
         let (Some(review_no), Some(started)) = (self.review_no, self.started_on) else {
             return None;
@@ -78,31 +96,39 @@ impl RoadRow {
         })
     }
 
-    fn into_pair(self) -> (String, HandBack) {
-        let id = self.almo_id.clone();
+    fn hand_back(self) -> HandBack {
         let transfer = self
             .transfer_method
             .as_deref()
             .and_then(OpinionMethod::parse);
         let latest = self.review();
-        (id, HandBack { transfer, latest })
+        HandBack { transfer, latest }
     }
 }
 
-/// One statement for the road of each requested ALMO: from its directory row, its transfer
-/// method and its latest review (the only one an entry shows), LEFT JOINed, one row an ALMO.
-/// Written out in SQL both SQLite and PostgreSQL run.
+/// The road of an ALMO, beside its directory row `o`: its transfer method and its latest review
+/// (the only one an entry shows), LEFT JOINed ([`ROAD_JOINS`]), one row an organisation. Written
+/// out in SQL both SQLite and PostgreSQL run.
+pub const ROAD_COLUMNS: &str = "t.\"method\" AS \"transfer_method\", r.\"review_no\", \
+     r.\"started_on\", r.\"department_notified_on\", r.\"opinion_method\", \
+     r.\"opinion_note\", r.\"opinion_opened_on\", r.\"opinion_closed_on\", \
+     r.\"opinion_eligible\", r.\"opinion_responses\", r.\"opinion_in_favour\", \
+     r.\"decision\", r.\"decided_on\"";
+
+/// The joins [`ROAD_COLUMNS`] reads from.
+pub const ROAD_JOINS: &str = "LEFT JOIN \"almo_transfer_opinions\" t ON t.\"almo_id\" = o.\"id\" \
+     LEFT JOIN \"almo_options_reviews\" r ON r.\"almo_id\" = o.\"id\" AND r.\"review_no\" = \
+     (SELECT MAX(m.\"review_no\") FROM \"almo_options_reviews\" m WHERE m.\"almo_id\" = o.\"id\")";
+
+/// The road of the ALMO whose row (read with [`ROAD_COLUMNS`] and [`ROAD_JOINS`]) `r` is.
+pub fn road_of(r: &ReadRow) -> Result<HandBack, DbErr> {
+    Ok(RoadRow::of(r)?.hand_back())
+}
+
+/// One statement for the road of each requested ALMO, one row an ALMO.
 fn road_sql(backend: DbBackend, n: usize) -> String {
     format!(
-        "SELECT o.\"id\" AS \"almo_id\", t.\"method\" AS \"transfer_method\", r.\"review_no\", \
-         r.\"started_on\", r.\"department_notified_on\", r.\"opinion_method\", \
-         r.\"opinion_note\", r.\"opinion_opened_on\", r.\"opinion_closed_on\", \
-         r.\"opinion_eligible\", r.\"opinion_responses\", r.\"opinion_in_favour\", \
-         r.\"decision\", r.\"decided_on\" \
-         FROM \"organisations\" o \
-         LEFT JOIN \"almo_transfer_opinions\" t ON t.\"almo_id\" = o.\"id\" \
-         LEFT JOIN \"almo_options_reviews\" r ON r.\"almo_id\" = o.\"id\" AND r.\"review_no\" = \
-         (SELECT MAX(m.\"review_no\") FROM \"almo_options_reviews\" m WHERE m.\"almo_id\" = o.\"id\") \
+        "SELECT o.\"id\" AS \"almo_id\", {ROAD_COLUMNS} FROM \"organisations\" o {ROAD_JOINS} \
          WHERE o.\"id\" IN ({})",
         crate::storage::placeholders(backend, n)
     )
@@ -116,9 +142,9 @@ fn road_statement(backend: DbBackend, almo_ids: &[String]) -> Statement {
     )
 }
 
-fn roads_of(rows: Vec<QueryResult>) -> Result<HashMap<String, HandBack>, DbErr> {
+fn roads_of(rows: Vec<ReadRow>) -> Result<HashMap<String, HandBack>, DbErr> {
     rows.iter()
-        .map(|r| RoadRow::from_query_result(r, "").map(RoadRow::into_pair))
+        .map(|r| Ok((r.get("almo_id")?, road_of(r)?)))
         .collect()
 }
 
@@ -141,7 +167,9 @@ pub async fn hand_back(conn: &impl ConnectionTrait, almo_id: &str) -> Result<Han
     let rows = conn
         .query_all_raw(road_statement(conn.get_database_backend(), &ids))
         .await?;
-    Ok(roads_of(rows)?.remove(almo_id).unwrap_or_default())
+    Ok(roads_of(rows.into_iter().map(ReadRow::from).collect())?
+        .remove(almo_id)
+        .unwrap_or_default())
 }
 
 /// Whether any of the ALMO's reviews has a test of opinion recorded.

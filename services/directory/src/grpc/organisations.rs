@@ -7,16 +7,18 @@ use almo_proto::directory::{
     ListOrganisationsResponse, RegisterAlmoRequest, RegisterAlmoResponse, RegisterCouncilRequest,
     RegisterCouncilResponse, WhoAmIRequest, WhoAmIResponse,
 };
-use almo_server::access::scope_of_row;
+use almo_server::access::{Joined, scope_of_row};
 use almo_server::{AppError, Principal, Violations, caller, paging};
 use chrono::Utc;
 use tonic::Request;
 
 use super::convert::{authority_type_from_proto, org_kind_from_proto, organisation_to_proto};
+use super::hand_back::with_hand_back;
 use super::{Directory, SERVICE_NAME};
 use crate::domain::region::canonical_region;
 use crate::domain::{AlmoDates, AuthorityType, authority_type_of, codes};
 use crate::storage::{self, OrgFilter};
+use crate::storage_reviews::{ROAD_COLUMNS, ROAD_JOINS, road_of};
 
 /// Homes under management an ALMO may record.
 pub(super) const STOCK_SIZES: std::ops::RangeInclusive<i32> = 1..=500_000;
@@ -61,12 +63,17 @@ impl Directory {
         );
         v.into_result()?;
         let id = id.unwrap_or_default();
+        // One statement: the caller's row and the entry's, with an ALMO's road to a hand-back.
+        let road = Joined {
+            columns: ROAD_COLUMNS,
+            joins: ROAD_JOINS,
+        };
         let (p, rows) = self
             .ctx
             .access
-            .principal_with_rows(&caller(&request)?, &[&id])
+            .principal_with_joined(&caller(&request)?, &[&id], Some(road))
             .await?;
-        let row = rows.into_iter().find(|r| r.id == id);
+        let row = rows.into_iter().find(|(r, _)| r.id == id);
         let denied = || {
             AppError::PermissionDenied(format!(
                 "{} ({}) may not see organisation {}",
@@ -75,8 +82,10 @@ impl Directory {
                 almo_fields::quote(&id)
             ))
         };
-        let row = match row {
-            Some(r) if policy::may_see_entry(&p.caller, &p.org, &scope_of_row(&r)?) => r,
+        let (row, read) = match row {
+            Some((r, read)) if policy::may_see_entry(&p.caller, &p.org, &scope_of_row(&r)?) => {
+                (r, read)
+            }
             Some(_) => return Err(denied()),
             None if p.reads_everyone() => {
                 return Err(AppError::NotFound(format!(
@@ -86,7 +95,13 @@ impl Directory {
             }
             None => return Err(denied()),
         };
-        let org = self.to_proto(vec![row]).await?.pop();
+        let org = if row.kind == OrgKind::Almo.as_str() {
+            let road = road_of(&read)?;
+            let org = organisation_to_proto(row, vec![], Utc::now().date_naive());
+            Some(with_hand_back(org, Some(&road)))
+        } else {
+            self.to_proto(vec![row]).await?.pop()
+        };
         Ok(GetOrganisationResponse { organisation: org })
     }
 
