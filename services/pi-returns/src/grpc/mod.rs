@@ -14,6 +14,7 @@ mod change;
 mod combined;
 mod comparison;
 mod convert;
+mod export;
 pub(crate) mod flight;
 mod import;
 mod outstanding;

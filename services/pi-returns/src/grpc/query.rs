@@ -2,24 +2,18 @@
 //! type, region, organisation and status, a page at a time or exported as a stream; each only
 //! what the caller may see.
 
-use almo_db::entity::{pi_return, pi_return_value};
 use almo_fields as fields;
 use almo_proto::common;
 use almo_proto::pi_returns as pb;
 use almo_server::{AppError, Violations};
-use futures::StreamExt;
-use sea_orm::StreamTrait;
 use tonic::{Request, Status};
 
 use super::PiReturns;
 use super::access::visibility;
-use super::convert::{check_authority_type, return_to_proto, with_values};
+use super::convert::{check_authority_type, with_values};
 use crate::domain::period::PeriodKind;
 use crate::domain::workflow::Status as ReturnStatus;
 use crate::storage::{self, ReturnFilter};
-
-/// Returns per message of an export.
-const EXPORT_BATCH: usize = 500;
 
 /// The messages of an export, as they are read.
 pub(super) type ExportStream = std::pin::Pin<
@@ -93,64 +87,12 @@ impl PiReturns {
         // A few messages in flight: the database reads ahead while the client drains.
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         tokio::spawn(async move {
-            if let Err(e) = export(db, stmt, total, &tx).await {
+            if let Err(e) = super::export::export(db, stmt, total, &tx).await {
                 let _ = tx.send(Err(Status::from(AppError::from(e)))).await;
             }
         });
         Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)))
     }
-}
-
-/// Reads the export as one statement ([`storage::export_statement`]), each row decoded straight
-/// into its return, and sends the returns [`EXPORT_BATCH`] to a message, the last one shorter;
-/// no message when nothing matches. Stops when the client goes away.
-async fn export(
-    db: almo_db::Db,
-    stmt: sea_orm::Statement,
-    total: i64,
-    tx: &tokio::sync::mpsc::Sender<Result<pb::ExportReturnsResponse, Status>>,
-) -> Result<(), sea_orm::DbErr> {
-    let mut rows = db.conn().stream_raw(stmt).await?;
-    let mut batch = Vec::with_capacity(EXPORT_BATCH);
-    let mut open: Option<(pi_return::Model, Vec<pi_return_value::Model>)> = None;
-    while let Some(row) = rows.next().await {
-        let row = row?;
-        let id = storage::export_return_id(&row)?;
-        match &mut open {
-            Some((r, values)) if r.id == id => values.extend(storage::export_value(&row, &id)?),
-            _ => {
-                let value = storage::export_value(&row, &id)?;
-                let r = storage::export_return(&row, id)?;
-                if let Some((r, values)) = open.replace((r, value.into_iter().collect())) {
-                    batch.push(return_to_proto(r, values, Vec::new()));
-                    if batch.len() == EXPORT_BATCH {
-                        let msg = pb::ExportReturnsResponse {
-                            pi_returns: std::mem::replace(
-                                &mut batch,
-                                Vec::with_capacity(EXPORT_BATCH),
-                            ),
-                            total_returns: total,
-                        };
-                        if tx.send(Ok(msg)).await.is_err() {
-                            return Ok(()); // the client went away
-                        }
-                    }
-                }
-            }
-        }
-    }
-    if let Some((r, values)) = open {
-        batch.push(return_to_proto(r, values, Vec::new()));
-    }
-    if !batch.is_empty() {
-        let _ = tx
-            .send(Ok(pb::ExportReturnsResponse {
-                pi_returns: batch,
-                total_returns: total,
-            }))
-            .await;
-    }
-    Ok(())
 }
 
 /// The filters of QueryReturns and ExportReturns.

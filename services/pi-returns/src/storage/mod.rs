@@ -18,8 +18,8 @@ pub use benchmarks::{
 pub use catalogue::{Imported, import_definition, load_catalogue, seed_catalogue};
 pub use comparison::{Landlord, SignedOffFigure, landlords, signed_off_figures};
 pub use query::{
-    ReturnFilter, Visibility, count_returns, export_return, export_return_id, export_statement,
-    export_value, matching as returns_matching, query_returns,
+    EXPORT_VALUE_AT, ReturnFilter, Visibility, count_returns, export_statement,
+    matching as returns_matching, query_returns,
 };
 pub use reporters::{almos_live_in, expected_reporters, stock_size};
 pub use returns::{

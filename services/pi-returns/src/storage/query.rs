@@ -137,8 +137,9 @@ pub async fn query_returns(
 /// The returns `visible` lets the caller see that match `f`, each joined to its current values
 /// (only `f`'s indicator's when it names one): one statement for a whole export, a row per value
 /// (one row with NULL value columns for a return with none), in return id order and within a
-/// return by indicator code and split, as `QueryReturns` pages give them. Read each row with
-/// [`export_return_id`], [`export_return`] and [`export_value`].
+/// return by indicator code and split, as `QueryReturns` pages give them. The columns are those
+/// the export sends and no others: the return's ([`EXPORT_RETURN_COLUMNS`]) from index 0, then
+/// the value's ([`EXPORT_VALUE_COLUMNS`]) from [`EXPORT_VALUE_AT`].
 pub fn export_statement(
     backend: sea_orm::DatabaseBackend,
     visible: &Visibility,
@@ -159,10 +160,10 @@ pub fn export_statement(
         on = on.and(Expr::col((v.clone(), V::IndicatorCode)).eq(code.clone()));
     }
     q.join_as(JoinType::LeftJoin, pi_return_value::Entity, v.clone(), on);
-    for c in RETURN_COLUMNS {
+    for c in EXPORT_RETURN_COLUMNS {
         q.column((r, c));
     }
-    for c in VALUE_COLUMNS {
+    for c in EXPORT_VALUE_COLUMNS {
         q.column((v.clone(), c));
     }
     q.order_by((r, R::Id), Order::Asc)
@@ -171,8 +172,9 @@ pub fn export_statement(
     backend.build(&q)
 }
 
-/// The return's columns of an export row, in this order from index 0.
-const RETURN_COLUMNS: [pi_return::Column; 20] = {
+/// The return's columns of an export row, in this order from index 0: what a `PiReturn` of the
+/// export carries (not `created_by`, which it does not send).
+pub const EXPORT_RETURN_COLUMNS: [pi_return::Column; 19] = {
     use pi_return::Column as R;
     [
         R::Id,
@@ -191,18 +193,21 @@ const RETURN_COLUMNS: [pi_return::Column; 20] = {
         R::Revision,
         R::SurveySampleSize,
         R::SurveyMethod,
-        R::CreatedBy,
         R::Version,
         R::CreatedAt,
         R::UpdatedAt,
     ]
 };
 
-/// The value's columns of an export row, after the return's.
-const VALUE_COLUMNS: [pi_return_value::Column; 13] = {
+/// Where the value's columns of an export row start.
+pub const EXPORT_VALUE_AT: usize = EXPORT_RETURN_COLUMNS.len();
+
+/// The value's columns of an export row, from [`EXPORT_VALUE_AT`]: what a `ReturnValue` carries
+/// (not the value's row id nor its return's, which the row already has). The indicator code is
+/// NULL for a return without values.
+pub const EXPORT_VALUE_COLUMNS: [pi_return_value::Column; 12] = {
     use pi_return_value::Column as V;
     [
-        V::Id,
         V::IndicatorCode,
         V::Split,
         V::Sequence,
@@ -217,61 +222,3 @@ const VALUE_COLUMNS: [pi_return_value::Column; 13] = {
         V::Current,
     ]
 };
-
-/// The return id of an export row: a new return starts where it changes.
-pub fn export_return_id(row: &sea_orm::QueryResult) -> Result<String, DbErr> {
-    row.try_get_by_index(0)
-}
-
-/// The return of an export row, its id already read.
-pub fn export_return(row: &sea_orm::QueryResult, id: String) -> Result<pi_return::Model, DbErr> {
-    Ok(pi_return::Model {
-        id,
-        organisation_id: row.try_get_by_index(1)?,
-        year: row.try_get_by_index(2)?,
-        period_kind: row.try_get_by_index(3)?,
-        period_number: row.try_get_by_index(4)?,
-        status: row.try_get_by_index(5)?,
-        deadline_date: row.try_get_by_index(6)?,
-        late: row.try_get_by_index(7)?,
-        submitted_by: row.try_get_by_index(8)?,
-        submitted_at: row.try_get_by_index(9)?,
-        signed_off_by: row.try_get_by_index(10)?,
-        signed_off_at: row.try_get_by_index(11)?,
-        returned_reason: row.try_get_by_index(12)?,
-        revision: row.try_get_by_index(13)?,
-        survey_sample_size: row.try_get_by_index(14)?,
-        survey_method: row.try_get_by_index(15)?,
-        created_by: row.try_get_by_index(16)?,
-        version: row.try_get_by_index(17)?,
-        created_at: row.try_get_by_index(18)?,
-        updated_at: row.try_get_by_index(19)?,
-    })
-}
-
-/// The value of an export row of return `return_id`, or none for a return without values.
-pub fn export_value(
-    row: &sea_orm::QueryResult,
-    return_id: &str,
-) -> Result<Option<pi_return_value::Model>, DbErr> {
-    const AT: usize = RETURN_COLUMNS.len();
-    let Some(id) = row.try_get_by_index::<Option<i64>>(AT)? else {
-        return Ok(None);
-    };
-    Ok(Some(pi_return_value::Model {
-        id,
-        return_id: return_id.to_string(),
-        indicator_code: row.try_get_by_index(AT + 1)?,
-        split: row.try_get_by_index(AT + 2)?,
-        sequence: row.try_get_by_index(AT + 3)?,
-        value: row.try_get_by_index(AT + 4)?,
-        numerator: row.try_get_by_index(AT + 5)?,
-        denominator: row.try_get_by_index(AT + 6)?,
-        warnings: row.try_get_by_index(AT + 7)?,
-        explanation: row.try_get_by_index(AT + 8)?,
-        revision_reason: row.try_get_by_index(AT + 9)?,
-        changed_by: row.try_get_by_index(AT + 10)?,
-        changed_at: row.try_get_by_index(AT + 11)?,
-        current: row.try_get_by_index(AT + 12)?,
-    }))
-}
