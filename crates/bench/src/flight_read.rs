@@ -14,12 +14,13 @@ use almo_db::Db;
 use almo_db::entity::{organisation, pi_return, pi_return_value};
 use almo_testkit::{TestApp, TestDb, token};
 use arrow_flight::{FlightClient, Ticket};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use futures::TryStreamExt;
-use sea_orm::sqlx::{self, AssertSqlSafe, Row};
+use sea_orm::sqlx::{self, AssertSqlSafe};
 use sea_orm::{ConnectionTrait, DatabaseBackend, EntityTrait, Set, TransactionTrait};
 
 use crate::Opts;
+use crate::pi_rows::{Col, DecodeColumns};
 use crate::report::{Aim, Record};
 
 const YEAR: i32 = 2005;
@@ -33,6 +34,15 @@ const PLAIN_SQL: &str = "SELECT r.organisation_id, o.name, o.authority_type, o.k
      JOIN organisations o ON o.id = r.organisation_id \
      WHERE r.year = 2005 AND r.status IN ('submitted', 'signed_off') AND v.current = TRUE \
      ORDER BY r.id, v.indicator_code, v.split";
+
+/// How [`PLAIN_SQL`]'s columns are decoded, in its order.
+const PLAIN_SQL_COLUMNS: [Col; 17] = {
+    use Col::*;
+    [
+        Text, Text, OptText, Text, OptText, Int, Text, Int, Text, Text, Real, OptReal, OptReal,
+        Text, OptText, OptTime, Int,
+    ]
+};
 
 pub async fn run(opts: &Opts) -> anyhow::Result<Vec<Record>> {
     let returns = if opts.quick { 2_000 } else { 20_000 };
@@ -111,29 +121,7 @@ async fn plain_sql(db: &Db) -> anyhow::Result<usize> {
             let mut n = 0usize;
             let mut checksum = 0f64;
             while let Some(r) = rows.try_next().await? {
-                let _: (String, String, Option<String>, String, Option<String>) = (
-                    r.try_get(0)?,
-                    r.try_get(1)?,
-                    r.try_get(2)?,
-                    r.try_get(3)?,
-                    r.try_get(4)?,
-                );
-                let _: (i32, String, i32, String, String) = (
-                    r.try_get(5)?,
-                    r.try_get(6)?,
-                    r.try_get(7)?,
-                    r.try_get(8)?,
-                    r.try_get(9)?,
-                );
-                let value: f64 = r.try_get(10)?;
-                let _: (Option<f64>, Option<f64>, String, Option<String>) = (
-                    r.try_get(11)?,
-                    r.try_get(12)?,
-                    r.try_get(13)?,
-                    r.try_get(14)?,
-                );
-                let _: (Option<DateTime<Utc>>, i32) = (r.try_get(15)?, r.try_get(16)?);
-                checksum += value;
+                checksum += r.decode_columns(0, &PLAIN_SQL_COLUMNS)?;
                 n += 1;
             }
             std::hint::black_box(checksum);

@@ -27,9 +27,8 @@ use almo_proto::pi_returns as pb;
 use almo_proto::pi_returns::pi_returns_service_client::PiReturnsServiceClient;
 use almo_testkit::{TestApp, TestDb, authed};
 use chrono::{DateTime, NaiveDate, Utc};
-use futures::TryStreamExt;
 use sea_orm::ConnectionTrait;
-use sea_orm::sqlx::{self, AssertSqlSafe, QueryBuilder, Row};
+use sea_orm::sqlx::QueryBuilder;
 use tonic::transport::Channel;
 
 use crate::Opts;
@@ -247,7 +246,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Vec<Record>> {
         let exported = export(&mut client, year).await?;
         let export_time = started.elapsed();
         let started = Instant::now();
-        let plain = plain_export(&app.db, year).await?;
+        let plain = crate::pi_rows::plain_export(&app.db, year).await?;
         let plain_time = started.elapsed();
         anyhow::ensure!(
             plain == exported,
@@ -494,78 +493,4 @@ async fn plain_write(db: &Db, returns: &[pb::ImportedReturn]) -> anyhow::Result<
         }
     }
     Ok(())
-}
-
-/// The plain SQL read of what `ExportReturns` sends: every column of each submitted or
-/// signed-off return of `year` (or of every year) and of its current values, decoded; the
-/// number of returns.
-async fn plain_export(db: &Db, year: Option<i32>) -> anyhow::Result<usize> {
-    let filter = year
-        .map(|y| format!("r.year = {y} AND "))
-        .unwrap_or_default();
-    let sql = format!(
-        "SELECT r.id, r.organisation_id, r.year, r.period_kind, r.period_number, r.status, \
-         r.deadline_date, r.late, r.submitted_by, r.submitted_at, r.signed_off_by, \
-         r.signed_off_at, r.revision, r.version, r.created_at, r.updated_at, \
-         v.indicator_code, v.split, v.sequence, v.value, v.numerator, v.denominator, \
-         v.warnings, v.explanation, v.changed_by, v.changed_at \
-         FROM pi_returns r LEFT JOIN pi_return_values v ON v.return_id = r.id AND v.current = TRUE \
-         WHERE {filter}r.status IN ('submitted', 'signed_off') \
-         ORDER BY r.id, v.indicator_code, v.split"
-    );
-    macro_rules! read {
-        ($pool:expr) => {{
-            let mut rows = sqlx::query(AssertSqlSafe(sql.clone())).fetch($pool);
-            let (mut returns, mut last) = (0usize, String::new());
-            while let Some(r) = rows.try_next().await? {
-                let id: String = r.try_get(0)?;
-                let _: (String, i32, String, i32, String, NaiveDate, bool) = (
-                    r.try_get(1)?,
-                    r.try_get(2)?,
-                    r.try_get(3)?,
-                    r.try_get(4)?,
-                    r.try_get(5)?,
-                    r.try_get(6)?,
-                    r.try_get(7)?,
-                );
-                let _: (Option<String>, Option<DateTime<Utc>>, Option<String>) =
-                    (r.try_get(8)?, r.try_get(9)?, r.try_get(10)?);
-                let _: (
-                    Option<DateTime<Utc>>,
-                    i32,
-                    i64,
-                    DateTime<Utc>,
-                    DateTime<Utc>,
-                ) = (
-                    r.try_get(11)?,
-                    r.try_get(12)?,
-                    r.try_get(13)?,
-                    r.try_get(14)?,
-                    r.try_get(15)?,
-                );
-                let _: (Option<String>, Option<String>, Option<i32>, Option<f64>) = (
-                    r.try_get(16)?,
-                    r.try_get(17)?,
-                    r.try_get(18)?,
-                    r.try_get(19)?,
-                );
-                let _: (Option<f64>, Option<f64>, Option<String>, Option<String>) = (
-                    r.try_get(20)?,
-                    r.try_get(21)?,
-                    r.try_get(22)?,
-                    r.try_get(23)?,
-                );
-                let _: (Option<String>, Option<DateTime<Utc>>) = (r.try_get(24)?, r.try_get(25)?);
-                if id != last {
-                    returns += 1;
-                    last = id;
-                }
-            }
-            returns
-        }};
-    }
-    Ok(match db.backend() {
-        Backend::Sqlite => read!(db.conn().get_sqlite_connection_pool()),
-        Backend::Postgres => read!(db.conn().get_postgres_connection_pool()),
-    })
 }

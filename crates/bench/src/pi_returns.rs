@@ -16,9 +16,7 @@ use almo_proto::common::FinancialYear;
 use almo_proto::pi_returns::ExportReturnsRequest;
 use almo_proto::pi_returns::pi_returns_service_client::PiReturnsServiceClient;
 use almo_testkit::{TestApp, TestDb, authed};
-use chrono::{DateTime, NaiveDate, Utc};
-use futures::TryStreamExt;
-use sea_orm::sqlx::{self, AssertSqlSafe, Row};
+use chrono::Utc;
 use sea_orm::{ConnectionTrait, EntityTrait, Set, TransactionTrait};
 
 use crate::Opts;
@@ -76,7 +74,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Vec<Record>> {
         export = export.min(t.elapsed());
         anyhow::ensure!(exported == values, "every return exported");
         let t = Instant::now();
-        let rows = plain_export(&db).await?;
+        let rows = crate::pi_rows::plain_export(&db, Some(YEAR)).await?;
         plain = plain.min(t.elapsed());
         anyhow::ensure!(rows == values, "the plain read sees every return");
     }
@@ -96,91 +94,6 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Vec<Record>> {
         .aim(Aim::RatioAtLeast(0.5)),
     );
     Ok(records)
-}
-
-/// What `ExportReturns` sends the regulator for that year, as an analyst would read it: every
-/// column of each submitted or signed-off return and of its current values.
-const PLAIN_EXPORT: &str = "SELECT r.id, r.organisation_id, r.year, r.period_kind, \
-     r.period_number, r.status, r.deadline_date, r.late, r.submitted_by, r.submitted_at, \
-     r.signed_off_by, r.signed_off_at, r.returned_reason, r.revision, r.survey_sample_size, \
-     r.survey_method, r.created_by, r.version, r.created_at, r.updated_at, v.id, \
-     v.indicator_code, v.split, v.sequence, v.value, v.numerator, v.denominator, v.warnings, \
-     v.explanation, v.revision_reason, v.changed_by, v.changed_at, v.current \
-     FROM pi_returns r LEFT JOIN pi_return_values v ON v.return_id = r.id AND v.current = TRUE \
-     WHERE r.year = 2005 AND r.status IN ('submitted', 'signed_off') \
-     ORDER BY r.id, v.indicator_code, v.split";
-
-/// Reads [`PLAIN_EXPORT`] with sqlx, decoding every column; the number of returns.
-async fn plain_export(db: &Db) -> anyhow::Result<usize> {
-    macro_rules! read {
-        ($pool:expr) => {{
-            let mut rows = sqlx::query(AssertSqlSafe(PLAIN_EXPORT)).fetch($pool);
-            let (mut returns, mut last) = (0usize, String::new());
-            let mut checksum = 0f64;
-            while let Some(r) = rows.try_next().await? {
-                let id: String = r.try_get(0)?;
-                let _: (String, i32, String, i32, String, NaiveDate, bool) = (
-                    r.try_get(1)?,
-                    r.try_get(2)?,
-                    r.try_get(3)?,
-                    r.try_get(4)?,
-                    r.try_get(5)?,
-                    r.try_get(6)?,
-                    r.try_get(7)?,
-                );
-                let _: (Option<String>, Option<DateTime<Utc>>, Option<String>) =
-                    (r.try_get(8)?, r.try_get(9)?, r.try_get(10)?);
-                let _: (Option<DateTime<Utc>>, Option<String>, i32, Option<i32>) = (
-                    r.try_get(11)?,
-                    r.try_get(12)?,
-                    r.try_get(13)?,
-                    r.try_get(14)?,
-                );
-                let _: (Option<String>, String, i64, DateTime<Utc>, DateTime<Utc>) = (
-                    r.try_get(15)?,
-                    r.try_get(16)?,
-                    r.try_get(17)?,
-                    r.try_get(18)?,
-                    r.try_get(19)?,
-                );
-                let _: (Option<i64>, Option<String>, Option<String>, Option<i32>) = (
-                    r.try_get(20)?,
-                    r.try_get(21)?,
-                    r.try_get(22)?,
-                    r.try_get(23)?,
-                );
-                let value: Option<f64> = r.try_get(24)?;
-                let _: (Option<f64>, Option<f64>, Option<String>, Option<String>) = (
-                    r.try_get(25)?,
-                    r.try_get(26)?,
-                    r.try_get(27)?,
-                    r.try_get(28)?,
-                );
-                let _: (
-                    Option<String>,
-                    Option<String>,
-                    Option<DateTime<Utc>>,
-                    Option<bool>,
-                ) = (
-                    r.try_get(29)?,
-                    r.try_get(30)?,
-                    r.try_get(31)?,
-                    r.try_get(32)?,
-                );
-                checksum += value.unwrap_or_default();
-                if id != last {
-                    returns += 1;
-                    last = id;
-                }
-            }
-            std::hint::black_box(checksum);
-            returns
-        }};
-    }
-    Ok(match db.conn().get_database_backend() {
-        sea_orm::DatabaseBackend::Postgres => read!(db.conn().get_postgres_connection_pool()),
-        _ => read!(db.conn().get_sqlite_connection_pool()),
-    })
 }
 
 /// N district councils, each with a signed-off 2005/06 return carrying one relet-days figure;
