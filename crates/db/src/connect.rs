@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use sea_orm::sqlx::postgres::PgConnection;
 use sea_orm::sqlx::sqlite::{SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::sqlx::{AssertSqlSafe, Executor as _};
 use sea_orm::{
@@ -39,7 +40,7 @@ pub struct Db {
     backend: Backend,
     /// SQLite file: read-only connections for [`Db::read_all`] on the calling task.
     inline: Option<Arc<reads::InlineReads>>,
-    /// In-memory SQLite: connections kept out of the pool for [`Db::read_all`].
+    /// In-memory SQLite and PostgreSQL: connections kept out of the pool for [`Db::read_all`].
     held: Option<Arc<HeldReads>>,
     /// SQLite file: a shared lock on `<file>.lock`, held while any clone of this `Db` lives, so
     /// `almo restore` (which needs it exclusively) knows the database is in use.
@@ -105,14 +106,42 @@ impl InUseLock {
     }
 }
 
-/// SQLite connections taken out of the pool and kept, for the one-statement reads on every call's
-/// path (the access check). sqlx pings a connection each time it goes back to the pool; on SQLite
-/// that is a second hand-off to the connection's worker thread for every query, as dear as the
-/// query itself. A held connection runs only the query. Each statement still reads the database
-/// as it is at that moment (autocommit, a fresh WAL snapshot per statement): nothing is cached.
+/// Connections taken out of the pool and kept, for the one-statement reads on every call's path
+/// (the access check) where they cannot run inline: in-memory SQLite and PostgreSQL. sqlx pings a
+/// connection each time it goes back to the pool: on PostgreSQL a second round trip to the server
+/// for every query, on SQLite a second hand-off to the connection's worker thread, either as dear
+/// as the query itself. A held connection runs only the query (a prepared statement it keeps).
+/// Each statement still reads the database as it is at that moment (autocommit, a fresh snapshot
+/// per statement): nothing is cached.
 struct HeldReads {
-    slots: Vec<tokio::sync::Mutex<Option<SqliteConnection>>>,
+    slots: Vec<tokio::sync::Mutex<Option<HeldConn>>>,
     next: AtomicUsize,
+}
+
+enum HeldConn {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+/// Runs `$sql` with `$values` (strings and integers, checked before) on `$conn`, a sqlx
+/// connection of either backend.
+macro_rules! fetch_held {
+    ($conn:expr, $sql:expr, $values:expr) => {{
+        let mut query = sea_orm::sqlx::query(AssertSqlSafe($sql));
+        for v in $values {
+            query = match v {
+                Value::String(s) => query.bind(s),
+                Value::BigInt(i) => query.bind(i),
+                Value::Int(i) => query.bind(i),
+                _ => unreachable!("checked by read_all"),
+            };
+        }
+        $conn.fetch_all(query).await.map(|rows| {
+            rows.into_iter()
+                .map(|r| ReadRow::from(QueryResult::from(r)))
+                .collect::<Vec<_>>()
+        })
+    }};
 }
 
 impl std::fmt::Debug for HeldReads {
@@ -155,8 +184,7 @@ impl Db {
     /// Runs one read-only statement (no transaction) and returns its rows; its values must be
     /// strings or integers. On a SQLite file it runs on the calling task, on a read-only
     /// connection of its own (see `reads`); on in-memory SQLite on a connection held out of the
-    /// pool for these reads (see [`HeldReads`]). On PostgreSQL it goes through the pool as any
-    /// other query.
+    /// pool for these reads (see [`HeldReads`]), and so on PostgreSQL.
     pub async fn read_all(&self, stmt: Statement) -> Result<Vec<ReadRow>, DbErr> {
         if let Some(inline) = &self.inline {
             return inline.read(&stmt);
@@ -173,36 +201,45 @@ impl Db {
             Some(g) => g,
             None => held.slots[start].lock().await,
         };
+        let values = stmt.values.map(|v| v.0).unwrap_or_default();
+        if let Some(other) = values
+            .iter()
+            .find(|v| !matches!(v, Value::String(_) | Value::BigInt(_) | Value::Int(_)))
+        {
+            return Err(DbErr::Custom(format!(
+                "read_all binds strings and integers, not {other:?}"
+            )));
+        }
         let conn = match &mut *guard {
             Some(c) => c,
             None => {
-                let pooled = self
-                    .conn
-                    .get_sqlite_connection_pool()
-                    .acquire()
-                    .await
-                    .map_err(acquire_err)?;
-                guard.insert(pooled.detach())
+                let held = match self.backend {
+                    Backend::Sqlite => HeldConn::Sqlite(
+                        self.conn
+                            .get_sqlite_connection_pool()
+                            .acquire()
+                            .await
+                            .map_err(acquire_err)?
+                            .detach(),
+                    ),
+                    Backend::Postgres => HeldConn::Postgres(
+                        self.conn
+                            .get_postgres_connection_pool()
+                            .acquire()
+                            .await
+                            .map_err(acquire_err)?
+                            .detach(),
+                    ),
+                };
+                guard.insert(held)
             }
         };
-        let mut query = sea_orm::sqlx::query(AssertSqlSafe(stmt.sql));
-        for v in stmt.values.map(|v| v.0).unwrap_or_default() {
-            query = match v {
-                Value::String(s) => query.bind(s),
-                Value::BigInt(i) => query.bind(i),
-                Value::Int(i) => query.bind(i),
-                other => {
-                    return Err(DbErr::Custom(format!(
-                        "read_all binds strings and integers, not {other:?}"
-                    )));
-                }
-            };
-        }
-        match conn.fetch_all(query).await {
-            Ok(rows) => Ok(rows
-                .into_iter()
-                .map(|r| ReadRow::from(QueryResult::from(r)))
-                .collect()),
+        let fetched = match conn {
+            HeldConn::Sqlite(c) => fetch_held!(c, stmt.sql, values),
+            HeldConn::Postgres(c) => fetch_held!(c, stmt.sql, values),
+        };
+        match fetched {
+            Ok(rows) => Ok(rows),
             Err(e) => {
                 // Do not keep a connection that failed: the next read opens a fresh one.
                 *guard = None;
@@ -211,8 +248,8 @@ impl Db {
         }
     }
 
-    /// The pool's connections: (in use, idle, the most allowed). SQLite's connections held for
-    /// [`Db::read_all`] are outside the pool and not counted.
+    /// The pool's connections: (in use, idle, the most allowed). The connections [`Db::read_all`]
+    /// holds (one a core) or opens itself (on a SQLite file) are outside the pool and not counted.
     pub fn pool_state(&self) -> (u32, u32, u32) {
         fn of<D: sea_orm::sqlx::Database>(p: &sea_orm::sqlx::Pool<D>) -> (u32, u32, u32) {
             let idle = p.num_idle() as u32;
@@ -289,8 +326,14 @@ impl Db {
     pub async fn close(self) -> Result<(), DbErr> {
         if let Some(held) = &self.held {
             for slot in &held.slots {
-                if let Some(c) = slot.lock().await.take() {
-                    let _ = sea_orm::sqlx::Connection::close(c).await;
+                match slot.lock().await.take() {
+                    Some(HeldConn::Sqlite(c)) => {
+                        let _ = sea_orm::sqlx::Connection::close(c).await;
+                    }
+                    Some(HeldConn::Postgres(c)) => {
+                        let _ = sea_orm::sqlx::Connection::close(c).await;
+                    }
+                    None => {}
                 }
             }
         }
@@ -375,7 +418,7 @@ pub async fn connect(config: &ConnectConfig) -> Result<Db, DbErr> {
         (Backend::Sqlite, Some(file)) => Some(Arc::new(reads::InlineReads::new(&file, slots))),
         _ => None,
     };
-    let held = (backend == Backend::Sqlite && inline.is_none()).then(|| {
+    let held = inline.is_none().then(|| {
         Arc::new(HeldReads {
             slots: (0..slots).map(|_| tokio::sync::Mutex::new(None)).collect(),
             next: AtomicUsize::new(0),
