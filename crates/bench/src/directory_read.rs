@@ -2,8 +2,8 @@
 //! (b) an authenticated directory read through the full stack (JWT verification, tracing layer,
 //! load shedding, directory access check, the database), their ratio (b)/(a), and (b)'s p99 at
 //! half its peak rate; beside them (c) = (b) with every token checked in full (no verified-token
-//! cache) and (d) a directory entry read in one statement (a regulator's own), to show what each
-//! costs.
+//! cache) and (d) a directory entry with nothing joined to it (a regulator's own), to show what
+//! each costs.
 
 use std::time::Duration;
 
@@ -82,13 +82,13 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Vec<Record>> {
     let (uncached, _) =
         full_stack(opts, warm_up, seconds, council_reads_almo, Some(0), false).await?;
     uncached.print("(c) (b) without the verified-token cache");
-    // An entry with nothing joined to it (a regulator's own): the access check's one statement
-    // and no other, where an ALMO's entry also reads its road to a hand-back (its transfer and
-    // latest review, one more statement).
+    // An entry with nothing joined to it (a regulator's own): the access check's statement alone,
+    // where an ALMO's entry joins its road to a hand-back (its transfer and latest review) into
+    // the same statement.
     let regulator_reads_itself = (demo::REGULATOR, Role::Regulator, demo::REGULATOR);
     let (one_read, _) =
         full_stack(opts, warm_up, seconds, regulator_reads_itself, None, false).await?;
-    one_read.print("(d) a regulator's own entry: one statement");
+    one_read.print("(d) a regulator's own entry: nothing joined");
     eprintln!(
         "ratio (b)/(a): {:.2}, (c)/(a): {:.2}, (d)/(a): {:.2}",
         full.rate / echo.rate,
@@ -142,7 +142,7 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Vec<Record>> {
         )
         .baseline(full_check * 1e6),
         Record::new(
-            "GetOrganisation of an entry read in one statement / bare tonic echo",
+            "GetOrganisation of an entry with nothing joined / bare tonic echo",
             one_read.rate,
             "req/s",
         )
