@@ -468,32 +468,7 @@ async fn two_variations_of_one_agreement_at_once_one_wins_the_other_is_stale() {
 async fn crediting_and_rejecting_one_dispute_at_once_one_wins_the_other_is_stale() {
     let r = Replicas::start().await;
     let (mut a, b) = r.sla().await;
-    let agreement = agreed_agreement(&mut a, 0).await;
-    let run = a
-        .run_billing(finance(sla::RunBillingRequest {
-            request_id: "dispute-run".into(),
-            supplier_council_id: LAMBETH.into(),
-            period: month(2),
-        }))
-        .await
-        .unwrap()
-        .into_inner();
-    let draft = run
-        .invoices
-        .into_iter()
-        .find(|i| i.agreement_id == agreement)
-        .expect("the new agreement's draft");
-    let invoice = a
-        .issue_invoice(finance(sla::IssueInvoiceRequest {
-            request_id: "dispute-issue".into(),
-            invoice_id: draft.invoice_id.clone(),
-            etag: draft.etag.clone(),
-        }))
-        .await
-        .unwrap()
-        .into_inner()
-        .invoice
-        .unwrap();
+    let invoice = issued_invoice(&mut a, 0, "dispute").await;
     let line = invoice
         .lines
         .iter()
@@ -555,5 +530,192 @@ async fn crediting_and_rejecting_one_dispute_at_once_one_wins_the_other_is_stale
         .invoice
         .unwrap();
     assert_eq!(after.credit_notes.len(), credits_won);
+    r.assert_no_deadlock().await;
+}
+
+/// A new agreement's invoice for February, issued: the invoice.
+async fn issued_invoice(
+    c: &mut SlaChargingServiceClient<Channel>,
+    round: usize,
+    tag: &str,
+) -> sla::Invoice {
+    let agreement = agreed_agreement(c, round).await;
+    let run = c
+        .run_billing(finance(sla::RunBillingRequest {
+            request_id: format!("{tag}-run"),
+            supplier_council_id: LAMBETH.into(),
+            period: month(2),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let draft = run
+        .invoices
+        .into_iter()
+        .find(|i| i.agreement_id == agreement)
+        .expect("the new agreement's draft");
+    c.issue_invoice(finance(sla::IssueInvoiceRequest {
+        request_id: format!("{tag}-issue"),
+        invoice_id: draft.invoice_id.clone(),
+        etag: draft.etag.clone(),
+    }))
+    .await
+    .unwrap()
+    .into_inner()
+    .invoice
+    .unwrap()
+}
+
+fn pence(p: i64) -> Option<almo_proto::common::Money> {
+    Some(almo_proto::common::Money {
+        pence: p,
+        currency_code: "GBP".into(),
+    })
+}
+
+/// Net credited so far on line `line` of `invoice`.
+fn credited_net(invoice: &sla::Invoice, line: i32) -> i64 {
+    invoice
+        .credit_notes
+        .iter()
+        .flat_map(|n| &n.lines)
+        .filter(|l| l.invoice_line_number == line)
+        .map(|l| l.net.as_ref().map_or(0, |m| m.pence))
+        .sum()
+}
+
+#[tokio::test]
+async fn two_credits_of_one_line_at_once_never_credit_more_than_the_line() {
+    let r = Replicas::start().await;
+    let (mut a, b) = r.sla().await;
+    let invoice = issued_invoice(&mut a, 0, "credit").await;
+    let (line, charged) = invoice
+        .lines
+        .iter()
+        .map(|l| (l.line_number, l.net.as_ref().map_or(0, |m| m.pence)))
+        .max_by_key(|(_, net)| *net)
+        .expect("a line");
+    assert!(charged >= 1 << 10, "a line with something to credit");
+    let mut credited = 0;
+    for round in 0..ROUNDS.min(10) {
+        // Each credits more than half of what is left: both together would over-credit the line.
+        let left = charged - credited;
+        let each = left / 2 + 1;
+        let credit = |c: &SlaChargingServiceClient<Channel>, who: &str| {
+            let mut c = c.clone();
+            let m = finance(sla::CreateCreditNoteRequest {
+                request_id: format!("credit-{round}-{who}"),
+                invoice_id: invoice.invoice_id.clone(),
+                reason: "Hours charged twice".into(),
+                lines: vec![sla::CreditLineRequest {
+                    invoice_line_number: line,
+                    net: pence(each),
+                }],
+            });
+            async move { c.create_credit_note(m).await }
+        };
+        let (first, second) = tokio::join!(credit(&a, "a"), credit(&b, "b"));
+        // The loser is refused as a second credit made afterwards is: the net is too much.
+        let lost = |e: &Status| {
+            let fields: Vec<String> = e
+                .get_details_bad_request()
+                .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+                .unwrap_or_default();
+            assert_eq!(
+                (e.code(), fields),
+                (Code::InvalidArgument, vec!["lines[0].net".to_string()]),
+                "round {round}: the second credit over-credits the line: {e:?}"
+            );
+        };
+        match (&first, &second) {
+            (Ok(_), Err(e)) | (Err(e), Ok(_)) => lost(e),
+            (Ok(_), Ok(_)) => panic!("round {round}: both credits of {each} of {left} stored"),
+            (Err(x), Err(y)) => panic!("round {round}: both refused: {x:?} / {y:?}"),
+        }
+        credited += each;
+        let after = a
+            .get_invoice(finance(sla::GetInvoiceRequest {
+                invoice_id: invoice.invoice_id.clone(),
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .invoice
+            .unwrap();
+        assert_eq!(credited_net(&after, line), credited, "round {round}");
+        assert!(credited <= charged);
+    }
+    r.assert_no_deadlock().await;
+}
+
+#[tokio::test]
+async fn two_disputes_of_one_line_at_once_leave_one_open() {
+    let r = Replicas::start().await;
+    let (mut a, b) = r.sla().await;
+    let invoice = issued_invoice(&mut a, 0, "dispute").await;
+    let line = invoice.lines[0].line_number;
+    let open = |c: &SlaChargingServiceClient<Channel>| {
+        let mut c = c.clone();
+        let invoice_id = invoice.invoice_id.clone();
+        async move {
+            let all = c
+                .list_disputes(almo_finance(sla::ListDisputesRequest {
+                    status: sla::DisputeStatus::Open as i32,
+                    page_size: 100,
+                    ..Default::default()
+                }))
+                .await
+                .unwrap()
+                .into_inner()
+                .disputes;
+            all.into_iter()
+                .filter(|d| d.invoice_id == invoice_id && d.invoice_line_number == line)
+                .collect::<Vec<_>>()
+        }
+    };
+    for round in 0..ROUNDS {
+        let dispute = |c: &SlaChargingServiceClient<Channel>, who: &str| {
+            let mut c = c.clone();
+            let m = almo_finance(sla::DisputeInvoiceLineRequest {
+                request_id: format!("dispute-{round}-{who}"),
+                invoice_id: invoice.invoice_id.clone(),
+                invoice_line_number: line,
+                reason: "The hours were not instructed".into(),
+            });
+            async move { c.dispute_invoice_line(m).await }
+        };
+        let (first, second) = tokio::join!(dispute(&a, "a"), dispute(&b, "b"));
+        // The loser is refused as a second dispute made afterwards is.
+        let lost = |e: &Status| {
+            assert_eq!(
+                (e.code(), reason(e).as_str()),
+                (Code::FailedPrecondition, "ALREADY_DISPUTED"),
+                "round {round}: the line already has an open dispute: {e:?}"
+            );
+        };
+        match (&first, &second) {
+            (Ok(_), Err(e)) | (Err(e), Ok(_)) => lost(e),
+            (Ok(_), Ok(_)) => panic!("round {round}: both disputes stored"),
+            (Err(x), Err(y)) => panic!("round {round}: both refused: {x:?} / {y:?}"),
+        }
+        let open_now = open(&a).await;
+        assert_eq!(
+            open_now.len(),
+            1,
+            "round {round}: one open dispute per line"
+        );
+        // Rejected, so that the line may be disputed again next round.
+        let d = &open_now[0];
+        a.resolve_dispute(finance(sla::ResolveDisputeRequest {
+            request_id: format!("reject-{round}"),
+            dispute_id: d.dispute_id.clone(),
+            etag: d.etag.clone(),
+            resolution: sla::DisputeResolution::Reject as i32,
+            response: "The hours are in the timesheet".into(),
+            credit_net: None,
+        }))
+        .await
+        .unwrap();
+    }
     r.assert_no_deadlock().await;
 }

@@ -45,7 +45,11 @@ impl SlaCharging {
             ));
         }
         self.write(&p, "DisputeInvoiceLine", &r.request_id, r, async |txn| {
-            let rows = visible_invoice(txn, &p, &vis, id).await?;
+            visible_invoice(txn, &p, &vis, id).await?;
+            // The invoice (rank 3, almo_db::lock) before looking for an open dispute of the line:
+            // a second dispute of it, on any replica, waits here and then finds this one.
+            almo_db::lock::lock_row(txn, LockKind::Invoice, id).await?;
+            let rows = reread_invoice(txn, id).await?;
             let line = r.invoice_line_number;
             if !rows.lines.iter().any(|l| l.line_number == line) {
                 return Err(AppError::invalid(

@@ -102,8 +102,14 @@ impl SlaCharging {
         let id = id.expect("checked");
         let vis = visibility(&p)?;
         self.write(&p, "CreateCreditNote", &r.request_id, r, async |txn| {
-            let rows = visible_invoice(txn, &p, &vis, id).await?;
-            require_supplier(&p, &rows.invoice.supplier_council_id)?;
+            let seen = visible_invoice(txn, &p, &vis, id).await?;
+            require_supplier(&p, &seen.invoice.supplier_council_id)?;
+            // The council's counter, then the invoice (almo_db::lock), before reading what the
+            // lines have been credited: a second credit of the same line, on any replica, waits
+            // here and then checks against this one's note.
+            storage::lock_council(txn, &seen.invoice.supplier_council_id).await?;
+            almo_db::lock::lock_row(txn, LockKind::Invoice, id).await?;
+            let rows = reread_invoice(txn, id).await?;
             if InvoiceStatus::parse(&rows.invoice.status) != Some(InvoiceStatus::Issued) {
                 return Err(AppError::failed_precondition(
                     "INVOICE_NOT_ISSUED",
