@@ -61,19 +61,37 @@ pub async fn run(opts: &Opts) -> anyhow::Result<Vec<Record>> {
     );
 
     let plan_id = almo_delivery_plan::demo::PLAN_ID.to_string();
-    let mut stream = DeliveryPlanServiceClient::new(b.channel().await)
+    // Each event's subject and when it arrived, read as they come. A watch ends cleanly after
+    // its longest life (30 s); the reader then carries on from the last cursor, as a client does.
+    let mut watcher = DeliveryPlanServiceClient::new(b.channel().await);
+    let first_watch = watcher
         .watch_plan_events(council(dp::WatchPlanEventsRequest {
             plan_id: plan_id.clone(),
             after_cursor: String::new(),
         }))
         .await?
         .into_inner();
-    // Each event's subject and when it arrived, read as they come.
     let (tx, mut arrived) = tokio::sync::mpsc::unbounded_channel();
+    let watched_plan = plan_id.clone();
     let reader = tokio::spawn(async move {
-        while let Ok(Some(m)) = stream.message().await {
-            if let Some(e) = m.event {
-                let _ = tx.send((e.subject_id, Instant::now()));
+        let mut stream = first_watch;
+        let mut cursor = String::new();
+        loop {
+            while let Ok(Some(m)) = stream.message().await {
+                if let Some(e) = m.event {
+                    cursor = e.cursor;
+                    let _ = tx.send((e.subject_id, Instant::now()));
+                }
+            }
+            match watcher
+                .watch_plan_events(council(dp::WatchPlanEventsRequest {
+                    plan_id: watched_plan.clone(),
+                    after_cursor: cursor.clone(),
+                }))
+                .await
+            {
+                Ok(s) => stream = s.into_inner(),
+                Err(_) => break,
             }
         }
     });
