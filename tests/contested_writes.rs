@@ -520,15 +520,7 @@ async fn crediting_and_rejecting_one_dispute_at_once_one_wins_the_other_is_stale
         }
     }
     // Only the winning credits stand: a losing credit left no credit note behind.
-    let after = a
-        .get_invoice(finance(sla::GetInvoiceRequest {
-            invoice_id: invoice.invoice_id.clone(),
-        }))
-        .await
-        .unwrap()
-        .into_inner()
-        .invoice
-        .unwrap();
+    let after = invoice_now(&mut a, &invoice.invoice_id).await;
     assert_eq!(after.credit_notes.len(), credits_won);
     r.assert_no_deadlock().await;
 }
@@ -558,6 +550,18 @@ async fn issued_invoice(
         request_id: format!("{tag}-issue"),
         invoice_id: draft.invoice_id.clone(),
         etag: draft.etag.clone(),
+    }))
+    .await
+    .unwrap()
+    .into_inner()
+    .invoice
+    .unwrap()
+}
+
+/// The invoice as it stands now, read by its council's finance officer.
+async fn invoice_now(c: &mut SlaChargingServiceClient<Channel>, id: &str) -> sla::Invoice {
+    c.get_invoice(finance(sla::GetInvoiceRequest {
+        invoice_id: id.to_string(),
     }))
     .await
     .unwrap()
@@ -633,15 +637,7 @@ async fn two_credits_of_one_line_at_once_never_credit_more_than_the_line() {
             (Err(x), Err(y)) => panic!("round {round}: both refused: {x:?} / {y:?}"),
         }
         credited += each;
-        let after = a
-            .get_invoice(finance(sla::GetInvoiceRequest {
-                invoice_id: invoice.invoice_id.clone(),
-            }))
-            .await
-            .unwrap()
-            .into_inner()
-            .invoice
-            .unwrap();
+        let after = invoice_now(&mut a, &invoice.invoice_id).await;
         assert_eq!(credited_net(&after, line), credited, "round {round}");
         assert!(credited <= charged);
     }
