@@ -19,9 +19,8 @@ use sea_orm_migration::MigratorTrait;
 
 use crate::migration::Migrator;
 
-#[path = "reads.rs"]
-mod reads;
-pub use reads::{InlineRow, ReadRow, ReadValue, organisation_of};
+use crate::reads;
+pub use crate::reads::{InlineRow, ReadRow, ReadValue, organisation_of};
 
 /// The pool's name in the metrics (`db.client.connection.pool.name`).
 pub const POOL_NAME: &str = "primary";

@@ -9,6 +9,7 @@ pub mod lifecycle;
 pub mod lock;
 pub mod migration;
 pub mod notify;
+mod reads;
 pub mod write;
 
 pub use connect::{
