@@ -43,6 +43,48 @@ pub struct TestDb {
     config: ConnectConfig,
     /// Kept alive so the SQLite file outlives the test (and every pool sharing it).
     _dir: Option<std::sync::Arc<tempfile::TempDir>>,
+    /// Drops the PostgreSQL schema when the last pool sharing it is gone.
+    _schema: Option<std::sync::Arc<SchemaGuard>>,
+}
+
+/// A test's PostgreSQL schema, dropped when the test is done with it: a full run creates one
+/// per test (hundreds), and the server (and its streaming replica) would otherwise keep every
+/// one on disk until the run ends.
+struct SchemaGuard {
+    url: String,
+    schema: String,
+}
+
+impl Drop for SchemaGuard {
+    fn drop(&mut self) {
+        let url = self.url.clone();
+        let statement = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema);
+        // The test's own runtime may be the current thread's: drop on a thread of its own with
+        // a runtime of its own, and wait for it, so the schema is gone when the test ends.
+        let dropped = std::thread::spawn(move || -> anyhow::Result<()> {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async {
+                let admin = Database::connect(url.as_str()).await?;
+                // A connection still inside a transaction (a server's background task as it
+                // stops) holds locks: give up after a while rather than hang the test.
+                admin.execute_unprepared("SET lock_timeout = '5s'").await?;
+                admin.execute_unprepared(&statement).await?;
+                admin.close().await?;
+                Ok(())
+            })
+        })
+        .join();
+        match dropped {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("test schema {} not dropped: {e:#}", self.schema),
+            Err(_) => eprintln!(
+                "test schema {} not dropped: the thread panicked",
+                self.schema
+            ),
+        }
+    }
 }
 
 impl TestDb {
@@ -64,6 +106,10 @@ impl TestDb {
                     .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
                     .await?;
                 admin.close().await?;
+                let guard = SchemaGuard {
+                    url: url.clone(),
+                    schema: schema.clone(),
+                };
                 let mut cfg = ConnectConfig::new(url);
                 cfg.schema = Some(schema);
                 cfg.max_connections = 8;
@@ -75,6 +121,7 @@ impl TestDb {
                     db,
                     config: cfg,
                     _dir: None,
+                    _schema: Some(std::sync::Arc::new(guard)),
                 })
             }
             None => {
@@ -89,6 +136,7 @@ impl TestDb {
                     db,
                     config: cfg,
                     _dir: Some(std::sync::Arc::new(dir)),
+                    _schema: None,
                 })
             }
         }
@@ -101,6 +149,7 @@ impl TestDb {
             db: almo_db::connect(&self.config).await?,
             config: self.config.clone(),
             _dir: self._dir.clone(),
+            _schema: self._schema.clone(),
         })
     }
 
