@@ -58,32 +58,37 @@ struct SchemaGuard {
 impl Drop for SchemaGuard {
     fn drop(&mut self) {
         let url = self.url.clone();
-        let statement = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema);
-        // The test's own runtime may be the current thread's: drop on a thread of its own with
-        // a runtime of its own, and wait for it, so the schema is gone when the test ends.
-        let dropped = std::thread::spawn(move || -> anyhow::Result<()> {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            rt.block_on(async {
-                let admin = Database::connect(url.as_str()).await?;
-                // A connection still inside a transaction (a server's background task as it
-                // stops) holds locks: give up after a while rather than hang the test.
-                admin.execute_unprepared("SET lock_timeout = '5s'").await?;
-                admin.execute_unprepared(&statement).await?;
-                admin.close().await?;
-                Ok(())
-            })
-        })
-        .join();
-        match dropped {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => eprintln!("test schema {} not dropped: {e:#}", self.schema),
-            Err(_) => eprintln!(
-                "test schema {} not dropped: the thread panicked",
-                self.schema
-            ),
-        }
+        let schema = self.schema.clone();
+        // The drop runs on a thread of its own with a runtime of its own: the test's runtime
+        // may be this very thread. A transaction the test left open (a refused write, a server
+        // stopping) belongs to a connection that only that runtime can roll back or close, and
+        // it holds locks the DROP must wait for: so wait a little for the drop, then leave it
+        // to finish by itself once the test's runtime has shut down and closed its connections.
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            let dropped = (|| -> anyhow::Result<()> {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                rt.block_on(async {
+                    // One connection, so the timeout set is the one the DROP runs under.
+                    let mut opts = sea_orm::ConnectOptions::new(url.as_str());
+                    opts.max_connections(1).sqlx_logging(false);
+                    let admin = Database::connect(opts).await?;
+                    admin.execute_unprepared("SET lock_timeout = '60s'").await?;
+                    admin
+                        .execute_unprepared(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                        .await?;
+                    admin.close().await?;
+                    Ok(())
+                })
+            })();
+            if let Err(e) = dropped {
+                eprintln!("test schema {schema} not dropped: {e:#}");
+            }
+            let _ = done.send(());
+        });
+        let _ = finished.recv_timeout(Duration::from_secs(3));
     }
 }
 
