@@ -57,39 +57,40 @@ struct SchemaGuard {
 
 impl Drop for SchemaGuard {
     fn drop(&mut self) {
-        let url = self.url.clone();
-        let schema = self.schema.clone();
         // The drop runs on a thread of its own with a runtime of its own: the test's runtime
         // may be this very thread. A transaction the test left open (a refused write, a server
         // stopping) belongs to a connection that only that runtime can roll back or close, and
         // it holds locks the DROP must wait for: so wait a little for the drop, then leave it
         // to finish by itself once the test's runtime has shut down and closed its connections.
+        let (url, schema) = (self.url.clone(), self.schema.clone());
         let (done, finished) = std::sync::mpsc::channel::<()>();
         std::thread::spawn(move || {
-            let dropped = (|| -> anyhow::Result<()> {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()?;
-                rt.block_on(async {
-                    // One connection, so the timeout set is the one the DROP runs under.
-                    let mut opts = sea_orm::ConnectOptions::new(url.as_str());
-                    opts.max_connections(1).sqlx_logging(false);
-                    let admin = Database::connect(opts).await?;
-                    admin.execute_unprepared("SET lock_timeout = '60s'").await?;
-                    admin
-                        .execute_unprepared(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                        .await?;
-                    admin.close().await?;
-                    Ok(())
-                })
-            })();
-            if let Err(e) = dropped {
+            if let Err(e) = drop_schema(&url, &schema) {
                 eprintln!("test schema {schema} not dropped: {e:#}");
             }
             let _ = done.send(());
         });
         let _ = finished.recv_timeout(Duration::from_secs(3));
     }
+}
+
+/// `DROP SCHEMA … CASCADE` on a runtime and a connection of its own (one connection, so the
+/// lock timeout set is the one the DROP runs under).
+fn drop_schema(url: &str, schema: &str) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let mut opts = sea_orm::ConnectOptions::new(url);
+        opts.max_connections(1).sqlx_logging(false);
+        let admin = Database::connect(opts).await?;
+        admin.execute_unprepared("SET lock_timeout = '60s'").await?;
+        admin
+            .execute_unprepared(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .await?;
+        admin.close().await?;
+        Ok(())
+    })
 }
 
 impl TestDb {
@@ -156,6 +157,11 @@ impl TestDb {
             _dir: self._dir.clone(),
             _schema: self._schema.clone(),
         })
+    }
+
+    /// The PostgreSQL schema the test's tables are in (none on SQLite).
+    pub fn schema(&self) -> Option<&str> {
+        self.config.schema.as_deref()
     }
 
     /// A fresh database with no tables yet (for start-up tests).

@@ -156,3 +156,50 @@ async fn concurrent_retries_write_once() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_test_schema_is_dropped_even_while_a_write_is_left_open() {
+    let Some(url) = std::env::var(almo_testkit::TEST_DATABASE_ENV)
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        return; // SQLite: the test's file goes with its directory.
+    };
+    let t = TestDb::new().await.unwrap();
+    let schema = t
+        .schema()
+        .expect("a PostgreSQL test has a schema")
+        .to_string();
+    let Begun::Fresh(open) =
+        t.db.begin_idempotent::<EchoResponse>(&ctx("o1"), &req("x"))
+            .await
+            .unwrap()
+    else {
+        panic!("a new request id")
+    };
+    // The write's locks keep the DROP waiting: dropping the test database must not wait for it.
+    drop(t);
+    drop(open);
+    let admin = sea_orm::Database::connect(url.as_str()).await.unwrap();
+    let exists = || async {
+        use sea_orm::ConnectionTrait;
+        let row = admin
+            .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DbBackend::Postgres,
+                "SELECT count(*) AS n FROM pg_namespace WHERE nspname = $1",
+                [schema.clone().into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<i64>("", "n").unwrap() > 0
+    };
+    // Once the open write has rolled back, the drop goes through (bounded: 600 × 50 ms).
+    for _ in 0..600 {
+        if !exists().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("test schema {schema} still exists after its write rolled back");
+}
